@@ -1,0 +1,126 @@
+/**
+ * The process configuration: parsed once from the environment at start, validated, and passed
+ * down as a typed object. Nothing else in the codebase reads process.env.
+ */
+import { validate as isValidCron } from "node-cron";
+
+export const ALL_MODULES = ["inventory", "orders", "statistics", "gateway"] as const;
+export type ModuleName = (typeof ALL_MODULES)[number];
+
+export interface Config {
+  port: number;
+  host: string;
+  /** A real PostgreSQL; undefined means embedded PGlite under dataDir. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  /** NATS with JetStream; undefined means the in-process event bus. */
+  natsUrl: string | undefined;
+  /** Redis as the second cache layer; undefined means in-memory only. */
+  redisUrl: string | undefined;
+  /** HS256 key; undefined means one generated once and kept in dataDir. */
+  jwtSecret: string | undefined;
+  modules: ReadonlySet<ModuleName>;
+  inventoryUrl: string | undefined;
+  ordersUrl: string | undefined;
+  statisticsUrl: string | undefined;
+  namespace: string;
+  cacheRefreshCron: string;
+  logLevel: string;
+  storeCurrency: string;
+}
+
+/** Thrown for an invalid or contradictory setting; main prints its message as one line. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const text = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === "" ? undefined : value;
+  };
+  const url = (name: string, protocols: string[]): string | undefined => {
+    const value = text(name);
+    if (value === undefined) return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      throw new ConfigError(name, `"${value}" is not a URL`);
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      throw new ConfigError(name, `expected a ${protocols.join(" or ")} URL, got "${value}"`);
+    }
+    return value.replace(/\/+$/, "");
+  };
+
+  const portText = text("PORT") ?? "8080";
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) {
+    throw new ConfigError("PORT", `"${portText}" is not a port number (0–65535)`);
+  }
+
+  const moduleNames = (text("MODULES") ?? ALL_MODULES.join(","))
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+  for (const name of moduleNames) {
+    if (!(ALL_MODULES as readonly string[]).includes(name)) {
+      throw new ConfigError("MODULES", `unknown module "${name}" (known: ${ALL_MODULES.join(", ")})`);
+    }
+  }
+  if (moduleNames.length === 0) throw new ConfigError("MODULES", "names no module");
+  const modules = new Set(moduleNames as ModuleName[]);
+
+  const namespace = text("NAMESPACE") ?? "ecommerce";
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(namespace)) {
+    throw new ConfigError("NAMESPACE", `"${namespace}" must be 1–64 letters, digits, "_" or "-"`);
+  }
+
+  const cacheRefreshCron = text("CACHE_REFRESH_CRON") ?? "0 */12 * * *";
+  if (!isValidCron(cacheRefreshCron)) {
+    throw new ConfigError("CACHE_REFRESH_CRON", `"${cacheRefreshCron}" is not a cron expression`);
+  }
+
+  const logLevel = text("LOG_LEVEL") ?? "info";
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError("LOG_LEVEL", `"${logLevel}" is not one of ${LOG_LEVELS.join(", ")}`);
+  }
+
+  const jwtSecret = text("JWT_SECRET");
+  if (jwtSecret !== undefined && jwtSecret.length < 16) {
+    throw new ConfigError("JWT_SECRET", "must be at least 16 characters");
+  }
+
+  const storeCurrency = text("STORE_CURRENCY") ?? "USD";
+  if (!/^[A-Z]{3}$/.test(storeCurrency)) {
+    throw new ConfigError("STORE_CURRENCY", `"${storeCurrency}" is not an ISO 4217 code`);
+  }
+
+  const http = ["http:", "https:"];
+  return {
+    port,
+    host: text("HOST") ?? "0.0.0.0",
+    databaseUrl: url("DATABASE_URL", ["postgres:", "postgresql:"]),
+    dataDir: text("DATA_DIR") ?? "./data",
+    natsUrl: url("NATS_URL", ["nats:", "tls:", "ws:", "wss:"]),
+    redisUrl: url("REDIS_URL", ["redis:", "rediss:"]),
+    jwtSecret,
+    modules,
+    inventoryUrl: url("INVENTORY_URL", http),
+    ordersUrl: url("ORDERS_URL", http),
+    statisticsUrl: url("STATISTICS_URL", http),
+    namespace,
+    cacheRefreshCron,
+    logLevel,
+    storeCurrency,
+  };
+}

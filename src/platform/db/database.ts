@@ -1,0 +1,100 @@
+/**
+ * Opens the one database the process uses: a real PostgreSQL through postgres.js when a URL is
+ * configured, otherwise embedded PGlite under the data directory. Both are driven by the same
+ * drizzle code; pending migrations from drizzle/ are applied before anything else touches it.
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import { sql } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import postgres from "postgres";
+import type { Logger } from "../logger.js";
+
+/** The drizzle handle every module's store is written against, whichever driver is behind it. */
+export type Db = PgDatabase<PgQueryResultHKT>;
+/** A transaction handle as drizzle passes it to `db.transaction(tx => …)`. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+export interface Database {
+  readonly db: Db;
+  readonly kind: "postgres" | "pglite";
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres:// URL; undefined opens PGlite under dataDir. */
+  url: string | undefined;
+  dataDir: string;
+  logger: Logger;
+  /** Connection pool size for PostgreSQL. */
+  maxConnections?: number;
+}
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../../drizzle", import.meta.url));
+
+/** Any fixed key works; it only has to be the same in every process sharing the database. */
+const MIGRATION_LOCK_KEY = 7_316_542_019;
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const database = options.url
+    ? await openPostgres(options.url, options.maxConnections ?? 10)
+    : await openPglite(options.dataDir);
+  options.logger.debug({ kind: database.kind }, "database open, applying migrations");
+  return database;
+}
+
+async function openPostgres(url: string, maxConnections: number): Promise<Database> {
+  const client = postgres(url, {
+    max: maxConnections,
+    onnotice: () => {},
+    connection: { application_name: "ecommerce" },
+  });
+  const db = drizzlePostgres({ client }) as unknown as Db;
+  // Session-level advisory lock on a connection of its own, so processes starting together
+  // apply migrations one after the other; the later ones then find nothing pending.
+  const lock = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await lock`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+    await migratePostgres(db as never, { migrationsFolder: MIGRATIONS_FOLDER });
+    await lock`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
+  } finally {
+    await lock.end();
+  }
+  return {
+    db,
+    kind: "postgres",
+    ping: async () => {
+      await client`select 1`;
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  // "memory://" keeps everything in memory (tests); anything else is a folder on disk.
+  let location = "memory://";
+  if (dataDir !== "memory://") {
+    location = path.resolve(dataDir, "pgdata");
+    mkdirSync(location, { recursive: true });
+  }
+  const client = await PGlite.create(location);
+  const db = drizzlePglite({ client }) as unknown as Db;
+  // PGlite is single-connection and owned by this process alone, so no lock is needed.
+  await migratePglite(db as never, { migrationsFolder: MIGRATIONS_FOLDER });
+  return {
+    db,
+    kind: "pglite",
+    ping: async () => {
+      await db.execute(sql`select 1`);
+    },
+    close: () => client.close(),
+  };
+}
