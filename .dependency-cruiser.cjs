@@ -1,0 +1,63 @@
+/**
+ * Module boundaries, checked by `npm run lint`:
+ * - a module imports src/gen, src/platform and its own files, never another module;
+ * - src/platform imports no module and not the gateway;
+ * - the gateway talks to modules only through generated clients;
+ * - only the composition root (src/app.ts) imports a module's index.ts, and nothing reaches
+ *   past a module's index.ts from outside.
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: "no-cross-module-imports",
+      comment: "Modules talk to each other only through Connect clients of src/gen services.",
+      severity: "error",
+      from: { path: "^src/modules/([^/]+)/" },
+      to: { path: "^src/modules/([^/]+)/", pathNot: "^src/modules/$1/" },
+    },
+    {
+      name: "modules-do-not-import-the-gateway",
+      severity: "error",
+      from: { path: "^src/modules/" },
+      to: { path: "^src/(gateway|app\\.ts|main\\.ts)" },
+    },
+    {
+      name: "platform-imports-no-module",
+      comment: "src/platform is module-agnostic.",
+      severity: "error",
+      from: { path: "^src/platform/" },
+      to: { path: "^src/(modules|gateway|app\\.ts|main\\.ts)" },
+    },
+    {
+      name: "gateway-uses-clients-not-modules",
+      severity: "error",
+      from: { path: "^src/gateway/" },
+      to: { path: "^src/modules/" },
+    },
+    {
+      name: "only-the-composition-root-mounts-modules",
+      severity: "error",
+      from: { pathNot: "^src/(app\\.ts|modules/)" },
+      to: { path: "^src/modules/[^/]+/index\\.ts$" },
+    },
+    {
+      name: "no-reaching-into-module-internals",
+      severity: "error",
+      from: { pathNot: "^src/modules/" },
+      to: { path: "^src/modules/[^/]+/(?!index\\.ts$)" },
+    },
+    {
+      name: "generated-code-is-a-leaf",
+      severity: "error",
+      from: { path: "^src/gen/" },
+      to: { path: "^src/", pathNot: "^src/gen/" },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "\\.test\\.ts$" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { extensions: [".ts", ".js"], exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default"] },
+  },
+};

@@ -1,0 +1,71 @@
+/**
+ * The REST edge: a Hono app that holds no business rules. It turns JSON into module calls through
+ * the same Connect clients a module would use, and module errors into problem+json.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Client } from "@connectrpc/connect";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { HTTPException } from "hono/http-exception";
+import type { InventoryService } from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
+import type { Logger } from "../platform/logger.js";
+import type { Registry } from "../platform/metrics.js";
+import { registerApiDocs } from "./api-docs.js";
+import { httpMetrics } from "./http-metrics.js";
+import { type ReadinessCheck, registerOperationsRoutes } from "./operations-routes.js";
+import { isConnectError, type Problem, problem, problemFromConnectError, validationProblem } from "./problem.js";
+import { registerProductRoutes } from "./products-routes.js";
+
+export interface GatewayClients {
+  inventory: Client<typeof InventoryService>;
+}
+
+export interface GatewayOptions {
+  clients: GatewayClients;
+  readiness: ReadinessCheck[];
+  metrics: Registry;
+  logger: Logger;
+}
+
+export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
+  const { logger } = options;
+  const app = new OpenAPIHono({
+    // Type errors found by the route schemas: 400 with one entry per offending field.
+    defaultHook: (result, c) => {
+      if (result.success) return;
+      const errors = result.error.issues.map((issue) => ({
+        field: issue.path.length > 0 ? issue.path.join(".") : "body",
+        message: issue.message,
+      }));
+      return sendProblem(validationProblem(errors));
+    },
+  });
+
+  app.use(httpMetrics(options.metrics));
+  registerOperationsRoutes(app, options.readiness, options.metrics);
+  registerProductRoutes(app, options.clients.inventory);
+  registerApiDocs(app);
+
+  app.notFound((c) => sendProblem(problem(404, "not_found", `no route for ${c.req.method} ${c.req.path}`)));
+  app.onError((error, c) => {
+    if (isConnectError(error)) {
+      const body = problemFromConnectError(error);
+      if (body.status >= 500 && body.code !== "unavailable") logger.error({ err: error, path: c.req.path }, "module call failed");
+      const headers = body.code === "unavailable" ? { "Retry-After": "5" } : undefined;
+      return sendProblem(body, headers);
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      // Raised by Hono's body parsing, e.g. malformed JSON.
+      return sendProblem(problem(error.status, "invalid_argument", error.message || "malformed request"));
+    }
+    logger.error({ err: error, path: c.req.path }, "unexpected error");
+    return sendProblem(problem(500, "internal", "an internal error occurred"));
+  });
+  return app;
+}
+
+function sendProblem(body: Problem, headers?: Record<string, string>): Response {
+  return new Response(JSON.stringify(body), {
+    status: body.status as ContentfulStatusCode,
+    headers: { "content-type": "application/problem+json", ...headers },
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * `npm start`: reads the configuration, starts the platform, prints where to find it, and stops
+ * cleanly on SIGINT / SIGTERM.
+ */
+import { startApp } from "./app.js";
+import { mintToken } from "./platform/auth/mint-token.js";
+import { ConfigError, loadConfig } from "./platform/config.js";
+import { createLogger } from "./platform/logger.js";
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const app = await startApp(config, logger);
+
+  const shown = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+  const url = `http://${shown}:${app.port}`;
+  const lines = [`ecommerce platform listening on ${url}`, `API reference: ${url}/docs`];
+  if (config.modules.has("gateway") && app.generatedSecret) {
+    const admin = await mintToken(app.jwtSecret, { sub: "admin", role: "admin", expiresIn: "30d" });
+    const customer = await mintToken(app.jwtSecret, { sub: "customer-1", role: "customer", expiresIn: "30d" });
+    lines.push(`admin token:    ${admin}`, `customer token: ${customer}`);
+  }
+  process.stdout.write(`${lines.join("\n")}\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping");
+    const deadline = setTimeout(() => {
+      logger.error("shutdown took longer than 10 s; exiting");
+      process.exit(1);
+    }, 10_000);
+    deadline.unref();
+    app.stop().then(
+      () => process.exit(0),
+      (error) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,96 @@
+/**
+ * InventoryService: the catalog's rules (who may do what, what input is valid) and its read
+ * path through the cache. Transport-agnostic: REST, Connect, gRPC and in-process callers all
+ * arrive here with the caller's Authorization header.
+ */
+import { create } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  CreateProductResponseSchema,
+  DeleteProductResponseSchema,
+  GetProductResponseSchema,
+  type InventoryService,
+  ListProductsResponseSchema,
+  UpdateProductResponseSchema,
+} from "../../gen/ecommerce/inventory/v1/inventory_service_pb.js";
+import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
+import type { Authenticator } from "../../platform/auth/authenticator.js";
+import type { LayeredCache } from "../../platform/cache/layered-cache.js";
+import { isUuid } from "../../platform/ids.js";
+import { notFound } from "../../platform/rpc/errors.js";
+import { decodePageToken, encodePageToken, resolvePageSize } from "../../platform/rpc/page-token.js";
+import type { ProductStore } from "./product-store.js";
+import { validateListFilter, validateNewProduct, validateProductChanges } from "./product-validation.js";
+
+export interface InventoryServiceDeps {
+  store: ProductStore;
+  cache: LayeredCache<Product>;
+  auth: Authenticator;
+  /** Called after a transaction that wrote outbox events has committed. */
+  onEventsCommitted: () => void;
+}
+
+export function createInventoryService(deps: InventoryServiceDeps): ServiceImpl<typeof InventoryService> {
+  const { store, cache, auth, onEventsCommitted } = deps;
+
+  return {
+    async createProduct(request, context) {
+      await auth.requireAdmin(context);
+      const product = await store.create(validateNewProduct(request));
+      onEventsCommitted();
+      return create(CreateProductResponseSchema, { product });
+    },
+
+    async getProduct(request, context) {
+      // Reads are public, but a token that is sent must still be valid.
+      if (context.requestHeader.has("authorization")) await auth.identify(context);
+      const product = isUuid(request.id) ? await cache.get(request.id) : undefined;
+      if (product === undefined) throw notFound("product", request.id);
+      return create(GetProductResponseSchema, { product });
+    },
+
+    async listProducts(request, context) {
+      if (context.requestHeader.has("authorization")) await auth.identify(context);
+      const limit = resolvePageSize(request.pageSize);
+      validateListFilter(request);
+      const afterId = decodePageToken(request.pageToken, isUuid);
+      // One extra row tells whether another page exists without a count query.
+      const page = await store.list({
+        category: request.category || undefined,
+        nameContains: request.q || undefined,
+        minPriceCents: request.minPriceCents,
+        maxPriceCents: request.maxPriceCents,
+        inStock: request.inStock,
+        afterId,
+        limit: limit + 1,
+      });
+      const hasMore = page.length > limit;
+      const products = hasMore ? page.slice(0, limit) : page;
+      const last = products[products.length - 1];
+      return create(ListProductsResponseSchema, {
+        products,
+        nextPageToken: hasMore && last !== undefined ? encodePageToken(last.id) : "",
+      });
+    },
+
+    async updateProduct(request, context) {
+      await auth.requireAdmin(context);
+      const changes = validateProductChanges(request);
+      const product = isUuid(request.id) ? await store.update(request.id, changes) : undefined;
+      if (product === undefined) throw notFound("product", request.id);
+      // Invalidate before answering, so a read that follows this response cannot see the old value.
+      await cache.invalidate(product.id);
+      onEventsCommitted();
+      return create(UpdateProductResponseSchema, { product });
+    },
+
+    async deleteProduct(request, context) {
+      await auth.requireAdmin(context);
+      const deleted = isUuid(request.id) && (await store.delete(request.id));
+      if (!deleted) throw notFound("product", request.id);
+      await cache.invalidate(request.id);
+      onEventsCommitted();
+      return create(DeleteProductResponseSchema, {});
+    },
+  };
+}

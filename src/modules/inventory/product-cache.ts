@@ -1,0 +1,51 @@
+/**
+ * The product read path: L1 (this process) → L2 (Redis, when configured) → the store. Values are
+ * protobuf Products, kept as-is in L1 and as base64 protobuf binary in L2.
+ */
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { type Product, ProductSchema } from "../../gen/ecommerce/inventory/v1/product_pb.js";
+import { LayeredCache } from "../../platform/cache/layered-cache.js";
+import type { SecondLevelStore } from "../../platform/cache/second-level-store.js";
+import type { Logger } from "../../platform/logger.js";
+import type { Registry } from "../../platform/metrics.js";
+import type { ProductStore } from "./product-store.js";
+
+const RELOAD_PAGE = 500;
+
+export interface ProductCacheOptions {
+  store: ProductStore;
+  l2: SecondLevelStore | undefined;
+  maxEntries?: number;
+  metrics?: Registry;
+  logger?: Logger;
+}
+
+export function createProductCache(options: ProductCacheOptions): LayeredCache<Product> {
+  return new LayeredCache<Product>({
+    name: "products",
+    maxEntries: options.maxEntries ?? 50_000,
+    l2: options.l2,
+    l2TtlMs: 24 * 60 * 60 * 1000,
+    codec: {
+      encode: (product) => Buffer.from(toBinary(ProductSchema, product)).toString("base64"),
+      decode: (text) => fromBinary(ProductSchema, Buffer.from(text, "base64")),
+    },
+    load: (id) => options.store.get(id),
+    metrics: options.metrics,
+    logger: options.logger,
+  });
+}
+
+/** Replaces the whole cache with the catalog as it is now (the scheduled full reload). */
+export async function reloadProductCache(cache: LayeredCache<Product>, store: ProductStore): Promise<number> {
+  const entries: [string, Product][] = [];
+  let afterId: string | undefined;
+  for (;;) {
+    const page = await store.list({ afterId, limit: RELOAD_PAGE });
+    for (const product of page) entries.push([product.id, product]);
+    if (page.length < RELOAD_PAGE) break;
+    afterId = page[page.length - 1]?.id;
+  }
+  await cache.replaceAll(entries);
+  return entries.length;
+}

@@ -1,0 +1,50 @@
+/**
+ * The product events this module publishes, as outbox entries: protobuf payloads on subjects
+ * relative to the namespace (the bus adds the `<NAMESPACE>.` prefix).
+ */
+import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  ProductCreatedSchema,
+  ProductDeletedSchema,
+  ProductUpdatedSchema,
+} from "../../gen/ecommerce/inventory/v1/events_pb.js";
+import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
+import type { NewOutboxEvent } from "../../platform/events/outbox.js";
+import { uuidv7 } from "../../platform/ids.js";
+
+export const PRODUCT_SUBJECTS = {
+  created: "inventory.product.created",
+  updated: "inventory.product.updated",
+  deleted: "inventory.product.deleted",
+} as const;
+
+export function productCreatedEvent(product: Product): NewOutboxEvent {
+  return {
+    id: uuidv7(),
+    type: ProductCreatedSchema.typeName,
+    subject: PRODUCT_SUBJECTS.created,
+    payload: toBinary(ProductCreatedSchema, create(ProductCreatedSchema, { product })),
+  };
+}
+
+export function productUpdatedEvent(product: Product): NewOutboxEvent {
+  return {
+    id: uuidv7(),
+    type: ProductUpdatedSchema.typeName,
+    subject: PRODUCT_SUBJECTS.updated,
+    payload: toBinary(ProductUpdatedSchema, create(ProductUpdatedSchema, { product })),
+  };
+}
+
+export function productDeletedEvent(productId: string, deletedAt: Date): NewOutboxEvent {
+  return {
+    id: uuidv7(),
+    type: ProductDeletedSchema.typeName,
+    subject: PRODUCT_SUBJECTS.deleted,
+    payload: toBinary(
+      ProductDeletedSchema,
+      create(ProductDeletedSchema, { productId, deletedAt: timestampFromDate(deletedAt) }),
+    ),
+  };
+}
