@@ -38,14 +38,19 @@ export function createProductCache(options: ProductCacheOptions): LayeredCache<P
 
 /** Replaces the whole cache with the catalog as it is now (the scheduled full reload). */
 export async function reloadProductCache(cache: LayeredCache<Product>, store: ProductStore): Promise<number> {
-  const entries: [string, Product][] = [];
-  let afterId: string | undefined;
-  for (;;) {
-    const page = await store.list({ afterId, limit: RELOAD_PAGE });
-    for (const product of page) entries.push([product.id, product]);
-    if (page.length < RELOAD_PAGE) break;
-    afterId = page[page.length - 1]?.id;
-  }
-  await cache.replaceAll(entries);
-  return entries.length;
+  let count = 0;
+  // reloadAll keeps any key invalidated while the catalog is being read from going back to old data.
+  await cache.reloadAll(async () => {
+    const entries: [string, Product][] = [];
+    let afterId: string | undefined;
+    for (;;) {
+      const page = await store.list({ afterId, limit: RELOAD_PAGE });
+      for (const product of page) entries.push([product.id, product]);
+      if (page.length < RELOAD_PAGE) break;
+      afterId = page[page.length - 1]?.id;
+    }
+    count = entries.length;
+    return entries;
+  });
+  return count;
 }

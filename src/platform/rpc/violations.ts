@@ -18,9 +18,10 @@ export class Violations {
     else if (length > max) this.add(field, `must be at most ${max} characters`);
   }
 
-  /** Checks min ≤ value ≤ max for an integer (number or bigint). */
+  /** Checks min ≤ value ≤ max for an integer (number or bigint), naming the bound that was crossed. */
   range(field: string, value: number | bigint, min: number | bigint, max: number | bigint): void {
-    if (value < min || value > max) this.add(field, `must be between ${min} and ${max}`);
+    if (value < min) this.add(field, `must be at least ${min}`);
+    else if (value > max) this.add(field, `must be at most ${max}`);
   }
 
   /** Throws invalid_argument when any violation was recorded. */

@@ -1,0 +1,81 @@
+/**
+ * GET /products/:id on a warm cache through the whole stack (REST gateway → Connect client →
+ * in-process transport → inventory module → L1), against a bare Hono route reading a Map, in the
+ * same run. Targets: ≥ 0.8 × the baseline's requests/s, p99 ≤ 2 × the baseline's.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { mintToken } from "../src/platform/auth/mint-token.js";
+import { type LoadResult, ratio, rssMiB, runLoad, startNodeProcess, stopProcess } from "./load.js";
+
+const SECRET = "bench-secret-long-enough-0123456789";
+const APP_PORT = 9102;
+const BASELINE_PORT = 9101;
+
+export interface ProductReadFigures {
+  ours: LoadResult;
+  baseline: LoadResult;
+  throughputRatio: number;
+  p99Ratio: number;
+  rssUnderLoadMiB: number;
+}
+
+export async function runProductReadBench(durationSeconds = 10): Promise<ProductReadFigures> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "bench-"));
+  const app = await startNodeProcess(
+    "src/main.ts",
+    [],
+    { PORT: String(APP_PORT), HOST: "127.0.0.1", DATA_DIR: dataDir, JWT_SECRET: SECRET, LOG_LEVEL: "warn" },
+    /listening on/,
+  );
+  const baseline = await startNodeProcess("bench/baseline-map-server.ts", [String(BASELINE_PORT)], {}, /ready/);
+  try {
+    const admin = await mintToken(SECRET, { sub: "bench", role: "admin" });
+    const created = await fetch(`http://127.0.0.1:${APP_PORT}/products`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "Espresso cup", description: "A small cup", category: "kitchen", price_cents: 1299, stock: 25 }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    const ourUrl = `http://127.0.0.1:${APP_PORT}/products/${id}`;
+    const baselineUrl = `http://127.0.0.1:${BASELINE_PORT}/products/0190c0de-0000-7000-8000-000000000001`;
+
+    // Warm both (JIT, cache) before measuring.
+    await runLoad({ url: ourUrl, durationSeconds: 3 });
+    await runLoad({ url: baselineUrl, durationSeconds: 3 });
+
+    let rssUnderLoadMiB = 0;
+    const sampler = setInterval(() => {
+      rssUnderLoadMiB = Math.max(rssUnderLoadMiB, rssMiB(app.pid as number));
+    }, 500);
+    const ours = await runLoad({ url: ourUrl, durationSeconds });
+    clearInterval(sampler);
+    const base = await runLoad({ url: baselineUrl, durationSeconds });
+    return {
+      ours,
+      baseline: base,
+      throughputRatio: ours.requestsPerSecond / base.requestsPerSecond,
+      p99Ratio: ours.p99Ms / Math.max(base.p99Ms, 0.001),
+      rssUnderLoadMiB,
+    };
+  } finally {
+    await stopProcess(app);
+    await stopProcess(baseline);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export function printProductReadFigures(figures: ProductReadFigures): void {
+  const row = (name: string, result: LoadResult) =>
+    `| ${name} | ${Math.round(result.requestsPerSecond)} | ${result.p50Ms} | ${result.p99Ms} | ${result.non2xx + result.errors} |`;
+  console.log("\nGET /products/:id, warm cache, 50 connections");
+  console.log("| server | req/s | p50 ms | p99 ms | non-2xx+errors |");
+  console.log("|---|---|---|---|---|");
+  console.log(row("platform (gateway → client → in-process → inventory → L1)", figures.ours));
+  console.log(row("baseline (bare Hono + Map)", figures.baseline));
+  console.log(
+    `throughput ratio ${ratio(figures.ours.requestsPerSecond, figures.baseline.requestsPerSecond)} (target ≥ 0.8), ` +
+      `p99 ratio ${figures.p99Ratio.toFixed(2)} (target ≤ 2), platform RSS under load ${figures.rssUnderLoadMiB} MiB`,
+  );
+}

@@ -1,0 +1,7 @@
+/** `npm run bench`: every benchmark with its baseline, in one run. Figures go to BENCHMARKS.md. */
+import { printProductReadFigures, runProductReadBench } from "./product-read-bench.js";
+import { printTransportFigures, runTransportBench } from "./transport-bench.js";
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+printTransportFigures(await runTransportBench());
+printProductReadFigures(await runProductReadBench(seconds));
