@@ -58,7 +58,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
 
     const bus: EventBus = config.natsUrl
       ? createJetStreamBus({ url: config.natsUrl, namespace: config.namespace, logger })
-      : createInProcessBus();
+      : createInProcessBus({ logger });
     closers.unshift(() => bus.close());
     if (config.natsUrl) readiness.push({ name: "nats", check: () => bus.ping() });
 

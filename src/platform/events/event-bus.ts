@@ -1,0 +1,139 @@
+/**
+ * The event bus the outbox relay publishes to and modules subscribe on. Two implementations:
+ * NATS JetStream (`jetstream-bus.ts`) and an in-process bus (`in-process-bus.ts`) with the same
+ * semantics as far as one process can tell: at-least-once delivery, ack on resolve, redelivery
+ * with backoff on throw, durable groups that share the work, and a poison hook after too many
+ * failed deliveries.
+ *
+ * Subjects are relative to the deployment's namespace (`inventory.product.created`); the JetStream
+ * bus puts them under `<NAMESPACE>.` on the wire.
+ */
+import type { Logger } from "../logger.js";
+
+export interface PublishedEvent {
+  /** The event id (a UUID); the broker drops a second publish of the same id. */
+  readonly id: string;
+  /** Fully qualified protobuf message name of the payload, e.g. `ecommerce.inventory.v1.ProductCreated`. */
+  readonly type: string;
+  /** Relative subject, dot-separated tokens, no wildcards. */
+  readonly subject: string;
+  /** Protobuf binary of the message. */
+  readonly payload: Uint8Array;
+  readonly occurredAt: Date;
+}
+
+export interface DeliveredEvent extends PublishedEvent {
+  /** True when this event was delivered to this subscription (or group) before. */
+  readonly redelivered: boolean;
+  /** 1 on the first delivery, 2 on the first redelivery, … */
+  readonly deliveryCount: number;
+}
+
+export interface SubscribeOptions {
+  /**
+   * Relative subjects. `*` matches one token, a trailing `>` one or more tokens
+   * (`inventory.product.>`). On JetStream each subject becomes its own consumer, so order is only
+   * kept within one subject: when order across several subjects matters, use one `>` subject.
+   */
+  subjects: readonly string[];
+  /**
+   * A shared consumer group: every event is handled by one subscriber of the group, and the group
+   * keeps its place while nobody is subscribed (on JetStream even across restarts, and a new group
+   * starts from the beginning of the stream). Without it the subscription sees every event
+   * published from the moment `subscribe` was called, on its own.
+   */
+  durableName?: string;
+  /** Resolving acknowledges the event; throwing has it redelivered later (with backoff). */
+  handler(event: DeliveredEvent): Promise<void>;
+  /** Deliveries after which a still-failing event goes to `onPoison` and is dropped. Default 20. */
+  maxDeliveries?: number;
+  /** Receives the event that failed `maxDeliveries` times (default: an error is logged). */
+  onPoison?(event: DeliveredEvent, error: unknown): void | Promise<void>;
+}
+
+export interface Subscription {
+  /** Stops delivering; resolves once the handler call in flight (if any) has finished. */
+  stop(): Promise<void>;
+}
+
+export interface EventBus {
+  /** Resolves once the bus has the event (JetStream: stored in the stream); rejects otherwise. */
+  publish(event: PublishedEvent): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Resolves when the bus is usable right now (readiness checks). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Backoff between redeliveries of a failing event. */
+export interface RetryOptions {
+  /** Delay before the first redelivery. Default 500 ms. */
+  initialDelayMs?: number;
+  /** Upper bound of the doubling delay. Default 60 s. */
+  maxDelayMs?: number;
+}
+
+export const DEFAULT_MAX_DELIVERIES = 20;
+
+/** The delay before delivery number `deliveryCount + 1`, doubling from `initialDelayMs`. */
+export function redeliveryDelay(retry: RetryOptions | undefined, deliveryCount: number): number {
+  const initial = retry?.initialDelayMs ?? 500;
+  const max = retry?.maxDelayMs ?? 60_000;
+  const exponent = Math.min(Math.max(deliveryCount - 1, 0), 30);
+  return Math.min(max, initial * 2 ** exponent);
+}
+
+const TOKEN = /^[^\s.*>]+$/;
+
+/**
+ * Throws unless `subject` is a relative subject: non-empty dot-separated tokens without
+ * whitespace; with `wildcards`, a token may be `*` and the last token `>`.
+ */
+export function assertValidSubject(subject: string, options: { wildcards: boolean }): void {
+  const tokens = subject.split(".");
+  const ok = tokens.every((token, index) => {
+    if (TOKEN.test(token)) return true;
+    if (!options.wildcards) return false;
+    return token === "*" || (token === ">" && index === tokens.length - 1);
+  });
+  if (!ok) {
+    throw new Error(
+      `invalid event subject ${JSON.stringify(subject)}: expected dot-separated tokens${
+        options.wildcards ? " (wildcards: '*', trailing '>')" : " without wildcards"
+      }`,
+    );
+  }
+}
+
+/** NATS subject matching of a concrete subject against a pattern with `*` / `>` wildcards. */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split(".");
+  const s = subject.split(".");
+  for (let i = 0; i < p.length; i++) {
+    const token = p[i];
+    if (token === ">") return s.length > i;
+    if (i >= s.length) return false;
+    if (token !== "*" && token !== s[i]) return false;
+  }
+  return p.length === s.length;
+}
+
+/** Hands an event that failed too often to `onPoison` (or logs it); never throws. */
+export async function poison(
+  options: SubscribeOptions,
+  event: DeliveredEvent,
+  error: unknown,
+  logger: Logger | undefined,
+): Promise<void> {
+  const context = { err: error, eventId: event.id, type: event.type, subject: event.subject };
+  if (!options.onPoison) {
+    if (logger) logger.error(context, "event dropped after too many failed deliveries");
+    else console.error("event dropped after too many failed deliveries", context);
+    return;
+  }
+  try {
+    await options.onPoison(event, error);
+  } catch (poisonError) {
+    logger?.error({ ...context, poisonError }, "onPoison failed; event dropped");
+  }
+}

@@ -1,0 +1,254 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { connect, type NatsConnection } from "nats";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DeliveredEvent, PublishedEvent } from "./event-bus.js";
+import { createJetStreamBus, type JetStreamBus, MSG_ID_HEADER, streamNameFor } from "./jetstream-bus.js";
+import { freePort, silentLogger, sleep, waitFor } from "./test-support.js";
+
+function event(subject: string, n: number, id: string = randomUUID()): PublishedEvent {
+  return {
+    id,
+    type: "ecommerce.test.v1.Thing",
+    subject,
+    payload: new Uint8Array([n, 0, 255]),
+    occurredAt: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, n)),
+  };
+}
+
+describe("jetstream-bus naming", () => {
+  it("derives a valid stream name and rejects bad namespaces", () => {
+    expect(streamNameFor("ecommerce")).toBe("ecommerce_events");
+    expect(streamNameFor("shop.eu")).toBe("shop_eu_events");
+    expect(() =>
+      createJetStreamBus({ url: "nats://127.0.0.1:1", namespace: "a b", logger: silentLogger }),
+    ).toThrow(/namespace/);
+  });
+});
+
+describe("jetstream-bus without a server", () => {
+  it("starts anyway; ping and publish reject quickly while NATS is unreachable", async () => {
+    const port = await freePort();
+    const bus = createJetStreamBus({
+      url: `nats://127.0.0.1:${port}`,
+      namespace: "nobody",
+      logger: silentLogger,
+    });
+    try {
+      const started = Date.now();
+      await expect(bus.ping()).rejects.toThrow(/not connected/);
+      await expect(bus.publish(event("a.b", 1))).rejects.toThrow(/not connected/);
+      // Subscribing works offline too; it attaches once NATS is there.
+      const sub = await bus.subscribe({ subjects: ["a.>"], durableName: "g", handler: async () => {} });
+      await sub.stop();
+      expect(Date.now() - started).toBeLessThan(1_000);
+    } finally {
+      await bus.close();
+    }
+  });
+});
+
+describe.skipIf(!process.env.NATS_URL)("jetstream-bus on NATS", () => {
+  const url = process.env.NATS_URL as string;
+  const namespace = `evtest_${randomBytes(5).toString("hex")}`;
+  let bus: JetStreamBus;
+  let nc: NatsConnection;
+
+  beforeAll(async () => {
+    bus = createJetStreamBus({
+      url,
+      namespace,
+      logger: silentLogger,
+      retry: { initialDelayMs: 50, maxDelayMs: 200 },
+    });
+    await bus.ready();
+    nc = await connect({ servers: url });
+  });
+
+  afterAll(async () => {
+    await bus?.close();
+    if (nc) {
+      const jsm = await nc.jetstreamManager();
+      await jsm.streams.delete(bus.streamName).catch(() => {});
+      await nc.close();
+    }
+  });
+
+  async function streamMessages(): Promise<Array<{ subject: string; msgId: string }>> {
+    const jsm = await nc.jetstreamManager();
+    const info = await jsm.streams.info(bus.streamName);
+    const out: Array<{ subject: string; msgId: string }> = [];
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+      const m = await jsm.streams.getMessage(bus.streamName, { seq });
+      out.push({ subject: m.subject, msgId: m.header.get(MSG_ID_HEADER) });
+    }
+    return out;
+  }
+
+  it("creates the stream over <namespace>.> with a duplicate window of at least 2 minutes", async () => {
+    await bus.ping();
+    const jsm = await nc.jetstreamManager();
+    const info = await jsm.streams.info(bus.streamName);
+    expect(info.config.subjects).toEqual([`${namespace}.>`]);
+    expect(info.config.storage).toBe("file");
+    expect(info.config.duplicate_window).toBeGreaterThanOrEqual(120 * 1e9);
+  });
+
+  it("drops a second publish of the same event id", async () => {
+    const before = (await streamMessages()).length;
+    const e = event("dedup.thing.created", 1);
+    await bus.publish(e);
+    await bus.publish({ ...e });
+    // A second bus (another process) publishing it again changes nothing either.
+    const other = createJetStreamBus({ url, namespace, logger: silentLogger });
+    await other.ready();
+    await other.publish(e);
+    await other.close();
+    const messages = await streamMessages();
+    expect(messages.length - before).toBe(1);
+    expect(messages.at(-1)).toEqual({ subject: `${namespace}.dedup.thing.created`, msgId: e.id });
+  });
+
+  it("delivers every event to a durable consumer, with id, type, time and payload, in order", async () => {
+    const events = Array.from({ length: 10 }, (_, i) => event(`durable.thing.n${i % 2}`, i));
+    for (const e of events) await bus.publish(e);
+    const seen: DeliveredEvent[] = [];
+    const sub = await bus.subscribe({
+      subjects: ["durable.>"],
+      durableName: "reader",
+      handler: async (e) => {
+        seen.push(e);
+      },
+    });
+    await waitFor("deliveries", () => seen.length >= 10);
+    await sleep(200);
+    await sub.stop();
+    expect(seen.map((e) => e.id)).toEqual(events.map((e) => e.id));
+    expect(seen[3]).toMatchObject({
+      subject: "durable.thing.n1",
+      type: "ecommerce.test.v1.Thing",
+      occurredAt: events[3]?.occurredAt,
+      redelivered: false,
+      deliveryCount: 1,
+    });
+    expect(seen[3]?.payload).toEqual(events[3]?.payload);
+
+    // The group keeps its place: a later member only gets what came after.
+    const later = event("durable.thing.n0", 42);
+    await bus.publish(later);
+    const next: DeliveredEvent[] = [];
+    const again = await bus.subscribe({
+      subjects: ["durable.>"],
+      durableName: "reader",
+      handler: async (e) => {
+        next.push(e);
+      },
+    });
+    await waitFor("the later event", () => next.length >= 1);
+    await sleep(200);
+    await again.stop();
+    expect(next.map((e) => e.id)).toEqual([later.id]);
+  });
+
+  it("shares a durable group's events between its members, each event once", async () => {
+    const counts = new Map<string, number>();
+    const perMember: [number, number] = [0, 0];
+    const subs = await Promise.all(
+      [0, 1].map((member) =>
+        bus.subscribe({
+          subjects: ["group.>"],
+          durableName: "workers",
+          handler: async (e) => {
+            counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
+            perMember[member as 0 | 1]++;
+            await sleep(5);
+          },
+        }),
+      ),
+    );
+    const events = Array.from({ length: 40 }, (_, i) => event("group.job.created", i));
+    for (const e of events) await bus.publish(e);
+    await waitFor("all handled", () => counts.size === 40);
+    await sleep(300);
+    await Promise.all(subs.map((s) => s.stop()));
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    expect(perMember[0] + perMember[1]).toBe(40);
+  });
+
+  it("redelivers after a handler throws, marked redelivered", async () => {
+    const deliveries: DeliveredEvent[] = [];
+    const sub = await bus.subscribe({
+      subjects: ["retry.>"],
+      durableName: "retrier",
+      handler: async (e) => {
+        deliveries.push(e);
+        if (e.deliveryCount < 3) throw new Error("not yet");
+      },
+    });
+    const e = event("retry.thing.created", 1);
+    await bus.publish(e);
+    await waitFor("third delivery", () => deliveries.length >= 3);
+    await sleep(300);
+    await sub.stop();
+    expect(deliveries.map((d) => [d.id, d.deliveryCount, d.redelivered])).toEqual([
+      [e.id, 1, false],
+      [e.id, 2, true],
+      [e.id, 3, true],
+    ]);
+  });
+
+  it("hands a poison event to onPoison after maxDeliveries and moves on", async () => {
+    const poisoned: DeliveredEvent[] = [];
+    const handled: string[] = [];
+    let attempts = 0;
+    const bad = event("poison.thing.created", 1);
+    const good = event("poison.thing.created", 2);
+    const sub = await bus.subscribe({
+      subjects: ["poison.>"],
+      durableName: "poisoned",
+      maxDeliveries: 3,
+      onPoison: (e) => {
+        poisoned.push(e);
+      },
+      handler: async (e) => {
+        if (e.id === bad.id) {
+          attempts++;
+          throw new Error("cannot handle");
+        }
+        handled.push(e.id);
+      },
+    });
+    await bus.publish(bad);
+    await bus.publish(good);
+    await waitFor("poison", () => poisoned.length === 1 && handled.length === 1);
+    await sleep(500); // terminated: never delivered again
+    await sub.stop();
+    expect(attempts).toBe(3);
+    expect(poisoned[0]?.id).toBe(bad.id);
+    expect(poisoned[0]?.deliveryCount).toBe(3);
+    expect(handled).toEqual([good.id]);
+  });
+
+  it("gives a plain (non-durable) subscriber everything published after subscribe()", async () => {
+    await bus.publish(event("plain.thing.created", 0)); // before: not delivered
+    await sleep(50); // start times have millisecond resolution
+    const seen: number[] = [];
+    const sub = await bus.subscribe({
+      subjects: ["plain.thing.created", "plain.other.*"],
+      handler: async (e) => {
+        seen.push(e.payload[0] as number);
+      },
+    });
+    await sleep(20);
+    await bus.publish(event("plain.thing.created", 1));
+    await bus.publish(event("plain.other.x", 2));
+    await bus.publish(event("plain.ignored", 3));
+    await waitFor("deliveries", () => seen.length >= 2);
+    await sleep(300);
+    await sub.stop();
+    expect(seen.sort()).toEqual([1, 2]);
+    // Its private consumers are removed when it stops.
+    const jsm = await nc.jetstreamManager();
+    const consumers = await jsm.consumers.list(bus.streamName).next();
+    expect(consumers.filter((c) => c.name.includes("_sub_"))).toEqual([]);
+  });
+});

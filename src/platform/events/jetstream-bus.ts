@@ -1,0 +1,531 @@
+/**
+ * The event bus on NATS JetStream (nats.js v2).
+ *
+ * - One stream per deployment, `<namespace>_events` over `<namespace>.>`, file storage, with a
+ *   duplicate window: every event is published with `Nats-Msg-Id` = its id, so a publish the relay
+ *   repeats (after a lost ack, a crash, a second relay) is dropped by the broker.
+ * - Subscriptions are pull consumers with explicit acks: durable ones are shared by every process
+ *   subscribing with the same `durableName`, so each event is handled once per group.
+ * - NATS may be down when the process starts or go away later: the bus connects in the background
+ *   and keeps retrying, `publish` and `ping` reject while it is disconnected (the relay retries
+ *   later; /readyz reports it), and subscriptions resume on their own when it comes back.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  ConsumerEvents,
+  type ConsumerMessages,
+  connect,
+  DeliverPolicy,
+  DiscardPolicy,
+  Events,
+  headers,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type NatsConnection,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+} from "nats";
+import type { Logger } from "../logger.js";
+import {
+  assertValidSubject,
+  DEFAULT_MAX_DELIVERIES,
+  type DeliveredEvent,
+  type EventBus,
+  type PublishedEvent,
+  poison,
+  type RetryOptions,
+  redeliveryDelay,
+  type SubscribeOptions,
+  type Subscription,
+} from "./event-bus.js";
+
+/** Header carrying {@link PublishedEvent.type}. */
+export const EVENT_TYPE_HEADER = "Event-Type";
+/** Header carrying {@link PublishedEvent.occurredAt} as RFC 3339. */
+export const EVENT_OCCURRED_AT_HEADER = "Event-Occurred-At";
+/** Set by nats.js from the `msgID` publish option; the broker deduplicates on it. */
+export const MSG_ID_HEADER = "Nats-Msg-Id";
+
+export interface JetStreamBusOptions {
+  /** One NATS URL, or several separated by commas. */
+  url: string;
+  /** Subject prefix and stream/consumer name prefix of this deployment. */
+  namespace: string;
+  logger: Logger;
+  /** Backoff of redeliveries after a handler throws. */
+  retry?: RetryOptions;
+  /** How long the broker remembers event ids. Default 10 minutes (at least 2 minutes). */
+  duplicateWindowMs?: number;
+  /** How long the stream keeps events. Default 7 days. */
+  maxAgeMs?: number;
+  /** How long `publish` waits for the broker's ack. Default 5 s. */
+  publishTimeoutMs?: number;
+  /** Pause between reconnect attempts. Default 500 ms. */
+  reconnectTimeWaitMs?: number;
+  /** How long a delivered event may stay unacknowledged before the broker redelivers it. Default 30 s. */
+  ackWaitMs?: number;
+}
+
+export interface JetStreamBus extends EventBus {
+  readonly streamName: string;
+  /**
+   * Resolves once connected with the stream in place, waiting through outages (never rejects
+   * unless the bus is closed). For start-up logs and tests; nothing needs to wait for it.
+   */
+  ready(): Promise<void>;
+}
+
+const NAMESPACE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const ERR_STREAM_NOT_FOUND = 10059;
+const ERR_STREAM_NAME_IN_USE = 10058;
+const ERR_CONSUMER_NOT_FOUND = 10014;
+
+/** The stream name of a namespace: `shop.eu` → `shop_eu_events`. */
+export function streamNameFor(namespace: string): string {
+  return `${sanitizeName(namespace)}_events`;
+}
+
+function sanitizeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]/g, "_");
+}
+
+function shortHash(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 10);
+}
+
+function apiErrorCode(error: unknown): number | undefined {
+  return (error as { api_error?: { err_code?: number } } | undefined)?.api_error?.err_code;
+}
+
+class NotConnectedError extends Error {
+  constructor() {
+    super("NATS is not connected");
+    this.name = "NotConnectedError";
+  }
+}
+
+/** A sleep that `cancel()` ends early. */
+function cancellableSleep(ms: number): { promise: Promise<void>; cancel(): void } {
+  let cancel = () => {};
+  const promise = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    cancel = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+  return { promise, cancel };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Creates the bus and starts connecting in the background; it returns at once whether or not NATS
+ * is reachable.
+ */
+export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
+  const { namespace, logger } = options;
+  if (!NAMESPACE.test(namespace)) {
+    throw new Error(`invalid namespace ${JSON.stringify(namespace)}: use letters, digits, '-', '_' and '.'`);
+  }
+  const log = logger.child({ component: "jetstream-bus" });
+  const streamName = streamNameFor(namespace);
+  const subjectPrefix = `${namespace}.`;
+  const duplicateWindowMs = Math.max(options.duplicateWindowMs ?? 10 * 60_000, 2 * 60_000);
+  const maxAgeMs = Math.max(options.maxAgeMs ?? 7 * 24 * 3_600_000, duplicateWindowMs);
+  const publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
+  const reconnectTimeWaitMs = options.reconnectTimeWaitMs ?? 500;
+  const ackWaitMs = options.ackWaitMs ?? 30_000;
+  const servers = options.url
+    .split(",")
+    .map((server) => server.trim())
+    .filter(Boolean);
+
+  let closed = false;
+  let nc: NatsConnection | undefined;
+  let connected = false;
+  let jsm: Promise<JetStreamManager> | undefined;
+  let js: JetStreamClient | undefined;
+  let streamEnsured: Promise<void> | undefined;
+  let connectSleep: { cancel(): void } | undefined;
+  const subscriptions = new Set<Subscription>();
+  /** Consumer iterators of the current connection; ended when it closes so they restart on the next. */
+  const iterators = new Set<ConsumerMessages>();
+
+  function currentConnection(): NatsConnection {
+    if (closed) throw new Error("event bus is closed");
+    if (!nc || !connected) throw new NotConnectedError();
+    return nc;
+  }
+
+  function manager(conn: NatsConnection): Promise<JetStreamManager> {
+    if (!jsm) {
+      const attempt = conn.jetstreamManager();
+      jsm = attempt;
+      attempt.catch(() => {
+        if (jsm === attempt) jsm = undefined;
+      });
+    }
+    return jsm;
+  }
+
+  async function createOrUpdateStream(): Promise<void> {
+    const conn = currentConnection();
+    const m = await manager(conn);
+    const subject = `${namespace}.>`;
+    let info: Awaited<ReturnType<JetStreamManager["streams"]["info"]>>;
+    try {
+      info = await m.streams.info(streamName);
+    } catch (error) {
+      if (apiErrorCode(error) !== ERR_STREAM_NOT_FOUND) throw error;
+      try {
+        await m.streams.add({
+          name: streamName,
+          subjects: [subject],
+          storage: StorageType.File,
+          retention: RetentionPolicy.Limits,
+          discard: DiscardPolicy.Old,
+          duplicate_window: nanos(duplicateWindowMs),
+          max_age: nanos(maxAgeMs),
+        });
+        log.info({ stream: streamName, subject }, "created JetStream stream");
+        return;
+      } catch (addError) {
+        // Another process created it first (with a different config): fall through to update.
+        if (apiErrorCode(addError) !== ERR_STREAM_NAME_IN_USE) throw addError;
+        info = await m.streams.info(streamName);
+      }
+    }
+    const config = info.config;
+    const subjects = config.subjects ?? [];
+    const wantedWindow = nanos(duplicateWindowMs);
+    if (!subjects.includes(subject) || config.duplicate_window < wantedWindow) {
+      await m.streams.update(streamName, {
+        ...config,
+        subjects: subjects.includes(subject) ? subjects : [...subjects, subject],
+        duplicate_window: Math.max(config.duplicate_window, wantedWindow),
+        max_age: config.max_age === 0 ? 0 : Math.max(config.max_age, wantedWindow),
+      });
+      log.info({ stream: streamName }, "updated JetStream stream");
+    }
+  }
+
+  /** Creates or updates the stream once per connection (again after each reconnect). */
+  function ensureStream(): Promise<void> {
+    if (!streamEnsured) {
+      const attempt = createOrUpdateStream();
+      streamEnsured = attempt;
+      attempt.catch(() => {
+        if (streamEnsured === attempt) streamEnsured = undefined;
+      });
+    }
+    return streamEnsured;
+  }
+
+  function ensureStreamInBackground(): void {
+    ensureStream().catch((error) => log.debug({ err: error }, "stream not ready yet"));
+  }
+
+  async function watchStatus(conn: NatsConnection): Promise<void> {
+    for await (const status of conn.status()) {
+      if (conn !== nc) return;
+      if (status.type === Events.Disconnect) {
+        connected = false;
+        log.warn({ server: status.data }, "disconnected from NATS; reconnecting");
+      } else if (status.type === Events.Reconnect) {
+        connected = true;
+        // The server may have lost its state (another node, a wiped store): check the stream again.
+        streamEnsured = undefined;
+        jsm = undefined;
+        log.info({ server: status.data }, "reconnected to NATS");
+        ensureStreamInBackground();
+      }
+    }
+  }
+
+  const connectionLoop = (async () => {
+    let failures = 0;
+    while (!closed) {
+      try {
+        const conn = await connect({
+          servers,
+          name: `${namespace}-events`,
+          reconnect: true,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: reconnectTimeWaitMs,
+          reconnectJitter: 100,
+          waitOnFirstConnect: false,
+          timeout: 5_000,
+          pingInterval: 5_000,
+          maxPingOut: 3,
+        });
+        if (closed) {
+          await conn.close();
+          return;
+        }
+        failures = 0;
+        nc = conn;
+        js = conn.jetstream({ timeout: publishTimeoutMs });
+        jsm = undefined;
+        streamEnsured = undefined;
+        connected = true;
+        log.info({ servers }, "connected to NATS");
+        watchStatus(conn).catch((error) => log.error({ err: error }, "NATS status watcher failed"));
+        ensureStreamInBackground();
+        const error = await conn.closed();
+        connected = false;
+        nc = undefined;
+        js = undefined;
+        for (const iterator of iterators) iterator.stop();
+        iterators.clear();
+        if (closed) return;
+        log.warn({ err: error }, "NATS connection closed; connecting again");
+      } catch (error) {
+        failures++;
+        if (failures === 1 || failures % 60 === 0) {
+          log.warn({ err: error, servers, failures }, "NATS unreachable; retrying in the background");
+        }
+      }
+      if (closed) return;
+      const sleep = cancellableSleep(Math.min(reconnectTimeWaitMs * 2 ** Math.min(failures, 4), 5_000));
+      connectSleep = sleep;
+      await sleep.promise;
+    }
+  })();
+
+  function toDeliveredEvent(msg: JsMsg): DeliveredEvent {
+    const header = (name: string) => msg.headers?.get(name) || undefined;
+    const occurredAt = header(EVENT_OCCURRED_AT_HEADER);
+    return {
+      id: header(MSG_ID_HEADER) ?? `${msg.info.stream}:${msg.seq}`,
+      type: header(EVENT_TYPE_HEADER) ?? "",
+      subject: msg.subject.startsWith(subjectPrefix) ? msg.subject.slice(subjectPrefix.length) : msg.subject,
+      payload: new Uint8Array(msg.data), // a copy: msg.data is a view into a Buffer
+      occurredAt: occurredAt ? new Date(occurredAt) : new Date(msg.info.timestampNanos / 1e6),
+      redelivered: msg.info.deliveryCount > 1,
+      deliveryCount: msg.info.deliveryCount,
+    };
+  }
+
+  async function handle(msg: JsMsg, subscribeOptions: SubscribeOptions): Promise<void> {
+    const event = toDeliveredEvent(msg);
+    // A slow handler keeps its event from being redelivered to someone else meanwhile.
+    const keepAlive = setInterval(() => msg.working(), Math.max(1_000, ackWaitMs / 3));
+    try {
+      await subscribeOptions.handler(event);
+      msg.ack();
+    } catch (error) {
+      const maxDeliveries = subscribeOptions.maxDeliveries ?? DEFAULT_MAX_DELIVERIES;
+      if (event.deliveryCount >= maxDeliveries) {
+        await poison(subscribeOptions, event, error, log);
+        msg.term();
+      } else {
+        const delayMs = redeliveryDelay(options.retry, event.deliveryCount);
+        log.warn(
+          {
+            err: error,
+            eventId: event.id,
+            subject: event.subject,
+            deliveryCount: event.deliveryCount,
+            delayMs,
+          },
+          "event handler failed; redelivering",
+        );
+        msg.nak(delayMs);
+      }
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  /** Runs one pull consumer until stopped, recreating it whenever it or the connection is lost. */
+  function runConsumer(subject: string, subscribeOptions: SubscribeOptions, since: Date): Subscription {
+    const durable = subscribeOptions.durableName;
+    const name =
+      durable === undefined
+        ? `${sanitizeName(namespace)}_sub_${randomUUID().slice(0, 8)}_${shortHash(subject)}`
+        : `${sanitizeName(namespace)}_${sanitizeName(durable)}_${shortHash(subject)}`;
+    let stopped = false;
+    let messages: ConsumerMessages | undefined;
+    let sleep: { cancel(): void } | undefined;
+    let lastSeen = since;
+
+    const config = (): Partial<ConsumerConfig> => ({
+      durable_name: name,
+      filter_subject: `${subjectPrefix}${subject}`,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(ackWaitMs),
+      // Redelivery limits are enforced here (onPoison), not by the server, which would drop silently.
+      max_deliver: -1,
+      max_ack_pending: 1_000,
+      ...(durable === undefined
+        ? {
+            // Everything from the moment subscribe() was called (or from the last event seen, when
+            // the consumer has to be recreated), even if NATS was unreachable then.
+            deliver_policy: DeliverPolicy.StartTime,
+            opt_start_time: lastSeen.toISOString(),
+            inactive_threshold: nanos(5 * 60_000),
+          }
+        : { deliver_policy: DeliverPolicy.All }),
+    });
+
+    async function ensureConsumer(conn: NatsConnection): Promise<void> {
+      const m = await manager(conn);
+      try {
+        await m.consumers.info(streamName, name);
+        return;
+      } catch (error) {
+        if (apiErrorCode(error) !== ERR_CONSUMER_NOT_FOUND) throw error;
+      }
+      await m.consumers.add(streamName, config());
+      log.debug({ consumer: name, subject }, "created JetStream consumer");
+    }
+
+    async function watch(iterator: ConsumerMessages): Promise<void> {
+      for await (const status of await iterator.status()) {
+        if (
+          status.type === ConsumerEvents.ConsumerDeleted ||
+          status.type === ConsumerEvents.ConsumerNotFound ||
+          status.type === ConsumerEvents.StreamNotFound
+        ) {
+          // End this iterator; the loop below recreates stream and consumer.
+          log.warn({ consumer: name, status: status.type }, "JetStream consumer lost; recreating");
+          iterator.stop();
+          return;
+        }
+      }
+    }
+
+    const loop = (async () => {
+      let failures = 0;
+      while (!stopped) {
+        try {
+          const conn = currentConnection();
+          await ensureStream();
+          await ensureConsumer(conn);
+          if (!js) throw new NotConnectedError();
+          const consumer = await js.consumers.get(streamName, name);
+          if (stopped) break;
+          const iterator = await consumer.consume({ max_messages: 16 });
+          messages = iterator;
+          iterators.add(iterator);
+          watch(iterator).catch(() => {});
+          failures = 0;
+          for await (const msg of iterator) {
+            if (stopped) {
+              msg.nak(); // buffered but not handled: let another member have it now
+              continue;
+            }
+            await handle(msg, subscribeOptions);
+            lastSeen = new Date(msg.info.timestampNanos / 1e6);
+          }
+        } catch (error) {
+          failures++;
+          if (!(error instanceof NotConnectedError) && (failures === 1 || failures % 30 === 0)) {
+            log.warn({ err: error, consumer: name, failures }, "JetStream consumer failed; retrying");
+          }
+        } finally {
+          if (messages) iterators.delete(messages);
+          messages = undefined;
+        }
+        if (stopped) break;
+        const pause = cancellableSleep(Math.min(250 * 2 ** Math.min(failures, 4), 4_000));
+        sleep = pause;
+        await pause.promise;
+      }
+    })();
+
+    return {
+      async stop() {
+        stopped = true;
+        messages?.stop();
+        sleep?.cancel();
+        await loop;
+        if (durable === undefined && nc && connected) {
+          // A private consumer has no use after this; the inactive threshold removes it otherwise.
+          const m = await manager(nc).catch(() => undefined);
+          await m?.consumers.delete(streamName, name).catch(() => {});
+        }
+      },
+    };
+  }
+
+  const bus: JetStreamBus = {
+    streamName,
+
+    async publish(event: PublishedEvent) {
+      assertValidSubject(event.subject, { wildcards: false });
+      currentConnection();
+      await ensureStream();
+      const client = js;
+      if (!client || !connected) throw new NotConnectedError();
+      const h = headers();
+      h.set(EVENT_TYPE_HEADER, event.type);
+      h.set(EVENT_OCCURRED_AT_HEADER, event.occurredAt.toISOString());
+      await client.publish(`${subjectPrefix}${event.subject}`, event.payload, {
+        msgID: event.id,
+        headers: h,
+        timeout: publishTimeoutMs,
+      });
+    },
+
+    async subscribe(subscribeOptions) {
+      if (closed) throw new Error("event bus is closed");
+      if (subscribeOptions.subjects.length === 0) throw new Error("subscribe needs at least one subject");
+      for (const subject of subscribeOptions.subjects) assertValidSubject(subject, { wildcards: true });
+      const since = new Date();
+      const consumers = subscribeOptions.subjects.map((subject) =>
+        runConsumer(subject, subscribeOptions, since),
+      );
+      const subscription: Subscription = {
+        async stop() {
+          subscriptions.delete(subscription);
+          await Promise.all(consumers.map((consumer) => consumer.stop()));
+        },
+      };
+      subscriptions.add(subscription);
+      return subscription;
+    },
+
+    async ping() {
+      const conn = currentConnection();
+      await withTimeout(Promise.all([conn.flush(), ensureStream()]), 2_000, "NATS did not answer in time");
+    },
+
+    async ready() {
+      while (!closed) {
+        if (nc && connected) {
+          try {
+            await ensureStream();
+            return;
+          } catch {
+            // not yet: JetStream may still be starting
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error("event bus is closed");
+    },
+
+    async close() {
+      if (closed) return;
+      await Promise.all([...subscriptions].map((subscription) => subscription.stop()));
+      closed = true;
+      connectSleep?.cancel();
+      const conn = nc;
+      if (conn && !conn.isClosed()) await conn.close();
+      await connectionLoop;
+    },
+  };
+  return bus;
+}

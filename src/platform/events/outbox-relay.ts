@@ -1,0 +1,284 @@
+/**
+ * Publishes a module's outbox rows to the event bus and marks them published.
+ *
+ * Each run takes up to `batchSize` unpublished rows in `seq` order with `FOR UPDATE SKIP LOCKED`
+ * (so relays in several processes share the work without publishing a row twice), publishes them
+ * one after the other, marks the ones the bus accepted, and commits. When the bus refuses one, the
+ * run stops there (later rows wait, so nothing is skipped), commits what succeeded and retries
+ * after an exponential backoff. If the process dies between publishing and committing, the rows
+ * are published again later; the bus drops the repeat by event id (JetStream's duplicate window)
+ * and consumers are idempotent anyway.
+ */
+import { asc, count, inArray, isNull, lt, sql } from "drizzle-orm";
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { Db } from "../db/database.js";
+import type { Logger } from "../logger.js";
+import type { EventBus } from "./event-bus.js";
+import type { OutboxTable } from "./outbox-table.js";
+
+export interface OutboxRelayOptions {
+  db: Db;
+  table: OutboxTable;
+  bus: Pick<EventBus, "publish">;
+  logger: Logger;
+  /** Names this outbox in logs and in the `outbox` label of the metrics, e.g. `inventory`. */
+  name: string;
+  /** Rows per transaction. Default 100. */
+  batchSize?: number;
+  /** How often to look for rows nobody woke us up for (other processes, missed wakes). Default 1000 ms. */
+  pollIntervalMs?: number;
+  /** First pause after a failed run; doubles on each failure in a row. Default 100 ms. */
+  minBackoffMs?: number;
+  /** Longest pause after failed runs. Default 5000 ms. */
+  maxBackoffMs?: number;
+  /** Where to register `outbox_backlog`, `outbox_published_total`, `outbox_publish_failures_total`. */
+  metrics?: Registry;
+  /** Published rows older than this are deleted; `null` keeps them. Default one day. */
+  retainPublishedMs?: number | null;
+  /** How often to delete old published rows. Default 10 minutes. */
+  purgeIntervalMs?: number;
+}
+
+interface RelayMetrics {
+  readonly published: Counter<"outbox">;
+  readonly failures: Counter<"outbox">;
+  /** The relays whose backlog the shared gauge reports at collection time. */
+  readonly relays: Set<OutboxRelay>;
+}
+
+const metricsByRegistry = new WeakMap<Registry, RelayMetrics>();
+
+/** One set of instruments per registry, shared by every relay on it (one `outbox` label each). */
+function relayMetrics(registry: Registry): RelayMetrics {
+  let metrics = metricsByRegistry.get(registry);
+  if (!metrics) {
+    const relays = new Set<OutboxRelay>();
+    new Gauge({
+      name: "outbox_backlog",
+      help: "Outbox rows not yet published to the event bus.",
+      labelNames: ["outbox"] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        await Promise.all(
+          [...relays].map(async (relay) => {
+            try {
+              this.set({ outbox: relay.name }, await relay.backlog());
+            } catch {
+              // Database unreachable: leave the series out rather than fail the whole scrape.
+            }
+          }),
+        );
+      },
+    });
+    metrics = {
+      relays,
+      published: new Counter({
+        name: "outbox_published_total",
+        help: "Outbox events published to the event bus.",
+        labelNames: ["outbox"] as const,
+        registers: [registry],
+      }),
+      failures: new Counter({
+        name: "outbox_publish_failures_total",
+        help: "Outbox relay runs that stopped because publishing (or the database) failed.",
+        labelNames: ["outbox"] as const,
+        registers: [registry],
+      }),
+    };
+    metricsByRegistry.set(registry, metrics);
+  }
+  return metrics;
+}
+
+export interface RunResult {
+  published: number;
+  /** Set when the run stopped early; the rows from the failed one on are still unpublished. */
+  error?: unknown;
+}
+
+export class OutboxRelay {
+  readonly name: string;
+  private readonly db: Db;
+  private readonly table: OutboxTable;
+  private readonly bus: Pick<EventBus, "publish">;
+  private readonly logger: Logger;
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly minBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly retainPublishedMs: number | null;
+  private readonly purgeIntervalMs: number;
+  private readonly metrics: RelayMetrics | undefined;
+
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeRequested = false;
+  /** Ends the current idle wait early (undefined while running a batch or backing off). */
+  private interruptIdle: (() => void) | undefined;
+  /** Ends any wait early; used by stop(). */
+  private interruptAny: (() => void) | undefined;
+  private lastPurge = 0;
+
+  constructor(options: OutboxRelayOptions) {
+    this.name = options.name;
+    this.db = options.db;
+    this.table = options.table;
+    this.bus = options.bus;
+    this.logger = options.logger.child({ component: "outbox-relay", outbox: options.name });
+    this.batchSize = options.batchSize ?? 100;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.minBackoffMs = options.minBackoffMs ?? 100;
+    this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
+    this.retainPublishedMs = options.retainPublishedMs === undefined ? 86_400_000 : options.retainPublishedMs;
+    this.purgeIntervalMs = options.purgeIntervalMs ?? 10 * 60_000;
+    this.metrics = options.metrics ? relayMetrics(options.metrics) : undefined;
+  }
+
+  /** Starts publishing in the background (no-op when already started). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.lastPurge = Date.now();
+    this.metrics?.relays.add(this);
+    this.loop = this.run();
+  }
+
+  /** Stops after the batch in progress (if any) has been published and committed. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.interruptAny?.();
+    await this.loop;
+    this.loop = undefined;
+    this.metrics?.relays.delete(this);
+  }
+
+  /**
+   * Asks for a run soon: call it after committing a transaction that appended events. Wakes that
+   * arrive during a run collapse into one more run; during a backoff after a failure they wait
+   * for the backoff to end.
+   */
+  wake(): void {
+    this.wakeRequested = true;
+    this.interruptIdle?.();
+  }
+
+  /** Number of rows not yet published. */
+  async backlog(): Promise<number> {
+    const [row] = await this.db.select({ n: count() }).from(this.table).where(isNull(this.table.publishedAt));
+    return row?.n ?? 0;
+  }
+
+  /**
+   * One batch: publishes up to `batchSize` rows and marks them. Resolves with what happened; it
+   * does not throw. Exposed for tools and tests; the started relay calls it on its own.
+   */
+  async runOnce(): Promise<RunResult> {
+    const table = this.table;
+    let published = 0;
+    let publishError: unknown;
+    try {
+      await this.db.transaction(async (tx) => {
+        const rows = await tx
+          .select()
+          .from(table)
+          .where(isNull(table.publishedAt))
+          .orderBy(asc(table.seq))
+          .limit(this.batchSize)
+          .for("update", { skipLocked: true });
+        const done: string[] = [];
+        for (const row of rows) {
+          try {
+            await this.bus.publish({
+              id: row.id,
+              type: row.type,
+              subject: row.subject,
+              payload: row.payload,
+              occurredAt: row.occurredAt,
+            });
+          } catch (error) {
+            publishError = error;
+            break;
+          }
+          done.push(row.id);
+        }
+        if (done.length > 0) {
+          await tx.update(table).set({ publishedAt: sql`now()` }).where(inArray(table.id, done));
+        }
+        published = done.length;
+      });
+    } catch (error) {
+      // The transaction failed (database down, commit failed): nothing was marked.
+      this.metrics?.failures.inc({ outbox: this.name });
+      return { published: 0, error };
+    }
+    if (published > 0) this.metrics?.published.inc({ outbox: this.name }, published);
+    if (publishError !== undefined) {
+      this.metrics?.failures.inc({ outbox: this.name });
+      return { published, error: publishError };
+    }
+    return { published };
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      this.wakeRequested = false;
+      const result = await this.runOnce();
+      if (!this.running) break;
+      if (result.error !== undefined) {
+        failures++;
+        const delay = Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** Math.min(failures - 1, 20));
+        const jittered = Math.round(delay * (0.8 + Math.random() * 0.4));
+        const context = { err: result.error, published: result.published, failures, retryInMs: jittered };
+        if (failures === 1 || failures % 20 === 0)
+          this.logger.warn(context, "outbox publish failed; will retry");
+        else this.logger.debug(context, "outbox publish failed again");
+        await this.wait(jittered, false);
+        continue;
+      }
+      if (failures > 0) this.logger.info({ failures }, "outbox publishing recovered");
+      failures = 0;
+      // A full batch means there is probably more; a wake during the run means new rows.
+      if (result.published >= this.batchSize || this.wakeRequested) continue;
+      await this.purgeIfDue();
+      if (!this.running || this.wakeRequested) continue;
+      await this.wait(this.pollIntervalMs, true);
+    }
+  }
+
+  private wait(ms: number, wakeable: boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.interruptIdle = undefined;
+        this.interruptAny = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.interruptAny = done;
+      if (wakeable) this.interruptIdle = done;
+    });
+  }
+
+  private async purgeIfDue(): Promise<void> {
+    if (this.retainPublishedMs === null || Date.now() - this.lastPurge < this.purgeIntervalMs) return;
+    this.lastPurge = Date.now();
+    const table = this.table;
+    const cutoff = new Date(Date.now() - this.retainPublishedMs);
+    try {
+      // In chunks, so a large backlog of old rows never becomes one long transaction.
+      for (let chunk = 0; chunk < 20 && this.running; chunk++) {
+        const old = this.db
+          .select({ id: table.id })
+          .from(table)
+          .where(lt(table.publishedAt, cutoff))
+          .limit(1_000);
+        const deleted = await this.db.delete(table).where(inArray(table.id, old)).returning({ id: table.id });
+        if (deleted.length < 1_000) break;
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, "could not delete old published outbox rows");
+    }
+  }
+}

@@ -1,0 +1,38 @@
+/** Writing events into a module's outbox, inside the transaction that makes the change. */
+import { randomUUID } from "node:crypto";
+import type { Db, Tx } from "../db/database.js";
+import { assertValidSubject } from "./event-bus.js";
+import type { OutboxTable } from "./outbox-table.js";
+
+export interface NewOutboxEvent {
+  /** The event id; a random UUID when absent. Consumers deduplicate on it. */
+  id?: string;
+  /** Fully qualified protobuf message name, e.g. `ecommerce.inventory.v1.ProductCreated`. */
+  type: string;
+  /** Subject relative to the namespace, e.g. `inventory.product.created`. */
+  subject: string;
+  /** Protobuf binary of the message. */
+  payload: Uint8Array;
+}
+
+/**
+ * Inserts `events` (in this order) into `table` through `tx`, and returns their ids. Call it with
+ * the transaction that writes the change the events describe, so both commit or neither does;
+ * after the commit, `relay.wake()` gets them published promptly.
+ *
+ * Subjects are checked here: a row the bus would refuse would otherwise block its outbox.
+ */
+export async function appendToOutbox(
+  tx: Tx | Db,
+  table: OutboxTable,
+  events: readonly NewOutboxEvent[],
+): Promise<string[]> {
+  if (events.length === 0) return [];
+  const rows = events.map((event) => {
+    assertValidSubject(event.subject, { wildcards: false });
+    if (!event.type) throw new Error("outbox event without a type");
+    return { id: event.id ?? randomUUID(), type: event.type, subject: event.subject, payload: event.payload };
+  });
+  await tx.insert(table).values(rows);
+  return rows.map((row) => row.id);
+}
