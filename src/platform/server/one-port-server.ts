@@ -23,6 +23,20 @@ export async function listenOnePort(options: { port: number; host: string; liste
   const http1 = http.createServer({ keepAliveTimeout: 65_000 }, options.listener as http.RequestListener);
   const h2 = http2.createServer({}, options.listener as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
   const sockets = new Set<net.Socket>();
+  // http.Server only tracks idle keep-alive connections when it listens itself, which ours never
+  // does, so requests in flight are counted per socket here to close idle ones on shutdown.
+  const inFlight = new Map<net.Socket, number>();
+  let closing = false;
+  http1.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    const socket = request.socket;
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+    if (closing) response.setHeader("connection", "close");
+    response.once("close", () => {
+      const remaining = (inFlight.get(socket) ?? 1) - 1;
+      inFlight.set(socket, remaining);
+      if (closing && remaining === 0) socket.end();
+    });
+  });
   const h2Sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
     h2Sessions.add(session);
@@ -31,7 +45,10 @@ export async function listenOnePort(options: { port: number; host: string; liste
 
   const tcp = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
+    socket.on("close", () => {
+      sockets.delete(socket);
+      inFlight.delete(socket);
+    });
     socket.on("error", () => socket.destroy());
     socket.once("data", (head: Buffer) => {
       // Put the first bytes back and let the chosen server read them as if it had accepted the socket.
@@ -39,10 +56,14 @@ export async function listenOnePort(options: { port: number; host: string; liste
       socket.unshift(head);
       const prefix = head.subarray(0, Math.min(head.length, HTTP2_PREFACE.length));
       const isHttp2 = prefix.equals(HTTP2_PREFACE.subarray(0, prefix.length));
+      if (isHttp2) http2Sockets.add(socket);
       (isHttp2 ? h2 : http1).emit("connection", socket);
       process.nextTick(() => socket.resume());
     });
   });
+
+  const http2Sockets = new WeakSet<net.Socket>();
+  const isHttp2Socket = (socket: net.Socket) => http2Sockets.has(socket);
 
   await new Promise<void>((resolve, reject) => {
     tcp.once("error", reject);
@@ -56,17 +77,18 @@ export async function listenOnePort(options: { port: number; host: string; liste
   return {
     port: address.port,
     close: async (graceMs = 10_000) => {
+      closing = true;
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
-      // Ask idle keep-alive connections to go; in-flight requests finish first.
-      http1.closeIdleConnections();
+      // Idle connections go now; busy ones after their current request (HTTP/1.1) or streams (HTTP/2).
+      for (const socket of sockets) {
+        if ((inFlight.get(socket) ?? 0) === 0 && !isHttp2Socket(socket)) socket.end();
+      }
       for (const session of h2Sessions) session.close();
       const timer = setTimeout(() => {
         for (const socket of sockets) socket.destroy();
       }, graceMs);
       timer.unref();
-      const drain = setInterval(() => http1.closeIdleConnections(), 100);
       await closed;
-      clearInterval(drain);
       clearTimeout(timer);
     },
   };
