@@ -16,6 +16,8 @@ export interface TestApp {
   baseUrl: string;
   app: RunningApp;
   namespace: string;
+  /** The fresh PostgreSQL database of the "services" setup. */
+  databaseUrl: string | undefined;
   adminToken: string;
   customerToken: string;
   /** A token for any user and role. */
@@ -55,6 +57,7 @@ export async function startTestApp(setup: Setup, env: Record<string, string> = {
     baseUrl: `http://127.0.0.1:${app.port}`,
     app,
     namespace,
+    databaseUrl: database?.url,
     adminToken: await token("admin-1", "admin"),
     customerToken: await token("customer-1", "customer"),
     token,

@@ -1,0 +1,41 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { type Database, openDatabase } from "../../platform/db/database.js";
+import { createLogger } from "../../platform/logger.js";
+import { createProductCache, reloadProductCache } from "./product-cache.js";
+import { ProductStore } from "./product-store.js";
+
+describe("product cache over the real store", () => {
+  let database: Database;
+  let store: ProductStore;
+
+  beforeAll(async () => {
+    database = await openDatabase({ url: undefined, dataDir: "memory://", logger: createLogger("silent") });
+    store = new ProductStore(database.db);
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  it("loads a product from the database once under a burst of 200 concurrent misses", async () => {
+    const product = await store.create({ name: "Kettle", description: "", category: "", priceCents: 2500n, stock: 3 });
+    const loads = vi.spyOn(store, "get");
+    const cache = createProductCache({ store, l2: undefined });
+    const results = await Promise.all(Array.from({ length: 200 }, () => cache.get(product.id)));
+    expect(loads).toHaveBeenCalledTimes(1);
+    expect(results.every((result) => result?.priceCents === 2500n)).toBe(true);
+    loads.mockRestore();
+  });
+
+  it("the scheduled full reload fills the cache with the whole catalog", async () => {
+    const cache = createProductCache({ store, l2: undefined });
+    const created = await Promise.all(
+      ["A", "B", "C"].map((name) => store.create({ name, description: "", category: "", priceCents: 1n, stock: 1 })),
+    );
+    const count = await reloadProductCache(cache, store);
+    expect(count).toBeGreaterThanOrEqual(4);
+    const loads = vi.spyOn(store, "get");
+    for (const product of created) expect((await cache.get(product.id))?.name).toBe(product.name);
+    expect(loads).not.toHaveBeenCalled();
+    loads.mockRestore();
+  });
+});
