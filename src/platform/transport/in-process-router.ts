@@ -1,0 +1,96 @@
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import {
+  type ConnectRouter,
+  createConnectRouter,
+  createMethodImplSpec,
+  createServiceImplSpec,
+  type Interceptor,
+  type MethodImpl,
+  type MethodImplSpec,
+  type ServiceImpl,
+} from "@connectrpc/connect";
+import type { UniversalHandler, UniversalHandlerOptions } from "@connectrpc/connect/protocol";
+
+/** A unary implementation plus the handler options that apply to it. */
+export interface UnaryRoute {
+  readonly spec: Extract<MethodImplSpec, { kind: "unary" }>;
+  readonly interceptors: readonly Interceptor[];
+  readonly maxTimeoutMs: number;
+  readonly shutdownSignal: AbortSignal | undefined;
+}
+
+/**
+ * A ConnectRouter that keeps unary implementations so they can be called directly, and registers
+ * streaming ones on a real Connect router (its `handlers`), which the transport reaches through
+ * Connect's own in-memory client. `routes(router)` runs once, against this router, so services are
+ * instantiated once whichever path a method takes.
+ */
+export class InProcessRouter implements ConnectRouter {
+  readonly #streaming: ConnectRouter;
+  readonly #defaults: Partial<UniversalHandlerOptions>;
+  readonly #byMethod = new Map<DescMethod, UnaryRoute>();
+  readonly #byPath = new Map<string, UnaryRoute>();
+
+  /** `defaults` are router-wide handler options, as given to connectNodeAdapter. */
+  constructor(defaults: Partial<UniversalHandlerOptions>) {
+    this.#defaults = defaults;
+    this.#streaming = createConnectRouter({ ...defaults, connect: true });
+  }
+
+  /** Universal handlers of the streaming methods. */
+  get handlers(): UniversalHandler[] {
+    return this.#streaming.handlers;
+  }
+
+  /** Registers a service; methods it leaves out answer `unimplemented`, as with Connect's router. */
+  service<T extends DescService>(
+    service: T,
+    implementation: Partial<ServiceImpl<T>>,
+    options?: Partial<UniversalHandlerOptions>,
+  ): this {
+    const spec = createServiceImplSpec(service, implementation);
+    for (const method of service.methods) {
+      const methodSpec = spec.methods[method.localName];
+      if (methodSpec !== undefined) {
+        this.#add(methodSpec, options);
+      }
+    }
+    return this;
+  }
+
+  /** Registers a single method. */
+  rpc<M extends DescMethod>(
+    method: M,
+    impl: MethodImpl<M>,
+    options?: Partial<UniversalHandlerOptions>,
+  ): this {
+    this.#add(createMethodImplSpec(method, impl), options);
+    return this;
+  }
+
+  /** The unary route for `method`, matched by descriptor or, failing that, by its full name. */
+  findUnary(method: DescMethod): UnaryRoute | undefined {
+    return this.#byMethod.get(method) ?? this.#byPath.get(pathOf(method));
+  }
+
+  #add(spec: MethodImplSpec, options: Partial<UniversalHandlerOptions> | undefined): void {
+    if (spec.kind !== "unary") {
+      this.#streaming.rpc(spec.method, spec.impl as MethodImpl<DescMethod>, options);
+      return;
+    }
+    // Per-service options replace router-wide ones field by field, as in Connect's router.
+    const merged = { ...this.#defaults, ...options };
+    const route: UnaryRoute = {
+      spec,
+      interceptors: merged.interceptors ?? [],
+      maxTimeoutMs: merged.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER,
+      shutdownSignal: merged.shutdownSignal,
+    };
+    this.#byMethod.set(spec.method, route);
+    this.#byPath.set(pathOf(spec.method), route);
+  }
+}
+
+function pathOf(method: DescMethod): string {
+  return `/${method.parent.typeName}/${method.name}`;
+}

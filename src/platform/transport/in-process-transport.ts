@@ -1,0 +1,237 @@
+import { create, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type ContextValues,
+  createContextValues,
+  type Interceptor,
+  type Transport,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import { createMethodUrl, createUniversalHandlerClient } from "@connectrpc/connect/protocol";
+import { createTransport } from "@connectrpc/connect/protocol-connect";
+import { applyInterceptors } from "./apply-interceptors.js";
+import { InProcessRouter } from "./in-process-router.js";
+import { invokeUnaryHandler } from "./invoke-unary-handler.js";
+import { defineLazySignal, LazyAbortController } from "./lazy-abort-controller.js";
+
+/** Options of createInProcessTransport. */
+export interface InProcessTransportOptions {
+  /** Client-side interceptors, as given to createConnectTransport. */
+  interceptors?: Interceptor[];
+  /** Server-side interceptors around every handler, as given to connectNodeAdapter. */
+  serverInterceptors?: Interceptor[];
+  /**
+   * Deep-freeze request and response messages as they cross the boundary, so that code that
+   * writes to a message it does not own throws. For tests and development: it costs a walk of
+   * every message.
+   */
+  freezeMessages?: boolean;
+}
+
+/** What Transport.unary accepts as request headers (the DOM's HeadersInit, not in this lib). */
+type HeadersInit = ConstructorParameters<typeof Headers>[0];
+
+const baseUrl = "https://in-process";
+
+/**
+ * Build a transport that dispatches to the services registered by `routes` in this process.
+ *
+ * Unary calls hand the request message object to the implementation and its response object back
+ * to the caller: no serialization and no copy. That is what makes the call nearly free. The price
+ * is aliasing: a handler that wrote to its request would change the caller's object, and a caller
+ * that wrote to a response could change an object the handler keeps (its cache hands out shared
+ * ones), neither of which createRouterTransport allows. We do not clone to prevent it, because
+ * messages crossing a module boundary are immutable by rule: cloning (by reflection in
+ * protobuf-es) would cost more than the rest of the call, on every call, to protect only code that
+ * breaks the rule. `freezeMessages` makes such code throw in tests instead.
+ *
+ * Everything else keeps Connect's semantics and matches createRouterTransport:
+ * errors (codes, messages, metadata, details, `internal` for anything that is not a
+ * ConnectError), deadlines, cancellation, headers, trailers, client and server interceptors,
+ * per-service handler options (`interceptors`, `maxTimeoutMs`, `shutdownSignal`; the size and
+ * compression limits do not apply without bytes).
+ *
+ * Streaming calls go through Connect's own in-memory path (what createRouterTransport uses), with
+ * the same interceptors: nothing in the platform streams yet, and their semantics (half-close,
+ * headers before the first message, errors mid-stream) are not worth re-implementing until a
+ * stream is hot.
+ */
+export function createInProcessTransport(
+  routes: (router: ConnectRouter) => void,
+  options: InProcessTransportOptions = {},
+): Transport {
+  const router = new InProcessRouter({ interceptors: options.serverInterceptors ?? [] });
+  routes(router);
+  const interceptors = options.interceptors ?? [];
+  const freezeMessages = options.freezeMessages === true;
+  const streaming = createTransport({
+    httpClient: createUniversalHandlerClient(router.handlers),
+    baseUrl,
+    useBinaryFormat: true,
+    interceptors,
+    acceptCompression: [],
+    sendCompression: null,
+    compressMinBytes: Number.MAX_SAFE_INTEGER,
+    readMaxBytes: Number.MAX_SAFE_INTEGER,
+    writeMaxBytes: Number.MAX_SAFE_INTEGER,
+  });
+  return {
+    unary<I extends DescMessage, O extends DescMessage>(
+      method: DescMethodUnary<I, O>,
+      signal: AbortSignal | undefined,
+      timeoutMs: number | undefined,
+      header: HeadersInit | undefined,
+      input: MessageInitShape<I>,
+      contextValues?: ContextValues,
+    ): Promise<UnaryResponse<I, O>> {
+      return callUnary(
+        router,
+        interceptors,
+        freezeMessages,
+        method as unknown as DescMethodUnary,
+        signal,
+        timeoutMs,
+        header,
+        input as MessageInitShape<DescMessage>,
+        contextValues,
+      ) as unknown as Promise<UnaryResponse<I, O>>;
+    },
+    stream: streaming.stream.bind(streaming),
+  };
+}
+
+/**
+ * The client side of a unary call, following Connect's runUnaryCall: the call has an abort signal
+ * that fires on the deadline, on the caller's signal, on failure and, without a reason, on success;
+ * a call that ends while aborted fails with the abort reason (`deadline_exceeded`, `canceled`).
+ */
+async function callUnary(
+  router: InProcessRouter,
+  interceptors: readonly Interceptor[],
+  freezeMessages: boolean,
+  method: DescMethodUnary,
+  signal: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+  header: HeadersInit | undefined,
+  input: MessageInitShape<DescMessage>,
+  contextValues: ContextValues | undefined,
+): Promise<UnaryResponse> {
+  // Connect transports treat a timeout <= 0 as no timeout.
+  const timeout = timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined;
+  const abort = new LazyAbortController();
+  const unfollowSignal = signal === undefined ? noop : abort.follow(signal);
+  const timer = timeout === undefined ? undefined : setTimeout(abortOnDeadline, timeout, abort);
+  const request: UnaryRequest = defineLazySignal(
+    {
+      stream: false as const,
+      service: method.parent,
+      method,
+      requestMethod: "POST",
+      url: urlOf(method),
+      header: new Headers(header),
+      contextValues: contextValues ?? createContextValues(),
+      message: create(method.input, input),
+    },
+    abort,
+  );
+  const call = new UnaryCall(router, request, abort, timeout, signal !== undefined, freezeMessages);
+  try {
+    const response =
+      interceptors.length === 0
+        ? await call.send(request)
+        : await applyInterceptors((req) => call.send(req as UnaryRequest), interceptors)(request);
+    abort.abort();
+    return response as UnaryResponse;
+  } catch (e) {
+    const error = abort.aborted ? ConnectError.from(abort.reason, Code.Canceled) : ConnectError.from(e);
+    abort.abort(error);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    unfollowSignal();
+  }
+}
+
+/** What the innermost client function needs to hand a request to the server side. */
+class UnaryCall {
+  constructor(
+    private readonly router: InProcessRouter,
+    private readonly request: UnaryRequest,
+    private readonly abort: LazyAbortController,
+    private readonly timeout: number | undefined,
+    private readonly hasSignal: boolean,
+    private readonly freezeMessages: boolean,
+  ) {}
+
+  /** Sends `req` (the call's request, or what interceptors made of it) to the handler. */
+  send(req: UnaryRequest): Promise<UnaryResponse> {
+    const route = this.router.findUnary(req.method);
+    if (route === undefined) {
+      const path = createMethodUrl("", req.method);
+      return Promise.reject(
+        new ConnectError(`in-process transport: no handler registered for ${path}`, Code.Unimplemented),
+      );
+    }
+    // The server follows the signal of the request that reaches it: the call's, unless an
+    // interceptor replaced it.
+    let source = this.abort;
+    let unfollowSource = noop;
+    if (req !== this.request && !source.owns(req.signal)) {
+      source = new LazyAbortController();
+      unfollowSource = source.follow(req.signal);
+    }
+    // An aborted call never reaches the server, as a network transport would never send it.
+    if (source.aborted) {
+      unfollowSource();
+      return Promise.reject(source.reason);
+    }
+    const reply = invokeUnaryHandler(route, req, source, this.timeout, this.freezeMessages);
+    // Only a deadline, the caller's signal or an interceptor's own signal can end the call before
+    // the handler does; without them there is nothing to race.
+    if (source === this.abort && this.timeout === undefined && !this.hasSignal) {
+      return reply;
+    }
+    // The caller stops waiting when the call is aborted, even if the handler ignores its signal.
+    return new Promise<UnaryResponse>((resolve, reject) => {
+      let settled = false;
+      // Checked, because the call's signal also fires when it succeeds, and reading the reason
+      // then would create the signal for nothing.
+      source.onAbort(() => {
+        if (!settled) {
+          reject(source.reason);
+        }
+      });
+      reply.then(
+        (response) => {
+          settled = true;
+          resolve(response);
+        },
+        (error: unknown) => {
+          settled = true;
+          reject(error);
+        },
+      );
+    }).finally(unfollowSource);
+  }
+}
+
+function abortOnDeadline(abort: LazyAbortController): void {
+  abort.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+}
+
+const urls = new WeakMap<DescMethodUnary, string>();
+
+/** The URL a request for `method` reports, as a network transport would build it. */
+function urlOf(method: DescMethodUnary): string {
+  let url = urls.get(method);
+  if (url === undefined) {
+    url = createMethodUrl(baseUrl, method);
+    urls.set(method, url);
+  }
+  return url;
+}
+
+function noop(): void {}

@@ -1,0 +1,160 @@
+import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  createContextValues,
+  type HandlerContext,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import { applyInterceptors } from "./apply-interceptors.js";
+import { deepFreeze } from "./deep-freeze.js";
+import type { UnaryRoute } from "./in-process-router.js";
+import { defineLazySignal, LazyAbortController } from "./lazy-abort-controller.js";
+import { toClientError } from "./to-client-error.js";
+
+/**
+ * The server side of a unary call: what Connect's unary handler does after parsing the request and
+ * before serializing the response. It builds the HandlerContext, runs the server interceptors and
+ * the implementation, and answers what the client would read off the wire: the response, or the
+ * error.
+ *
+ * `callAbort` is the client call's abort state; the handler's `context.signal` follows it, so a
+ * deadline or a cancellation reaches the handler as it would over the network. The handler's signal
+ * also fires, without a reason, once the handler is done, and with the thrown value if it fails.
+ */
+export async function invokeUnaryHandler(
+  route: UnaryRoute,
+  req: UnaryRequest,
+  callAbort: LazyAbortController,
+  timeoutMs: number | undefined,
+  freezeMessages: boolean,
+): Promise<UnaryResponse> {
+  const { spec } = route;
+  const abort = new LazyAbortController();
+  abort.follow(callAbort);
+  const unfollowShutdown = route.shutdownSignal === undefined ? noop : abort.follow(route.shutdownSignal);
+  const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+  const context: HandlerContext = defineLazySignal(
+    {
+      method: spec.method,
+      service: spec.method.parent,
+      timeoutMs: deadline === undefined ? noTimeout : remainingUntil(deadline),
+      requestMethod: req.requestMethod,
+      // A copy, as the server gets its own headers off the wire; Connect's protocol headers
+      // (content-type, connect-protocol-version, connect-timeout-ms, user-agent) are not added.
+      requestHeader: new Headers(req.header),
+      responseHeader: new Headers(),
+      responseTrailer: new Headers(),
+      // Handlers must not behave differently in-process, and the semantics kept are Connect's.
+      protocolName: "connect",
+      // The client's context values do not cross the boundary: they do not with
+      // createRouterTransport or over the network either, and a handler that relied on them
+      // would break the day its module moves to another process.
+      values: createContextValues(),
+      url: req.url,
+    },
+    abort,
+  );
+  try {
+    if (timeoutMs !== undefined && timeoutMs > route.maxTimeoutMs) {
+      throw new ConnectError(`timeout ${timeoutMs}ms must be <= ${route.maxTimeoutMs}`, Code.InvalidArgument);
+    }
+    const input = freezeMessages ? deepFreeze(req.message) : req.message;
+    let message: MessageShape<DescMessage>;
+    if (route.interceptors.length === 0) {
+      message = create(spec.method.output, await spec.impl(input, context));
+    } else {
+      message = await runServerInterceptors(route, context, abort, input);
+    }
+    abort.abort();
+    return {
+      stream: false,
+      service: req.service,
+      method: req.method,
+      // Handed over, not copied: the handler is done with them.
+      header: context.responseHeader,
+      trailer: context.responseTrailer,
+      message: freezeMessages ? deepFreeze(message) : message,
+    };
+  } catch (e) {
+    abort.abort(e);
+    throw toClientError(e, context.responseHeader, context.responseTrailer);
+  } finally {
+    unfollowShutdown();
+  }
+}
+
+/** Connect's invokeUnaryImplementation, without touching the lazy signal unless someone asks. */
+async function runServerInterceptors(
+  route: UnaryRoute,
+  context: HandlerContext,
+  abort: LazyAbortController,
+  input: MessageShape<DescMessage>,
+): Promise<MessageShape<DescMessage>> {
+  const { spec } = route;
+  const request: UnaryRequest = defineLazySignal(
+    {
+      stream: false as const,
+      service: context.service,
+      method: spec.method,
+      requestMethod: context.requestMethod,
+      url: context.url,
+      header: context.requestHeader,
+      contextValues: context.values,
+      message: input,
+    },
+    abort,
+  );
+  const handle = async (req: UnaryRequest): Promise<UnaryResponse> => {
+    const output = await spec.impl(req.message, req === request ? context : mergeRequest(context, req));
+    return {
+      stream: false,
+      service: context.service,
+      method: spec.method,
+      header: context.responseHeader,
+      trailer: context.responseTrailer,
+      message: create(spec.method.output, output),
+    };
+  };
+  const response = (await applyInterceptors(
+    (req) => handle(req as UnaryRequest),
+    route.interceptors,
+  )(request)) as UnaryResponse;
+  copyHeaders(response.header, context.responseHeader);
+  copyHeaders(response.trailer, context.responseTrailer);
+  return response.message;
+}
+
+/** The context a handler sees when an interceptor passed on a request object of its own. */
+function mergeRequest(context: HandlerContext, req: UnaryRequest): HandlerContext {
+  return {
+    ...context,
+    service: req.service,
+    requestHeader: req.header,
+    signal: req.signal,
+    values: req.contextValues,
+  };
+}
+
+function copyHeaders(from: Headers, to: Headers): void {
+  if (from === to) {
+    return;
+  }
+  for (const key of [...to.keys()]) {
+    to.delete(key);
+  }
+  from.forEach((value, key) => {
+    to.set(key, value);
+  });
+}
+
+function remainingUntil(deadline: number): () => number {
+  return () => deadline - Date.now();
+}
+
+function noTimeout(): undefined {
+  return undefined;
+}
+
+function noop(): void {}
