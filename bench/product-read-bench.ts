@@ -29,13 +29,24 @@ export async function runProductReadBench(durationSeconds = 10): Promise<Product
     { PORT: String(APP_PORT), HOST: "127.0.0.1", DATA_DIR: dataDir, JWT_SECRET: SECRET, LOG_LEVEL: "warn" },
     /listening on/,
   );
-  const baseline = await startNodeProcess("bench/baseline-map-server.ts", [String(BASELINE_PORT)], {}, /ready/);
+  const baseline = await startNodeProcess(
+    "bench/baseline-map-server.ts",
+    [String(BASELINE_PORT)],
+    {},
+    /ready/,
+  );
   try {
     const admin = await mintToken(SECRET, { sub: "bench", role: "admin" });
     const created = await fetch(`http://127.0.0.1:${APP_PORT}/products`, {
       method: "POST",
       headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: "Espresso cup", description: "A small cup", category: "kitchen", price_cents: 1299, stock: 25 }),
+      body: JSON.stringify({
+        name: "Espresso cup",
+        description: "A small cup",
+        category: "kitchen",
+        price_cents: 1299,
+        stock: 25,
+      }),
     });
     const { id } = (await created.json()) as { id: string };
     const ourUrl = `http://127.0.0.1:${APP_PORT}/products/${id}`;

@@ -26,7 +26,11 @@ async function main(): Promise<void> {
   const lines = [`ecommerce platform listening on ${url}`, `API reference: ${url}/docs`];
   if (config.modules.has("gateway") && app.generatedSecret) {
     const admin = await mintToken(app.jwtSecret, { sub: "admin", role: "admin", expiresIn: "30d" });
-    const customer = await mintToken(app.jwtSecret, { sub: "customer-1", role: "customer", expiresIn: "30d" });
+    const customer = await mintToken(app.jwtSecret, {
+      sub: "customer-1",
+      role: "customer",
+      expiresIn: "30d",
+    });
     lines.push(`admin token:    ${admin}`, `customer token: ${customer}`);
   }
   process.stdout.write(`${lines.join("\n")}\n`);

@@ -30,11 +30,15 @@ describe.skipIf(!process.env.DATABASE_URL)("INVENTORY_URL selects the network tr
     expect(await read.json()).toMatchObject({ id: product.id, name: "Rug", price_cents: 4500 });
 
     // The inventory process answers the same data directly: it is where the product lives.
-    expect((await fetch(`${inventory.baseUrl}/ecommerce.inventory.v1.InventoryService/GetProduct`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ id: product.id }),
-    })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${inventory.baseUrl}/ecommerce.inventory.v1.InventoryService/GetProduct`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ id: product.id }),
+        })
+      ).status,
+    ).toBe(200);
 
     // Errors cross the network with their code and field details.
     const asCustomer = await fetch(`${gateway.baseUrl}/products`, {
@@ -51,6 +55,8 @@ describe.skipIf(!process.env.DATABASE_URL)("INVENTORY_URL selects the network tr
     expect(invalid.status).toBe(400);
     const problem = (await invalid.json()) as { errors: { field: string }[] };
     expect(problem.errors.map((error) => error.field).sort()).toEqual(["name", "price_cents"]);
-    expect((await fetch(`${gateway.baseUrl}/products/01a216f4-930f-7660-bd73-b74cc8de2b49`)).status).toBe(404);
+    expect((await fetch(`${gateway.baseUrl}/products/01a216f4-930f-7660-bd73-b74cc8de2b49`)).status).toBe(
+      404,
+    );
   });
 });

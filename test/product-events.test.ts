@@ -36,7 +36,11 @@ describe.skipIf(!process.env.NATS_URL)("product events on JetStream", () => {
       body: JSON.stringify({ name: "Desk", price_cents: 19900, stock: 4 }),
     });
     const { id } = (await created.json()) as { id: string };
-    await fetch(`${app.baseUrl}/products/${id}`, { method: "PATCH", headers, body: JSON.stringify({ stock: 3 }) });
+    await fetch(`${app.baseUrl}/products/${id}`, {
+      method: "PATCH",
+      headers,
+      body: JSON.stringify({ stock: 3 }),
+    });
     await fetch(`${app.baseUrl}/products/${id}`, { method: "DELETE", headers });
 
     const jsm = await nats.jetstreamManager();

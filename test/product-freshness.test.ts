@@ -31,7 +31,11 @@ describe.each(availableSetups())("product reads after writes (%s)", (setup) => {
     });
     try {
       for (let price = 1001; price <= 1060; price++) {
-        const put = await fetch(url, { method: "PUT", headers: admin(), body: JSON.stringify({ price_cents: price }) });
+        const put = await fetch(url, {
+          method: "PUT",
+          headers: admin(),
+          body: JSON.stringify({ price_cents: price }),
+        });
         expect(put.status).toBe(200);
         const read = (await (await fetch(url)).json()) as { price_cents: number };
         expect(read.price_cents).toBe(price);

@@ -3,8 +3,8 @@
  * JWT_SECRET, or with the secret generated in DATA_DIR.
  */
 import { parseArgs } from "node:util";
-import { mintToken } from "../platform/auth/mint-token.js";
 import { resolveJwtSecret } from "../platform/auth/jwt-secret.js";
+import { mintToken } from "../platform/auth/mint-token.js";
 import { ROLES, type Role } from "../platform/auth/principal.js";
 import { ConfigError, loadConfig } from "../platform/config.js";
 
@@ -20,7 +20,11 @@ try {
   if (!ROLES.includes(values.role as Role)) throw new Error(`--role must be one of ${ROLES.join(", ")}`);
   const config = loadConfig(process.env);
   const { secret } = resolveJwtSecret(config.jwtSecret, config.dataDir);
-  const token = await mintToken(secret, { sub: values.sub, role: values.role as Role, expiresIn: values.expires });
+  const token = await mintToken(secret, {
+    sub: values.sub,
+    role: values.role as Role,
+    expiresIn: values.expires,
+  });
   process.stdout.write(`${token}\n`);
 } catch (error) {
   const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error);

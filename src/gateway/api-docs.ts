@@ -4,9 +4,9 @@
  * start and served by the app itself, so it works with no internet.
  */
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { createRequire } from "node:module";
 
 const ASSETS = {
   "swagger-ui.css": "text/css; charset=utf-8",

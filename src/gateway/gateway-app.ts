@@ -2,17 +2,24 @@
  * The REST edge: a Hono app that holds no business rules. It turns JSON into module calls through
  * the same Connect clients a module would use, and module errors into problem+json.
  */
-import { OpenAPIHono } from "@hono/zod-openapi";
+
 import type { Client } from "@connectrpc/connect";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { InventoryService } from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import type { Logger } from "../platform/logger.js";
 import type { Registry } from "../platform/metrics.js";
 import { registerApiDocs } from "./api-docs.js";
 import { httpMetrics } from "./http-metrics.js";
 import { type ReadinessCheck, registerOperationsRoutes } from "./operations-routes.js";
-import { isConnectError, type Problem, problem, problemFromConnectError, validationProblem } from "./problem.js";
+import {
+  isConnectError,
+  type Problem,
+  problem,
+  problemFromConnectError,
+  validationProblem,
+} from "./problem.js";
 import { registerProductRoutes } from "./products-routes.js";
 
 export interface GatewayClients {
@@ -30,7 +37,7 @@ export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
   const { logger } = options;
   const app = new OpenAPIHono({
     // Type errors found by the route schemas: 400 with one entry per offending field.
-    defaultHook: (result, c) => {
+    defaultHook: (result) => {
       if (result.success) return;
       const errors = result.error.issues.map((issue) => ({
         field: issue.path.length > 0 ? issue.path.join(".") : "body",
@@ -49,7 +56,8 @@ export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
   app.onError((error, c) => {
     if (isConnectError(error)) {
       const body = problemFromConnectError(error);
-      if (body.status >= 500 && body.code !== "unavailable") logger.error({ err: error, path: c.req.path }, "module call failed");
+      if (body.status >= 500 && body.code !== "unavailable")
+        logger.error({ err: error, path: c.req.path }, "module call failed");
       const headers = body.code === "unavailable" ? { "Retry-After": "5" } : undefined;
       return sendProblem(body, headers);
     }

@@ -17,14 +17,23 @@ const ReadinessSchema = z
   })
   .openapi("Readiness");
 
-export function registerOperationsRoutes(app: OpenAPIHono, checks: ReadinessCheck[], registry: Registry): void {
+export function registerOperationsRoutes(
+  app: OpenAPIHono,
+  checks: ReadinessCheck[],
+  registry: Registry,
+): void {
   app.openapi(
     createRoute({
       method: "get",
       path: "/healthz",
       tags: ["operations"],
       summary: "Liveness: 200 while the process runs",
-      responses: { 200: { content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } }, description: "Alive" } },
+      responses: {
+        200: {
+          content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } },
+          description: "Alive",
+        },
+      },
     }),
     (c) => c.json({ status: "ok" as const }, 200),
   );
@@ -37,13 +46,21 @@ export function registerOperationsRoutes(app: OpenAPIHono, checks: ReadinessChec
       summary: "Readiness: 200 when every configured dependency answers, else 503 naming those that do not",
       responses: {
         200: { content: { "application/json": { schema: ReadinessSchema } }, description: "Ready" },
-        503: { content: { "application/json": { schema: ReadinessSchema } }, description: "A dependency is down" },
+        503: {
+          content: { "application/json": { schema: ReadinessSchema } },
+          description: "A dependency is down",
+        },
       },
     }),
     async (c) => {
-      const results = await Promise.all(checks.map(async ({ name, check }) => [name, await probe(check)] as const));
+      const results = await Promise.all(
+        checks.map(async ({ name, check }) => [name, await probe(check)] as const),
+      );
       const ready = results.every(([, result]) => result.ok);
-      const body = { status: ready ? ("ready" as const) : ("unavailable" as const), checks: Object.fromEntries(results) };
+      const body = {
+        status: ready ? ("ready" as const) : ("unavailable" as const),
+        checks: Object.fromEntries(results),
+      };
       if (!ready) c.header("Retry-After", "5");
       return c.json(body, ready ? 200 : 503);
     },
@@ -67,7 +84,10 @@ async function probe(check: () => Promise<void>): Promise<{ ok: boolean; error?:
     await Promise.race([
       check(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${READINESS_TIMEOUT_MS} ms`)), READINESS_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${READINESS_TIMEOUT_MS} ms`)),
+          READINESS_TIMEOUT_MS,
+        );
       }),
     ]);
     return { ok: true };

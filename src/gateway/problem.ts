@@ -77,7 +77,8 @@ export function problemFromConnectError(error: ConnectError): Problem {
   const code = codeName(error.code);
   const reason = error.findDetails(ErrorReasonSchema)[0]?.reason;
   const violations = error.findDetails(FieldViolationsSchema)[0]?.violations;
-  const detail = status >= 500 && error.code !== Code.Unavailable ? "an internal error occurred" : error.rawMessage;
+  const detail =
+    status >= 500 && error.code !== Code.Unavailable ? "an internal error occurred" : error.rawMessage;
   return problem(status, code, detail, {
     ...(reason ? { reason } : {}),
     ...(violations && violations.length > 0

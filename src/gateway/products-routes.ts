@@ -1,6 +1,7 @@
 /** REST routes of the catalog, translated one-to-one to InventoryService calls. */
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+
 import type { Client } from "@connectrpc/connect";
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { InventoryService } from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import { callOptions } from "./call-options.js";
 import { productJson, productJsonText } from "./product-json.js";
@@ -85,7 +86,10 @@ export function registerProductRoutes(app: OpenAPIHono, inventory: Client<typeof
         },
         callOptions(c),
       );
-      return c.json({ products: response.products.map(productJson), next_page_token: response.nextPageToken }, 200);
+      return c.json(
+        { products: response.products.map(productJson), next_page_token: response.nextPageToken },
+        200,
+      );
     },
   );
 
@@ -98,7 +102,10 @@ export function registerProductRoutes(app: OpenAPIHono, inventory: Client<typeof
         security,
         summary: `Change any subset of a product's fields (admin)${method === "patch" ? "; same as PUT" : ""}`,
         request: { params: IdParam, body: jsonBody(UpdateProductBody) },
-        responses: { 200: jsonContent(ProductSchema, "The product after the change"), ...errorResponses(400, 401, 403, 404) },
+        responses: {
+          200: jsonContent(ProductSchema, "The product after the change"),
+          ...errorResponses(400, 401, 403, 404),
+        },
       }),
       async (c) => {
         const body = c.req.valid("json");

@@ -24,7 +24,10 @@ export function errorResponses(...statuses: number[]) {
   return Object.fromEntries(
     statuses.map((status) => [
       status,
-      { content: { "application/problem+json": { schema: ProblemSchema } }, description: ERROR_DESCRIPTIONS[status] ?? "Error" },
+      {
+        content: { "application/problem+json": { schema: ProblemSchema } },
+        description: ERROR_DESCRIPTIONS[status] ?? "Error",
+      },
     ]),
   );
 }

@@ -8,7 +8,12 @@ import { z } from "@hono/zod-openapi";
 const INT32_MAX = 2_147_483_647;
 
 /** An integer that fits a protobuf int32. */
-export const int32 = () => z.number().int().min(-INT32_MAX - 1).max(INT32_MAX);
+export const int32 = () =>
+  z
+    .number()
+    .int()
+    .min(-INT32_MAX - 1)
+    .max(INT32_MAX);
 /** An integer that is exact as a JSON number (money in cents). */
 export const safeInteger = () => z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
 

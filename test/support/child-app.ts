@@ -12,7 +12,10 @@ export interface ChildApp {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; elapsedMs: number }>;
 }
 
-export async function startChildApp(env: Record<string, string>, readyPattern = /listening on/): Promise<ChildApp> {
+export async function startChildApp(
+  env: Record<string, string>,
+  readyPattern = /listening on/,
+): Promise<ChildApp> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -55,7 +58,9 @@ export async function startChildApp(env: Record<string, string>, readyPattern = 
 }
 
 /** Runs the start command to completion and returns its exit code and output (for start-up errors). */
-export async function runChildToExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+export async function runChildToExit(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "ignore", "pipe"],

@@ -38,5 +38,10 @@ export async function httpCall(
   const text = await response.text();
   const contentType = response.headers.get("content-type") ?? "";
   const isJson = /^application\/(problem\+)?json\b/.test(contentType);
-  return { status: response.status, headers: response.headers, text, body: isJson && text !== "" ? JSON.parse(text) : undefined };
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    body: isJson && text !== "" ? JSON.parse(text) : undefined,
+  };
 }

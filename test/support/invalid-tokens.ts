@@ -83,6 +83,9 @@ export async function invalidCredentials(): Promise<InvalidCredential[]> {
   ];
   return [
     ...tokens.map(([name, token]) => ({ name, header: `Bearer ${token}` })),
-    { name: "a Basic authorization header", header: `Basic ${Buffer.from("admin:admin").toString("base64")}` },
+    {
+      name: "a Basic authorization header",
+      header: `Basic ${Buffer.from("admin:admin").toString("base64")}`,
+    },
   ];
 }

@@ -26,7 +26,11 @@ export function parsePrometheusText(text: string): Sample[] {
  * The sum of the samples named `name` whose labels include `labels`, or undefined when there is
  * no such sample at all.
  */
-export function sampleValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+export function sampleValue(
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   const matching = parsePrometheusText(text).filter(
     (sample) =>
       sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),

@@ -52,7 +52,8 @@ export async function startTestApp(setup: Setup, env: Record<string, string> = {
   }
   const config = loadConfig({ ...settings, ...env });
   const app = await startApp(config, createLogger(config.logLevel));
-  const token = (sub: string, role: "admin" | "customer") => mintToken(TEST_SECRET, { sub, role, expiresIn: "1h" });
+  const token = (sub: string, role: "admin" | "customer") =>
+    mintToken(TEST_SECRET, { sub, role, expiresIn: "1h" });
   return {
     baseUrl: `http://127.0.0.1:${app.port}`,
     app,

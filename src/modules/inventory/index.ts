@@ -13,7 +13,14 @@ export function mountInventory(platform: Platform): MountedModule {
   const log = logger.child({ module: "inventory" });
   const store = new ProductStore(database.db);
   const cache = createProductCache({ store, l2: platform.cacheStore, metrics, logger: log });
-  const relay = new OutboxRelay({ name: "inventory", db: database.db, table: inventoryOutbox, bus, logger: log, metrics });
+  const relay = new OutboxRelay({
+    name: "inventory",
+    db: database.db,
+    table: inventoryOutbox,
+    bus,
+    logger: log,
+    metrics,
+  });
   const service = createInventoryService({
     store,
     cache,

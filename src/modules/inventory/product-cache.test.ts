@@ -17,7 +17,13 @@ describe("product cache over the real store", () => {
   });
 
   it("loads a product from the database once under a burst of 200 concurrent misses", async () => {
-    const product = await store.create({ name: "Kettle", description: "", category: "", priceCents: 2500n, stock: 3 });
+    const product = await store.create({
+      name: "Kettle",
+      description: "",
+      category: "",
+      priceCents: 2500n,
+      stock: 3,
+    });
     const loads = vi.spyOn(store, "get");
     const cache = createProductCache({ store, l2: undefined });
     const results = await Promise.all(Array.from({ length: 200 }, () => cache.get(product.id)));
@@ -29,7 +35,9 @@ describe("product cache over the real store", () => {
   it("the scheduled full reload fills the cache with the whole catalog", async () => {
     const cache = createProductCache({ store, l2: undefined });
     const created = await Promise.all(
-      ["A", "B", "C"].map((name) => store.create({ name, description: "", category: "", priceCents: 1n, stock: 1 })),
+      ["A", "B", "C"].map((name) =>
+        store.create({ name, description: "", category: "", priceCents: 1n, stock: 1 }),
+      ),
     );
     const count = await reloadProductCache(cache, store);
     expect(count).toBeGreaterThanOrEqual(4);

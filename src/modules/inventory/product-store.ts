@@ -7,8 +7,8 @@ import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
 import type { Db } from "../../platform/db/database.js";
 import { appendToOutbox } from "../../platform/events/outbox.js";
 import { uuidv7 } from "../../platform/ids.js";
-import { productFromRow } from "./product-mapper.js";
 import { productCreatedEvent, productDeletedEvent, productUpdatedEvent } from "./product-events.js";
+import { productFromRow } from "./product-mapper.js";
 import { inventoryOutbox, products } from "./schema.js";
 
 export interface NewProduct {

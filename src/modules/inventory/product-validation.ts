@@ -69,8 +69,10 @@ export function validateListFilter(request: ListProductsRequest): void {
   const violations = new Violations();
   violations.text("category", request.category, CATEGORY_MAX, { required: false });
   violations.text("q", request.q, Q_MAX, { required: false });
-  if (request.minPriceCents !== undefined) violations.range("min_price_cents", request.minPriceCents, 0n, PRICE_MAX);
-  if (request.maxPriceCents !== undefined) violations.range("max_price_cents", request.maxPriceCents, 0n, PRICE_MAX);
+  if (request.minPriceCents !== undefined)
+    violations.range("min_price_cents", request.minPriceCents, 0n, PRICE_MAX);
+  if (request.maxPriceCents !== undefined)
+    violations.range("max_price_cents", request.maxPriceCents, 0n, PRICE_MAX);
   if (
     request.minPriceCents !== undefined &&
     request.maxPriceCents !== undefined &&

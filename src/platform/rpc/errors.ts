@@ -25,9 +25,7 @@ export function invalidArgument(violations: Violation[]): ConnectError {
     {
       desc: FieldViolationsSchema,
       value: {
-        violations: violations.map(
-          (violation): FieldViolation => create(FieldViolationSchema, violation),
-        ),
+        violations: violations.map((violation): FieldViolation => create(FieldViolationSchema, violation)),
       },
     },
   ]);

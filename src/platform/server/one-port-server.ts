@@ -8,7 +8,10 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 
-type Listener = (request: IncomingMessage | http2.Http2ServerRequest, response: ServerResponse | http2.Http2ServerResponse) => void;
+type Listener = (
+  request: IncomingMessage | http2.Http2ServerRequest,
+  response: ServerResponse | http2.Http2ServerResponse,
+) => void;
 
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -19,9 +22,16 @@ export interface OnePortServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function listenOnePort(options: { port: number; host: string; listener: Listener }): Promise<OnePortServer> {
+export async function listenOnePort(options: {
+  port: number;
+  host: string;
+  listener: Listener;
+}): Promise<OnePortServer> {
   const http1 = http.createServer({ keepAliveTimeout: 65_000 }, options.listener as http.RequestListener);
-  const h2 = http2.createServer({}, options.listener as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  const h2 = http2.createServer(
+    {},
+    options.listener as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+  );
   const sockets = new Set<net.Socket>();
   // http.Server only tracks idle keep-alive connections when it listens itself, which ours never
   // does, so requests in flight are counted per socket here to close idle ones on shutdown.
