@@ -1,0 +1,48 @@
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../../../test/support/test-database.js";
+import { createLogger } from "../logger.js";
+import { type Database, openDatabase } from "./database.js";
+
+const logger = createLogger("silent");
+
+describe("embedded database", () => {
+  it("applies the migrations to a fresh PGlite", async () => {
+    const database = await openDatabase({ url: undefined, dataDir: "memory://", logger });
+    const rows = await database.db.execute(sql`select count(*)::int as n from inventory.products`);
+    // The query fails outright when the migration did not create the table.
+    expect(JSON.stringify(rows)).toContain('"n":0');
+    await database.close();
+  });
+});
+
+describe.skipIf(!process.env.DATABASE_URL)("migrations on PostgreSQL", () => {
+  let fresh: TestDatabase;
+  beforeAll(async () => {
+    fresh = await createTestDatabase(process.env.DATABASE_URL as string);
+  });
+  afterAll(async () => {
+    await fresh?.drop();
+  });
+
+  it("run once when several processes start together (advisory lock)", async () => {
+    const opened: Database[] = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        openDatabase({ url: fresh.url, dataDir: "unused", logger, maxConnections: 2 }),
+      ),
+    );
+    try {
+      const first = opened[0] as Database;
+      const applied = await first.db.execute(
+        sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
+      );
+      const count = (applied as unknown as { n: number }[])[0]?.n;
+      expect(count).toBeGreaterThanOrEqual(1);
+      const migrationFiles = (await import("../../../drizzle/meta/_journal.json", { with: { type: "json" } }))
+        .default.entries.length;
+      expect(count).toBe(migrationFiles);
+    } finally {
+      await Promise.all(opened.map((database) => database.close()));
+    }
+  });
+});
