@@ -39,11 +39,13 @@ export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
     // Type errors found by the route schemas: 400 with one entry per offending field.
     defaultHook: (result) => {
       if (result.success) return;
-      const errors = result.error.issues.map((issue) => ({
-        field: issue.path.length > 0 ? issue.path.join(".") : "body",
-        message: issue.message,
-      }));
-      return sendProblem(validationProblem(errors));
+      // One entry per field (the first rule it broke), as the modules report them.
+      const byField = new Map<string, string>();
+      for (const issue of result.error.issues) {
+        const field = issue.path.length > 0 ? issue.path.join(".") : "body";
+        if (!byField.has(field)) byField.set(field, issue.message);
+      }
+      return sendProblem(validationProblem([...byField].map(([field, message]) => ({ field, message }))));
     },
   });
 

@@ -46,6 +46,7 @@ const TITLE_BY_STATUS: Record<number, string> = {
   403: "Forbidden",
   404: "Not Found",
   409: "Conflict",
+  415: "Unsupported Media Type",
   422: "Unprocessable Content",
   429: "Too Many Requests",
   499: "Client Closed Request",

@@ -1,21 +1,32 @@
 /**
- * Zod schemas of the REST shapes. They check JSON types (a string where a number goes is a 400
- * here) and document the contract in the OpenAPI document; the business rules (lengths, ranges)
- * are enforced by the modules so Connect callers meet the same ones, and are only described here.
+ * Zod schemas of the REST shapes. They check JSON types and the documented ranges, so a caller
+ * learns about every wrong field in one 400 (a type error would otherwise hide a range error the
+ * module finds later), and they generate the OpenAPI document. The modules enforce the same rules
+ * again, with the same messages, for Connect and gRPC callers.
  */
 import { z } from "@hono/zod-openapi";
 
 const INT32_MAX = 2_147_483_647;
 
-/** An integer that fits a protobuf int32. */
-export const int32 = () =>
+const integerMessage = { error: "must be an integer" };
+
+/** A non-negative integer that fits a protobuf int32 (stock). */
+export const count = () =>
+  z.int(integerMessage).min(0, "must be at least 0").max(INT32_MAX, `must be at most ${INT32_MAX}`);
+/** A non-negative integer that is exact as a JSON number (money in cents). */
+export const cents = () =>
   z
-    .number()
-    .int()
-    .min(-INT32_MAX - 1)
-    .max(INT32_MAX);
-/** An integer that is exact as a JSON number (money in cents). */
-export const safeInteger = () => z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
+    .int(integerMessage)
+    .min(0, "must be at least 0")
+    .max(Number.MAX_SAFE_INTEGER, `must be at most ${Number.MAX_SAFE_INTEGER}`);
+/** Text of at most `max` characters (code points, as the modules count); `required` rejects blank text. */
+const text = (max: number, required = false) => {
+  const base = z
+    .string({ error: "must be a string" })
+    .refine((value) => [...value].length <= max, `must be at most ${max} characters`)
+    .openapi({ maxLength: max });
+  return required ? base.refine((value) => value.trim() !== "", "must not be empty") : base;
+};
 
 export const ProblemSchema = z
   .object({
@@ -44,39 +55,42 @@ export const ProductSchema = z
 
 export const CreateProductBody = z
   .object({
-    name: z.string().openapi({ minLength: 1, maxLength: 200, example: "Espresso cup" }),
-    price_cents: safeInteger().openapi({ minimum: 0, example: 1299 }),
-    stock: int32().openapi({ minimum: 0, example: 25 }),
-    category: z.string().optional().openapi({ maxLength: 100, example: "kitchen" }),
-    description: z.string().optional().openapi({ maxLength: 5000 }),
+    name: text(200, true).openapi({ minLength: 1, example: "Espresso cup" }),
+    price_cents: cents().openapi({ example: 1299 }),
+    stock: count().openapi({ example: 25 }),
+    category: text(100).optional().openapi({ example: "kitchen" }),
+    description: text(5000).optional(),
   })
   .openapi("CreateProduct");
 
 export const UpdateProductBody = z
   .object({
-    name: z.string().optional().openapi({ minLength: 1, maxLength: 200 }),
-    price_cents: safeInteger().optional().openapi({ minimum: 0 }),
-    stock: int32().optional().openapi({ minimum: 0 }),
-    category: z.string().optional().openapi({ maxLength: 100 }),
-    description: z.string().optional().openapi({ maxLength: 5000 }),
+    name: text(200, true).optional().openapi({ minLength: 1 }),
+    price_cents: cents().optional(),
+    stock: count().optional(),
+    category: text(100).optional(),
+    description: text(5000).optional(),
   })
   .openapi("UpdateProduct");
 
-const digits = (name: string) =>
+const digits = () =>
   z
     .string()
-    .regex(/^\d{1,16}$/, `${name} must be a non-negative integer`)
+    .regex(/^\d{1,15}$/, "must be a non-negative integer")
     .optional();
 
 export const ListProductsQuery = z.object({
   category: z.string().optional(),
   q: z.string().optional().openapi({ description: "Name contains, case-insensitive" }),
-  min_price_cents: digits("min_price_cents"),
-  max_price_cents: digits("max_price_cents"),
+  min_price_cents: digits(),
+  max_price_cents: digits(),
   in_stock: z.enum(["true", "false"]).optional(),
   page_size: z
     .string()
-    .regex(/^\d{1,3}$/, "page_size must be an integer between 1 and 100")
+    .refine(
+      (value) => /^\d{1,3}$/.test(value) && Number(value) >= 1 && Number(value) <= 100,
+      "must be an integer between 1 and 100",
+    )
     .optional()
     .openapi({ description: "1–100, default 20" }),
   page_token: z.string().optional(),

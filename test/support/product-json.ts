@@ -20,7 +20,16 @@ export interface ProductListJson {
   next_page_token: string;
 }
 
-const PRODUCT_KEYS = ["category", "created_at", "description", "id", "name", "price_cents", "stock", "updated_at"];
+const PRODUCT_KEYS = [
+  "category",
+  "created_at",
+  "description",
+  "id",
+  "name",
+  "price_cents",
+  "stock",
+  "updated_at",
+];
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 /** Checks one product object: its keys, the type of every field, the time format. */
@@ -46,5 +55,6 @@ export function expectProductShape(product: unknown): asserts product is Product
 export function expectIntegerMoneyInText(text: string): void {
   const values = [...text.matchAll(/"([a-z_]*_cents)"\s*:\s*([^,}\]\s]+)/g)];
   expect(values.length, `no *_cents field in ${text}`).toBeGreaterThan(0);
-  for (const [, field, literal] of values) expect({ field, literal }).toEqual({ field, literal: expect.stringMatching(/^-?\d+$/) });
+  for (const [, field, literal] of values)
+    expect({ field, literal }).toEqual({ field, literal: expect.stringMatching(/^-?\d+$/) });
 }

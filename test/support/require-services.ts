@@ -23,7 +23,9 @@ export default async function requireServices(): Promise<void> {
         socket.destroy();
         resolve();
       });
-      socket.once("error", (error) => reject(new Error(`${name}: ${url.host} is unreachable (${error.message})`)));
+      socket.once("error", (error) =>
+        reject(new Error(`${name}: ${url.host} is unreachable (${error.message})`)),
+      );
     });
   }
 }
