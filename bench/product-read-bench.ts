@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { mintToken } from "../src/platform/auth/mint-token.js";
+import { createTestDatabase } from "../test/support/test-database.js";
 import { type LoadResult, ratio, rssMiB, runLoad, startNodeProcess, stopProcess } from "./load.js";
 
 const SECRET = "bench-secret-long-enough-0123456789";
@@ -19,14 +20,24 @@ export interface ProductReadFigures {
   throughputRatio: number;
   p99Ratio: number;
   rssUnderLoadMiB: number;
+  database: "postgres" | "pglite";
 }
 
 export async function runProductReadBench(durationSeconds = 10): Promise<ProductReadFigures> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "bench-"));
+  // A fresh database on the machine's PostgreSQL when there is one (as in production), else PGlite.
+  const database = process.env.DATABASE_URL ? await createTestDatabase(process.env.DATABASE_URL) : undefined;
   const app = await startNodeProcess(
     "src/main.ts",
     [],
-    { PORT: String(APP_PORT), HOST: "127.0.0.1", DATA_DIR: dataDir, JWT_SECRET: SECRET, LOG_LEVEL: "warn" },
+    {
+      PORT: String(APP_PORT),
+      HOST: "127.0.0.1",
+      DATA_DIR: dataDir,
+      JWT_SECRET: SECRET,
+      LOG_LEVEL: "warn",
+      ...(database ? { DATABASE_URL: database.url } : {}),
+    },
     /listening on/,
   );
   const baseline = await startNodeProcess(
@@ -69,18 +80,20 @@ export async function runProductReadBench(durationSeconds = 10): Promise<Product
       throughputRatio: ours.requestsPerSecond / base.requestsPerSecond,
       p99Ratio: ours.p99Ms / Math.max(base.p99Ms, 0.001),
       rssUnderLoadMiB,
+      database: database ? "postgres" : "pglite",
     };
   } finally {
     await stopProcess(app);
     await stopProcess(baseline);
     rmSync(dataDir, { recursive: true, force: true });
+    await database?.drop();
   }
 }
 
 export function printProductReadFigures(figures: ProductReadFigures): void {
   const row = (name: string, result: LoadResult) =>
     `| ${name} | ${Math.round(result.requestsPerSecond)} | ${result.p50Ms} | ${result.p99Ms} | ${result.non2xx + result.errors} |`;
-  console.log("\nGET /products/:id, warm cache, 50 connections");
+  console.log(`\nGET /products/:id, warm cache, 50 connections (platform on ${figures.database})`);
   console.log("| server | req/s | p50 ms | p99 ms | non-2xx+errors |");
   console.log("|---|---|---|---|---|");
   console.log(row("platform (gateway → client → in-process → inventory → L1)", figures.ours));

@@ -109,7 +109,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     const server = await listenOnePort({
       port: config.port,
       host: config.host,
-      listener: connectNodeAdapter({ routes, fallback: fallback as never }),
+      listener: splitByPath(connectNodeAdapter({ routes }), fallback),
     });
     closers.unshift(() => server.close());
 
@@ -124,6 +124,20 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     await runClosers(closers, logger);
     throw error;
   }
+}
+
+type Listener = Parameters<typeof listenOnePort>[0]["listener"];
+
+/**
+ * RPC paths are `/<package>.<Service>/<Method>` and every package starts with "ecommerce.", so one
+ * prefix check sends each request straight to its handler: REST requests skip Connect's router.
+ */
+function splitByPath(rpc: Listener, rest: Listener | undefined): Listener {
+  if (rest === undefined) return rpc;
+  return (request, response) => {
+    if (request.url?.startsWith("/ecommerce.")) rpc(request, response);
+    else rest(request, response);
+  };
 }
 
 async function runClosers(closers: (() => Promise<void>)[], logger: Logger): Promise<void> {

@@ -11,7 +11,7 @@ import type { InventoryService } from "../gen/ecommerce/inventory/v1/inventory_s
 import type { Logger } from "../platform/logger.js";
 import type { Registry } from "../platform/metrics.js";
 import { registerApiDocs } from "./api-docs.js";
-import { httpMetrics } from "./http-metrics.js";
+import { HttpMetrics } from "./http-metrics.js";
 import { type ReadinessCheck, registerOperationsRoutes } from "./operations-routes.js";
 import {
   isConnectError,
@@ -35,10 +35,12 @@ export interface GatewayOptions {
 
 export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
   const { logger } = options;
+  const httpMetrics = new HttpMetrics(options.metrics);
   const app = new OpenAPIHono({
     // Type errors found by the route schemas: 400 with one entry per offending field.
-    defaultHook: (result) => {
+    defaultHook: (result, c) => {
       if (result.success) return;
+      httpMetrics.record(c, 400);
       // One entry per field (the first rule it broke), as the modules report them.
       const byField = new Map<string, string>();
       for (const issue of result.error.issues) {
@@ -49,12 +51,14 @@ export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
     },
   });
 
-  app.use(httpMetrics(options.metrics));
-  registerOperationsRoutes(app, options.readiness, options.metrics);
-  registerProductRoutes(app, options.clients.inventory);
+  registerOperationsRoutes(app, options.readiness, options.metrics, httpMetrics);
+  registerProductRoutes(app, options.clients.inventory, httpMetrics);
   registerApiDocs(app);
 
-  app.notFound((c) => sendProblem(problem(404, "not_found", `no route for ${c.req.method} ${c.req.path}`)));
+  app.notFound((c) => {
+    httpMetrics.recordUnmatched(c, 404);
+    return sendProblem(problem(404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+  });
   app.onError((error, c) => {
     if (isConnectError(error)) {
       const body = problemFromConnectError(error);

@@ -1,27 +1,45 @@
-/** Request counts and latency per route template (not per URL, so ids do not explode the series). */
-import type { MiddlewareHandler } from "hono";
-import { Counter, Histogram, type Registry } from "../platform/metrics.js";
+/**
+ * Request counts and latency per route template (not per URL, so ids do not explode the series).
+ *
+ * Recorded around each route handler rather than by a Hono middleware: a middleware makes Hono
+ * compose an async chain for every request, which cost about a tenth of a cached product read's
+ * throughput (measured; see BENCHMARKS.md).
+ */
+import type { Context } from "hono";
+import type { Registry } from "../platform/metrics.js";
+import { RouteMetrics } from "../platform/route-metrics.js";
+import { statusOfError } from "./problem.js";
 
-export function httpMetrics(registry: Registry): MiddlewareHandler {
-  const requests = new Counter({
-    name: "http_requests_total",
-    help: "REST requests by method, route template and status",
-    labelNames: ["method", "route", "status"],
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: "http_request_duration_seconds",
-    help: "REST request latency by method and route template",
-    labelNames: ["method", "route"],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  });
-  return async function recordHttpMetrics(c, next) {
+export class HttpMetrics {
+  private readonly routes: RouteMetrics;
+
+  constructor(registry: Registry) {
+    this.routes = new RouteMetrics(registry);
+  }
+
+  /** Runs a route handler's body, counting and timing its outcome, success or error. */
+  async track<T>(c: Context, run: () => T | Promise<T>): Promise<T> {
     const started = performance.now();
-    await next();
-    // routePath is the matched template ("/products/:id"); "*" or empty when nothing matched.
-    const route = c.req.routePath && c.req.routePath !== "/*" ? c.req.routePath : "unmatched";
-    requests.inc({ method: c.req.method, route, status: String(c.res.status) });
-    duration.observe({ method: c.req.method, route }, (performance.now() - started) / 1000);
-  };
+    try {
+      const response = await run();
+      this.record(c, (response as Response).status, started);
+      return response;
+    } catch (error) {
+      this.record(c, statusOfError(error), started);
+      throw error;
+    }
+  }
+
+  /** Counts a request of a matched route answered outside `track` (a validation failure, the hot read). */
+  record(c: Context, status: number, started = performance.now()): void {
+    // routePath is the matched template ("/products/:id"); "/*" when nothing but a catch-all matched.
+    const routePath = c.req.routePath;
+    const route = routePath && routePath !== "/*" ? routePath : "unmatched";
+    this.routes.observe(c.req.method, route, status, (performance.now() - started) / 1000);
+  }
+
+  /** Counts a request that matched no route (Hono has no route path to ask for then). */
+  recordUnmatched(c: Context, status: number): void {
+    this.routes.observe(c.req.method, "unmatched", status, 0);
+  }
 }

@@ -1,6 +1,7 @@
 /** Liveness, readiness and Prometheus metrics. */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Registry } from "../platform/metrics.js";
+import type { HttpMetrics } from "./http-metrics.js";
 
 /** A dependency that /readyz asks; `check` rejects when it does not answer. */
 export interface ReadinessCheck {
@@ -21,6 +22,7 @@ export function registerOperationsRoutes(
   app: OpenAPIHono,
   checks: ReadinessCheck[],
   registry: Registry,
+  metrics: HttpMetrics,
 ): void {
   app.openapi(
     createRoute({
@@ -35,7 +37,7 @@ export function registerOperationsRoutes(
         },
       },
     }),
-    (c) => c.json({ status: "ok" as const }, 200),
+    (c) => metrics.track(c, () => c.json({ status: "ok" as const }, 200)),
   );
 
   app.openapi(
@@ -52,18 +54,19 @@ export function registerOperationsRoutes(
         },
       },
     }),
-    async (c) => {
-      const results = await Promise.all(
-        checks.map(async ({ name, check }) => [name, await probe(check)] as const),
-      );
-      const ready = results.every(([, result]) => result.ok);
-      const body = {
-        status: ready ? ("ready" as const) : ("unavailable" as const),
-        checks: Object.fromEntries(results),
-      };
-      if (!ready) c.header("Retry-After", "5");
-      return c.json(body, ready ? 200 : 503);
-    },
+    async (c) =>
+      metrics.track(c, async () => {
+        const results = await Promise.all(
+          checks.map(async ({ name, check }) => [name, await probe(check)] as const),
+        );
+        const ready = results.every(([, result]) => result.ok);
+        const body = {
+          status: ready ? ("ready" as const) : ("unavailable" as const),
+          checks: Object.fromEntries(results),
+        };
+        if (!ready) c.header("Retry-After", "5");
+        return c.json(body, ready ? 200 : 503);
+      }),
   );
 
   app.openapi(
@@ -74,7 +77,10 @@ export function registerOperationsRoutes(
       summary: "Prometheus metrics (text exposition format)",
       responses: { 200: { content: { "text/plain": { schema: z.string() } }, description: "Metrics" } },
     }),
-    async (c) => c.text(await registry.metrics(), 200, { "content-type": registry.contentType }),
+    async (c) =>
+      metrics.track(c, async () =>
+        c.text(await registry.metrics(), 200, { "content-type": registry.contentType }),
+      ),
   );
 }
 

@@ -4,6 +4,7 @@
  * logged and never sent.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
+import { HTTPException } from "hono/http-exception";
 import { ErrorReasonSchema, FieldViolationsSchema } from "../gen/ecommerce/common/v1/error_details_pb.js";
 
 export interface FieldError {
@@ -91,6 +92,13 @@ export function problemFromConnectError(error: ConnectError): Problem {
 export function validationProblem(errors: FieldError[]): Problem {
   const detail = errors.map((error) => `${error.field}: ${error.message}`).join("; ");
   return problem(400, "invalid_argument", detail || "invalid request", { errors });
+}
+
+/** The HTTP status an error thrown by a handler ends up as. */
+export function statusOfError(error: unknown): number {
+  if (error instanceof ConnectError) return STATUS_BY_CODE[error.code] ?? 500;
+  if (error instanceof HTTPException && error.status < 500) return error.status;
+  return 500;
 }
 
 export function isConnectError(error: unknown): error is ConnectError {

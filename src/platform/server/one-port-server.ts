@@ -22,6 +22,14 @@ export interface OnePortServer {
   close(graceMs?: number): Promise<void>;
 }
 
+/** Ends an HTTP/1.1 connection now if it is idle, else right after the response in progress. */
+function closeWhenIdle(socket: net.Socket): void {
+  const response = (socket as net.Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!response) socket.end();
+  else if (!response.headersSent) response.setHeader("connection", "close");
+  else response.once("finish", () => socket.end());
+}
+
 export async function listenOnePort(options: {
   port: number;
   host: string;
@@ -33,20 +41,6 @@ export async function listenOnePort(options: {
     options.listener as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
   );
   const sockets = new Set<net.Socket>();
-  // http.Server only tracks idle keep-alive connections when it listens itself, which ours never
-  // does, so requests in flight are counted per socket here to close idle ones on shutdown.
-  const inFlight = new Map<net.Socket, number>();
-  let closing = false;
-  http1.on("request", (request: IncomingMessage, response: ServerResponse) => {
-    const socket = request.socket;
-    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
-    if (closing) response.setHeader("connection", "close");
-    response.once("close", () => {
-      const remaining = (inFlight.get(socket) ?? 1) - 1;
-      inFlight.set(socket, remaining);
-      if (closing && remaining === 0) socket.end();
-    });
-  });
   const h2Sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
     h2Sessions.add(session);
@@ -55,10 +49,7 @@ export async function listenOnePort(options: {
 
   const tcp = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
-    socket.on("close", () => {
-      sockets.delete(socket);
-      inFlight.delete(socket);
-    });
+    socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
     socket.once("data", (head: Buffer) => {
       // Put the first bytes back and let the chosen server read them as if it had accepted the socket.
@@ -87,11 +78,13 @@ export async function listenOnePort(options: {
   return {
     port: address.port,
     close: async (graceMs = 10_000) => {
-      closing = true;
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
-      // Idle connections go now; busy ones after their current request (HTTP/1.1) or streams (HTTP/2).
+      // Idle connections go now; busy ones after their current response (HTTP/1.1) or streams (HTTP/2).
+      // http.Server only tracks idle keep-alive connections when it listens itself, which ours never
+      // does, so each socket's response in progress is looked up here instead (per request
+      // bookkeeping would cost every request, for the benefit of the last one).
       for (const socket of sockets) {
-        if ((inFlight.get(socket) ?? 0) === 0 && !isHttp2Socket(socket)) socket.end();
+        if (!isHttp2Socket(socket)) closeWhenIdle(socket);
       }
       for (const session of h2Sessions) session.close();
       const timer = setTimeout(() => {
