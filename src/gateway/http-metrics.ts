@@ -38,6 +38,11 @@ export class HttpMetrics {
     this.routes.observe(c.req.method, route, status, (performance.now() - started) / 1000);
   }
 
+  /** Counts a request whose method and route template the caller knows. */
+  observe(method: string, route: string, status: number, started: number): void {
+    this.routes.observe(method, route, status, (performance.now() - started) / 1000);
+  }
+
   /** Counts a request that matched no route (Hono has no route path to ask for then). */
   recordUnmatched(c: Context, status: number): void {
     this.routes.observe(c.req.method, "unmatched", status, 0);
