@@ -11,9 +11,13 @@ import { getRequestListener } from "@hono/node-server";
 import { createGatewayApp } from "./gateway/gateway-app.js";
 import type { ReadinessCheck } from "./gateway/operations-routes.js";
 import { InventoryService } from "./gen/ecommerce/inventory/v1/inventory_service_pb.js";
+import { StockService } from "./gen/ecommerce/inventory/v1/stock_service_pb.js";
+import { OrderService } from "./gen/ecommerce/orders/v1/order_service_pb.js";
 import { mountInventory } from "./modules/inventory/index.js";
+import { mountOrders } from "./modules/orders/index.js";
 import { Authenticator } from "./platform/auth/authenticator.js";
 import { resolveJwtSecret } from "./platform/auth/jwt-secret.js";
+import { mintToken } from "./platform/auth/mint-token.js";
 import { TokenVerifier } from "./platform/auth/token-verifier.js";
 import { createRedisStore } from "./platform/cache/redis-store.js";
 import type { SecondLevelStore } from "./platform/cache/second-level-store.js";
@@ -71,6 +75,24 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     }
 
     const modules: MountedModule[] = [];
+    const routes = (router: ConnectRouter) => {
+      for (const module of modules) module.routes(router);
+    };
+    // Built on first use, once every module hosted here is mounted and has registered its services.
+    let localTransport: Transport | undefined;
+    const inProcess: Transport = {
+      unary: (...args) => {
+        localTransport ??= createInProcessTransport(routes);
+        return localTransport.unary(...args);
+      },
+      stream: (...args) => {
+        localTransport ??= createInProcessTransport(routes);
+        return localTransport.stream(...args);
+      },
+    };
+    const transportFor = (url: string | undefined): Transport =>
+      url === undefined ? inProcess : createConnectTransport({ baseUrl: url, httpVersion: "1.1" });
+
     if (database !== undefined) {
       const platform: Platform = {
         config,
@@ -78,22 +100,25 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         bus,
         cacheStore,
         auth: new Authenticator(new TokenVerifier(secret)),
+        serviceToken: await mintToken(secret, { sub: "service", role: "admin" }),
         logger,
         metrics,
       };
       if (config.modules.has("inventory")) modules.push(mountInventory(platform));
+      if (config.modules.has("orders")) {
+        modules.push(
+          mountOrders(platform, { stock: createClient(StockService, transportFor(config.inventoryUrl)) }),
+        );
+      }
     }
-    const routes = (router: ConnectRouter) => {
-      for (const module of modules) module.routes(router);
-    };
-    const localTransport = createInProcessTransport(routes);
-    const transportFor = (url: string | undefined): Transport =>
-      url === undefined ? localTransport : createConnectTransport({ baseUrl: url, httpVersion: "1.1" });
 
     let fallback: ReturnType<typeof getRequestListener> | undefined;
     if (config.modules.has("gateway")) {
       const app = createGatewayApp({
-        clients: { inventory: createClient(InventoryService, transportFor(config.inventoryUrl)) },
+        clients: {
+          inventory: createClient(InventoryService, transportFor(config.inventoryUrl)),
+          orders: createClient(OrderService, transportFor(config.ordersUrl)),
+        },
         readiness,
         metrics,
         logger,

@@ -8,11 +8,14 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { InventoryService } from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
+import type { OrderService } from "../gen/ecommerce/orders/v1/order_service_pb.js";
 import type { Logger } from "../platform/logger.js";
 import type { Registry } from "../platform/metrics.js";
 import { registerApiDocs } from "./api-docs.js";
+import { registerDiscountRoutes } from "./discounts-routes.js";
 import { HttpMetrics } from "./http-metrics.js";
 import { type ReadinessCheck, registerOperationsRoutes } from "./operations-routes.js";
+import { registerOrderRoutes } from "./orders-routes.js";
 import {
   isConnectError,
   type Problem,
@@ -24,6 +27,7 @@ import { registerProductRoutes } from "./products-routes.js";
 
 export interface GatewayClients {
   inventory: Client<typeof InventoryService>;
+  orders: Client<typeof OrderService>;
 }
 
 export interface GatewayOptions {
@@ -53,6 +57,8 @@ export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
 
   registerOperationsRoutes(app, options.readiness, options.metrics, httpMetrics);
   registerProductRoutes(app, options.clients.inventory, httpMetrics);
+  registerOrderRoutes(app, options.clients.orders, httpMetrics);
+  registerDiscountRoutes(app, options.clients.inventory, httpMetrics);
   registerApiDocs(app);
 
   app.notFound((c) => {

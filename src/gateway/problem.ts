@@ -57,6 +57,11 @@ const TITLE_BY_STATUS: Record<number, string> = {
   504: "Gateway Timeout",
 };
 
+/** Business reasons whose HTTP status is not the one of their Connect code. */
+const STATUS_BY_REASON: Record<string, number> = {
+  IDEMPOTENCY_KEY_REUSED: 422,
+};
+
 /** Connect code as the API names it: `InvalidArgument` → `invalid_argument`. */
 export function codeName(code: Code): string {
   return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
@@ -75,9 +80,9 @@ export function problem(status: number, code: string, detail: string, extra?: Pa
 
 /** The problem for a ConnectError from a module; `internal` hides the message. */
 export function problemFromConnectError(error: ConnectError): Problem {
-  const status = STATUS_BY_CODE[error.code] ?? 500;
-  const code = codeName(error.code);
   const reason = error.findDetails(ErrorReasonSchema)[0]?.reason;
+  const status = (reason && STATUS_BY_REASON[reason]) || (STATUS_BY_CODE[error.code] ?? 500);
+  const code = codeName(error.code);
   const violations = error.findDetails(FieldViolationsSchema)[0]?.violations;
   const detail =
     status >= 500 && error.code !== Code.Unavailable ? "an internal error occurred" : error.rawMessage;
@@ -96,7 +101,7 @@ export function validationProblem(errors: FieldError[]): Problem {
 
 /** The HTTP status an error thrown by a handler ends up as. */
 export function statusOfError(error: unknown): number {
-  if (error instanceof ConnectError) return STATUS_BY_CODE[error.code] ?? 500;
+  if (error instanceof ConnectError) return problemFromConnectError(error).status;
   if (error instanceof HTTPException && error.status < 500) return error.status;
   return 500;
 }

@@ -20,7 +20,7 @@ export const cents = () =>
     .min(0, "must be at least 0")
     .max(Number.MAX_SAFE_INTEGER, `must be at most ${Number.MAX_SAFE_INTEGER}`);
 /** Text of at most `max` characters (code points, as the modules count); `required` rejects blank text. */
-const text = (max: number, required = false) => {
+export const text = (max: number, required = false) => {
   const base = z
     .string({ error: "must be a string" })
     .refine((value) => [...value].length <= max, `must be at most ${max} characters`)

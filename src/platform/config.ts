@@ -27,6 +27,8 @@ export interface Config {
   cacheRefreshCron: string;
   logLevel: string;
   storeCurrency: string;
+  /** How long taken stock waits for its order to be confirmed before it is released. */
+  reservationTimeoutMs: number;
 }
 
 /** Thrown for an invalid or contradictory setting; main prints its message as one line. */
@@ -105,6 +107,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError("STORE_CURRENCY", `"${storeCurrency}" is not an ISO 4217 code`);
   }
 
+  const timeoutText = text("RESERVATION_TIMEOUT_SECONDS") ?? "60";
+  const reservationTimeoutSeconds = Number(timeoutText);
+  if (!/^\d+$/.test(timeoutText) || reservationTimeoutSeconds < 1 || reservationTimeoutSeconds > 3600) {
+    throw new ConfigError(
+      "RESERVATION_TIMEOUT_SECONDS",
+      `"${timeoutText}" must be a whole number of seconds, 1–3600`,
+    );
+  }
+
   const http = ["http:", "https:"];
   return {
     port,
@@ -122,5 +133,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     cacheRefreshCron,
     logLevel,
     storeCurrency,
+    reservationTimeoutMs: reservationTimeoutSeconds * 1000,
   };
 }

@@ -18,6 +18,8 @@ export interface Platform {
   /** Redis as the second cache layer, when configured. */
   cacheStore: SecondLevelStore | undefined;
   auth: Authenticator;
+  /** A bearer token (admin role) modules present when they call each other's internal services. */
+  serviceToken: string;
   logger: Logger;
   metrics: Registry;
 }

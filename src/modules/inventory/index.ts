@@ -1,12 +1,17 @@
 /** The inventory module's only public entry: how the composition root mounts it. */
 import { InventoryService } from "../../gen/ecommerce/inventory/v1/inventory_service_pb.js";
+import { StockService } from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
 import { scheduleRefresh } from "../../platform/cache/refresh-schedule.js";
 import { OutboxRelay } from "../../platform/events/outbox-relay.js";
 import type { MountedModule, Platform } from "../../platform/module.js";
+import { DiscountStore } from "./discount-store.js";
 import { createInventoryService } from "./inventory-service.js";
 import { createProductCache, reloadProductCache } from "./product-cache.js";
 import { ProductStore } from "./product-store.js";
+import { startReservationExpiry } from "./reservation-expiry.js";
+import { ReservationStore } from "./reservation-store.js";
 import { inventoryOutbox } from "./schema.js";
+import { afterStockChange, createStockService } from "./stock-service.js";
 
 export function mountInventory(platform: Platform): MountedModule {
   const { database, bus, logger, metrics, config } = platform;
@@ -23,19 +28,39 @@ export function mountInventory(platform: Platform): MountedModule {
   });
   const service = createInventoryService({
     store,
+    discounts: new DiscountStore(database.db),
     cache,
     auth: platform.auth,
     onEventsCommitted: () => relay.wake(),
   });
+  const reservations = new ReservationStore(database.db);
+  const stockDeps = {
+    reservations,
+    cache,
+    auth: platform.auth,
+    reservationTimeoutMs: config.reservationTimeoutMs,
+    onEventsCommitted: () => relay.wake(),
+  };
+  const stockService = createStockService(stockDeps);
   let refresh: { stop(): void } | undefined;
+  let expiry: { stop(): Promise<void> } | undefined;
 
   return {
     name: "inventory",
     routes: (router) => {
       router.service(InventoryService, service);
+      router.service(StockService, stockService);
     },
     start: async () => {
       relay.start();
+      expiry = startReservationExpiry({
+        expired: (now, limit) => reservations.expired(now, limit),
+        release: async (orderId) =>
+          afterStockChange(stockDeps, (await reservations.release(orderId)).products),
+        logger: log,
+        // Check several times per timeout, so stock comes back soon after its reservation expires.
+        intervalMs: Math.min(5000, Math.max(250, config.reservationTimeoutMs / 4)),
+      });
       refresh = scheduleRefresh(
         config.cacheRefreshCron,
         async () => {
@@ -47,6 +72,7 @@ export function mountInventory(platform: Platform): MountedModule {
     },
     stop: async () => {
       refresh?.stop();
+      await expiry?.stop();
       await relay.stop();
     },
   };

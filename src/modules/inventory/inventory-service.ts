@@ -1,6 +1,6 @@
 /**
  * InventoryService: the catalog's rules (who may do what, what input is valid) and its read
- * path through the cache. Transport-agnostic: REST, Connect, gRPC and in-process callers all
+ * path through the cache, plus the discount methods (discount-handlers.ts). Transport-agnostic: REST, Connect, gRPC and in-process callers all
  * arrive here with the caller's Authorization header.
  */
 import { create } from "@bufbuild/protobuf";
@@ -20,11 +20,14 @@ import type { LayeredCache } from "../../platform/cache/layered-cache.js";
 import { isUuid } from "../../platform/ids.js";
 import { notFound } from "../../platform/rpc/errors.js";
 import { decodePageToken, encodePageToken, resolvePageSize } from "../../platform/rpc/page-token.js";
+import { createDiscountHandlers } from "./discount-handlers.js";
+import type { DiscountStore } from "./discount-store.js";
 import type { ProductStore } from "./product-store.js";
 import { validateListFilter, validateNewProduct, validateProductChanges } from "./product-validation.js";
 
 export interface InventoryServiceDeps {
   store: ProductStore;
+  discounts: DiscountStore;
   cache: LayeredCache<Product>;
   auth: Authenticator;
   /** Called after a transaction that wrote outbox events has committed. */
@@ -46,6 +49,18 @@ function getProductResponse(product: Product): GetProductResponse {
 }
 
 export function createInventoryService(deps: InventoryServiceDeps): ServiceImpl<typeof InventoryService> {
+  return {
+    ...createProductHandlers(deps),
+    ...createDiscountHandlers({ discounts: deps.discounts, auth: deps.auth }),
+  };
+}
+
+type ProductHandlers = Pick<
+  ServiceImpl<typeof InventoryService>,
+  "createProduct" | "getProduct" | "listProducts" | "updateProduct" | "deleteProduct"
+>;
+
+function createProductHandlers(deps: InventoryServiceDeps): ProductHandlers {
   const { store, cache, auth, onEventsCommitted } = deps;
 
   /** The general read: validates a sent token, then goes through every cache layer. */

@@ -4,15 +4,19 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Discount, DiscountedProduct } from "./discount_pb.js";
+import { file_ecommerce_inventory_v1_discount } from "./discount_pb.js";
 import type { Product } from "./product_pb.js";
 import { file_ecommerce_inventory_v1_product } from "./product_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file ecommerce/inventory/v1/inventory_service.proto.
  */
 export const file_ecommerce_inventory_v1_inventory_service: GenFile = /*@__PURE__*/
-  fileDesc("Ci5lY29tbWVyY2UvaW52ZW50b3J5L3YxL2ludmVudG9yeV9zZXJ2aWNlLnByb3RvEhZlY29tbWVyY2UuaW52ZW50b3J5LnYxIm8KFENyZWF0ZVByb2R1Y3RSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSEAoIY2F0ZWdvcnkYAyABKAkSEwoLcHJpY2VfY2VudHMYBCABKAMSDQoFc3RvY2sYBSABKAUiSQoVQ3JlYXRlUHJvZHVjdFJlc3BvbnNlEjAKB3Byb2R1Y3QYASABKAsyHy5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlByb2R1Y3QiHwoRR2V0UHJvZHVjdFJlcXVlc3QSCgoCaWQYASABKAkiRgoSR2V0UHJvZHVjdFJlc3BvbnNlEjAKB3Byb2R1Y3QYASABKAsyHy5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlByb2R1Y3QizwEKE0xpc3RQcm9kdWN0c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSEAoIY2F0ZWdvcnkYAyABKAkSCQoBcRgEIAEoCRIcCg9taW5fcHJpY2VfY2VudHMYBSABKANIAIgBARIcCg9tYXhfcHJpY2VfY2VudHMYBiABKANIAYgBARIQCghpbl9zdG9jaxgHIAEoCEISChBfbWluX3ByaWNlX2NlbnRzQhIKEF9tYXhfcHJpY2VfY2VudHMiYgoUTGlzdFByb2R1Y3RzUmVzcG9uc2USMQoIcHJvZHVjdHMYASADKAsyHy5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlByb2R1Y3QSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJItQBChRVcGRhdGVQcm9kdWN0UmVxdWVzdBIKCgJpZBgBIAEoCRIRCgRuYW1lGAIgASgJSACIAQESGAoLZGVzY3JpcHRpb24YAyABKAlIAYgBARIVCghjYXRlZ29yeRgEIAEoCUgCiAEBEhgKC3ByaWNlX2NlbnRzGAUgASgDSAOIAQESEgoFc3RvY2sYBiABKAVIBIgBAUIHCgVfbmFtZUIOCgxfZGVzY3JpcHRpb25CCwoJX2NhdGVnb3J5Qg4KDF9wcmljZV9jZW50c0IICgZfc3RvY2siSQoVVXBkYXRlUHJvZHVjdFJlc3BvbnNlEjAKB3Byb2R1Y3QYASABKAsyHy5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlByb2R1Y3QiIgoURGVsZXRlUHJvZHVjdFJlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlUHJvZHVjdFJlc3BvbnNlMqwEChBJbnZlbnRvcnlTZXJ2aWNlEmwKDUNyZWF0ZVByb2R1Y3QSLC5lY29tbWVyY2UuaW52ZW50b3J5LnYxLkNyZWF0ZVByb2R1Y3RSZXF1ZXN0Gi0uZWNvbW1lcmNlLmludmVudG9yeS52MS5DcmVhdGVQcm9kdWN0UmVzcG9uc2USYwoKR2V0UHJvZHVjdBIpLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuR2V0UHJvZHVjdFJlcXVlc3QaKi5lY29tbWVyY2UuaW52ZW50b3J5LnYxLkdldFByb2R1Y3RSZXNwb25zZRJpCgxMaXN0UHJvZHVjdHMSKy5lY29tbWVyY2UuaW52ZW50b3J5LnYxLkxpc3RQcm9kdWN0c1JlcXVlc3QaLC5lY29tbWVyY2UuaW52ZW50b3J5LnYxLkxpc3RQcm9kdWN0c1Jlc3BvbnNlEmwKDVVwZGF0ZVByb2R1Y3QSLC5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlVwZGF0ZVByb2R1Y3RSZXF1ZXN0Gi0uZWNvbW1lcmNlLmludmVudG9yeS52MS5VcGRhdGVQcm9kdWN0UmVzcG9uc2USbAoNRGVsZXRlUHJvZHVjdBIsLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuRGVsZXRlUHJvZHVjdFJlcXVlc3QaLS5lY29tbWVyY2UuaW52ZW50b3J5LnYxLkRlbGV0ZVByb2R1Y3RSZXNwb25zZWIGcHJvdG8z", [file_ecommerce_inventory_v1_product]);
+  fileDesc("Ci5lY29tbWVyY2UvaW52ZW50b3J5L3YxL2ludmVudG9yeV9zZXJ2aWNlLnByb3RvEhZlY29tbWVyY2UuaW52ZW50b3J5LnYxIm8KFENyZWF0ZVByb2R1Y3RSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSEAoIY2F0ZWdvcnkYAyABKAkSEwoLcHJpY2VfY2VudHMYBCABKAMSDQoFc3RvY2sYBSABKAUiSQoVQ3JlYXRlUHJvZHVjdFJlc3BvbnNlEjAKB3Byb2R1Y3QYASABKAsyHy5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlByb2R1Y3QiHwoRR2V0UHJvZHVjdFJlcXVlc3QSCgoCaWQYASABKAkiRgoSR2V0UHJvZHVjdFJlc3BvbnNlEjAKB3Byb2R1Y3QYASABKAsyHy5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlByb2R1Y3QizwEKE0xpc3RQcm9kdWN0c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSEAoIY2F0ZWdvcnkYAyABKAkSCQoBcRgEIAEoCRIcCg9taW5fcHJpY2VfY2VudHMYBSABKANIAIgBARIcCg9tYXhfcHJpY2VfY2VudHMYBiABKANIAYgBARIQCghpbl9zdG9jaxgHIAEoCEISChBfbWluX3ByaWNlX2NlbnRzQhIKEF9tYXhfcHJpY2VfY2VudHMiYgoUTGlzdFByb2R1Y3RzUmVzcG9uc2USMQoIcHJvZHVjdHMYASADKAsyHy5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlByb2R1Y3QSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJItQBChRVcGRhdGVQcm9kdWN0UmVxdWVzdBIKCgJpZBgBIAEoCRIRCgRuYW1lGAIgASgJSACIAQESGAoLZGVzY3JpcHRpb24YAyABKAlIAYgBARIVCghjYXRlZ29yeRgEIAEoCUgCiAEBEhgKC3ByaWNlX2NlbnRzGAUgASgDSAOIAQESEgoFc3RvY2sYBiABKAVIBIgBAUIHCgVfbmFtZUIOCgxfZGVzY3JpcHRpb25CCwoJX2NhdGVnb3J5Qg4KDF9wcmljZV9jZW50c0IICgZfc3RvY2siSQoVVXBkYXRlUHJvZHVjdFJlc3BvbnNlEjAKB3Byb2R1Y3QYASABKAsyHy5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlByb2R1Y3QiIgoURGVsZXRlUHJvZHVjdFJlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlUHJvZHVjdFJlc3BvbnNlIsABChVDcmVhdGVEaXNjb3VudFJlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRITCgtwZXJjZW50X29mZhgDIAEoBRITCgtwcm9kdWN0X2lkcxgEIAMoCRItCglzdGFydHNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKB2VuZHNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkwKFkNyZWF0ZURpc2NvdW50UmVzcG9uc2USMgoIZGlzY291bnQYASABKAsyIC5lY29tbWVyY2UuaW52ZW50b3J5LnYxLkRpc2NvdW50Ij0KFExpc3REaXNjb3VudHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImUKFUxpc3REaXNjb3VudHNSZXNwb25zZRIzCglkaXNjb3VudHMYASADKAsyIC5lY29tbWVyY2UuaW52ZW50b3J5LnYxLkRpc2NvdW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIjChVEZWxldGVEaXNjb3VudFJlcXVlc3QSCgoCaWQYASABKAkiGAoWRGVsZXRlRGlzY291bnRSZXNwb25zZSJGCh1MaXN0RGlzY291bnRlZFByb2R1Y3RzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJ2Ch5MaXN0RGlzY291bnRlZFByb2R1Y3RzUmVzcG9uc2USOwoIcHJvZHVjdHMYASADKAsyKS5lY29tbWVyY2UuaW52ZW50b3J5LnYxLkRpc2NvdW50ZWRQcm9kdWN0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTKGCAoQSW52ZW50b3J5U2VydmljZRJsCg1DcmVhdGVQcm9kdWN0EiwuZWNvbW1lcmNlLmludmVudG9yeS52MS5DcmVhdGVQcm9kdWN0UmVxdWVzdBotLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuQ3JlYXRlUHJvZHVjdFJlc3BvbnNlEmMKCkdldFByb2R1Y3QSKS5lY29tbWVyY2UuaW52ZW50b3J5LnYxLkdldFByb2R1Y3RSZXF1ZXN0GiouZWNvbW1lcmNlLmludmVudG9yeS52MS5HZXRQcm9kdWN0UmVzcG9uc2USaQoMTGlzdFByb2R1Y3RzEisuZWNvbW1lcmNlLmludmVudG9yeS52MS5MaXN0UHJvZHVjdHNSZXF1ZXN0GiwuZWNvbW1lcmNlLmludmVudG9yeS52MS5MaXN0UHJvZHVjdHNSZXNwb25zZRJsCg1VcGRhdGVQcm9kdWN0EiwuZWNvbW1lcmNlLmludmVudG9yeS52MS5VcGRhdGVQcm9kdWN0UmVxdWVzdBotLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuVXBkYXRlUHJvZHVjdFJlc3BvbnNlEmwKDURlbGV0ZVByb2R1Y3QSLC5lY29tbWVyY2UuaW52ZW50b3J5LnYxLkRlbGV0ZVByb2R1Y3RSZXF1ZXN0Gi0uZWNvbW1lcmNlLmludmVudG9yeS52MS5EZWxldGVQcm9kdWN0UmVzcG9uc2USbwoOQ3JlYXRlRGlzY291bnQSLS5lY29tbWVyY2UuaW52ZW50b3J5LnYxLkNyZWF0ZURpc2NvdW50UmVxdWVzdBouLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuQ3JlYXRlRGlzY291bnRSZXNwb25zZRJsCg1MaXN0RGlzY291bnRzEiwuZWNvbW1lcmNlLmludmVudG9yeS52MS5MaXN0RGlzY291bnRzUmVxdWVzdBotLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuTGlzdERpc2NvdW50c1Jlc3BvbnNlEm8KDkRlbGV0ZURpc2NvdW50Ei0uZWNvbW1lcmNlLmludmVudG9yeS52MS5EZWxldGVEaXNjb3VudFJlcXVlc3QaLi5lY29tbWVyY2UuaW52ZW50b3J5LnYxLkRlbGV0ZURpc2NvdW50UmVzcG9uc2UShwEKFkxpc3REaXNjb3VudGVkUHJvZHVjdHMSNS5lY29tbWVyY2UuaW52ZW50b3J5LnYxLkxpc3REaXNjb3VudGVkUHJvZHVjdHNSZXF1ZXN0GjYuZWNvbW1lcmNlLmludmVudG9yeS52MS5MaXN0RGlzY291bnRlZFByb2R1Y3RzUmVzcG9uc2ViBnByb3RvMw", [file_ecommerce_inventory_v1_discount, file_ecommerce_inventory_v1_product, file_google_protobuf_timestamp]);
 
 /**
  * Input of CreateProduct.
@@ -331,6 +335,231 @@ export const DeleteProductResponseSchema: GenMessage<DeleteProductResponse> = /*
   messageDesc(file_ecommerce_inventory_v1_inventory_service, 9);
 
 /**
+ * Input of CreateDiscount.
+ *
+ * @generated from message ecommerce.inventory.v1.CreateDiscountRequest
+ */
+export type CreateDiscountRequest = Message<"ecommerce.inventory.v1.CreateDiscountRequest"> & {
+  /**
+   * 1–200 characters.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Optional description.
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * Percent off each unit, 1–100.
+   *
+   * @generated from field: int32 percent_off = 3;
+   */
+  percentOff: number;
+
+  /**
+   * 1–1000 product ids; each must exist.
+   *
+   * @generated from field: repeated string product_ids = 4;
+   */
+  productIds: string[];
+
+  /**
+   * When it starts to apply.
+   *
+   * @generated from field: google.protobuf.Timestamp starts_at = 5;
+   */
+  startsAt?: Timestamp | undefined;
+
+  /**
+   * When it stops applying; must be after starts_at.
+   *
+   * @generated from field: google.protobuf.Timestamp ends_at = 6;
+   */
+  endsAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message ecommerce.inventory.v1.CreateDiscountRequest.
+ * Use `create(CreateDiscountRequestSchema)` to create a new message.
+ */
+export const CreateDiscountRequestSchema: GenMessage<CreateDiscountRequest> = /*@__PURE__*/
+  messageDesc(file_ecommerce_inventory_v1_inventory_service, 10);
+
+/**
+ * Output of CreateDiscount.
+ *
+ * @generated from message ecommerce.inventory.v1.CreateDiscountResponse
+ */
+export type CreateDiscountResponse = Message<"ecommerce.inventory.v1.CreateDiscountResponse"> & {
+  /**
+   * The discount as stored.
+   *
+   * @generated from field: ecommerce.inventory.v1.Discount discount = 1;
+   */
+  discount?: Discount | undefined;
+};
+
+/**
+ * Describes the message ecommerce.inventory.v1.CreateDiscountResponse.
+ * Use `create(CreateDiscountResponseSchema)` to create a new message.
+ */
+export const CreateDiscountResponseSchema: GenMessage<CreateDiscountResponse> = /*@__PURE__*/
+  messageDesc(file_ecommerce_inventory_v1_inventory_service, 11);
+
+/**
+ * Input of ListDiscounts.
+ *
+ * @generated from message ecommerce.inventory.v1.ListDiscountsRequest
+ */
+export type ListDiscountsRequest = Message<"ecommerce.inventory.v1.ListDiscountsRequest"> & {
+  /**
+   * 1–100; 0 means the default of 20.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of the previous page; empty for the first page.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message ecommerce.inventory.v1.ListDiscountsRequest.
+ * Use `create(ListDiscountsRequestSchema)` to create a new message.
+ */
+export const ListDiscountsRequestSchema: GenMessage<ListDiscountsRequest> = /*@__PURE__*/
+  messageDesc(file_ecommerce_inventory_v1_inventory_service, 12);
+
+/**
+ * Output of ListDiscounts.
+ *
+ * @generated from message ecommerce.inventory.v1.ListDiscountsResponse
+ */
+export type ListDiscountsResponse = Message<"ecommerce.inventory.v1.ListDiscountsResponse"> & {
+  /**
+   * One page of discounts, newest first.
+   *
+   * @generated from field: repeated ecommerce.inventory.v1.Discount discounts = 1;
+   */
+  discounts: Discount[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message ecommerce.inventory.v1.ListDiscountsResponse.
+ * Use `create(ListDiscountsResponseSchema)` to create a new message.
+ */
+export const ListDiscountsResponseSchema: GenMessage<ListDiscountsResponse> = /*@__PURE__*/
+  messageDesc(file_ecommerce_inventory_v1_inventory_service, 13);
+
+/**
+ * Input of DeleteDiscount.
+ *
+ * @generated from message ecommerce.inventory.v1.DeleteDiscountRequest
+ */
+export type DeleteDiscountRequest = Message<"ecommerce.inventory.v1.DeleteDiscountRequest"> & {
+  /**
+   * The discount's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message ecommerce.inventory.v1.DeleteDiscountRequest.
+ * Use `create(DeleteDiscountRequestSchema)` to create a new message.
+ */
+export const DeleteDiscountRequestSchema: GenMessage<DeleteDiscountRequest> = /*@__PURE__*/
+  messageDesc(file_ecommerce_inventory_v1_inventory_service, 14);
+
+/**
+ * Output of DeleteDiscount.
+ *
+ * @generated from message ecommerce.inventory.v1.DeleteDiscountResponse
+ */
+export type DeleteDiscountResponse = Message<"ecommerce.inventory.v1.DeleteDiscountResponse"> & {
+};
+
+/**
+ * Describes the message ecommerce.inventory.v1.DeleteDiscountResponse.
+ * Use `create(DeleteDiscountResponseSchema)` to create a new message.
+ */
+export const DeleteDiscountResponseSchema: GenMessage<DeleteDiscountResponse> = /*@__PURE__*/
+  messageDesc(file_ecommerce_inventory_v1_inventory_service, 15);
+
+/**
+ * Input of ListDiscountedProducts.
+ *
+ * @generated from message ecommerce.inventory.v1.ListDiscountedProductsRequest
+ */
+export type ListDiscountedProductsRequest = Message<"ecommerce.inventory.v1.ListDiscountedProductsRequest"> & {
+  /**
+   * 1–100; 0 means the default of 20.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of the previous page; empty for the first page.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message ecommerce.inventory.v1.ListDiscountedProductsRequest.
+ * Use `create(ListDiscountedProductsRequestSchema)` to create a new message.
+ */
+export const ListDiscountedProductsRequestSchema: GenMessage<ListDiscountedProductsRequest> = /*@__PURE__*/
+  messageDesc(file_ecommerce_inventory_v1_inventory_service, 16);
+
+/**
+ * Output of ListDiscountedProducts.
+ *
+ * @generated from message ecommerce.inventory.v1.ListDiscountedProductsResponse
+ */
+export type ListDiscountedProductsResponse = Message<"ecommerce.inventory.v1.ListDiscountedProductsResponse"> & {
+  /**
+   * One page of discounted products, ordered by product id.
+   *
+   * @generated from field: repeated ecommerce.inventory.v1.DiscountedProduct products = 1;
+   */
+  products: DiscountedProduct[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message ecommerce.inventory.v1.ListDiscountedProductsResponse.
+ * Use `create(ListDiscountedProductsResponseSchema)` to create a new message.
+ */
+export const ListDiscountedProductsResponseSchema: GenMessage<ListDiscountedProductsResponse> = /*@__PURE__*/
+  messageDesc(file_ecommerce_inventory_v1_inventory_service, 17);
+
+/**
  * The product catalog: products, their stock and prices. Reads are public; writes need an admin.
  *
  * @generated from service ecommerce.inventory.v1.InventoryService
@@ -385,6 +614,46 @@ export const InventoryService: GenService<{
     methodKind: "unary";
     input: typeof DeleteProductRequestSchema;
     output: typeof DeleteProductResponseSchema;
+  },
+  /**
+   * Creates a discount (admin).
+   *
+   * @generated from rpc ecommerce.inventory.v1.InventoryService.CreateDiscount
+   */
+  createDiscount: {
+    methodKind: "unary";
+    input: typeof CreateDiscountRequestSchema;
+    output: typeof CreateDiscountResponseSchema;
+  },
+  /**
+   * Lists discounts, newest first (admin).
+   *
+   * @generated from rpc ecommerce.inventory.v1.InventoryService.ListDiscounts
+   */
+  listDiscounts: {
+    methodKind: "unary";
+    input: typeof ListDiscountsRequestSchema;
+    output: typeof ListDiscountsResponseSchema;
+  },
+  /**
+   * Deletes a discount (admin).
+   *
+   * @generated from rpc ecommerce.inventory.v1.InventoryService.DeleteDiscount
+   */
+  deleteDiscount: {
+    methodKind: "unary";
+    input: typeof DeleteDiscountRequestSchema;
+    output: typeof DeleteDiscountResponseSchema;
+  },
+  /**
+   * Lists the products with a discount in force now, with their discounted price (public).
+   *
+   * @generated from rpc ecommerce.inventory.v1.InventoryService.ListDiscountedProducts
+   */
+  listDiscountedProducts: {
+    methodKind: "unary";
+    input: typeof ListDiscountedProductsRequestSchema;
+    output: typeof ListDiscountedProductsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_ecommerce_inventory_v1_inventory_service, 0);

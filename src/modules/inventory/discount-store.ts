@@ -1,0 +1,174 @@
+/**
+ * Discount persistence: discounts with the products they apply to, and the read that pricing
+ * needs, the largest discount in force on each product at a given moment.
+ */
+
+import { Code } from "@connectrpc/connect";
+import { and, asc, desc, eq, gt, inArray, lt, lte, max, or } from "drizzle-orm";
+import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
+import type { Db } from "../../platform/db/database.js";
+import { uuidv7 } from "../../platform/ids.js";
+import { businessError, notFound } from "../../platform/rpc/errors.js";
+import { discountProducts, discounts } from "./discount-schema.js";
+import { productFromRow } from "./product-mapper.js";
+import { products } from "./schema.js";
+
+export interface NewDiscount {
+  name: string;
+  description: string;
+  percentOff: number;
+  /** Distinct, lower-case product ids. */
+  productIds: string[];
+  startsAt: Date;
+  endsAt: Date;
+}
+
+/** A stored discount with its products (ordered by id). `active` is the reader's to compute. */
+export interface StoredDiscount extends NewDiscount {
+  id: string;
+  createdAt: Date;
+}
+
+/** Where a page of discounts ends: the sort key (created_at desc, id desc) of its last item. */
+export interface DiscountCursor {
+  createdAt: Date;
+  id: string;
+}
+
+/** A product and the largest percent off in force on it. */
+export interface ProductWithDiscount {
+  product: Product;
+  percentOff: number;
+}
+
+export class DiscountStore {
+  constructor(private readonly db: Db) {}
+
+  /** Stores a discount; not_found naming every product that does not exist, storing nothing. */
+  async create(input: NewDiscount): Promise<StoredDiscount> {
+    const now = new Date();
+    return this.db.transaction(async (tx) => {
+      // KEY SHARE makes a concurrent delete of one of these products wait for this transaction,
+      // so a product found here still exists when its discount_products row is inserted.
+      const found = await tx
+        .select({ id: products.id })
+        .from(products)
+        .where(inArray(products.id, input.productIds))
+        .for("key share");
+      const existing = new Set(found.map((row) => row.id));
+      const missing = input.productIds.filter((id) => !existing.has(id));
+      if (missing.length > 0) throw productsNotFound(missing);
+
+      const id = uuidv7(now.getTime());
+      await tx.insert(discounts).values({
+        id,
+        name: input.name,
+        description: input.description,
+        percentOff: input.percentOff,
+        startsAt: input.startsAt,
+        endsAt: input.endsAt,
+        createdAt: now,
+      });
+      await tx
+        .insert(discountProducts)
+        .values(input.productIds.map((productId) => ({ discountId: id, productId })));
+      return { ...input, productIds: [...input.productIds].sort(), id, createdAt: now };
+    });
+  }
+
+  /** Up to `limit` discounts, newest first, starting after `after`. */
+  async list(after: DiscountCursor | undefined, limit: number): Promise<StoredDiscount[]> {
+    const rows = await this.db
+      .select()
+      .from(discounts)
+      .where(
+        after === undefined
+          ? undefined
+          : or(
+              lt(discounts.createdAt, after.createdAt),
+              and(eq(discounts.createdAt, after.createdAt), lt(discounts.id, after.id)),
+            ),
+      )
+      .orderBy(desc(discounts.createdAt), desc(discounts.id))
+      .limit(limit);
+    if (rows.length === 0) return [];
+    const links = await this.db
+      .select()
+      .from(discountProducts)
+      .where(
+        inArray(
+          discountProducts.discountId,
+          rows.map((row) => row.id),
+        ),
+      )
+      .orderBy(asc(discountProducts.productId));
+    const productIds = new Map<string, string[]>(rows.map((row) => [row.id, []]));
+    for (const link of links) productIds.get(link.discountId)?.push(link.productId);
+    return rows.map((row) => ({ ...row, productIds: productIds.get(row.id) ?? [] }));
+  }
+
+  /** True when a discount was deleted (its product links go with it). */
+  async delete(id: string): Promise<boolean> {
+    const deleted = await this.db
+      .delete(discounts)
+      .where(eq(discounts.id, id))
+      .returning({ id: discounts.id });
+    return deleted.length > 0;
+  }
+
+  /**
+   * Up to `limit` products with at least one discount in force at `now` (starts_at ≤ now <
+   * ends_at), each with its largest percent off, ordered by product id after `afterProductId`.
+   */
+  async listDiscountedProducts(
+    now: Date,
+    afterProductId: string | undefined,
+    limit: number,
+  ): Promise<ProductWithDiscount[]> {
+    const rows = await this.db
+      .select({ product: products, percentOff: max(discounts.percentOff) })
+      .from(products)
+      .innerJoin(discountProducts, eq(discountProducts.productId, products.id))
+      .innerJoin(discounts, eq(discounts.id, discountProducts.discountId))
+      .where(and(inForceAt(now), afterProductId === undefined ? undefined : gt(products.id, afterProductId)))
+      .groupBy(products.id)
+      .orderBy(asc(products.id))
+      .limit(limit);
+    return rows.map((row) => ({ product: productFromRow(row.product), percentOff: Number(row.percentOff) }));
+  }
+
+  /** The largest percent off in force at `now` for each of these products that has one. */
+  async bestDiscountPercent(productIds: readonly string[], now: Date): Promise<Map<string, number>> {
+    if (productIds.length === 0) return new Map();
+    const rows = await this.db
+      .select({ productId: discountProducts.productId, percentOff: max(discounts.percentOff) })
+      .from(discountProducts)
+      .innerJoin(discounts, eq(discounts.id, discountProducts.discountId))
+      .where(and(inArray(discountProducts.productId, [...productIds]), inForceAt(now)))
+      .groupBy(discountProducts.productId);
+    return new Map(rows.map((row) => [row.productId, Number(row.percentOff)]));
+  }
+}
+
+/** The page-token key of a cursor: the creation time in milliseconds and the id. */
+export function discountCursorKey(cursor: DiscountCursor): string {
+  return `${cursor.createdAt.getTime()}_${cursor.id}`;
+}
+
+/** The cursor a page-token key names, or undefined when it is not one this store issued. */
+export function parseDiscountCursorKey(key: string): DiscountCursor | undefined {
+  const match = /^(\d{1,15})_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(key);
+  if (match === null) return undefined;
+  return { createdAt: new Date(Number(match[1])), id: match[2] as string };
+}
+
+/** starts_at ≤ now < ends_at. */
+function inForceAt(now: Date) {
+  return and(lte(discounts.startsAt, now), gt(discounts.endsAt, now));
+}
+
+function productsNotFound(ids: string[]) {
+  if (ids.length === 1) return notFound("product", ids[0] as string);
+  const named = ids.map((id) => `"${id}"`).join(", ");
+  return businessError(Code.NotFound, "PRODUCT_NOT_FOUND", `products ${named} were not found`);
+}

@@ -1,0 +1,102 @@
+/**
+ * StockService: the internal side of ordering. Only modules call it (with an admin-role service
+ * token); customer callers are rejected. Every change of stock invalidates the cached product
+ * before the call answers, so a read that follows never shows the old stock.
+ */
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
+import {
+  ConfirmReservationResponseSchema,
+  ReleaseReservationResponseSchema,
+  ReserveStockResponseSchema,
+  type StockService,
+} from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
+import type { Authenticator } from "../../platform/auth/authenticator.js";
+import type { LayeredCache } from "../../platform/cache/layered-cache.js";
+import { isUuid } from "../../platform/ids.js";
+import { notFound } from "../../platform/rpc/errors.js";
+import { Violations } from "../../platform/rpc/violations.js";
+import type { ReservationStore, StockRequestLine } from "./reservation-store.js";
+
+export const MAX_LINES = 100;
+export const MAX_QUANTITY = 1000;
+const ORDER_ID_MAX = 100;
+
+export interface StockServiceDeps {
+  reservations: ReservationStore;
+  cache: LayeredCache<Product>;
+  auth: Authenticator;
+  reservationTimeoutMs: number;
+  onEventsCommitted: () => void;
+}
+
+/** After stock changed: drop the cached products before answering, and wake the event relay. */
+export async function afterStockChange(
+  deps: Pick<StockServiceDeps, "cache" | "onEventsCommitted">,
+  changed: Product[],
+): Promise<void> {
+  await Promise.all(changed.map((product) => deps.cache.invalidate(product.id)));
+  if (changed.length > 0) deps.onEventsCommitted();
+}
+
+export function createStockService(deps: StockServiceDeps): ServiceImpl<typeof StockService> {
+  const { reservations, auth } = deps;
+  const invalidate = (changed: Product[]) => afterStockChange(deps, changed);
+
+  return {
+    async reserveStock(request, context) {
+      await auth.requireAdmin(context);
+      const violations = new Violations();
+      checkOrderId(violations, request.orderId);
+      if (request.lines.length < 1 || request.lines.length > MAX_LINES) {
+        violations.add("items", `must have between 1 and ${MAX_LINES} lines`);
+      }
+      request.lines.forEach((line, index) => {
+        violations.range(`items[${index}].quantity`, line.quantity, 1, MAX_QUANTITY);
+      });
+      violations.throwIfAny();
+      // A malformed id cannot name a product: the same answer as an unknown one.
+      const malformed = request.lines.find((line) => !isUuid(line.productId));
+      if (malformed) throw notFound("product", malformed.productId);
+      const lines: StockRequestLine[] = request.lines.map(({ productId, quantity }) => ({
+        productId,
+        quantity,
+      }));
+      const { reservation, changed } = await reservations.reserve(
+        request.orderId,
+        lines,
+        deps.reservationTimeoutMs,
+      );
+      await invalidate(changed);
+      return create(ReserveStockResponseSchema, {
+        lines: reservation.lines,
+        expiresAt: timestampFromDate(reservation.expiresAt),
+      });
+    },
+
+    async confirmReservation(request, context) {
+      await auth.requireAdmin(context);
+      const violations = new Violations();
+      checkOrderId(violations, request.orderId);
+      violations.throwIfAny();
+      await reservations.confirm(request.orderId);
+      return create(ConfirmReservationResponseSchema, {});
+    },
+
+    async releaseReservation(request, context) {
+      await auth.requireAdmin(context);
+      const violations = new Violations();
+      checkOrderId(violations, request.orderId);
+      violations.throwIfAny();
+      const { released, products } = await reservations.release(request.orderId);
+      await invalidate(products);
+      return create(ReleaseReservationResponseSchema, { released });
+    },
+  };
+}
+
+function checkOrderId(violations: Violations, orderId: string): void {
+  violations.text("order_id", orderId, ORDER_ID_MAX, { required: true });
+}

@@ -1,0 +1,244 @@
+/**
+ * OrderService. Creating an order is a small saga across two modules: take the stock in
+ * inventory (keyed by the new order's id, so a retry takes it once), store the order, then confirm
+ * the reservation. If storing fails the stock is released at once; if this process dies first,
+ * inventory releases the unconfirmed reservation when it expires.
+ */
+import { createHash } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import {
+  type CallOptions,
+  type Client,
+  Code,
+  type HandlerContext,
+  type ServiceImpl,
+} from "@connectrpc/connect";
+import type { StockService } from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
+import type { Order } from "../../gen/ecommerce/orders/v1/order_pb.js";
+import {
+  CreateOrderResponseSchema,
+  GetOrderResponseSchema,
+  ListOrdersResponseSchema,
+  type OrderService,
+  UpdateOrderStatusResponseSchema,
+} from "../../gen/ecommerce/orders/v1/order_service_pb.js";
+import type { Authenticator } from "../../platform/auth/authenticator.js";
+import type { Principal } from "../../platform/auth/principal.js";
+import { isUuid, uuidv7 } from "../../platform/ids.js";
+import type { Logger } from "../../platform/logger.js";
+import { businessError, invalidArgument, notFound } from "../../platform/rpc/errors.js";
+import { decodePageToken, encodePageToken, resolvePageSize } from "../../platform/rpc/page-token.js";
+import type { IdempotencyStore } from "./idempotency-store.js";
+import { canMove, statusFromProto } from "./order-lifecycle.js";
+import type { OrderStore } from "./order-store.js";
+import { type OrderLine, validateCreateOrder } from "./order-validation.js";
+import type { OrderStatusName } from "./schema.js";
+
+export interface OrderServiceDeps {
+  orders: OrderStore;
+  idempotency: IdempotencyStore;
+  stock: Client<typeof StockService>;
+  auth: Authenticator;
+  /** Bearer token this module presents to internal services. */
+  serviceToken: string;
+  logger: Logger;
+  onEventsCommitted: () => void;
+}
+
+export function createOrderService(deps: OrderServiceDeps): ServiceImpl<typeof OrderService> {
+  const { orders, idempotency, stock, auth, logger } = deps;
+  const internal = (context: HandlerContext): CallOptions => ({
+    headers: { authorization: `Bearer ${deps.serviceToken}` },
+    signal: context.signal,
+  });
+
+  /** The order if the caller may see it; another user's order does not exist for a customer. */
+  async function visibleOrder(id: string, principal: Principal): Promise<Order> {
+    const order = isUuid(id) ? await orders.get(id) : undefined;
+    if (order === undefined || (principal.role !== "admin" && order.userId !== principal.userId)) {
+      throw notFound("order", id);
+    }
+    return order;
+  }
+
+  async function placeOrder(
+    userId: string,
+    lines: OrderLine[],
+    context: HandlerContext,
+    idempotencyKey: string | undefined,
+  ): Promise<Order> {
+    const orderId = uuidv7();
+    const reserved = await stock.reserveStock({ orderId, lines }, internal(context));
+    let order: Order;
+    try {
+      order = await orders.insert(
+        { id: orderId, userId, createdAt: new Date() },
+        reserved.lines.map((line) => ({
+          productId: line.productId,
+          productName: line.productName,
+          quantity: line.quantity,
+          unitPriceCents: line.unitPriceCents,
+          discountCents: BigInt(line.quantity) * line.unitDiscountCents,
+        })),
+        idempotencyKey === undefined ? undefined : { userId, key: idempotencyKey },
+      );
+    } catch (error) {
+      // Give the stock back now rather than at expiry; if this fails too, expiry still will.
+      await stock.releaseReservation({ orderId }, internal(context)).catch((releaseError: unknown) => {
+        logger.warn({ err: releaseError, orderId }, "could not release stock of a failed order; expiry will");
+      });
+      throw error;
+    }
+    deps.onEventsCommitted();
+    await confirmWithRetry(orderId, context);
+    return order;
+  }
+
+  /** The order exists now, so its reservation must not expire; a few quick retries cover a blip. */
+  async function confirmWithRetry(orderId: string, context: HandlerContext): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await stock.confirmReservation({ orderId }, { headers: internal(context).headers });
+        return;
+      } catch (error) {
+        if (attempt >= 3) {
+          logger.error({ err: error, orderId }, "could not confirm the stock reservation of an order");
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      }
+    }
+  }
+
+  return {
+    async createOrder(request, context) {
+      const principal = await auth.requireUser(context);
+      let userId = principal.userId;
+      if (request.userId !== "" && request.userId !== principal.userId) {
+        if (principal.role !== "admin") {
+          throw businessError(
+            Code.PermissionDenied,
+            "NOT_YOUR_ORDER",
+            "a customer orders only for themselves",
+          );
+        }
+        userId = request.userId;
+      }
+      const lines = validateCreateOrder(request);
+      const key = request.idempotencyKey === "" ? undefined : request.idempotencyKey;
+      if (key === undefined)
+        return create(CreateOrderResponseSchema, {
+          order: await placeOrder(userId, lines, context, undefined),
+        });
+
+      const requestHash = createHash("sha256").update(JSON.stringify({ userId, lines })).digest("hex");
+      const claim = await idempotency.claim(principal.userId, key, requestHash);
+      if (claim.state === "mismatch") {
+        throw businessError(
+          Code.InvalidArgument,
+          "IDEMPOTENCY_KEY_REUSED",
+          "this Idempotency-Key was used with a different request",
+        );
+      }
+      if (claim.state === "in_progress") {
+        throw businessError(
+          Code.Aborted,
+          "IDEMPOTENCY_KEY_IN_USE",
+          "a request with this Idempotency-Key is still running",
+        );
+      }
+      if (claim.state === "completed") {
+        const order = await orders.get(claim.orderId);
+        if (order === undefined) throw notFound("order", claim.orderId);
+        return create(CreateOrderResponseSchema, { order });
+      }
+      try {
+        return create(CreateOrderResponseSchema, { order: await placeOrder(userId, lines, context, key) });
+      } catch (error) {
+        // A failed request leaves nothing behind, so the same key may be retried.
+        await idempotency.forget(principal.userId, key);
+        throw error;
+      }
+    },
+
+    async getOrder(request, context) {
+      const principal = await auth.requireUser(context);
+      return create(GetOrderResponseSchema, { order: await visibleOrder(request.id, principal) });
+    },
+
+    async listOrders(request, context) {
+      const principal = await auth.requireUser(context);
+      const limit = resolvePageSize(request.pageSize);
+      let status: OrderStatusName | undefined;
+      if (request.status !== 0) {
+        status = statusFromProto(request.status);
+        if (status === undefined)
+          throw invalidArgument([{ field: "status", message: "is not a known status" }]);
+      }
+      const before = decodeOrderCursor(request.pageToken);
+      const userId = principal.role === "admin" ? request.userId || undefined : principal.userId;
+      const page = await orders.list({ userId, status, before, limit: limit + 1 });
+      const hasMore = page.orders.length > limit;
+      const shown = hasMore ? page.orders.slice(0, limit) : page.orders;
+      const last = shown[shown.length - 1];
+      return create(ListOrdersResponseSchema, {
+        orders: shown,
+        nextPageToken: hasMore && last !== undefined ? encodeOrderCursor(last) : "",
+      });
+    },
+
+    async updateOrderStatus(request, context) {
+      const principal = await auth.requireUser(context);
+      const target = statusFromProto(request.status);
+      if (target === undefined)
+        throw invalidArgument([{ field: "status", message: "is not a known status" }]);
+      let order = await visibleOrder(request.id, principal);
+      for (;;) {
+        const current = statusFromProto(order.status) as OrderStatusName;
+        if (current === target) return create(UpdateOrderStatusResponseSchema, { order });
+        if (principal.role !== "admin" && !(current === "pending" && target === "cancelled")) {
+          throw businessError(
+            Code.PermissionDenied,
+            "CUSTOMER_MAY_ONLY_CANCEL_PENDING",
+            "a customer may only cancel their own pending order",
+          );
+        }
+        if (!canMove(current, target)) {
+          throw businessError(
+            Code.FailedPrecondition,
+            "INVALID_TRANSITION",
+            `an order cannot go from ${current} to ${target}`,
+          );
+        }
+        const changed = await orders.changeStatus(order.id, current, target);
+        if (changed === undefined) {
+          // Someone else changed it first: decide again from what it is now.
+          order = await visibleOrder(request.id, principal);
+          continue;
+        }
+        deps.onEventsCommitted();
+        if (target === "cancelled") {
+          // Exactly once in inventory, however often this is called for the order.
+          await stock.releaseReservation({ orderId: order.id }, { headers: internal(context).headers });
+        }
+        return create(UpdateOrderStatusResponseSchema, { order: changed });
+      }
+    },
+  };
+}
+
+function encodeOrderCursor(order: Order): string {
+  const createdAt = order.createdAt ? timestampDate(order.createdAt) : new Date(0);
+  return encodePageToken(`${createdAt.toISOString()}|${order.id}`);
+}
+
+function decodeOrderCursor(token: string): { createdAt: Date; id: string } | undefined {
+  const key = decodePageToken(token, (value) => {
+    const [time, id] = value.split("|");
+    return time !== undefined && id !== undefined && !Number.isNaN(Date.parse(time)) && isUuid(id);
+  });
+  if (key === undefined) return undefined;
+  const [time, id] = key.split("|") as [string, string];
+  return { createdAt: new Date(time), id };
+}

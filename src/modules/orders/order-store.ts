@@ -1,0 +1,139 @@
+/**
+ * Order persistence. Creating an order and changing its status each record their event in the
+ * module's outbox in the same transaction.
+ */
+import { and, desc, eq, inArray, lt, or, type SQL } from "drizzle-orm";
+import type { Order } from "../../gen/ecommerce/orders/v1/order_pb.js";
+import type { Db } from "../../platform/db/database.js";
+import { appendToOutbox } from "../../platform/events/outbox.js";
+import { orderCreatedEvent, orderStatusChangedEvent } from "./order-events.js";
+import { type OrderItemRow, type OrderRow, orderFromRows } from "./order-mapper.js";
+import { idempotencyKeys, type OrderStatusName, orderItems, orders, ordersOutbox } from "./schema.js";
+
+export interface NewOrderItem {
+  productId: string;
+  productName: string;
+  quantity: number;
+  unitPriceCents: bigint;
+  /** For the whole line. */
+  discountCents: bigint;
+}
+
+export interface OrderListFilter {
+  userId?: string;
+  status?: OrderStatusName;
+  /** Continue after this (created_at, id), newest first. */
+  before?: { createdAt: Date; id: string };
+  limit: number;
+}
+
+export class OrderStore {
+  constructor(private readonly db: Db) {}
+
+  /** Inserts a pending order with its items; `idempotency` links the key to it in the same transaction. */
+  async insert(
+    order: { id: string; userId: string; createdAt: Date },
+    items: NewOrderItem[],
+    idempotency?: { userId: string; key: string },
+  ): Promise<Order> {
+    const itemRows: OrderItemRow[] = items.map((item) => ({
+      orderId: order.id,
+      ...item,
+      lineTotalCents: BigInt(item.quantity) * item.unitPriceCents - item.discountCents,
+    }));
+    const subtotalCents = items.reduce((sum, item) => sum + BigInt(item.quantity) * item.unitPriceCents, 0n);
+    const discountCents = items.reduce((sum, item) => sum + item.discountCents, 0n);
+    const orderRow: OrderRow = {
+      id: order.id,
+      userId: order.userId,
+      status: "pending",
+      subtotalCents,
+      discountCents,
+      totalCents: subtotalCents - discountCents,
+      createdAt: order.createdAt,
+      updatedAt: order.createdAt,
+    };
+    await this.db.transaction(async (tx) => {
+      await tx.insert(orders).values(orderRow);
+      await tx.insert(orderItems).values(itemRows);
+      if (idempotency) {
+        await tx
+          .update(idempotencyKeys)
+          .set({ orderId: order.id })
+          .where(
+            and(eq(idempotencyKeys.userId, idempotency.userId), eq(idempotencyKeys.key, idempotency.key)),
+          );
+      }
+      await appendToOutbox(tx, ordersOutbox, [orderCreatedEvent(orderRow, itemRows)]);
+    });
+    return orderFromRows(orderRow, itemRows);
+  }
+
+  async get(id: string): Promise<Order | undefined> {
+    const [row] = await this.db.select().from(orders).where(eq(orders.id, id));
+    if (row === undefined) return undefined;
+    const items = await this.db.select().from(orderItems).where(eq(orderItems.orderId, id));
+    return orderFromRows(row, sortItems(items));
+  }
+
+  async list(filter: OrderListFilter): Promise<{ orders: Order[]; last?: OrderRow }> {
+    const conditions: SQL[] = [];
+    if (filter.userId !== undefined) conditions.push(eq(orders.userId, filter.userId));
+    if (filter.status !== undefined) conditions.push(eq(orders.status, filter.status));
+    if (filter.before !== undefined) {
+      const { createdAt, id } = filter.before;
+      conditions.push(
+        or(lt(orders.createdAt, createdAt), and(eq(orders.createdAt, createdAt), lt(orders.id, id))) as SQL,
+      );
+    }
+    const rows = await this.db
+      .select()
+      .from(orders)
+      .where(and(...conditions))
+      .orderBy(desc(orders.createdAt), desc(orders.id))
+      .limit(filter.limit);
+    if (rows.length === 0) return { orders: [] };
+    const items = await this.db
+      .select()
+      .from(orderItems)
+      .where(
+        inArray(
+          orderItems.orderId,
+          rows.map((row) => row.id),
+        ),
+      );
+    const byOrder = new Map<string, OrderItemRow[]>();
+    for (const item of items) byOrder.set(item.orderId, [...(byOrder.get(item.orderId) ?? []), item]);
+    return {
+      orders: rows.map((row) => orderFromRows(row, sortItems(byOrder.get(row.id) ?? []))),
+      last: rows[rows.length - 1],
+    };
+  }
+
+  /**
+   * Moves an order from `from` to `to`; undefined when it was no longer in `from` (a concurrent
+   * change won), so a status change and its event happen once.
+   */
+  async changeStatus(
+    id: string,
+    from: OrderStatusName,
+    to: OrderStatusName,
+    now = new Date(),
+  ): Promise<Order | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(orders)
+        .set({ status: to, updatedAt: now })
+        .where(and(eq(orders.id, id), eq(orders.status, from)))
+        .returning();
+      if (row === undefined) return undefined;
+      await appendToOutbox(tx, ordersOutbox, [orderStatusChangedEvent(row, from)]);
+      const items = await tx.select().from(orderItems).where(eq(orderItems.orderId, id));
+      return orderFromRows(row, sortItems(items));
+    });
+  }
+}
+
+function sortItems(items: OrderItemRow[]): OrderItemRow[] {
+  return [...items].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+}

@@ -1,0 +1,90 @@
+/**
+ * The orders module's tables, all in the PostgreSQL schema "orders". Items keep their own copy of
+ * the product's name and price, so later catalog changes never alter an order.
+ */
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  check,
+  index,
+  integer,
+  pgSchema,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { defineOutboxTable } from "../../platform/events/outbox-table.js";
+
+export const ordersSchema = pgSchema("orders");
+
+export const ORDER_STATUSES = ["pending", "paid", "shipped", "delivered", "cancelled"] as const;
+export type OrderStatusName = (typeof ORDER_STATUSES)[number];
+
+export const orders = ordersSchema.table(
+  "orders",
+  {
+    id: uuid("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    status: text("status").$type<OrderStatusName>().notNull(),
+    subtotalCents: bigint("subtotal_cents", { mode: "bigint" }).notNull(),
+    discountCents: bigint("discount_cents", { mode: "bigint" }).notNull(),
+    totalCents: bigint("total_cents", { mode: "bigint" }).notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (table) => [
+    check(
+      "orders_status_known",
+      sql`${table.status} in ('pending', 'paid', 'shipped', 'delivered', 'cancelled')`,
+    ),
+    check(
+      "orders_total_consistent",
+      sql`${table.totalCents} = ${table.subtotalCents} - ${table.discountCents}`,
+    ),
+    // Newest first, per user and overall (ids are UUIDv7, so they break ties in time order).
+    index("orders_user_newest_idx").on(table.userId, table.createdAt.desc(), table.id.desc()),
+    index("orders_newest_idx").on(table.createdAt.desc(), table.id.desc()),
+  ],
+);
+
+export const orderItems = ordersSchema.table(
+  "order_items",
+  {
+    orderId: uuid("order_id")
+      .notNull()
+      .references(() => orders.id, { onDelete: "cascade" }),
+    productId: uuid("product_id").notNull(),
+    productName: text("product_name").notNull(),
+    quantity: integer("quantity").notNull(),
+    unitPriceCents: bigint("unit_price_cents", { mode: "bigint" }).notNull(),
+    discountCents: bigint("discount_cents", { mode: "bigint" }).notNull(),
+    lineTotalCents: bigint("line_total_cents", { mode: "bigint" }).notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.orderId, table.productId] }),
+    index("order_items_product_idx").on(table.productId),
+  ],
+);
+
+/**
+ * Idempotency-Key records, per user. `request_hash` tells a repeat from a different request;
+ * `order_id` is set once the first request has finished.
+ */
+export const idempotencyKeys = ordersSchema.table(
+  "idempotency_keys",
+  {
+    userId: text("user_id").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    orderId: uuid("order_id"),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.userId, table.key] }),
+    index("idempotency_keys_created_idx").on(table.createdAt),
+  ],
+);
+
+/** Order events waiting to be relayed to the bus, written in the same transaction as the change. */
+export const ordersOutbox = defineOutboxTable(ordersSchema);
