@@ -138,9 +138,14 @@ export class DiscountStore {
   }
 
   /** The largest percent off in force at `now` for each of these products that has one. */
-  async bestDiscountPercent(productIds: readonly string[], now: Date): Promise<Map<string, number>> {
+  async bestDiscountPercent(
+    productIds: readonly string[],
+    now: Date,
+    /** A transaction to read in, when prices must agree with what it locked. */
+    executor: Pick<Db, "select"> = this.db,
+  ): Promise<Map<string, number>> {
     if (productIds.length === 0) return new Map();
-    const rows = await this.db
+    const rows = await executor
       .select({ productId: discountProducts.productId, percentOff: max(discounts.percentOff) })
       .from(discountProducts)
       .innerJoin(discounts, eq(discounts.id, discountProducts.discountId))

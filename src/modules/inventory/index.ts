@@ -17,6 +17,7 @@ export function mountInventory(platform: Platform): MountedModule {
   const { database, bus, logger, metrics, config } = platform;
   const log = logger.child({ module: "inventory" });
   const store = new ProductStore(database.db);
+  const discounts = new DiscountStore(database.db);
   const cache = createProductCache({ store, l2: platform.cacheStore, metrics, logger: log });
   const relay = new OutboxRelay({
     name: "inventory",
@@ -28,12 +29,12 @@ export function mountInventory(platform: Platform): MountedModule {
   });
   const service = createInventoryService({
     store,
-    discounts: new DiscountStore(database.db),
+    discounts,
     cache,
     auth: platform.auth,
     onEventsCommitted: () => relay.wake(),
   });
-  const reservations = new ReservationStore(database.db);
+  const reservations = new ReservationStore(database.db, discounts);
   const stockDeps = {
     reservations,
     cache,

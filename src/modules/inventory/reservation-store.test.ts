@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/test-database.js";
 import { type Database, openDatabase } from "../../platform/db/database.js";
 import { createLogger } from "../../platform/logger.js";
+import { DiscountStore } from "./discount-store.js";
 import { ProductStore } from "./product-store.js";
 import { mergeLines, ReservationStore } from "./reservation-store.js";
 
@@ -36,7 +37,7 @@ describe.skipIf(!process.env.DATABASE_URL)("stock reservations on PostgreSQL", (
     fresh = await createTestDatabase(process.env.DATABASE_URL as string);
     database = await openDatabase({ url: fresh.url, dataDir: "unused", logger, maxConnections: 20 });
     products = new ProductStore(database.db);
-    reservations = new ReservationStore(database.db);
+    reservations = new ReservationStore(database.db, new DiscountStore(database.db));
   });
   afterAll(async () => {
     await database?.close();

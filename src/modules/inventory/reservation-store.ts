@@ -8,13 +8,13 @@
  * same order id waits for, then returns, the first one) and released by a single status change.
  */
 import { Code } from "@connectrpc/connect";
-import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
 import type { Db, Tx } from "../../platform/db/database.js";
 import { appendToOutbox } from "../../platform/events/outbox.js";
 import { businessError, notFound } from "../../platform/rpc/errors.js";
 import { unitDiscountCents } from "./discount-price.js";
-import { discountProducts, discounts } from "./discount-schema.js";
+import type { DiscountStore } from "./discount-store.js";
 import { productUpdatedEvent } from "./product-events.js";
 import { productFromRow } from "./product-mapper.js";
 import { reservationLines, reservations } from "./reservation-schema.js";
@@ -46,7 +46,10 @@ export interface ReleaseResult {
 }
 
 export class ReservationStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly discounts: DiscountStore,
+  ) {}
 
   /**
    * Takes stock for every line or for none. Resolves with the reservation (the first one, for a
@@ -68,10 +71,10 @@ export class ReservationStore {
         .returning({ orderId: reservations.orderId });
       if (inserted.length === 0) return { reservation: await readReservation(tx, orderId), changed: [] };
 
-      const percentOff = await bestDiscountPercent(
-        tx,
+      const percentOff = await this.discounts.bestDiscountPercent(
         merged.map((line) => line.productId),
         now,
+        tx,
       );
       const changed: Product[] = [];
       const reserved: ReservedLineRow[] = [];
@@ -200,21 +203,4 @@ async function readReservation(tx: Tx, orderId: string): Promise<Reservation> {
     expiresAt: reservation?.expiresAt ?? new Date(0),
     lines: lines.map(({ orderId: _orderId, ...line }) => line),
   };
-}
-
-/** The largest percent off in force at `now` per product. */
-async function bestDiscountPercent(tx: Tx, productIds: string[], now: Date): Promise<Map<string, number>> {
-  const rows = await tx
-    .select({ productId: discountProducts.productId, percentOff: sql<number>`max(${discounts.percentOff})` })
-    .from(discountProducts)
-    .innerJoin(discounts, eq(discounts.id, discountProducts.discountId))
-    .where(
-      and(
-        inArray(discountProducts.productId, productIds),
-        lte(discounts.startsAt, now),
-        gt(discounts.endsAt, now),
-      ),
-    )
-    .groupBy(discountProducts.productId);
-  return new Map(rows.map((row) => [row.productId, Number(row.percentOff)]));
 }
