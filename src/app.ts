@@ -106,8 +106,12 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       };
       if (config.modules.has("inventory")) modules.push(mountInventory(platform));
       if (config.modules.has("orders")) {
+        const inventoryTransport = transportFor(config.inventoryUrl);
         modules.push(
-          mountOrders(platform, { stock: createClient(StockService, transportFor(config.inventoryUrl)) }),
+          mountOrders(platform, {
+            stock: createClient(StockService, inventoryTransport),
+            inventory: createClient(InventoryService, inventoryTransport),
+          }),
         );
       }
     }

@@ -24,6 +24,7 @@ import {
   validationProblem,
 } from "./problem.js";
 import { registerProductRoutes } from "./products-routes.js";
+import { registerReviewRoutes } from "./reviews-routes.js";
 
 export interface GatewayClients {
   inventory: Client<typeof InventoryService>;
@@ -58,6 +59,7 @@ export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
   registerOperationsRoutes(app, options.readiness, options.metrics, httpMetrics);
   registerProductRoutes(app, options.clients.inventory, httpMetrics);
   registerOrderRoutes(app, options.clients.orders, httpMetrics);
+  registerReviewRoutes(app, options.clients.orders, httpMetrics);
   registerDiscountRoutes(app, options.clients.inventory, httpMetrics);
   registerApiDocs(app);
 

@@ -28,12 +28,13 @@ import type { Principal } from "../../platform/auth/principal.js";
 import { isUuid, uuidv7 } from "../../platform/ids.js";
 import type { Logger } from "../../platform/logger.js";
 import { businessError, invalidArgument, notFound } from "../../platform/rpc/errors.js";
-import { decodePageToken, encodePageToken, resolvePageSize } from "../../platform/rpc/page-token.js";
+import { resolvePageSize } from "../../platform/rpc/page-token.js";
 import type { IdempotencyStore } from "./idempotency-store.js";
 import { canMove, statusFromProto } from "./order-lifecycle.js";
 import type { OrderStore } from "./order-store.js";
 import { type OrderLine, validateCreateOrder } from "./order-validation.js";
 import type { OrderStatusName } from "./schema.js";
+import { decodeTimeCursor, encodeTimeCursor } from "./time-cursor.js";
 
 export interface OrderServiceDeps {
   orders: OrderStore;
@@ -46,7 +47,11 @@ export interface OrderServiceDeps {
   onEventsCommitted: () => void;
 }
 
-export function createOrderService(deps: OrderServiceDeps): ServiceImpl<typeof OrderService> {
+type OrderMethods = "createOrder" | "getOrder" | "listOrders" | "updateOrderStatus";
+
+export function createOrderHandlers(
+  deps: OrderServiceDeps,
+): Pick<ServiceImpl<typeof OrderService>, OrderMethods> {
   const { orders, idempotency, stock, auth, logger } = deps;
   const internal = (context: HandlerContext): CallOptions => ({
     headers: { authorization: `Bearer ${deps.serviceToken}` },
@@ -176,7 +181,7 @@ export function createOrderService(deps: OrderServiceDeps): ServiceImpl<typeof O
         if (status === undefined)
           throw invalidArgument([{ field: "status", message: "is not a known status" }]);
       }
-      const before = decodeOrderCursor(request.pageToken);
+      const before = decodeTimeCursor(request.pageToken);
       const userId = principal.role === "admin" ? request.userId || undefined : principal.userId;
       const page = await orders.list({ userId, status, before, limit: limit + 1 });
       const hasMore = page.orders.length > limit;
@@ -184,7 +189,10 @@ export function createOrderService(deps: OrderServiceDeps): ServiceImpl<typeof O
       const last = shown[shown.length - 1];
       return create(ListOrdersResponseSchema, {
         orders: shown,
-        nextPageToken: hasMore && last !== undefined ? encodeOrderCursor(last) : "",
+        nextPageToken:
+          hasMore && last?.createdAt !== undefined
+            ? encodeTimeCursor({ createdAt: timestampDate(last.createdAt), id: last.id })
+            : "",
       });
     },
 
@@ -226,19 +234,4 @@ export function createOrderService(deps: OrderServiceDeps): ServiceImpl<typeof O
       }
     },
   };
-}
-
-function encodeOrderCursor(order: Order): string {
-  const createdAt = order.createdAt ? timestampDate(order.createdAt) : new Date(0);
-  return encodePageToken(`${createdAt.toISOString()}|${order.id}`);
-}
-
-function decodeOrderCursor(token: string): { createdAt: Date; id: string } | undefined {
-  const key = decodePageToken(token, (value) => {
-    const [time, id] = value.split("|");
-    return time !== undefined && id !== undefined && !Number.isNaN(Date.parse(time)) && isUuid(id);
-  });
-  if (key === undefined) return undefined;
-  const [time, id] = key.split("|") as [string, string];
-  return { createdAt: new Date(time), id };
 }

@@ -12,6 +12,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
 import { defineOutboxTable } from "../../platform/events/outbox-table.js";
@@ -88,3 +89,22 @@ export const idempotencyKeys = ordersSchema.table(
 
 /** Order events waiting to be relayed to the bus, written in the same transaction as the change. */
 export const ordersOutbox = defineOutboxTable(ordersSchema);
+
+/** One review per user and product; `verified_purchase` is computed from orders when read. */
+export const reviews = ordersSchema.table(
+  "reviews",
+  {
+    id: uuid("id").primaryKey(),
+    productId: uuid("product_id").notNull(),
+    userId: text("user_id").notNull(),
+    rating: integer("rating").notNull(),
+    comment: text("comment").notNull().default(""),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (table) => [
+    check("reviews_rating_range", sql`${table.rating} between 1 and 5`),
+    uniqueIndex("reviews_one_per_user_product").on(table.productId, table.userId),
+    index("reviews_product_newest_idx").on(table.productId, table.createdAt.desc(), table.id.desc()),
+  ],
+);

@@ -6,13 +6,15 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Order, OrderStatus } from "./order_pb.js";
 import { file_ecommerce_orders_v1_order } from "./order_pb.js";
+import type { Review } from "./review_pb.js";
+import { file_ecommerce_orders_v1_review } from "./review_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file ecommerce/orders/v1/order_service.proto.
  */
 export const file_ecommerce_orders_v1_order_service: GenFile = /*@__PURE__*/
-  fileDesc("CidlY29tbWVyY2Uvb3JkZXJzL3YxL29yZGVyX3NlcnZpY2UucHJvdG8SE2Vjb21tZXJjZS5vcmRlcnMudjEiNwoPQ3JlYXRlT3JkZXJJdGVtEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAUicwoSQ3JlYXRlT3JkZXJSZXF1ZXN0EjMKBWl0ZW1zGAEgAygLMiQuZWNvbW1lcmNlLm9yZGVycy52MS5DcmVhdGVPcmRlckl0ZW0SDwoHdXNlcl9pZBgCIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAyABKAkiQAoTQ3JlYXRlT3JkZXJSZXNwb25zZRIpCgVvcmRlchgBIAEoCzIaLmVjb21tZXJjZS5vcmRlcnMudjEuT3JkZXIiHQoPR2V0T3JkZXJSZXF1ZXN0EgoKAmlkGAEgASgJIj0KEEdldE9yZGVyUmVzcG9uc2USKQoFb3JkZXIYASABKAsyGi5lY29tbWVyY2Uub3JkZXJzLnYxLk9yZGVyIn0KEUxpc3RPcmRlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSMAoGc3RhdHVzGAQgASgOMiAuZWNvbW1lcmNlLm9yZGVycy52MS5PcmRlclN0YXR1cyJZChJMaXN0T3JkZXJzUmVzcG9uc2USKgoGb3JkZXJzGAEgAygLMhouZWNvbW1lcmNlLm9yZGVycy52MS5PcmRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiWAoYVXBkYXRlT3JkZXJTdGF0dXNSZXF1ZXN0EgoKAmlkGAEgASgJEjAKBnN0YXR1cxgCIAEoDjIgLmVjb21tZXJjZS5vcmRlcnMudjEuT3JkZXJTdGF0dXMiRgoZVXBkYXRlT3JkZXJTdGF0dXNSZXNwb25zZRIpCgVvcmRlchgBIAEoCzIaLmVjb21tZXJjZS5vcmRlcnMudjEuT3JkZXIynAMKDE9yZGVyU2VydmljZRJgCgtDcmVhdGVPcmRlchInLmVjb21tZXJjZS5vcmRlcnMudjEuQ3JlYXRlT3JkZXJSZXF1ZXN0GiguZWNvbW1lcmNlLm9yZGVycy52MS5DcmVhdGVPcmRlclJlc3BvbnNlElcKCEdldE9yZGVyEiQuZWNvbW1lcmNlLm9yZGVycy52MS5HZXRPcmRlclJlcXVlc3QaJS5lY29tbWVyY2Uub3JkZXJzLnYxLkdldE9yZGVyUmVzcG9uc2USXQoKTGlzdE9yZGVycxImLmVjb21tZXJjZS5vcmRlcnMudjEuTGlzdE9yZGVyc1JlcXVlc3QaJy5lY29tbWVyY2Uub3JkZXJzLnYxLkxpc3RPcmRlcnNSZXNwb25zZRJyChFVcGRhdGVPcmRlclN0YXR1cxItLmVjb21tZXJjZS5vcmRlcnMudjEuVXBkYXRlT3JkZXJTdGF0dXNSZXF1ZXN0Gi4uZWNvbW1lcmNlLm9yZGVycy52MS5VcGRhdGVPcmRlclN0YXR1c1Jlc3BvbnNlYgZwcm90bzM", [file_ecommerce_orders_v1_order]);
+  fileDesc("CidlY29tbWVyY2Uvb3JkZXJzL3YxL29yZGVyX3NlcnZpY2UucHJvdG8SE2Vjb21tZXJjZS5vcmRlcnMudjEiNwoPQ3JlYXRlT3JkZXJJdGVtEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAUicwoSQ3JlYXRlT3JkZXJSZXF1ZXN0EjMKBWl0ZW1zGAEgAygLMiQuZWNvbW1lcmNlLm9yZGVycy52MS5DcmVhdGVPcmRlckl0ZW0SDwoHdXNlcl9pZBgCIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAyABKAkiQAoTQ3JlYXRlT3JkZXJSZXNwb25zZRIpCgVvcmRlchgBIAEoCzIaLmVjb21tZXJjZS5vcmRlcnMudjEuT3JkZXIiHQoPR2V0T3JkZXJSZXF1ZXN0EgoKAmlkGAEgASgJIj0KEEdldE9yZGVyUmVzcG9uc2USKQoFb3JkZXIYASABKAsyGi5lY29tbWVyY2Uub3JkZXJzLnYxLk9yZGVyIn0KEUxpc3RPcmRlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSMAoGc3RhdHVzGAQgASgOMiAuZWNvbW1lcmNlLm9yZGVycy52MS5PcmRlclN0YXR1cyJZChJMaXN0T3JkZXJzUmVzcG9uc2USKgoGb3JkZXJzGAEgAygLMhouZWNvbW1lcmNlLm9yZGVycy52MS5PcmRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiWAoYVXBkYXRlT3JkZXJTdGF0dXNSZXF1ZXN0EgoKAmlkGAEgASgJEjAKBnN0YXR1cxgCIAEoDjIgLmVjb21tZXJjZS5vcmRlcnMudjEuT3JkZXJTdGF0dXMiRgoZVXBkYXRlT3JkZXJTdGF0dXNSZXNwb25zZRIpCgVvcmRlchgBIAEoCzIaLmVjb21tZXJjZS5vcmRlcnMudjEuT3JkZXIiSgoTQ3JlYXRlUmV2aWV3UmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgJEg4KBnJhdGluZxgCIAEoBRIPCgdjb21tZW50GAMgASgJIkMKFENyZWF0ZVJldmlld1Jlc3BvbnNlEisKBnJldmlldxgBIAEoCzIbLmVjb21tZXJjZS5vcmRlcnMudjEuUmV2aWV3Ik8KEkxpc3RSZXZpZXdzUmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIooBChNMaXN0UmV2aWV3c1Jlc3BvbnNlEiwKB3Jldmlld3MYASADKAsyGy5lY29tbWVyY2Uub3JkZXJzLnYxLlJldmlldxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSFgoOYXZlcmFnZV9yYXRpbmcYAyABKAESFAoMcmV2aWV3X2NvdW50GAQgASgFImMKE1VwZGF0ZVJldmlld1JlcXVlc3QSCgoCaWQYASABKAkSEwoGcmF0aW5nGAIgASgFSACIAQESFAoHY29tbWVudBgDIAEoCUgBiAEBQgkKB19yYXRpbmdCCgoIX2NvbW1lbnQiQwoUVXBkYXRlUmV2aWV3UmVzcG9uc2USKwoGcmV2aWV3GAEgASgLMhsuZWNvbW1lcmNlLm9yZGVycy52MS5SZXZpZXciIQoTRGVsZXRlUmV2aWV3UmVxdWVzdBIKCgJpZBgBIAEoCSIWChREZWxldGVSZXZpZXdSZXNwb25zZTKtBgoMT3JkZXJTZXJ2aWNlEmAKC0NyZWF0ZU9yZGVyEicuZWNvbW1lcmNlLm9yZGVycy52MS5DcmVhdGVPcmRlclJlcXVlc3QaKC5lY29tbWVyY2Uub3JkZXJzLnYxLkNyZWF0ZU9yZGVyUmVzcG9uc2USVwoIR2V0T3JkZXISJC5lY29tbWVyY2Uub3JkZXJzLnYxLkdldE9yZGVyUmVxdWVzdBolLmVjb21tZXJjZS5vcmRlcnMudjEuR2V0T3JkZXJSZXNwb25zZRJdCgpMaXN0T3JkZXJzEiYuZWNvbW1lcmNlLm9yZGVycy52MS5MaXN0T3JkZXJzUmVxdWVzdBonLmVjb21tZXJjZS5vcmRlcnMudjEuTGlzdE9yZGVyc1Jlc3BvbnNlEnIKEVVwZGF0ZU9yZGVyU3RhdHVzEi0uZWNvbW1lcmNlLm9yZGVycy52MS5VcGRhdGVPcmRlclN0YXR1c1JlcXVlc3QaLi5lY29tbWVyY2Uub3JkZXJzLnYxLlVwZGF0ZU9yZGVyU3RhdHVzUmVzcG9uc2USYwoMQ3JlYXRlUmV2aWV3EiguZWNvbW1lcmNlLm9yZGVycy52MS5DcmVhdGVSZXZpZXdSZXF1ZXN0GikuZWNvbW1lcmNlLm9yZGVycy52MS5DcmVhdGVSZXZpZXdSZXNwb25zZRJgCgtMaXN0UmV2aWV3cxInLmVjb21tZXJjZS5vcmRlcnMudjEuTGlzdFJldmlld3NSZXF1ZXN0GiguZWNvbW1lcmNlLm9yZGVycy52MS5MaXN0UmV2aWV3c1Jlc3BvbnNlEmMKDFVwZGF0ZVJldmlldxIoLmVjb21tZXJjZS5vcmRlcnMudjEuVXBkYXRlUmV2aWV3UmVxdWVzdBopLmVjb21tZXJjZS5vcmRlcnMudjEuVXBkYXRlUmV2aWV3UmVzcG9uc2USYwoMRGVsZXRlUmV2aWV3EiguZWNvbW1lcmNlLm9yZGVycy52MS5EZWxldGVSZXZpZXdSZXF1ZXN0GikuZWNvbW1lcmNlLm9yZGVycy52MS5EZWxldGVSZXZpZXdSZXNwb25zZWIGcHJvdG8z", [file_ecommerce_orders_v1_order, file_ecommerce_orders_v1_review]);
 
 /**
  * One line to order.
@@ -262,6 +264,231 @@ export const UpdateOrderStatusResponseSchema: GenMessage<UpdateOrderStatusRespon
   messageDesc(file_ecommerce_orders_v1_order_service, 8);
 
 /**
+ * Input of CreateReview.
+ *
+ * @generated from message ecommerce.orders.v1.CreateReviewRequest
+ */
+export type CreateReviewRequest = Message<"ecommerce.orders.v1.CreateReviewRequest"> & {
+  /**
+   * The product to review; it must exist.
+   *
+   * @generated from field: string product_id = 1;
+   */
+  productId: string;
+
+  /**
+   * 1–5 stars.
+   *
+   * @generated from field: int32 rating = 2;
+   */
+  rating: number;
+
+  /**
+   * Up to 2000 characters.
+   *
+   * @generated from field: string comment = 3;
+   */
+  comment: string;
+};
+
+/**
+ * Describes the message ecommerce.orders.v1.CreateReviewRequest.
+ * Use `create(CreateReviewRequestSchema)` to create a new message.
+ */
+export const CreateReviewRequestSchema: GenMessage<CreateReviewRequest> = /*@__PURE__*/
+  messageDesc(file_ecommerce_orders_v1_order_service, 9);
+
+/**
+ * Output of CreateReview.
+ *
+ * @generated from message ecommerce.orders.v1.CreateReviewResponse
+ */
+export type CreateReviewResponse = Message<"ecommerce.orders.v1.CreateReviewResponse"> & {
+  /**
+   * The review as stored.
+   *
+   * @generated from field: ecommerce.orders.v1.Review review = 1;
+   */
+  review?: Review | undefined;
+};
+
+/**
+ * Describes the message ecommerce.orders.v1.CreateReviewResponse.
+ * Use `create(CreateReviewResponseSchema)` to create a new message.
+ */
+export const CreateReviewResponseSchema: GenMessage<CreateReviewResponse> = /*@__PURE__*/
+  messageDesc(file_ecommerce_orders_v1_order_service, 10);
+
+/**
+ * Input of ListReviews.
+ *
+ * @generated from message ecommerce.orders.v1.ListReviewsRequest
+ */
+export type ListReviewsRequest = Message<"ecommerce.orders.v1.ListReviewsRequest"> & {
+  /**
+   * The product whose reviews to list.
+   *
+   * @generated from field: string product_id = 1;
+   */
+  productId: string;
+
+  /**
+   * 1–100; 0 means the default of 20.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of the previous page; empty for the first page.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message ecommerce.orders.v1.ListReviewsRequest.
+ * Use `create(ListReviewsRequestSchema)` to create a new message.
+ */
+export const ListReviewsRequestSchema: GenMessage<ListReviewsRequest> = /*@__PURE__*/
+  messageDesc(file_ecommerce_orders_v1_order_service, 11);
+
+/**
+ * Output of ListReviews.
+ *
+ * @generated from message ecommerce.orders.v1.ListReviewsResponse
+ */
+export type ListReviewsResponse = Message<"ecommerce.orders.v1.ListReviewsResponse"> & {
+  /**
+   * One page of reviews, newest first.
+   *
+   * @generated from field: repeated ecommerce.orders.v1.Review reviews = 1;
+   */
+  reviews: Review[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * Mean rating over all the product's reviews; 0 when there are none.
+   *
+   * @generated from field: double average_rating = 3;
+   */
+  averageRating: number;
+
+  /**
+   * Number of the product's reviews.
+   *
+   * @generated from field: int32 review_count = 4;
+   */
+  reviewCount: number;
+};
+
+/**
+ * Describes the message ecommerce.orders.v1.ListReviewsResponse.
+ * Use `create(ListReviewsResponseSchema)` to create a new message.
+ */
+export const ListReviewsResponseSchema: GenMessage<ListReviewsResponse> = /*@__PURE__*/
+  messageDesc(file_ecommerce_orders_v1_order_service, 12);
+
+/**
+ * Input of UpdateReview. Only the fields that are set change.
+ *
+ * @generated from message ecommerce.orders.v1.UpdateReviewRequest
+ */
+export type UpdateReviewRequest = Message<"ecommerce.orders.v1.UpdateReviewRequest"> & {
+  /**
+   * The review's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * New rating, 1–5.
+   *
+   * @generated from field: optional int32 rating = 2;
+   */
+  rating?: number | undefined;
+
+  /**
+   * New comment, up to 2000 characters.
+   *
+   * @generated from field: optional string comment = 3;
+   */
+  comment?: string | undefined;
+};
+
+/**
+ * Describes the message ecommerce.orders.v1.UpdateReviewRequest.
+ * Use `create(UpdateReviewRequestSchema)` to create a new message.
+ */
+export const UpdateReviewRequestSchema: GenMessage<UpdateReviewRequest> = /*@__PURE__*/
+  messageDesc(file_ecommerce_orders_v1_order_service, 13);
+
+/**
+ * Output of UpdateReview.
+ *
+ * @generated from message ecommerce.orders.v1.UpdateReviewResponse
+ */
+export type UpdateReviewResponse = Message<"ecommerce.orders.v1.UpdateReviewResponse"> & {
+  /**
+   * The review after the change.
+   *
+   * @generated from field: ecommerce.orders.v1.Review review = 1;
+   */
+  review?: Review | undefined;
+};
+
+/**
+ * Describes the message ecommerce.orders.v1.UpdateReviewResponse.
+ * Use `create(UpdateReviewResponseSchema)` to create a new message.
+ */
+export const UpdateReviewResponseSchema: GenMessage<UpdateReviewResponse> = /*@__PURE__*/
+  messageDesc(file_ecommerce_orders_v1_order_service, 14);
+
+/**
+ * Input of DeleteReview.
+ *
+ * @generated from message ecommerce.orders.v1.DeleteReviewRequest
+ */
+export type DeleteReviewRequest = Message<"ecommerce.orders.v1.DeleteReviewRequest"> & {
+  /**
+   * The review's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message ecommerce.orders.v1.DeleteReviewRequest.
+ * Use `create(DeleteReviewRequestSchema)` to create a new message.
+ */
+export const DeleteReviewRequestSchema: GenMessage<DeleteReviewRequest> = /*@__PURE__*/
+  messageDesc(file_ecommerce_orders_v1_order_service, 15);
+
+/**
+ * Output of DeleteReview.
+ *
+ * @generated from message ecommerce.orders.v1.DeleteReviewResponse
+ */
+export type DeleteReviewResponse = Message<"ecommerce.orders.v1.DeleteReviewResponse"> & {
+};
+
+/**
+ * Describes the message ecommerce.orders.v1.DeleteReviewResponse.
+ * Use `create(DeleteReviewResponseSchema)` to create a new message.
+ */
+export const DeleteReviewResponseSchema: GenMessage<DeleteReviewResponse> = /*@__PURE__*/
+  messageDesc(file_ecommerce_orders_v1_order_service, 16);
+
+/**
  * Orders: a customer orders for themselves, an admin for anyone. Stock is taken for every line or
  * for none, and prices come from the catalog at the moment of ordering.
  *
@@ -307,6 +534,46 @@ export const OrderService: GenService<{
     methodKind: "unary";
     input: typeof UpdateOrderStatusRequestSchema;
     output: typeof UpdateOrderStatusResponseSchema;
+  },
+  /**
+   * Writes the caller's review of a product (one per user and product).
+   *
+   * @generated from rpc ecommerce.orders.v1.OrderService.CreateReview
+   */
+  createReview: {
+    methodKind: "unary";
+    input: typeof CreateReviewRequestSchema;
+    output: typeof CreateReviewResponseSchema;
+  },
+  /**
+   * Lists a product's reviews, newest first, with their average rating and count (public).
+   *
+   * @generated from rpc ecommerce.orders.v1.OrderService.ListReviews
+   */
+  listReviews: {
+    methodKind: "unary";
+    input: typeof ListReviewsRequestSchema;
+    output: typeof ListReviewsResponseSchema;
+  },
+  /**
+   * Edits a review (its author only).
+   *
+   * @generated from rpc ecommerce.orders.v1.OrderService.UpdateReview
+   */
+  updateReview: {
+    methodKind: "unary";
+    input: typeof UpdateReviewRequestSchema;
+    output: typeof UpdateReviewResponseSchema;
+  },
+  /**
+   * Deletes a review (its author or an admin).
+   *
+   * @generated from rpc ecommerce.orders.v1.OrderService.DeleteReview
+   */
+  deleteReview: {
+    methodKind: "unary";
+    input: typeof DeleteReviewRequestSchema;
+    output: typeof DeleteReviewResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_ecommerce_orders_v1_order_service, 0);

@@ -1,0 +1,132 @@
+/**
+ * The review methods of OrderService. Reviews live with orders (as in the system we re-create)
+ * because `verified_purchase` is a question about the author's orders; whether the product exists
+ * is asked of inventory through its client.
+ */
+import { create } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { type Client, Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { InventoryService } from "../../gen/ecommerce/inventory/v1/inventory_service_pb.js";
+import {
+  CreateReviewResponseSchema,
+  DeleteReviewResponseSchema,
+  ListReviewsResponseSchema,
+  type OrderService,
+  UpdateReviewResponseSchema,
+} from "../../gen/ecommerce/orders/v1/order_service_pb.js";
+import type { Authenticator } from "../../platform/auth/authenticator.js";
+import { isUuid } from "../../platform/ids.js";
+import { businessError, notFound } from "../../platform/rpc/errors.js";
+import { resolvePageSize } from "../../platform/rpc/page-token.js";
+import { Violations } from "../../platform/rpc/violations.js";
+import type { ReviewStore } from "./review-store.js";
+import { decodeTimeCursor, encodeTimeCursor } from "./time-cursor.js";
+
+export const COMMENT_MAX = 2000;
+
+type ReviewMethods = "createReview" | "listReviews" | "updateReview" | "deleteReview";
+
+export interface ReviewHandlersDeps {
+  reviews: ReviewStore;
+  inventory: Client<typeof InventoryService>;
+  auth: Authenticator;
+}
+
+export function createReviewHandlers(
+  deps: ReviewHandlersDeps,
+): Pick<ServiceImpl<typeof OrderService>, ReviewMethods> {
+  const { reviews, inventory, auth } = deps;
+
+  /** not_found unless the catalog has the product (asked with no token: reads are public). */
+  async function requireProduct(productId: string, context: HandlerContext): Promise<void> {
+    if (!isUuid(productId)) throw notFound("product", productId);
+    try {
+      await inventory.getProduct({ id: productId }, { signal: context.signal });
+    } catch (error) {
+      if (error instanceof ConnectError && error.code === Code.NotFound) throw notFound("product", productId);
+      throw error;
+    }
+  }
+
+  function checkFields(rating: number | undefined, comment: string | undefined): void {
+    const violations = new Violations();
+    if (rating !== undefined) violations.range("rating", rating, 1, 5);
+    if (comment !== undefined) violations.text("comment", comment, COMMENT_MAX, { required: false });
+    violations.throwIfAny();
+  }
+
+  async function existingReview(id: string) {
+    const review = isUuid(id) ? await reviews.get(id) : undefined;
+    if (review === undefined) throw notFound("review", id);
+    return review;
+  }
+
+  return {
+    async createReview(request, context) {
+      const principal = await auth.requireUser(context);
+      checkFields(request.rating, request.comment);
+      await requireProduct(request.productId, context);
+      const review = await reviews.create({
+        productId: request.productId,
+        userId: principal.userId,
+        rating: request.rating,
+        comment: request.comment,
+      });
+      return create(CreateReviewResponseSchema, { review });
+    },
+
+    async listReviews(request, context) {
+      if (context.requestHeader.has("authorization")) await auth.identify(context);
+      const limit = resolvePageSize(request.pageSize);
+      const before = decodeTimeCursor(request.pageToken);
+      await requireProduct(request.productId, context);
+      const [page, summary] = await Promise.all([
+        reviews.list(request.productId, before, limit + 1),
+        reviews.summary(request.productId),
+      ]);
+      const hasMore = page.length > limit;
+      const shown = hasMore ? page.slice(0, limit) : page;
+      const last = shown[shown.length - 1];
+      return create(ListReviewsResponseSchema, {
+        reviews: shown,
+        nextPageToken:
+          hasMore && last?.createdAt !== undefined
+            ? encodeTimeCursor({ createdAt: timestampDate(last.createdAt), id: last.id })
+            : "",
+        averageRating: summary.averageRating,
+        reviewCount: summary.reviewCount,
+      });
+    },
+
+    async updateReview(request, context) {
+      const principal = await auth.requireUser(context);
+      const review = await existingReview(request.id);
+      if (review.userId !== principal.userId) {
+        throw businessError(Code.PermissionDenied, "NOT_THE_AUTHOR", "only its author may edit a review");
+      }
+      if (request.rating === undefined && request.comment === undefined) {
+        const violations = new Violations();
+        violations.add("body", "must set rating or comment");
+        violations.throwIfAny();
+      }
+      checkFields(request.rating, request.comment);
+      const updated = await reviews.update(review.id, { rating: request.rating, comment: request.comment });
+      if (updated === undefined) throw notFound("review", request.id);
+      return create(UpdateReviewResponseSchema, { review: updated });
+    },
+
+    async deleteReview(request, context) {
+      const principal = await auth.requireUser(context);
+      const review = await existingReview(request.id);
+      if (review.userId !== principal.userId && principal.role !== "admin") {
+        throw businessError(
+          Code.PermissionDenied,
+          "NOT_THE_AUTHOR",
+          "only its author or an admin may delete a review",
+        );
+      }
+      if (!(await reviews.delete(review.id))) throw notFound("review", request.id);
+      return create(DeleteReviewResponseSchema, {});
+    },
+  };
+}
