@@ -18,6 +18,8 @@ export async function runLoad(options: {
   method?: "GET" | "POST";
   headers?: Record<string, string>;
   body?: string;
+  /** A fresh body for every request (autocannon's setupRequest). */
+  makeBody?: () => string;
 }): Promise<LoadResult> {
   const result = await autocannon({
     url: options.url,
@@ -26,6 +28,9 @@ export async function runLoad(options: {
     method: options.method ?? "GET",
     headers: options.headers,
     body: options.body,
+    ...(options.makeBody
+      ? { requests: [{ setupRequest: (request: object) => ({ ...request, body: options.makeBody?.() }) }] }
+      : {}),
   });
   return {
     requestsPerSecond: result.requests.average,

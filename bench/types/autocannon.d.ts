@@ -10,6 +10,7 @@ declare module "autocannon" {
     latency: Histogram;
     non2xx: number;
     errors: number;
+    statusCodeStats: Record<string, { count: number }>;
   }
   interface Options {
     url: string;
@@ -18,6 +19,7 @@ declare module "autocannon" {
     method?: string;
     headers?: Record<string, string>;
     body?: string;
+    requests?: { setupRequest?: (request: object) => object }[];
   }
   export default function autocannon(options: Options): Promise<Result>;
 }

@@ -1,0 +1,181 @@
+/**
+ * POST /orders with two lines on real PostgreSQL, through the whole platform (gateway → orders
+ * module → StockService → inventory → PostgreSQL, three transactions), against a bare Hono route
+ * doing the minimal work by hand with postgres.js in one transaction, in the same run. Two
+ * workloads: lines spread over 100 products, and every order on the same two products.
+ * Targets: ≥ 0.5 × the baseline's orders/s in both, no oversell, no errors but 409.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import postgres from "postgres";
+import { mintToken } from "../src/platform/auth/mint-token.js";
+import { createTestDatabase } from "../test/support/test-database.js";
+import { type LoadResult, runLoad, startNodeProcess, stopProcess } from "./load.js";
+
+const SECRET = "bench-secret-long-enough-0123456789";
+const APP_PORT = 9103;
+const BASELINE_PORT = 9104;
+const PRODUCTS = 100;
+const STOCK = 1_000_000;
+
+export interface OrderWorkloadFigures {
+  workload: string;
+  ours: LoadResult;
+  baseline: LoadResult;
+  ratio: number;
+}
+
+export interface OrderCreateFigures {
+  workloads: OrderWorkloadFigures[];
+  /** Units ordered minus stock taken, per side; 0 means no oversell and no leak. */
+  oursStockMismatch: number;
+  baselineStockMismatch: number;
+}
+
+export async function runOrderCreateBench(durationSeconds = 10): Promise<OrderCreateFigures | undefined> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) return undefined;
+  const database = await createTestDatabase(serverUrl);
+  const dataDir = mkdtempSync(path.join(tmpdir(), "bench-orders-"));
+  const app = await startNodeProcess(
+    "src/main.ts",
+    [],
+    {
+      PORT: String(APP_PORT),
+      HOST: "127.0.0.1",
+      DATA_DIR: dataDir,
+      JWT_SECRET: SECRET,
+      LOG_LEVEL: "warn",
+      DATABASE_URL: database.url,
+    },
+    /listening on/,
+  );
+  const baseline = await startNodeProcess(
+    "bench/baseline-order-server.ts",
+    [String(BASELINE_PORT), database.url],
+    {},
+    /ready/,
+  );
+  try {
+    const admin = await mintToken(SECRET, { sub: "bench-admin", role: "admin" });
+    const customer = await mintToken(SECRET, { sub: "bench-customer", role: "customer" });
+    const ids: string[] = [];
+    for (let index = 0; index < PRODUCTS; index++) {
+      const response = await fetch(`http://127.0.0.1:${APP_PORT}/products`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: `Product ${index}`, price_cents: 1000 + index, stock: STOCK }),
+      });
+      ids.push(((await response.json()) as { id: string }).id);
+    }
+    await fetch(`http://127.0.0.1:${BASELINE_PORT}/seed`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        products: ids.map((id, index) => ({ id, price_cents: 1000 + index, stock: STOCK })),
+      }),
+    });
+
+    const spread = () => {
+      const first = Math.floor(Math.random() * PRODUCTS);
+      const second = (first + 1 + Math.floor(Math.random() * (PRODUCTS - 1))) % PRODUCTS;
+      return JSON.stringify({
+        items: [
+          { product_id: ids[first], quantity: 1 },
+          { product_id: ids[second], quantity: 1 },
+        ],
+      });
+    };
+    const hot = () =>
+      JSON.stringify({
+        items: [
+          { product_id: ids[0], quantity: 1 },
+          { product_id: ids[1], quantity: 1 },
+        ],
+      });
+
+    const workloads: OrderWorkloadFigures[] = [];
+    for (const [workload, makeBody] of [
+      ["spread over 100 products", spread],
+      ["every order on the same two products", hot],
+    ] as const) {
+      const load = (port: number, headers: Record<string, string>, seconds: number) =>
+        runLoad({
+          url: `http://127.0.0.1:${port}/orders`,
+          method: "POST",
+          connections: 50,
+          durationSeconds: seconds,
+          headers: { "content-type": "application/json", ...headers },
+          makeBody,
+        });
+      const ourHeaders = { authorization: `Bearer ${customer}` };
+      await load(APP_PORT, ourHeaders, 2);
+      await load(BASELINE_PORT, {}, 2);
+      const rounds = 2;
+      const ours: LoadResult[] = [];
+      const base: LoadResult[] = [];
+      for (let round = 0; round < rounds; round++) {
+        ours.push(await load(APP_PORT, ourHeaders, durationSeconds / rounds));
+        base.push(await load(BASELINE_PORT, {}, durationSeconds / rounds));
+      }
+      const mean = (results: LoadResult[]): LoadResult => ({
+        requestsPerSecond:
+          results.reduce((sum, result) => sum + result.requestsPerSecond, 0) / results.length,
+        p50Ms: Math.max(...results.map((result) => result.p50Ms)),
+        p99Ms: Math.max(...results.map((result) => result.p99Ms)),
+        non2xx: results.reduce((sum, result) => sum + result.non2xx, 0),
+        errors: results.reduce((sum, result) => sum + result.errors, 0),
+      });
+      const oursMean = mean(ours);
+      const baseMean = mean(base);
+      workloads.push({
+        workload,
+        ours: oursMean,
+        baseline: baseMean,
+        ratio: oursMean.requestsPerSecond / baseMean.requestsPerSecond,
+      });
+    }
+
+    // Let in-flight work settle, then compare units ordered with stock taken on both sides.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const sql = postgres(database.url, { max: 1, onnotice: () => {} });
+    const [ourSide] = await sql`select
+        (select coalesce(sum(quantity), 0) from orders.order_items)::bigint as ordered,
+        (select coalesce(sum(${STOCK} - stock), 0) from inventory.products)::bigint as taken`;
+    const [baseSide] = await sql`select
+        (select coalesce(sum(quantity), 0) from baseline.order_items)::bigint as ordered,
+        (select coalesce(sum(${STOCK} - stock), 0) from baseline.products)::bigint as taken`;
+    await sql.end();
+    return {
+      workloads,
+      oursStockMismatch: Number(ourSide?.ordered) - Number(ourSide?.taken),
+      baselineStockMismatch: Number(baseSide?.ordered) - Number(baseSide?.taken),
+    };
+  } finally {
+    await stopProcess(app);
+    await stopProcess(baseline);
+    rmSync(dataDir, { recursive: true, force: true });
+    await database.drop();
+  }
+}
+
+export function printOrderCreateFigures(figures: OrderCreateFigures | undefined): void {
+  if (figures === undefined) {
+    console.log("\nPOST /orders: skipped (set DATABASE_URL to a PostgreSQL server)");
+    return;
+  }
+  console.log("\nPOST /orders, two lines, 50 connections, platform and baseline on the same PostgreSQL");
+  console.log(
+    "| workload | platform orders/s | baseline orders/s | ratio | platform p99 ms | baseline p99 ms | platform non-2xx | baseline non-2xx |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|");
+  for (const { workload, ours, baseline, ratio } of figures.workloads) {
+    console.log(
+      `| ${workload} | ${Math.round(ours.requestsPerSecond)} | ${Math.round(baseline.requestsPerSecond)} | ${ratio.toFixed(2)} | ${ours.p99Ms} | ${baseline.p99Ms} | ${ours.non2xx + ours.errors} | ${baseline.non2xx + baseline.errors} |`,
+    );
+  }
+  console.log(
+    `units ordered − stock taken: platform ${figures.oursStockMismatch}, baseline ${figures.baselineStockMismatch} (0 = no oversell, no leak); target ratio ≥ 0.5`,
+  );
+}
