@@ -19,12 +19,17 @@ export interface ReviewCursor {
   id: string;
 }
 
-/** Whether the review's author has a non-cancelled order containing the product. */
+/**
+ * Whether the review's author has a non-cancelled order containing the product. Columns are
+ * qualified by hand: inside a raw subquery drizzle writes bare column names, and "product_id" or
+ * "user_id" would then bind to the subquery's own tables.
+ */
+const column = (name: string) => sql.identifier(name);
 const verifiedPurchase = sql<boolean>`exists (
-  select 1 from ${orderItems} join ${orders} on ${orders.id} = ${orderItems.orderId}
-  where ${orderItems.productId} = ${reviews.productId}
-    and ${orders.userId} = ${reviews.userId}
-    and ${orders.status} <> 'cancelled')`;
+  select 1 from ${orderItems} join ${orders} on ${orders}.${column("id")} = ${orderItems}.${column("order_id")}
+  where ${orderItems}.${column("product_id")} = ${reviews}.${column("product_id")}
+    and ${orders}.${column("user_id")} = ${reviews}.${column("user_id")}
+    and ${orders}.${column("status")} <> 'cancelled')`;
 
 export class ReviewStore {
   constructor(private readonly db: Db) {}
