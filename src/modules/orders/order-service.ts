@@ -7,13 +7,7 @@
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import {
-  type CallOptions,
-  type Client,
-  Code,
-  type HandlerContext,
-  type ServiceImpl,
-} from "@connectrpc/connect";
+import { type CallOptions, type Client, Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { StockService } from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
 import type { Order } from "../../gen/ecommerce/orders/v1/order_pb.js";
 import {
@@ -47,15 +41,30 @@ export interface OrderServiceDeps {
   onEventsCommitted: () => void;
 }
 
+/** Internal calls get a deadline of their own rather than the caller's. */
+const INTERNAL_CALL_TIMEOUT_MS = 10_000;
+
+/** Errors after which the stock service certainly took nothing. */
+function isDefiniteRefusal(error: unknown): boolean {
+  const code = ConnectError.from(error).code;
+  return (
+    code === Code.FailedPrecondition ||
+    code === Code.NotFound ||
+    code === Code.InvalidArgument ||
+    code === Code.PermissionDenied ||
+    code === Code.Unauthenticated
+  );
+}
+
 type OrderMethods = "createOrder" | "getOrder" | "listOrders" | "updateOrderStatus";
 
 export function createOrderHandlers(
   deps: OrderServiceDeps,
 ): Pick<ServiceImpl<typeof OrderService>, OrderMethods> {
   const { orders, idempotency, stock, auth, logger } = deps;
-  const internal = (context: HandlerContext): CallOptions => ({
+  const internal = (): CallOptions => ({
     headers: { authorization: `Bearer ${deps.serviceToken}` },
-    signal: context.signal,
+    timeoutMs: INTERNAL_CALL_TIMEOUT_MS,
   });
 
   /** The order if the caller may see it; another user's order does not exist for a customer. */
@@ -70,11 +79,20 @@ export function createOrderHandlers(
   async function placeOrder(
     userId: string,
     lines: OrderLine[],
-    context: HandlerContext,
     idempotencyKey: string | undefined,
   ): Promise<Order> {
     const orderId = uuidv7();
-    const reserved = await stock.reserveStock({ orderId, lines }, internal(context));
+    // Not tied to the caller's signal: once stock may be taken, the saga finishes or undoes itself
+    // even if the client hangs up (a disconnect mid-call would otherwise leave stock taken).
+    let reserved: Awaited<ReturnType<typeof stock.reserveStock>>;
+    try {
+      reserved = await stock.reserveStock({ orderId, lines }, internal());
+    } catch (error) {
+      // A definite "no" took nothing; anything else (a timeout, a lost connection) may have taken
+      // the stock, and releasing an order id that holds nothing is harmless.
+      if (!isDefiniteRefusal(error)) await releaseQuietly(orderId);
+      throw error;
+    }
     let order: Order;
     try {
       order = await orders.insert(
@@ -89,22 +107,30 @@ export function createOrderHandlers(
         idempotencyKey === undefined ? undefined : { userId, key: idempotencyKey },
       );
     } catch (error) {
-      // Give the stock back now rather than at expiry; if this fails too, expiry still will.
-      await stock.releaseReservation({ orderId }, internal(context)).catch((releaseError: unknown) => {
-        logger.warn({ err: releaseError, orderId }, "could not release stock of a failed order; expiry will");
-      });
+      // Give the stock back now rather than at expiry.
+      await releaseQuietly(orderId);
       throw error;
     }
     deps.onEventsCommitted();
-    await confirmWithRetry(orderId, context);
+    await confirmWithRetry(orderId);
     return order;
   }
 
+  /** Releases an order's stock, leaving it to the expiry job when inventory cannot be reached. */
+  async function releaseQuietly(orderId: string): Promise<void> {
+    await stock.releaseReservation({ orderId }, internal()).catch((error: unknown) => {
+      logger.warn(
+        { err: error, orderId },
+        "could not release the stock of a failed order; its reservation will expire",
+      );
+    });
+  }
+
   /** The order exists now, so its reservation must not expire; a few quick retries cover a blip. */
-  async function confirmWithRetry(orderId: string, context: HandlerContext): Promise<void> {
+  async function confirmWithRetry(orderId: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await stock.confirmReservation({ orderId }, { headers: internal(context).headers });
+        await stock.confirmReservation({ orderId }, internal());
         return;
       } catch (error) {
         if (attempt >= 3) {
@@ -134,7 +160,7 @@ export function createOrderHandlers(
       const key = request.idempotencyKey === "" ? undefined : request.idempotencyKey;
       if (key === undefined)
         return create(CreateOrderResponseSchema, {
-          order: await placeOrder(userId, lines, context, undefined),
+          order: await placeOrder(userId, lines, undefined),
         });
 
       const requestHash = createHash("sha256").update(JSON.stringify({ userId, lines })).digest("hex");
@@ -159,7 +185,7 @@ export function createOrderHandlers(
         return create(CreateOrderResponseSchema, { order });
       }
       try {
-        return create(CreateOrderResponseSchema, { order: await placeOrder(userId, lines, context, key) });
+        return create(CreateOrderResponseSchema, { order: await placeOrder(userId, lines, key) });
       } catch (error) {
         // A failed request leaves nothing behind, so the same key may be retried.
         await idempotency.forget(principal.userId, key);
@@ -228,7 +254,7 @@ export function createOrderHandlers(
         deps.onEventsCommitted();
         if (target === "cancelled") {
           // Exactly once in inventory, however often this is called for the order.
-          await stock.releaseReservation({ orderId: order.id }, { headers: internal(context).headers });
+          await stock.releaseReservation({ orderId: order.id }, internal());
         }
         return create(UpdateOrderStatusResponseSchema, { order: changed });
       }
