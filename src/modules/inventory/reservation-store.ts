@@ -62,44 +62,57 @@ export class ReservationStore {
     now = new Date(),
   ): Promise<{ reservation: Reservation; changed: Product[] }> {
     const merged = mergeLines(lines);
-    return this.db.transaction(async (tx) => {
-      const expiresAt = new Date(now.getTime() + ttlMs);
-      const inserted = await tx
-        .insert(reservations)
-        .values({ orderId, status: "reserved", expiresAt, createdAt: now, updatedAt: now })
-        .onConflictDoNothing()
-        .returning({ orderId: reservations.orderId });
-      if (inserted.length === 0) return { reservation: await readReservation(tx, orderId), changed: [] };
-
-      const percentOff = await this.discounts.bestDiscountPercent(
-        merged.map((line) => line.productId),
-        now,
-        tx,
-      );
-      const changed: Product[] = [];
-      const reserved: ReservedLineRow[] = [];
-      for (const line of merged) {
-        const [row] = await tx
-          .update(products)
-          .set({ stock: sql`${products.stock} - ${line.quantity}`, updatedAt: now })
-          .where(and(eq(products.id, line.productId), sql`${products.stock} >= ${line.quantity}`))
-          .returning();
-        if (row === undefined) await explainMissingStock(tx, line);
-        const product = productFromRow(row as NonNullable<typeof row>);
-        changed.push(product);
-        const percent = percentOff.get(line.productId) ?? 0;
-        reserved.push({
-          productId: line.productId,
-          productName: product.name,
-          quantity: line.quantity,
-          unitPriceCents: product.priceCents,
-          unitDiscountCents: unitDiscountCents(product.priceCents, percent),
-        });
-      }
-      await tx.insert(reservationLines).values(reserved.map((line) => ({ orderId, ...line })));
-      await appendToOutbox(tx, inventoryOutbox, changed.map(productUpdatedEvent));
-      return { reservation: { orderId, lines: reserved, expiresAt }, changed };
-    });
+    const expiresAt = new Date(now.getTime() + ttlMs);
+    try {
+      return await this.db.transaction(async (tx) => {
+        // Issued together so the driver pipelines them; the server still runs them in this order,
+        // so the stock rows are locked in product id order.
+        const [inserted, percentOff, ...updated] = await Promise.all([
+          tx
+            .insert(reservations)
+            .values({ orderId, status: "reserved", expiresAt, createdAt: now, updatedAt: now })
+            .onConflictDoNothing()
+            .returning({ orderId: reservations.orderId }),
+          this.discounts.bestDiscountPercent(
+            merged.map((line) => line.productId),
+            now,
+            tx,
+          ),
+          ...merged.map((line) =>
+            tx
+              .update(products)
+              .set({ stock: sql`${products.stock} - ${line.quantity}`, updatedAt: now })
+              .where(and(eq(products.id, line.productId), sql`${products.stock} >= ${line.quantity}`))
+              .returning(),
+          ),
+        ]);
+        // A repeat of an order id: undo what this attempt took, and answer the first reservation.
+        if (inserted.length === 0) throw new RepeatedOrderId();
+        const changed: Product[] = [];
+        const reserved: ReservedLineRow[] = [];
+        for (const [index, line] of merged.entries()) {
+          const row = updated[index]?.[0];
+          if (row === undefined) await explainMissingStock(tx, line);
+          const product = productFromRow(row as NonNullable<typeof row>);
+          changed.push(product);
+          reserved.push({
+            productId: line.productId,
+            productName: product.name,
+            quantity: line.quantity,
+            unitPriceCents: product.priceCents,
+            unitDiscountCents: unitDiscountCents(product.priceCents, percentOff.get(line.productId) ?? 0),
+          });
+        }
+        await Promise.all([
+          tx.insert(reservationLines).values(reserved.map((line) => ({ orderId, ...line }))),
+          appendToOutbox(tx, inventoryOutbox, changed.map(productUpdatedEvent)),
+        ]);
+        return { reservation: { orderId, lines: reserved, expiresAt }, changed };
+      });
+    } catch (error) {
+      if (!(error instanceof RepeatedOrderId)) throw error;
+      return { reservation: await readReservation(this.db, orderId), changed: [] };
+    }
   }
 
   /** Marks a reservation as belonging to an existing order, so it never expires. */
@@ -191,7 +204,10 @@ async function explainMissingStock(tx: Tx, line: StockRequestLine): Promise<neve
   );
 }
 
-async function readReservation(tx: Tx, orderId: string): Promise<Reservation> {
+/** Rolls back an attempt whose order id already holds a reservation. */
+class RepeatedOrderId extends Error {}
+
+async function readReservation(tx: Pick<Db, "select">, orderId: string): Promise<Reservation> {
   const [reservation] = await tx.select().from(reservations).where(eq(reservations.orderId, orderId));
   const lines = await tx
     .select()
