@@ -3,7 +3,7 @@
  * once, and the OpenAPI document. InventoryService enforces the same rules for RPC callers.
  */
 import { z } from "@hono/zod-openapi";
-import { ListProductsQuery, ProductSchema, text } from "./schemas.js";
+import { ProductSchema, text } from "./schemas.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PRODUCT_IDS_MAX = 1000;
@@ -63,9 +63,6 @@ export const CreateDiscountBody = z
     },
   })
   .openapi("CreateDiscount");
-
-/** page_size and page_token, as every list takes them. */
-export const PagingQuery = ListProductsQuery.pick({ page_size: true, page_token: true });
 
 export const DiscountListSchema = z
   .object({ discounts: z.array(DiscountSchema), next_page_token: z.string() })

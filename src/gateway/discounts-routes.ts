@@ -11,11 +11,10 @@ import {
   DiscountedProductListSchema,
   DiscountListSchema,
   DiscountSchema,
-  PagingQuery,
 } from "./discount-schemas.js";
 import type { HttpMetrics } from "./http-metrics.js";
 import { errorResponses, jsonBody, jsonContent } from "./route-helpers.js";
-import { IdParam } from "./schemas.js";
+import { IdParam, PagingQuery } from "./schemas.js";
 
 const tags = ["discounts"];
 const security = [{ bearerAuth: [] }];

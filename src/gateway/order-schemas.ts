@@ -1,6 +1,7 @@
 /** Zod schemas of the order REST shapes: JSON types and documented ranges (the module checks them again). */
 import { z } from "@hono/zod-openapi";
 import { ORDER_STATUS_NAMES } from "./order-json.js";
+import { PagingQuery } from "./schemas.js";
 
 const money = () => z.number().int().openapi({ description: "Integer cents" });
 
@@ -62,14 +63,7 @@ export const UpdateOrderBody = z.object({ status: z.enum(ORDER_STATUS_NAMES) }).
 export const ListOrdersQuery = z.object({
   user_id: z.string().optional().openapi({ description: "Admins only" }),
   status: z.enum(ORDER_STATUS_NAMES).optional(),
-  page_size: z
-    .string()
-    .refine(
-      (value) => /^\d{1,3}$/.test(value) && Number(value) >= 1 && Number(value) <= 100,
-      "must be an integer between 1 and 100",
-    )
-    .optional(),
-  page_token: z.string().optional(),
+  ...PagingQuery.shape,
 });
 
 export const OrderListSchema = z

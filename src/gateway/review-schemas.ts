@@ -1,6 +1,6 @@
 /** Zod schemas of the review REST shapes (the module checks the same rules again). */
 import { z } from "@hono/zod-openapi";
-import { text } from "./schemas.js";
+import { PagingQuery, text } from "./schemas.js";
 
 const rating = () =>
   z
@@ -33,14 +33,7 @@ export const UpdateReviewBody = z
   .openapi("UpdateReview");
 
 export const ListReviewsQuery = z.object({
-  page_size: z
-    .string()
-    .refine(
-      (value) => /^\d{1,3}$/.test(value) && Number(value) >= 1 && Number(value) <= 100,
-      "must be an integer between 1 and 100",
-    )
-    .optional(),
-  page_token: z.string().optional(),
+  ...PagingQuery.shape,
 });
 
 export const ReviewListSchema = z

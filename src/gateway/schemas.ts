@@ -79,12 +79,8 @@ const digits = () =>
     .regex(/^\d{1,15}$/, "must be a non-negative integer")
     .optional();
 
-export const ListProductsQuery = z.object({
-  category: z.string().optional(),
-  q: z.string().optional().openapi({ description: "Name contains, case-insensitive" }),
-  min_price_cents: digits(),
-  max_price_cents: digits(),
-  in_stock: z.enum(["true", "false"]).optional(),
+/** page_size and page_token, as every list takes them (page_size 1–100; absent means 20). */
+export const PagingQuery = z.object({
   page_size: z
     .string()
     .refine(
@@ -94,6 +90,15 @@ export const ListProductsQuery = z.object({
     .optional()
     .openapi({ description: "1–100, default 20" }),
   page_token: z.string().optional(),
+});
+
+export const ListProductsQuery = z.object({
+  category: z.string().optional(),
+  q: z.string().optional().openapi({ description: "Name contains, case-insensitive" }),
+  min_price_cents: digits(),
+  max_price_cents: digits(),
+  in_stock: z.enum(["true", "false"]).optional(),
+  ...PagingQuery.shape,
 });
 
 export const ProductListSchema = z
