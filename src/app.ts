@@ -13,8 +13,10 @@ import type { ReadinessCheck } from "./gateway/operations-routes.js";
 import { InventoryService } from "./gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import { StockService } from "./gen/ecommerce/inventory/v1/stock_service_pb.js";
 import { OrderService } from "./gen/ecommerce/orders/v1/order_service_pb.js";
+import { StatisticsService } from "./gen/ecommerce/statistics/v1/statistics_service_pb.js";
 import { mountInventory } from "./modules/inventory/index.js";
 import { mountOrders } from "./modules/orders/index.js";
+import { mountStatistics } from "./modules/statistics/index.js";
 import { Authenticator } from "./platform/auth/authenticator.js";
 import { resolveJwtSecret } from "./platform/auth/jwt-secret.js";
 import { mintToken } from "./platform/auth/mint-token.js";
@@ -114,6 +116,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
           }),
         );
       }
+      if (config.modules.has("statistics")) modules.push(mountStatistics(platform));
     }
 
     let fallback: ReturnType<typeof getRequestListener> | undefined;
@@ -122,6 +125,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         clients: {
           inventory: createClient(InventoryService, transportFor(config.inventoryUrl)),
           orders: createClient(OrderService, transportFor(config.ordersUrl)),
+          statistics: createClient(StatisticsService, transportFor(config.statisticsUrl)),
         },
         readiness,
         metrics,

@@ -9,6 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { InventoryService } from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import type { OrderService } from "../gen/ecommerce/orders/v1/order_service_pb.js";
+import type { StatisticsService } from "../gen/ecommerce/statistics/v1/statistics_service_pb.js";
 import type { Logger } from "../platform/logger.js";
 import type { Registry } from "../platform/metrics.js";
 import { registerApiDocs } from "./api-docs.js";
@@ -25,10 +26,12 @@ import {
 } from "./problem.js";
 import { registerProductRoutes } from "./products-routes.js";
 import { registerReviewRoutes } from "./reviews-routes.js";
+import { registerStatisticsRoutes } from "./statistics-routes.js";
 
 export interface GatewayClients {
   inventory: Client<typeof InventoryService>;
   orders: Client<typeof OrderService>;
+  statistics: Client<typeof StatisticsService>;
 }
 
 export interface GatewayOptions {
@@ -60,6 +63,7 @@ export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
   registerProductRoutes(app, options.clients.inventory, httpMetrics);
   registerOrderRoutes(app, options.clients.orders, httpMetrics);
   registerReviewRoutes(app, options.clients.orders, httpMetrics);
+  registerStatisticsRoutes(app, options.clients.statistics, httpMetrics);
   registerDiscountRoutes(app, options.clients.inventory, httpMetrics);
   registerApiDocs(app);
 

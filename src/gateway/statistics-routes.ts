@@ -1,0 +1,95 @@
+/** REST routes of statistics, translated one-to-one to StatisticsService calls. */
+import type { Client } from "@connectrpc/connect";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { StatisticsService } from "../gen/ecommerce/statistics/v1/statistics_service_pb.js";
+import { callOptions } from "./call-options.js";
+import type { HttpMetrics } from "./http-metrics.js";
+import { errorResponses, jsonContent } from "./route-helpers.js";
+
+const tags = ["statistics"];
+const security = [{ bearerAuth: [] }];
+
+const UserOrderStatisticsSchema = z
+  .object({
+    user_id: z.string(),
+    total_orders: z.number().int().openapi({ description: "Every order the user created" }),
+    orders_by_hour: z
+      .array(z.object({ hour: z.number().int(), count: z.number().int() }))
+      .openapi({ description: "Always 24 entries, hour 0–23, UTC" }),
+    cancelled_orders: z.number().int(),
+    total_spent_cents: z.number().int().openapi({ description: "Orders that are not cancelled, in cents" }),
+  })
+  .openapi("UserOrderStatistics");
+
+const UserStatisticsSchema = z
+  .object({
+    total_users: z.number().int().openapi({ description: "Users with at least one order" }),
+    total_products: z.number().int().openapi({ description: "Products that exist now" }),
+    total_orders: z.number().int(),
+    revenue_cents: z.number().int().openapi({ description: "Orders that are not cancelled, in cents" }),
+  })
+  .openapi("UserStatistics");
+
+export function registerStatisticsRoutes(
+  app: OpenAPIHono,
+  statistics: Client<typeof StatisticsService>,
+  metrics: HttpMetrics,
+): void {
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/stats/user-orders/{user_id}",
+      tags,
+      security,
+      summary: "One user's order statistics (a customer reads only their own); eventually consistent",
+      request: {
+        params: z.object({ user_id: z.string().openapi({ param: { name: "user_id", in: "path" } }) }),
+      },
+      responses: {
+        200: jsonContent(UserOrderStatisticsSchema, "The statistics"),
+        ...errorResponses(400, 401, 403),
+      },
+    }),
+    async (c) =>
+      metrics.track(c, async () => {
+        const response = await statistics.getUserOrderStatistics(
+          { userId: c.req.param("user_id") },
+          callOptions(c),
+        );
+        return c.json(
+          {
+            user_id: response.userId,
+            total_orders: response.totalOrders,
+            orders_by_hour: response.ordersByHour.map(({ hour, count }) => ({ hour, count })),
+            cancelled_orders: response.cancelledOrders,
+            total_spent_cents: Number(response.totalSpentCents),
+          },
+          200,
+        );
+      }),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/stats/user",
+      tags,
+      security,
+      summary: "Store-wide statistics (admin); eventually consistent",
+      responses: { 200: jsonContent(UserStatisticsSchema, "The statistics"), ...errorResponses(401, 403) },
+    }),
+    async (c) =>
+      metrics.track(c, async () => {
+        const response = await statistics.getUserStatistics({}, callOptions(c));
+        return c.json(
+          {
+            total_users: response.totalUsers,
+            total_products: response.totalProducts,
+            total_orders: response.totalOrders,
+            revenue_cents: Number(response.revenueCents),
+          },
+          200,
+        );
+      }),
+  );
+}

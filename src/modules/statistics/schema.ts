@@ -1,0 +1,50 @@
+/**
+ * The statistics module's projection, in the PostgreSQL schema "statistics". Everything here is
+ * derived from events; counters are maintained incrementally so reads never scan orders.
+ */
+import { sql } from "drizzle-orm";
+import { bigint, integer, pgSchema, primaryKey, smallint, text, timestamp, uuid } from "drizzle-orm/pg-core";
+
+export const statisticsSchema = pgSchema("statistics");
+
+/** Events already applied: recorded in the same transaction as their effect. */
+export const inbox = statisticsSchema.table("inbox", {
+  eventId: uuid("event_id").primaryKey(),
+  appliedAt: timestamp("applied_at", { withTimezone: true, precision: 3 }).notNull(),
+});
+
+export const userOrderStats = statisticsSchema.table("user_order_stats", {
+  userId: text("user_id").primaryKey(),
+  totalOrders: integer("total_orders").notNull().default(0),
+  cancelledOrders: integer("cancelled_orders").notNull().default(0),
+  totalSpentCents: bigint("total_spent_cents", { mode: "bigint" }).notNull().default(sql`0`),
+});
+
+export const userOrdersByHour = statisticsSchema.table(
+  "user_orders_by_hour",
+  {
+    userId: text("user_id").notNull(),
+    hour: smallint("hour").notNull(),
+    count: integer("count").notNull().default(0),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.hour] })],
+);
+
+/** Store-wide counters: a single row (id 1). */
+export const storeTotals = statisticsSchema.table("store_totals", {
+  id: smallint("id").primaryKey(),
+  totalUsers: integer("total_users").notNull().default(0),
+  totalProducts: integer("total_products").notNull().default(0),
+  totalOrders: integer("total_orders").notNull().default(0),
+  revenueCents: bigint("revenue_cents", { mode: "bigint" }).notNull().default(sql`0`),
+});
+
+/** Events that could not be applied (undecodable, unknown type): kept for an operator. */
+export const parkedEvents = statisticsSchema.table("parked_events", {
+  eventId: uuid("event_id").primaryKey(),
+  subject: text("subject").notNull(),
+  type: text("type").notNull(),
+  reason: text("reason").notNull(),
+  payload: text("payload").notNull(),
+  parkedAt: timestamp("parked_at", { withTimezone: true, precision: 3 }).notNull(),
+});

@@ -1,0 +1,92 @@
+/**
+ * Feeds the projection from the bus: one durable group per source stream, shared by every process
+ * hosting this module, so each event is handled by one of them. Each event's effect and its id are
+ * committed together (the inbox), so a redelivery changes nothing; a poison event is parked with a
+ * log line and a metric, and the stream moves on.
+ */
+import { Buffer } from "node:buffer";
+import type { Db } from "../../platform/db/database.js";
+import type { DeliveredEvent, EventBus, Subscription } from "../../platform/events/event-bus.js";
+import type { Logger } from "../../platform/logger.js";
+import { Counter, type Registry } from "../../platform/metrics.js";
+import { inbox, parkedEvents } from "./schema.js";
+import { affectsStatistics, applyEvent, PoisonEvent } from "./statistics-projection.js";
+
+const SOURCES = [
+  { subjects: ["orders.order.>"], durableName: "statistics-orders" },
+  { subjects: ["inventory.product.>"], durableName: "statistics-products" },
+];
+
+export class StatisticsConsumer {
+  private subscriptions: Subscription[] = [];
+  private readonly parked: Counter<"reason">;
+
+  constructor(
+    private readonly db: Db,
+    private readonly bus: EventBus,
+    private readonly logger: Logger,
+    metrics: Registry,
+  ) {
+    this.parked = new Counter({
+      name: "statistics_parked_events_total",
+      help: "Events the statistics projection could not apply and parked for an operator",
+      labelNames: ["reason"],
+      registers: [metrics],
+    });
+  }
+
+  async start(): Promise<void> {
+    for (const source of SOURCES) {
+      this.subscriptions.push(
+        await this.bus.subscribe({
+          ...source,
+          handler: (event) => this.handle(event),
+          onPoison: (event, error) =>
+            this.park(event, `failed ${event.deliveryCount} times: ${String(error)}`),
+        }),
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.subscriptions.splice(0).map((subscription) => subscription.stop()));
+  }
+
+  /** Applies one event exactly once; resolves to acknowledge it. */
+  async handle(event: DeliveredEvent): Promise<void> {
+    if (!affectsStatistics(event.type)) return;
+    try {
+      await this.db.transaction(async (tx) => {
+        const fresh = await tx
+          .insert(inbox)
+          .values({ eventId: event.id, appliedAt: new Date() })
+          .onConflictDoNothing()
+          .returning({ eventId: inbox.eventId });
+        if (fresh.length === 0) return;
+        await applyEvent(tx, event.type, event.payload);
+      });
+    } catch (error) {
+      if (!(error instanceof PoisonEvent)) throw error;
+      await this.park(event, error.message);
+    }
+  }
+
+  private async park(event: DeliveredEvent, reason: string): Promise<void> {
+    await this.db
+      .insert(parkedEvents)
+      .values({
+        eventId: event.id,
+        subject: event.subject,
+        type: event.type,
+        reason,
+        payload: Buffer.from(event.payload).toString("base64"),
+        parkedAt: new Date(),
+      })
+      .onConflictDoNothing();
+    this.parked.inc({ reason: reason.startsWith("unknown") ? "unknown_type" : "undecodable_or_failing" });
+    this.logger.error(
+      { eventId: event.id, subject: event.subject, type: event.type, reason },
+      "statistics event parked",
+    );
+  }
+}
