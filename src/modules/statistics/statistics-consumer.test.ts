@@ -121,3 +121,22 @@ describe("statistics consumer", () => {
     expect(metric?.values.reduce((sum, value) => sum + value.value, 0)).toBe(2);
   });
 });
+
+describe("statistics consumer lag metric", () => {
+  it("exposes the events waiting per source", async () => {
+    const database = await openDatabase({ url: undefined, dataDir: "memory://", logger });
+    const metrics = new Registry();
+    const bus = createInProcessBus();
+    const consumer = new StatisticsConsumer(database.db, bus, logger, metrics);
+    await consumer.start();
+    try {
+      const text = await metrics.getSingleMetricAsString("statistics_consumer_lag");
+      expect(text).toContain('statistics_consumer_lag{source="statistics-orders"} 0');
+      expect(text).toContain('statistics_consumer_lag{source="statistics-products"} 0');
+    } finally {
+      await consumer.stop();
+      await bus.close();
+      await database.close();
+    }
+  });
+});

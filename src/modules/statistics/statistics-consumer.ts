@@ -8,7 +8,7 @@ import { Buffer } from "node:buffer";
 import type { Db } from "../../platform/db/database.js";
 import type { DeliveredEvent, EventBus, Subscription } from "../../platform/events/event-bus.js";
 import type { Logger } from "../../platform/logger.js";
-import { Counter, type Registry } from "../../platform/metrics.js";
+import { Counter, Gauge, type Registry } from "../../platform/metrics.js";
 import { inbox, parkedEvents } from "./schema.js";
 import { affectsStatistics, applyEvent, PoisonEvent } from "./statistics-projection.js";
 
@@ -18,7 +18,7 @@ const SOURCES = [
 ];
 
 export class StatisticsConsumer {
-  private subscriptions: Subscription[] = [];
+  private subscriptions: { source: string; subscription: Subscription }[] = [];
   private readonly parked: Counter<"reason">;
 
   constructor(
@@ -33,23 +33,35 @@ export class StatisticsConsumer {
       labelNames: ["reason"],
       registers: [metrics],
     });
+    const consumer = this;
+    new Gauge({
+      name: "statistics_consumer_lag",
+      help: "Events published but not yet applied to the statistics projection, per source",
+      labelNames: ["source"],
+      registers: [metrics],
+      async collect() {
+        for (const { source, subscription } of consumer.subscriptions) {
+          // A broker that cannot be asked leaves the last known value rather than failing the scrape.
+          const pending = await subscription.pending().catch(() => undefined);
+          if (pending !== undefined) this.set({ source }, pending);
+        }
+      },
+    });
   }
 
   async start(): Promise<void> {
     for (const source of SOURCES) {
-      this.subscriptions.push(
-        await this.bus.subscribe({
-          ...source,
-          handler: (event) => this.handle(event),
-          onPoison: (event, error) =>
-            this.park(event, `failed ${event.deliveryCount} times: ${String(error)}`),
-        }),
-      );
+      const subscription = await this.bus.subscribe({
+        ...source,
+        handler: (event) => this.handle(event),
+        onPoison: (event, error) => this.park(event, `failed ${event.deliveryCount} times: ${String(error)}`),
+      });
+      this.subscriptions.push({ source: source.durableName, subscription });
     }
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.subscriptions.splice(0).map((subscription) => subscription.stop()));
+    await Promise.all(this.subscriptions.splice(0).map(({ subscription }) => subscription.stop()));
   }
 
   /** Applies one event exactly once; resolves to acknowledge it. */

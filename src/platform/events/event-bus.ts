@@ -54,6 +54,11 @@ export interface SubscribeOptions {
 export interface Subscription {
   /** Stops delivering; resolves once the handler call in flight (if any) has finished. */
   stop(): Promise<void>;
+  /**
+   * Events published but not yet acknowledged by this subscription (or its group): the consumer's
+   * lag. Rejects when the broker cannot be asked.
+   */
+  pending(): Promise<number>;
 }
 
 export interface EventBus {

@@ -249,3 +249,38 @@ describe("in-process event bus", () => {
     await expect(bus.ping()).rejects.toThrow(/closed/);
   });
 });
+
+describe("in-process bus lag", () => {
+  it("reports events not yet acknowledged, the one in flight included", async () => {
+    const bus = createInProcessBus();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const handled: string[] = [];
+    const subscription = await bus.subscribe({
+      subjects: ["lag.>"],
+      durableName: "lag-group",
+      handler: async (event) => {
+        await gate;
+        handled.push(event.id);
+      },
+    });
+    for (const id of ["a", "b", "c"]) {
+      await bus.publish({
+        id,
+        type: "t",
+        subject: "lag.event",
+        payload: new Uint8Array(),
+        occurredAt: new Date(),
+      });
+    }
+    expect(await subscription.pending()).toBe(3);
+    release();
+    for (let tries = 0; tries < 100 && handled.length < 3; tries++)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(handled).toEqual(["a", "b", "c"]);
+    expect(await subscription.pending()).toBe(0);
+    await bus.close();
+  });
+});

@@ -52,6 +52,11 @@ class Target {
     private readonly logger: Logger | undefined,
   ) {}
 
+  /** Events waiting, the one being handled included. */
+  get backlog(): number {
+    return this.queue.length;
+  }
+
   matches(subject: string): boolean {
     return this.subjects.some((pattern) => subjectMatches(pattern, subject));
   }
@@ -180,6 +185,7 @@ export function createInProcessBus(options: InProcessBusOptions = {}): EventBus 
           }
           await member.current?.catch(() => {});
         },
+        pending: async () => joined.backlog,
       };
       return subscription;
     },

@@ -252,3 +252,41 @@ describe.skipIf(!process.env.NATS_URL)("jetstream-bus on NATS", () => {
     expect(consumers.filter((c) => c.name.includes("_sub_"))).toEqual([]);
   });
 });
+
+describe.skipIf(!process.env.NATS_URL)("jetstream-bus lag", () => {
+  it("reports events not yet acknowledged by a durable group, then zero once handled", async () => {
+    const namespace = `evlag_${randomBytes(5).toString("hex")}`;
+    const bus = createJetStreamBus({ url: process.env.NATS_URL as string, namespace, logger: silentLogger });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let handled = 0;
+    try {
+      await bus.ready();
+      for (let n = 0; n < 5; n++) await bus.publish(event("lag.thing", n));
+      const subscription = await bus.subscribe({
+        subjects: ["lag.>"],
+        durableName: "lagging",
+        handler: async () => {
+          await gate;
+          handled++;
+        },
+      });
+      await waitFor(
+        "the consumer to exist and report 5",
+        async () => (await subscription.pending().catch(() => -1)) === 5,
+      );
+      release();
+      await waitFor("all 5 handled", () => handled === 5);
+      await waitFor("lag back to 0", async () => (await subscription.pending()) === 0);
+      await subscription.stop();
+    } finally {
+      const nc = await connect({ servers: process.env.NATS_URL });
+      const jsm = await nc.jetstreamManager();
+      await jsm.streams.delete(streamNameFor(namespace)).catch(() => {});
+      await nc.close();
+      await bus.close();
+    }
+  });
+});

@@ -446,6 +446,10 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
     })();
 
     return {
+      async pending() {
+        const info = await (await manager(currentConnection())).consumers.info(streamName, name);
+        return info.num_pending + info.num_ack_pending;
+      },
       async stop() {
         stopped = true;
         messages?.stop();
@@ -491,6 +495,10 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
         async stop() {
           subscriptions.delete(subscription);
           await Promise.all(consumers.map((consumer) => consumer.stop()));
+        },
+        async pending() {
+          const counts = await Promise.all(consumers.map((consumer) => consumer.pending()));
+          return counts.reduce((sum, count) => sum + count, 0);
         },
       };
       subscriptions.add(subscription);
