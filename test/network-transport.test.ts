@@ -1,17 +1,23 @@
 /**
- * The switch to the network transport: a gateway-only process with INVENTORY_URL reaches the
- * inventory module hosted by another process over Connect, with the same results and errors.
+ * The switch to the network transport: a gateway-only process with INVENTORY_URL, ORDERS_URL and
+ * STATISTICS_URL reaches the modules hosted by another process over Connect, with the same
+ * results and errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "./support/test-app.js";
 
-describe.skipIf(!process.env.DATABASE_URL)("INVENTORY_URL selects the network transport", () => {
+describe.skipIf(!process.env.DATABASE_URL)("*_URL selects the network transport", () => {
   let inventory: TestApp;
   let gateway: TestApp;
 
   beforeAll(async () => {
-    inventory = await startTestApp("services", { MODULES: "inventory" });
-    gateway = await startTestApp("embedded", { MODULES: "gateway", INVENTORY_URL: inventory.baseUrl });
+    inventory = await startTestApp("services", { MODULES: "inventory,orders,statistics" });
+    gateway = await startTestApp("services", {
+      MODULES: "gateway",
+      INVENTORY_URL: inventory.baseUrl,
+      ORDERS_URL: inventory.baseUrl,
+      STATISTICS_URL: inventory.baseUrl,
+    });
   });
   afterAll(async () => {
     await gateway?.stop();

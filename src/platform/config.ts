@@ -117,22 +117,83 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
 
   const http = ["http:", "https:"];
+  const moduleUrls: Record<Exclude<ModuleName, "gateway">, string | undefined> = {
+    inventory: url("INVENTORY_URL", http),
+    orders: url("ORDERS_URL", http),
+    statistics: url("STATISTICS_URL", http),
+  };
+  const natsUrl = url("NATS_URL", ["nats:", "tls:", "ws:", "wss:"]);
+  const databaseUrl = url("DATABASE_URL", ["postgres:", "postgresql:"]);
+  checkTopology(modules, moduleUrls, { natsUrl, databaseUrl });
   return {
     port,
     host: text("HOST") ?? "0.0.0.0",
-    databaseUrl: url("DATABASE_URL", ["postgres:", "postgresql:"]),
+    databaseUrl,
     dataDir: text("DATA_DIR") ?? "./data",
-    natsUrl: url("NATS_URL", ["nats:", "tls:", "ws:", "wss:"]),
+    natsUrl,
     redisUrl: url("REDIS_URL", ["redis:", "rediss:"]),
     jwtSecret,
     modules,
-    inventoryUrl: url("INVENTORY_URL", http),
-    ordersUrl: url("ORDERS_URL", http),
-    statisticsUrl: url("STATISTICS_URL", http),
+    inventoryUrl: moduleUrls.inventory,
+    ordersUrl: moduleUrls.orders,
+    statisticsUrl: moduleUrls.statistics,
     namespace,
     cacheRefreshCron,
     logLevel,
     storeCurrency,
     reservationTimeoutMs: reservationTimeoutSeconds * 1000,
   };
+}
+
+/** Which modules each one calls: they must be hosted here or reachable at their *_URL. */
+const NEEDS: Record<ModuleName, readonly Exclude<ModuleName, "gateway">[]> = {
+  gateway: ["inventory", "orders", "statistics"],
+  orders: ["inventory"],
+  inventory: [],
+  statistics: [],
+};
+
+const URL_VARIABLE: Record<Exclude<ModuleName, "gateway">, string> = {
+  inventory: "INVENTORY_URL",
+  orders: "ORDERS_URL",
+  statistics: "STATISTICS_URL",
+};
+
+/** Refuses a set of modules and URLs that cannot work together. */
+function checkTopology(
+  modules: ReadonlySet<ModuleName>,
+  urls: Record<Exclude<ModuleName, "gateway">, string | undefined>,
+  shared: { natsUrl: string | undefined; databaseUrl: string | undefined },
+): void {
+  for (const [name, variable] of Object.entries(URL_VARIABLE) as [Exclude<ModuleName, "gateway">, string][]) {
+    if (modules.has(name) && urls[name] !== undefined) {
+      throw new ConfigError(
+        variable,
+        `this process hosts ${name} (MODULES), so ${variable} must not point elsewhere`,
+      );
+    }
+  }
+  for (const module of modules) {
+    for (const needed of NEEDS[module]) {
+      if (!modules.has(needed) && urls[needed] === undefined) {
+        throw new ConfigError(
+          URL_VARIABLE[needed],
+          `${module} needs ${needed}, which this process does not host: add it to MODULES or set ${URL_VARIABLE[needed]}`,
+        );
+      }
+    }
+  }
+  const split = ALL_MODULES.some((name) => !modules.has(name));
+  if (split && shared.natsUrl === undefined) {
+    throw new ConfigError(
+      "NATS_URL",
+      "a split deployment (MODULES without every module) needs NATS for its events",
+    );
+  }
+  if (split && shared.databaseUrl === undefined) {
+    throw new ConfigError(
+      "DATABASE_URL",
+      "a split deployment (MODULES without every module) needs a shared PostgreSQL",
+    );
+  }
 }

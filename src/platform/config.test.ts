@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config.js";
+
+const split = { NATS_URL: "nats://127.0.0.1:4222", DATABASE_URL: "postgres://x@127.0.0.1/db" };
+
+function refusal(env: Record<string, string>): { variable: string; message: string } {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return { variable: error.variable, message: error.message };
+    throw error;
+  }
+  throw new Error("expected a configuration error");
+}
+
+describe("loadConfig", () => {
+  it("defaults to every module in one process with embedded dependencies", () => {
+    const config = loadConfig({});
+    expect([...config.modules].sort()).toEqual(["gateway", "inventory", "orders", "statistics"]);
+    expect(config).toMatchObject({
+      port: 8080,
+      host: "0.0.0.0",
+      namespace: "ecommerce",
+      reservationTimeoutMs: 60_000,
+    });
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.natsUrl).toBeUndefined();
+  });
+
+  it.each([
+    [{ PORT: "eighty" }, "PORT"],
+    [{ PORT: "70000" }, "PORT"],
+    [{ MODULES: "inventory,billing" }, "MODULES"],
+    [{ NAMESPACE: "a b" }, "NAMESPACE"],
+    [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
+    [{ NATS_URL: "not a url" }, "NATS_URL"],
+    [{ CACHE_REFRESH_CRON: "every noon" }, "CACHE_REFRESH_CRON"],
+    [{ JWT_SECRET: "short" }, "JWT_SECRET"],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ RESERVATION_TIMEOUT_SECONDS: "0" }, "RESERVATION_TIMEOUT_SECONDS"],
+  ])("refuses %j naming %s", (env, variable) => {
+    expect(refusal(env).variable).toBe(variable);
+  });
+
+  it("accepts the split example of API.md", () => {
+    expect(() => loadConfig({ ...split, MODULES: "inventory", PORT: "7001" })).not.toThrow();
+    expect(() =>
+      loadConfig({ ...split, MODULES: "orders", PORT: "7002", INVENTORY_URL: "http://127.0.0.1:7001" }),
+    ).not.toThrow();
+    expect(() => loadConfig({ ...split, MODULES: "statistics", PORT: "7003" })).not.toThrow();
+    expect(() =>
+      loadConfig({
+        ...split,
+        MODULES: "gateway",
+        INVENTORY_URL: "http://127.0.0.1:7001",
+        ORDERS_URL: "http://127.0.0.1:7002",
+        STATISTICS_URL: "http://127.0.0.1:7003",
+      }),
+    ).not.toThrow();
+  });
+
+  it("refuses a needed module that is neither hosted nor given a URL", () => {
+    expect(refusal({ ...split, MODULES: "orders" })).toMatchObject({ variable: "INVENTORY_URL" });
+    expect(
+      refusal({ ...split, MODULES: "gateway", INVENTORY_URL: "http://a", ORDERS_URL: "http://b" }),
+    ).toMatchObject({
+      variable: "STATISTICS_URL",
+    });
+  });
+
+  it("refuses a split without NATS or PostgreSQL, and a URL for a module hosted here", () => {
+    expect(refusal({ DATABASE_URL: split.DATABASE_URL, MODULES: "inventory" }).variable).toBe("NATS_URL");
+    expect(refusal({ NATS_URL: split.NATS_URL, MODULES: "inventory" }).variable).toBe("DATABASE_URL");
+    expect(refusal({ INVENTORY_URL: "http://127.0.0.1:7001" }).variable).toBe("INVENTORY_URL");
+  });
+});
