@@ -31,10 +31,22 @@ export function createStatisticsService(deps: {
           "a customer may read only their own statistics",
         );
       }
-      const [[stats], hours] = await Promise.all([
-        db.select().from(userOrderStats).where(eq(userOrderStats.userId, request.userId)),
-        db.select().from(userOrdersByHour).where(eq(userOrdersByHour.userId, request.userId)),
-      ]);
+      // One snapshot: the projection updates both tables in one transaction, and two reads on two
+      // connections could see one commit in one table and not in the other.
+      const { stats, hours } = await db.transaction(
+        async (tx) => {
+          const [row] = await tx
+            .select()
+            .from(userOrderStats)
+            .where(eq(userOrderStats.userId, request.userId));
+          const buckets = await tx
+            .select()
+            .from(userOrdersByHour)
+            .where(eq(userOrdersByHour.userId, request.userId));
+          return { stats: row, hours: buckets };
+        },
+        { isolationLevel: "repeatable read", accessMode: "read only" },
+      );
       const byHour = new Map(hours.map((row) => [row.hour, row.count]));
       return create(GetUserOrderStatisticsResponseSchema, {
         userId: request.userId,
