@@ -7,6 +7,7 @@ import type { MountedModule, Platform } from "../../platform/module.js";
 import { DiscountStore } from "./discount-store.js";
 import { createInventoryService } from "./inventory-service.js";
 import { createProductCache, reloadProductCache } from "./product-cache.js";
+import { invalidateOnProductEvents } from "./product-cache-invalidation.js";
 import { ProductStore } from "./product-store.js";
 import { startReservationExpiry } from "./reservation-expiry.js";
 import { ReservationStore } from "./reservation-store.js";
@@ -45,6 +46,7 @@ export function mountInventory(platform: Platform): MountedModule {
   const stockService = createStockService(stockDeps);
   let refresh: { stop(): void } | undefined;
   let expiry: { stop(): Promise<void> } | undefined;
+  let invalidation: { stop(): Promise<void> } | undefined;
 
   return {
     name: "inventory",
@@ -53,6 +55,7 @@ export function mountInventory(platform: Platform): MountedModule {
       router.service(StockService, stockService);
     },
     start: async () => {
+      invalidation = await invalidateOnProductEvents(bus, cache, log);
       relay.start();
       expiry = startReservationExpiry({
         expired: (now, limit) => reservations.expired(now, limit),
@@ -73,6 +76,7 @@ export function mountInventory(platform: Platform): MountedModule {
     },
     stop: async () => {
       refresh?.stop();
+      await invalidation?.stop();
       await expiry?.stop();
       await relay.stop();
     },
