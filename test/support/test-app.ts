@@ -4,11 +4,25 @@
  * PostgreSQL, JetStream and Redis under a namespace of its own). Tests then talk to it over HTTP
  * and gRPC only.
  */
+
+import { connect } from "nats";
 import { type RunningApp, startApp } from "../../src/app.js";
 import { mintToken } from "../../src/platform/auth/mint-token.js";
 import { loadConfig } from "../../src/platform/config.js";
+import { streamNameFor } from "../../src/platform/events/jetstream-bus.js";
 import { createLogger } from "../../src/platform/logger.js";
 import { createTestDatabase, type TestDatabase, uniqueNamespace } from "./test-database.js";
+
+async function deleteStream(natsUrl: string, namespace: string): Promise<void> {
+  const nc = await connect({ servers: natsUrl, timeout: 2000 }).catch(() => undefined);
+  if (nc === undefined) return;
+  try {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.delete(streamNameFor(namespace)).catch(() => {});
+  } finally {
+    await nc.close();
+  }
+}
 
 export type Setup = "embedded" | "services";
 
@@ -65,6 +79,8 @@ export async function startTestApp(setup: Setup, env: Record<string, string> = {
     stop: async () => {
       await app.stop();
       await database?.drop();
+      // The shared NATS keeps streams for good: remove this run's.
+      if (config.natsUrl) await deleteStream(config.natsUrl, namespace);
     },
   };
 }

@@ -290,3 +290,21 @@ describe.skipIf(!process.env.NATS_URL)("jetstream-bus lag", () => {
     }
   });
 });
+
+describe.skipIf(!process.env.NATS_URL)("jetstream-bus retention", () => {
+  it("keeps events for good by default, so projections can be rebuilt from the stream", async () => {
+    const namespace = `evkeep_${randomBytes(5).toString("hex")}`;
+    const bus = createJetStreamBus({ url: process.env.NATS_URL as string, namespace, logger: silentLogger });
+    const nc = await connect({ servers: process.env.NATS_URL });
+    try {
+      await bus.ready();
+      await bus.publish(event("keep.thing", 1));
+      const info = await (await nc.jetstreamManager()).streams.info(streamNameFor(namespace));
+      expect(info.config.max_age).toBe(0);
+    } finally {
+      await (await nc.jetstreamManager()).streams.delete(streamNameFor(namespace)).catch(() => {});
+      await nc.close();
+      await bus.close();
+    }
+  });
+});

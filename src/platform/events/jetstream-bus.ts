@@ -60,7 +60,7 @@ export interface JetStreamBusOptions {
   retry?: RetryOptions;
   /** How long the broker remembers event ids. Default 10 minutes (at least 2 minutes). */
   duplicateWindowMs?: number;
-  /** How long the stream keeps events. Default 7 days. */
+  /** How long the stream keeps events; 0 or absent keeps them for good (projections are rebuilt from it). */
   maxAgeMs?: number;
   /** How long `publish` waits for the broker's ack. Default 5 s. */
   publishTimeoutMs?: number;
@@ -142,7 +142,8 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
   const streamName = streamNameFor(namespace);
   const subjectPrefix = `${namespace}.`;
   const duplicateWindowMs = Math.max(options.duplicateWindowMs ?? 10 * 60_000, 2 * 60_000);
-  const maxAgeMs = Math.max(options.maxAgeMs ?? 7 * 24 * 3_600_000, duplicateWindowMs);
+  // Unlimited by default: the stream is the history a projection (statistics) is rebuilt from.
+  const maxAgeMs = options.maxAgeMs ? Math.max(options.maxAgeMs, duplicateWindowMs) : 0;
   const publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
   const reconnectTimeWaitMs = options.reconnectTimeWaitMs ?? 500;
   const ackWaitMs = options.ackWaitMs ?? 30_000;
