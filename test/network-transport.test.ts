@@ -66,3 +66,37 @@ describe.skipIf(!process.env.DATABASE_URL)("*_URL selects the network transport"
     );
   });
 });
+
+describe.skipIf(!process.env.DATABASE_URL)("a module process that is down", () => {
+  let gateway: TestApp;
+
+  beforeAll(async () => {
+    // Nothing listens on port 1: every call to the modules fails to connect.
+    const down = "http://127.0.0.1:1";
+    gateway = await startTestApp("services", {
+      MODULES: "gateway",
+      INVENTORY_URL: down,
+      ORDERS_URL: down,
+      STATISTICS_URL: down,
+    });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+  });
+
+  it("answers 503 problem+json with Retry-After at the REST edge, for reads and writes", async () => {
+    const read = await fetch(`${gateway.baseUrl}/products/01a216f4-930f-7660-bd73-b74cc8de2b49`);
+    expect(read.status).toBe(503);
+    expect(read.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(read.headers.get("content-type")).toContain("application/problem+json");
+    expect(((await read.json()) as { code: string }).code).toBe("unavailable");
+
+    const write = await fetch(`${gateway.baseUrl}/orders`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${gateway.customerToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ items: [{ product_id: "01a216f4-930f-7660-bd73-b74cc8de2b49", quantity: 1 }] }),
+    });
+    expect(write.status).toBe(503);
+    expect(write.headers.get("retry-after")).toMatch(/^\d+$/);
+  });
+});
