@@ -36,8 +36,9 @@ module.exports = {
     },
     {
       name: "only-the-composition-root-mounts-modules",
+      comment: "src/app.ts and the operator commands in src/cli are the composition roots.",
       severity: "error",
-      from: { pathNot: "^src/(app\\.ts|modules/)" },
+      from: { pathNot: "^src/(app\\.ts|cli/|modules/)" },
       to: { path: "^src/modules/[^/]+/index\\.ts$" },
     },
     {

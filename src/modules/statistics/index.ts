@@ -4,6 +4,8 @@ import type { MountedModule, Platform } from "../../platform/module.js";
 import { StatisticsConsumer } from "./statistics-consumer.js";
 import { createStatisticsService } from "./statistics-service.js";
 
+export { rebuildStatistics } from "./rebuild-statistics.js";
+
 export function mountStatistics(platform: Platform): MountedModule {
   const { database, bus, logger, metrics } = platform;
   const consumer = new StatisticsConsumer(database.db, bus, logger.child({ module: "statistics" }), metrics);

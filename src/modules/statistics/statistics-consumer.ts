@@ -12,7 +12,8 @@ import { Counter, Gauge, type Registry } from "../../platform/metrics.js";
 import { inbox, parkedEvents } from "./schema.js";
 import { affectsStatistics, applyEvent, PoisonEvent } from "./statistics-projection.js";
 
-const SOURCES = [
+/** The durable groups the projection reads, one per source stream of events. */
+export const STATISTICS_SOURCES = [
   { subjects: ["orders.order.>"], durableName: "statistics-orders" },
   { subjects: ["inventory.product.>"], durableName: "statistics-products" },
 ];
@@ -50,7 +51,7 @@ export class StatisticsConsumer {
   }
 
   async start(): Promise<void> {
-    for (const source of SOURCES) {
+    for (const source of STATISTICS_SOURCES) {
       const subscription = await this.bus.subscribe({
         ...source,
         handler: (event) => this.handle(event),

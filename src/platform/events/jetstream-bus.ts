@@ -89,6 +89,39 @@ export function streamNameFor(namespace: string): string {
   return `${sanitizeName(namespace)}_events`;
 }
 
+/** The JetStream consumer behind a durable group's subscription to one subject. */
+export function durableConsumerName(namespace: string, durableName: string, subject: string): string {
+  return `${sanitizeName(namespace)}_${sanitizeName(durableName)}_${shortHash(subject)}`;
+}
+
+/**
+ * Deletes a durable group's consumers so the group reads its subjects again from the start of the
+ * stream: processes subscribed to it recreate the consumer on their own, new ones at start-up.
+ */
+export async function resetDurableGroup(
+  options: { url: string; namespace: string },
+  durableName: string,
+  subjects: readonly string[],
+): Promise<void> {
+  const nc = await connect({ servers: options.url, timeout: 5_000 });
+  try {
+    const jsm = await nc.jetstreamManager();
+    for (const subject of subjects) {
+      await jsm.consumers
+        .delete(
+          streamNameFor(options.namespace),
+          durableConsumerName(options.namespace, durableName, subject),
+        )
+        .catch((error: unknown) => {
+          // A group that never ran has no consumer to delete.
+          if (apiErrorCode(error) !== ERR_CONSUMER_NOT_FOUND) throw error;
+        });
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
 function sanitizeName(name: string): string {
   return name.replace(/[^A-Za-z0-9_-]/g, "_");
 }
@@ -355,7 +388,7 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
     const name =
       durable === undefined
         ? `${sanitizeName(namespace)}_sub_${randomUUID().slice(0, 8)}_${shortHash(subject)}`
-        : `${sanitizeName(namespace)}_${sanitizeName(durable)}_${shortHash(subject)}`;
+        : durableConsumerName(namespace, durable, subject);
     let stopped = false;
     let messages: ConsumerMessages | undefined;
     let sleep: { cancel(): void } | undefined;
