@@ -1,0 +1,60 @@
+/**
+ * What can be checked of the Docker files without a Docker engine: the compose file parses, every
+ * app service's environment is a configuration the platform accepts, the split profile is the
+ * four-process topology of API.md, and the image starts the platform the way `npm start` does.
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { loadConfig } from "../src/platform/config.js";
+
+interface ComposeService {
+  image?: string;
+  build?: string;
+  profiles?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  healthcheck?: unknown;
+}
+
+const compose = parse(readFileSync("docker-compose.yml", "utf8"), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
+const appServices = Object.entries(compose.services).filter(([, service]) => service.build !== undefined);
+
+describe("docker-compose.yml", () => {
+  it("runs PostgreSQL, NATS with JetStream and Redis beside the app", () => {
+    expect(compose.services.postgres?.image).toMatch(/^postgres:/);
+    expect(compose.services.postgres?.healthcheck).toBeDefined();
+    expect(JSON.stringify(compose.services.nats)).toContain("-js");
+    expect(compose.services.redis?.image).toMatch(/^redis:/);
+  });
+
+  it.each(appServices)("gives %s a configuration the platform accepts", (_name, service) => {
+    expect(() => loadConfig(service.environment ?? {})).not.toThrow();
+  });
+
+  it("has the single process by default and the four processes of a split in the split profile", () => {
+    expect(compose.services.app?.profiles).toBeUndefined();
+    const split = appServices.filter(([, service]) => service.profiles?.includes("split"));
+    const modules = split.map(([, service]) => service.environment?.MODULES).sort();
+    expect(modules).toEqual(["gateway", "inventory", "orders", "statistics"]);
+    const ports = appServices.flatMap(([, service]) => service.ports ?? []).map((port) => port.split(":")[0]);
+    expect(new Set(ports).size).toBe(ports.length);
+  });
+});
+
+describe("Dockerfile", () => {
+  const dockerfile = readFileSync("Dockerfile", "utf8");
+
+  it("is multi-stage, runs as a non-root user and has a health check", () => {
+    expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
+  });
+
+  it("starts the platform with the command the start-up test runs outside Docker", () => {
+    // test/embedded-start.test.ts starts `node --import tsx src/main.ts` and checks it serves.
+    expect(dockerfile).toContain('CMD ["node", "--import", "tsx", "src/main.ts"]');
+  });
+});
