@@ -2,28 +2,12 @@
  * `npm run stats:rebuild`: the projection is emptied and rebuilt from the event stream, ending
  * equal to the live figures — even when the projection had been corrupted.
  */
-import { spawn } from "node:child_process";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runChildToExit } from "./support/child-app.js";
 import { startTestApp, TEST_SECRET, type TestApp } from "./support/test-app.js";
 
-function runRebuild(
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/rebuild-statistics.ts"], {
-    env: { ...process.env, LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return new Promise((resolve) => child.once("exit", (code) => resolve({ code, stdout, stderr })));
-}
+const runRebuild = (env: Record<string, string>) => runChildToExit(env, "src/cli/rebuild-statistics.ts");
 
 describe.skipIf(!process.env.DATABASE_URL)("statistics rebuild", () => {
   let app: TestApp;

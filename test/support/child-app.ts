@@ -57,18 +57,23 @@ export async function startChildApp(
   };
 }
 
-/** Runs the start command to completion and returns its exit code and output (for start-up errors). */
+/** Runs a command of ours (the start command by default) to completion, with its exit code and output. */
 export async function runChildToExit(
   env: Record<string, string>,
-): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  script = "src/main.ts",
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", "pipe", "pipe"],
   });
+  let stdout = "";
   let stderr = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString();
   });
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  return { code, stderr };
+  return { code, stdout, stderr };
 }
