@@ -82,15 +82,10 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     };
     // Built on first use, once every module hosted here is mounted and has registered its services.
     let localTransport: Transport | undefined;
+    const local = () => (localTransport ??= createInProcessTransport(routes));
     const inProcess: Transport = {
-      unary: (...args) => {
-        localTransport ??= createInProcessTransport(routes);
-        return localTransport.unary(...args);
-      },
-      stream: (...args) => {
-        localTransport ??= createInProcessTransport(routes);
-        return localTransport.stream(...args);
-      },
+      unary: (...args) => local().unary(...args),
+      stream: (...args) => local().stream(...args),
     };
     const transportFor = (url: string | undefined): Transport =>
       url === undefined ? inProcess : createConnectTransport({ baseUrl: url, httpVersion: "1.1" });

@@ -19,10 +19,8 @@ describe.skipIf(!process.env.NATS_URL)("order events on JetStream", () => {
     nats = await connect({ servers: process.env.NATS_URL });
   });
   afterAll(async () => {
+    // Stopping the test app also deletes its stream.
     await app?.stop();
-    const jsm = await nats?.jetstreamManager();
-    const stream = await jsm?.streams.find(`${app.namespace}.>`).catch(() => undefined);
-    if (jsm && stream) await jsm.streams.delete(stream);
     await nats?.close();
   });
 

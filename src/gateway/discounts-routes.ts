@@ -13,7 +13,7 @@ import {
   DiscountSchema,
 } from "./discount-schemas.js";
 import type { HttpMetrics } from "./http-metrics.js";
-import { errorResponses, jsonBody, jsonContent } from "./route-helpers.js";
+import { errorResponses, jsonBody, jsonContent, pageRequest } from "./route-helpers.js";
 import { IdParam, PagingQuery } from "./schemas.js";
 
 const tags = ["discounts"];
@@ -42,8 +42,7 @@ export function registerDiscountRoutes(
         const query = c.req.valid("query");
         const response = await inventory.listDiscountedProducts(
           {
-            pageSize: query.page_size === undefined ? 0 : Number(query.page_size),
-            pageToken: query.page_token ?? "",
+            ...pageRequest(query),
           },
           callOptions(c),
         );
@@ -107,8 +106,7 @@ export function registerDiscountRoutes(
         const query = c.req.valid("query");
         const response = await inventory.listDiscounts(
           {
-            pageSize: query.page_size === undefined ? 0 : Number(query.page_size),
-            pageToken: query.page_token ?? "",
+            ...pageRequest(query),
           },
           callOptions(c),
         );

@@ -3,7 +3,7 @@
  * the same Connect clients a module would use, and module errors into problem+json.
  */
 
-import type { Client } from "@connectrpc/connect";
+import { type Client, ConnectError } from "@connectrpc/connect";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -17,13 +17,7 @@ import { registerDiscountRoutes } from "./discounts-routes.js";
 import { HttpMetrics } from "./http-metrics.js";
 import { type ReadinessCheck, registerOperationsRoutes } from "./operations-routes.js";
 import { registerOrderRoutes } from "./orders-routes.js";
-import {
-  isConnectError,
-  type Problem,
-  problem,
-  problemFromConnectError,
-  validationProblem,
-} from "./problem.js";
+import { type Problem, problem, problemFromConnectError, validationProblem } from "./problem.js";
 import { registerProductRoutes } from "./products-routes.js";
 import { registerReviewRoutes } from "./reviews-routes.js";
 import { registerStatisticsRoutes } from "./statistics-routes.js";
@@ -72,7 +66,7 @@ export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
     return sendProblem(problem(404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
   });
   app.onError((error, c) => {
-    if (isConnectError(error)) {
+    if (error instanceof ConnectError) {
       const body = problemFromConnectError(error);
       if (body.status >= 500 && body.code !== "unavailable")
         logger.error({ err: error, path: c.req.path }, "module call failed");

@@ -13,7 +13,7 @@ import {
   OrderSchema,
   UpdateOrderBody,
 } from "./order-schemas.js";
-import { errorResponses, jsonBody, jsonContent } from "./route-helpers.js";
+import { errorResponses, jsonBody, jsonContent, pageRequest } from "./route-helpers.js";
 import { IdParam } from "./schemas.js";
 
 const tags = ["orders"];
@@ -89,8 +89,7 @@ export function registerOrderRoutes(
           {
             userId: query.user_id ?? "",
             status: query.status === undefined ? 0 : orderStatusFromName(query.status),
-            pageSize: query.page_size === undefined ? 0 : Number(query.page_size),
-            pageToken: query.page_token ?? "",
+            ...pageRequest(query),
           },
           callOptions(c),
         );

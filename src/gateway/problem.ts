@@ -105,7 +105,3 @@ export function statusOfError(error: unknown): number {
   if (error instanceof HTTPException && error.status < 500) return error.status;
   return 500;
 }
-
-export function isConnectError(error: unknown): error is ConnectError {
-  return error instanceof ConnectError;
-}

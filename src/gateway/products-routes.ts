@@ -7,7 +7,7 @@ import { callOptions } from "./call-options.js";
 import type { HttpMetrics } from "./http-metrics.js";
 import { statusOfError } from "./problem.js";
 import { productJson, productJsonText } from "./product-json.js";
-import { errorResponses, jsonBody, jsonContent } from "./route-helpers.js";
+import { errorResponses, jsonBody, jsonContent, pageRequest } from "./route-helpers.js";
 import {
   CreateProductBody,
   IdParam,
@@ -103,8 +103,7 @@ export function registerProductRoutes(
             minPriceCents: query.min_price_cents === undefined ? undefined : BigInt(query.min_price_cents),
             maxPriceCents: query.max_price_cents === undefined ? undefined : BigInt(query.max_price_cents),
             inStock: query.in_stock === "true",
-            pageSize: query.page_size === undefined ? 0 : Number(query.page_size),
-            pageToken: query.page_token ?? "",
+            ...pageRequest(query),
           },
           callOptions(c),
         );

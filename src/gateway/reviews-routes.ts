@@ -12,7 +12,7 @@ import {
   ReviewSchema,
   UpdateReviewBody,
 } from "./review-schemas.js";
-import { errorResponses, jsonBody, jsonContent } from "./route-helpers.js";
+import { errorResponses, jsonBody, jsonContent, pageRequest } from "./route-helpers.js";
 import { IdParam } from "./schemas.js";
 
 const tags = ["reviews"];
@@ -60,8 +60,7 @@ export function registerReviewRoutes(
         const response = await orders.listReviews(
           {
             productId: c.req.param("id"),
-            pageSize: query.page_size === undefined ? 0 : Number(query.page_size),
-            pageToken: query.page_token ?? "",
+            ...pageRequest(query),
           },
           callOptions(c),
         );

@@ -31,3 +31,14 @@ export function errorResponses(...statuses: number[]) {
     ]),
   );
 }
+
+/** The paging fields of a list request from validated page_size / page_token query values. */
+export function pageRequest(query: { page_size?: string; page_token?: string }): {
+  pageSize: number;
+  pageToken: string;
+} {
+  return {
+    pageSize: query.page_size === undefined ? 0 : Number(query.page_size),
+    pageToken: query.page_token ?? "",
+  };
+}

@@ -15,8 +15,9 @@ import type { Authenticator } from "../../platform/auth/authenticator.js";
 import { isUuid } from "../../platform/ids.js";
 import { notFound } from "../../platform/rpc/errors.js";
 import { decodePageToken, encodePageToken, resolvePageSize } from "../../platform/rpc/page-token.js";
+import { decodeTimeCursor, encodeTimeCursor } from "../../platform/rpc/time-cursor.js";
 import { discountedProductFrom, discountFromStored } from "./discount-mapper.js";
-import { type DiscountStore, discountCursorKey, parseDiscountCursorKey } from "./discount-store.js";
+import type { DiscountStore } from "./discount-store.js";
 import { validateNewDiscount } from "./discount-validation.js";
 
 export interface DiscountHandlersDeps {
@@ -45,8 +46,7 @@ export function createDiscountHandlers(deps: DiscountHandlersDeps): DiscountHand
     async listDiscounts(request, context) {
       await auth.requireAdmin(context);
       const limit = resolvePageSize(request.pageSize);
-      const afterKey = decodePageToken(request.pageToken, (key) => parseDiscountCursorKey(key) !== undefined);
-      const after = afterKey === undefined ? undefined : parseDiscountCursorKey(afterKey);
+      const after = decodeTimeCursor(request.pageToken);
       // One extra row tells whether another page exists without a count query.
       const page = await discounts.list(after, limit + 1);
       const hasMore = page.length > limit;
@@ -55,7 +55,7 @@ export function createDiscountHandlers(deps: DiscountHandlersDeps): DiscountHand
       const at = now();
       return create(ListDiscountsResponseSchema, {
         discounts: items.map((discount) => discountFromStored(discount, at)),
-        nextPageToken: hasMore && last !== undefined ? encodePageToken(discountCursorKey(last)) : "",
+        nextPageToken: hasMore && last !== undefined ? encodeTimeCursor(last) : "",
       });
     },
 

@@ -9,6 +9,7 @@ import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
 import type { Db } from "../../platform/db/database.js";
 import { uuidv7 } from "../../platform/ids.js";
 import { businessError, notFound } from "../../platform/rpc/errors.js";
+import type { TimeCursor } from "../../platform/rpc/time-cursor.js";
 import { discountProducts, discounts } from "./discount-schema.js";
 import { productFromRow } from "./product-mapper.js";
 import { products } from "./schema.js";
@@ -27,12 +28,6 @@ export interface NewDiscount {
 export interface StoredDiscount extends NewDiscount {
   id: string;
   createdAt: Date;
-}
-
-/** Where a page of discounts ends: the sort key (created_at desc, id desc) of its last item. */
-export interface DiscountCursor {
-  createdAt: Date;
-  id: string;
 }
 
 /** A product and the largest percent off in force on it. */
@@ -77,7 +72,7 @@ export class DiscountStore {
   }
 
   /** Up to `limit` discounts, newest first, starting after `after`. */
-  async list(after: DiscountCursor | undefined, limit: number): Promise<StoredDiscount[]> {
+  async list(after: TimeCursor | undefined, limit: number): Promise<StoredDiscount[]> {
     const rows = await this.db
       .select()
       .from(discounts)
@@ -153,18 +148,6 @@ export class DiscountStore {
       .groupBy(discountProducts.productId);
     return new Map(rows.map((row) => [row.productId, Number(row.percentOff)]));
   }
-}
-
-/** The page-token key of a cursor: the creation time in milliseconds and the id. */
-export function discountCursorKey(cursor: DiscountCursor): string {
-  return `${cursor.createdAt.getTime()}_${cursor.id}`;
-}
-
-/** The cursor a page-token key names, or undefined when it is not one this store issued. */
-export function parseDiscountCursorKey(key: string): DiscountCursor | undefined {
-  const match = /^(\d{1,15})_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(key);
-  if (match === null) return undefined;
-  return { createdAt: new Date(Number(match[1])), id: match[2] as string };
 }
 
 /** starts_at ≤ now < ends_at. */

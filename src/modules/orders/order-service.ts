@@ -23,12 +23,12 @@ import { isUuid, uuidv7 } from "../../platform/ids.js";
 import type { Logger } from "../../platform/logger.js";
 import { businessError, invalidArgument, notFound } from "../../platform/rpc/errors.js";
 import { resolvePageSize } from "../../platform/rpc/page-token.js";
+import { decodeTimeCursor, encodeTimeCursor } from "../../platform/rpc/time-cursor.js";
 import type { IdempotencyStore } from "./idempotency-store.js";
 import { canMove, statusFromProto } from "./order-lifecycle.js";
 import type { OrderStore } from "./order-store.js";
 import { type OrderLine, validateCreateOrder } from "./order-validation.js";
 import type { OrderStatusName } from "./schema.js";
-import { decodeTimeCursor, encodeTimeCursor } from "./time-cursor.js";
 
 export interface OrderServiceDeps {
   orders: OrderStore;

@@ -18,9 +18,9 @@ import type { Authenticator } from "../../platform/auth/authenticator.js";
 import { isUuid } from "../../platform/ids.js";
 import { businessError, notFound } from "../../platform/rpc/errors.js";
 import { resolvePageSize } from "../../platform/rpc/page-token.js";
+import { decodeTimeCursor, encodeTimeCursor } from "../../platform/rpc/time-cursor.js";
 import { Violations } from "../../platform/rpc/violations.js";
 import type { ReviewStore } from "./review-store.js";
-import { decodeTimeCursor, encodeTimeCursor } from "./time-cursor.js";
 
 export const COMMENT_MAX = 2000;
 

@@ -3,16 +3,12 @@
  * the platform's API.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { accessSync, constants } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import { pgSchema } from "drizzle-orm/pg-core";
-import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
-import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
-import postgres from "postgres";
+import { createTestDatabase } from "../../../test/support/test-database.js";
 import { type Db, openDatabase } from "../db/database.js";
 import { createLogger } from "../logger.js";
 import { defineOutboxTable, type OutboxTable } from "./outbox-table.js";
@@ -24,62 +20,34 @@ export interface TestDatabase {
   close(): Promise<void>;
 }
 
-function isMissingMigrations(error: unknown): boolean {
-  return error instanceof Error && /_journal\.json/.test(error.message);
-}
-
-/** An in-memory PGlite through openDatabase (or directly, while drizzle/ has no migrations yet). */
+/** An in-memory PGlite with the migrations applied. */
 export async function openTestPglite(): Promise<TestDatabase> {
-  try {
-    const database = await openDatabase({ url: undefined, dataDir: "memory://", logger: silentLogger });
-    return { db: database.db, close: () => database.close() };
-  } catch (error) {
-    if (!isMissingMigrations(error)) throw error;
-    const client = await PGlite.create("memory://");
-    return { db: drizzlePglite({ client }) as unknown as Db, close: () => client.close() };
-  }
+  const database = await openDatabase({ url: undefined, dataDir: "memory://", logger: silentLogger });
+  return { db: database.db, close: () => database.close() };
 }
 
 /**
- * A fresh database `ev_test_<random>` on the server of `baseUrl`, dropped by `drop()`. `open()`
- * gives independent connection pools to it, as separate processes would have.
+ * A fresh database on the server of `baseUrl`, dropped by `drop()`. `open()` gives independent
+ * connection pools to it, as separate processes would have.
  */
 export async function createTestPostgresDatabase(baseUrl: string): Promise<{
   url: string;
   open(): Promise<TestDatabase>;
   drop(): Promise<void>;
 }> {
-  const name = `ev_test_${randomBytes(6).toString("hex")}`;
-  const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
+  const fresh = await createTestDatabase(baseUrl);
   const opened: TestDatabase[] = [];
   return {
-    url: url.toString(),
+    url: fresh.url,
     async open() {
-      let database: TestDatabase;
-      try {
-        const db = await openDatabase({ url: url.toString(), dataDir: "unused", logger: silentLogger });
-        database = { db: db.db, close: () => db.close() };
-      } catch (error) {
-        if (!isMissingMigrations(error)) throw error;
-        const client = postgres(url.toString(), { max: 10, onnotice: () => {} });
-        database = {
-          db: drizzlePostgres({ client }) as unknown as Db,
-          close: () => client.end({ timeout: 5 }),
-        };
-      }
-      opened.push(database);
-      return database;
+      const database = await openDatabase({ url: fresh.url, dataDir: "unused", logger: silentLogger });
+      const handle = { db: database.db, close: () => database.close() };
+      opened.push(handle);
+      return handle;
     },
     async drop() {
       await Promise.allSettled(opened.map((database) => database.close()));
-      try {
-        await admin.unsafe(`drop database if exists ${name} with (force)`);
-      } finally {
-        await admin.end({ timeout: 5 });
-      }
+      await fresh.drop();
     },
   };
 }

@@ -1,6 +1,6 @@
 /** Page tokens for newest-first lists: the (created_at, id) of the last item shown. */
-import { isUuid } from "../../platform/ids.js";
-import { decodePageToken, encodePageToken } from "../../platform/rpc/page-token.js";
+import { isUuid } from "../ids.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
 
 export interface TimeCursor {
   createdAt: Date;
