@@ -55,7 +55,12 @@ describe.each(availableSetups())("StockService (%s)", (setup) => {
       unitPriceCents: 3000n,
     });
     expect(await stockOf(id)).toBe(3);
-    await client.confirmReservation({ orderId }, admin());
+    expect(
+      await client.confirmReservations({ orderIds: [orderId, "never-reserved"] }, admin()),
+    ).toMatchObject({
+      releasedOrderIds: [],
+      unknownOrderIds: ["never-reserved"],
+    });
     expect((await client.releaseReservation({ orderId }, admin())).released).toBe(true);
     expect((await client.releaseReservation({ orderId }, admin())).released).toBe(false);
     expect(await stockOf(id)).toBe(5);

@@ -5,7 +5,11 @@
  * within the relay's delay, and repairs an L2 entry a concurrent reader may have written back.
  */
 import { fromBinary } from "@bufbuild/protobuf";
-import { ProductDeletedSchema, ProductUpdatedSchema } from "../../gen/ecommerce/inventory/v1/events_pb.js";
+import {
+  ProductDeletedSchema,
+  ProductStockChangedSchema,
+  ProductUpdatedSchema,
+} from "../../gen/ecommerce/inventory/v1/events_pb.js";
 import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
 import type { LayeredCache } from "../../platform/cache/layered-cache.js";
 import type { DeliveredEvent, EventBus, Subscription } from "../../platform/events/event-bus.js";
@@ -21,6 +25,8 @@ export function productIdOf(event: Pick<DeliveredEvent, "type" | "payload">): st
       return fromBinary(ProductUpdatedSchema, event.payload).product?.id;
     case ProductDeletedSchema.typeName:
       return fromBinary(ProductDeletedSchema, event.payload).productId;
+    case ProductStockChangedSchema.typeName:
+      return fromBinary(ProductStockChangedSchema, event.payload).productId;
     default:
       return undefined;
   }

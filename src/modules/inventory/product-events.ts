@@ -7,6 +7,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   ProductCreatedSchema,
   ProductDeletedSchema,
+  ProductStockChangedSchema,
   ProductUpdatedSchema,
 } from "../../gen/ecommerce/inventory/v1/events_pb.js";
 import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
@@ -17,6 +18,7 @@ export const PRODUCT_SUBJECTS = {
   created: "inventory.product.created",
   updated: "inventory.product.updated",
   deleted: "inventory.product.deleted",
+  stockChanged: "inventory.product.stock_changed",
 } as const;
 
 export function productCreatedEvent(product: Product): NewOutboxEvent {
@@ -45,6 +47,29 @@ export function productDeletedEvent(productId: string, deletedAt: Date): NewOutb
     payload: toBinary(
       ProductDeletedSchema,
       create(ProductDeletedSchema, { productId, deletedAt: timestampFromDate(deletedAt) }),
+    ),
+  };
+}
+
+/** Stock taken (negative delta) or returned for an order; built before the statement that does it. */
+export function productStockChangedEvent(
+  productId: string,
+  delta: number,
+  orderId: string,
+  changedAt: Date,
+): NewOutboxEvent {
+  return {
+    id: uuidv7(),
+    type: ProductStockChangedSchema.typeName,
+    subject: PRODUCT_SUBJECTS.stockChanged,
+    payload: toBinary(
+      ProductStockChangedSchema,
+      create(ProductStockChangedSchema, {
+        productId,
+        delta,
+        orderId,
+        changedAt: timestampFromDate(changedAt),
+      }),
     ),
   };
 }

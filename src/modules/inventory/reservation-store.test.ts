@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/test-database.js";
 import { type Database, openDatabase } from "../../platform/db/database.js";
 import { createLogger } from "../../platform/logger.js";
-import { DiscountStore } from "./discount-store.js";
 import { ProductStore } from "./product-store.js";
 import { mergeLines, ReservationStore } from "./reservation-store.js";
 
@@ -37,7 +36,7 @@ describe.skipIf(!process.env.DATABASE_URL)("stock reservations on PostgreSQL", (
     fresh = await createTestDatabase(process.env.DATABASE_URL as string);
     database = await openDatabase({ url: fresh.url, dataDir: "unused", logger, maxConnections: 20 });
     products = new ProductStore(database.db);
-    reservations = new ReservationStore(database.db, new DiscountStore(database.db));
+    reservations = new ReservationStore(database.db);
   });
   afterAll(async () => {
     await database?.close();
@@ -163,12 +162,19 @@ describe.skipIf(!process.env.DATABASE_URL)("stock reservations on PostgreSQL", (
     const past = new Date(Date.now() - 120_000);
     await reservations.reserve(`expired-${product.id}`, [{ productId: product.id, quantity: 1 }], 1000, past);
     await reservations.reserve(`kept-${product.id}`, [{ productId: product.id, quantity: 1 }], 1000, past);
-    await reservations.confirm(`kept-${product.id}`);
+    expect(await reservations.confirm([`kept-${product.id}`, `kept-${product.id}`])).toEqual({
+      released: [],
+      unknown: [],
+    });
     const expired = await reservations.expired(new Date(), 1000);
     expect(expired).toContain(`expired-${product.id}`);
     expect(expired).not.toContain(`kept-${product.id}`);
     await reservations.release(`expired-${product.id}`);
-    expect(await codeOf(reservations.confirm(`expired-${product.id}`))).toBe(Code.FailedPrecondition);
+    // A late confirmation cannot resurrect it; one for an order that never reserved is told apart.
+    expect(await reservations.confirm([`expired-${product.id}`, `kept-${product.id}`, "never"])).toEqual({
+      released: [`expired-${product.id}`],
+      unknown: ["never"],
+    });
   });
 
   it("answers not_found for an unknown product and changes nothing", async () => {

@@ -1,22 +1,22 @@
 /**
  * Taking and returning stock, all or nothing, keyed by order id.
  *
- * No oversell: each line is one conditional `UPDATE … SET stock = stock - n WHERE stock >= n`, so
- * the row lock decides between concurrent orders and stock never goes below zero. No deadlock:
- * lines are merged per product and updated in product id order, so concurrent multi-line orders
- * lock rows in the same order. Exactly once: the reservation row is inserted first (a retry with the
- * same order id waits for, then returns, the first one) and released by a single status change.
+ * No oversell: the product rows are locked before their stock is judged, so the row lock decides
+ * between concurrent orders, and the `stock >= 0` check refuses anything that slipped by. No
+ * deadlock: lines are merged per product and locked in product id order, so concurrent multi-line
+ * orders lock rows in the same order. Exactly once: the reservation row keyed by the order id gates
+ * the stock change (a retry with the same order id waits for, then returns, the first one) and is
+ * released by a single status change.
  */
-import { Code } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
-import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
-import type { Db, Tx } from "../../platform/db/database.js";
-import { appendToOutbox } from "../../platform/events/outbox.js";
+import type { Db } from "../../platform/db/database.js";
+import { rawRows } from "../../platform/db/raw-rows.js";
+import { appendToOutbox, outboxValues } from "../../platform/events/outbox.js";
 import { businessError, notFound } from "../../platform/rpc/errors.js";
 import { unitDiscountCents } from "./discount-price.js";
-import type { DiscountStore } from "./discount-store.js";
-import { productUpdatedEvent } from "./product-events.js";
-import { productFromRow } from "./product-mapper.js";
+import { discountProducts, discounts } from "./discount-schema.js";
+import { productStockChangedEvent } from "./product-events.js";
 import { reservationLines, reservations } from "./reservation-schema.js";
 import { inventoryOutbox, products } from "./schema.js";
 
@@ -41,100 +41,155 @@ export interface Reservation {
 
 export interface ReleaseResult {
   released: boolean;
-  /** Products whose stock changed, for cache invalidation. */
-  products: Product[];
+  /** Ids of the products whose stock changed, for cache invalidation. */
+  changed: string[];
+}
+
+export interface ConfirmResult {
+  /** Orders whose stock had already been returned. */
+  released: string[];
+  /** Orders without a reservation. */
+  unknown: string[];
 }
 
 export class ReservationStore {
-  constructor(
-    private readonly db: Db,
-    private readonly discounts: DiscountStore,
-  ) {}
+  constructor(private readonly db: Db) {}
 
   /**
    * Takes stock for every line or for none. Resolves with the reservation (the first one, for a
-   * repeated order id) and the products whose stock changed.
+   * repeated order id) and the ids of the products whose stock changed.
+   *
+   * One statement, so one round trip and one commit: it locks the products in id order, decides
+   * whether every line can be served, and only then inserts the reservation, takes the stock,
+   * records the priced lines and appends the stock events — each data-modifying step reads the
+   * previous one's output, so nothing is taken when any line fails or the order id is a repeat.
    */
   async reserve(
     orderId: string,
     lines: StockRequestLine[],
     ttlMs: number,
     now = new Date(),
-  ): Promise<{ reservation: Reservation; changed: Product[] }> {
+  ): Promise<{ reservation: Reservation; changed: string[] }> {
     const merged = mergeLines(lines);
     const expiresAt = new Date(now.getTime() + ttlMs);
-    try {
-      return await this.db.transaction(async (tx) => {
-        // Issued together so the driver pipelines them; the server still runs them in this order,
-        // so the stock rows are locked in product id order.
-        const [inserted, percentOff, ...updated] = await Promise.all([
-          tx
-            .insert(reservations)
-            .values({ orderId, status: "reserved", expiresAt, createdAt: now, updatedAt: now })
-            .onConflictDoNothing()
-            .returning({ orderId: reservations.orderId }),
-          this.discounts.bestDiscountPercent(
-            merged.map((line) => line.productId),
-            now,
-            tx,
-          ),
-          ...merged.map((line) =>
-            tx
-              .update(products)
-              .set({ stock: sql`${products.stock} - ${line.quantity}`, updatedAt: now })
-              .where(and(eq(products.id, line.productId), sql`${products.stock} >= ${line.quantity}`))
-              .returning(),
-          ),
-        ]);
-        // A repeat of an order id: undo what this attempt took, and answer the first reservation.
-        if (inserted.length === 0) throw new RepeatedOrderId();
-        const changed: Product[] = [];
-        const reserved: ReservedLineRow[] = [];
-        for (const [index, line] of merged.entries()) {
-          const row = updated[index]?.[0];
-          if (row === undefined) await explainMissingStock(tx, line);
-          const product = productFromRow(row as NonNullable<typeof row>);
-          changed.push(product);
-          reserved.push({
-            productId: line.productId,
-            productName: product.name,
-            quantity: line.quantity,
-            unitPriceCents: product.priceCents,
-            unitDiscountCents: unitDiscountCents(product.priceCents, percentOff.get(line.productId) ?? 0),
-          });
-        }
-        await Promise.all([
-          tx.insert(reservationLines).values(reserved.map((line) => ({ orderId, ...line }))),
-          appendToOutbox(tx, inventoryOutbox, changed.map(productUpdatedEvent)),
-        ]);
-        return { reservation: { orderId, lines: reserved, expiresAt }, changed };
+    const at = now.toISOString();
+    const events = merged.map((line) =>
+      productStockChangedEvent(line.productId, -line.quantity, orderId, now),
+    );
+    const wanted = sql.join(
+      merged.map((line) => sql`(${line.productId}::uuid, ${line.quantity}::int)`),
+      sql`, `,
+    );
+    const rows = await rawRows<ReserveRow>(
+      this.db,
+      sql`
+      with wanted (product_id, quantity) as (values ${wanted}),
+      locked as (
+        select p.id, p.name, p.price_cents, p.stock from ${products} p
+        where p.id in (select product_id from wanted)
+        order by p.id
+        for update
+      ),
+      verdict as (
+        select count(l.id) = ${merged.length} and coalesce(bool_and(l.stock >= w.quantity), false) as ok
+        from wanted w left join locked l on l.id = w.product_id
+      ),
+      claimed as (
+        insert into ${reservations} (order_id, status, expires_at, created_at, updated_at)
+        select ${orderId}, 'reserved', ${expiresAt.toISOString()}::timestamptz, ${at}::timestamptz, ${at}::timestamptz
+        from verdict where ok
+        on conflict (order_id) do nothing
+        returning order_id
+      ),
+      taken as (
+        update ${products} p set stock = p.stock - w.quantity, updated_at = ${at}::timestamptz
+        from wanted w
+        where p.id = w.product_id and exists (select 1 from claimed)
+        returning p.id
+      ),
+      priced as (
+        select l.id as product_id, l.name, l.price_cents, w.quantity,
+          coalesce((
+            select max(d.percent_off) from ${discountProducts} dp
+            join ${discounts} d on d.id = dp.discount_id
+            where dp.product_id = l.id and d.starts_at <= ${at}::timestamptz and d.ends_at > ${at}::timestamptz
+          ), 0) as percent_off
+        from wanted w join locked l on l.id = w.product_id
+      ),
+      recorded as (
+        insert into ${reservationLines}
+          (order_id, product_id, product_name, quantity, unit_price_cents, unit_discount_cents)
+        -- floor(price * percent / 100), as unitDiscountCents computes it: integer division of
+        -- non-negative numbers truncates, which is the floor.
+        select c.order_id, p.product_id, p.name, p.quantity, p.price_cents, p.price_cents * p.percent_off / 100
+        from priced p, claimed c
+      ),
+      announced as (
+        insert into ${inventoryOutbox} (id, type, subject, payload)
+        select e.id, e.type, e.subject, e.payload from (values ${outboxValues(events)}) e (id, type, subject, payload), claimed
+      )
+      select w.product_id::text, l.id is not null as found, l.name, l.price_cents::text, l.stock,
+        w.quantity, p.percent_off,
+        exists (select 1 from claimed) as claimed,
+        exists (select 1 from ${reservations} r where r.order_id = ${orderId}) as existed
+      from wanted w
+      left join locked l on l.id = w.product_id
+      left join priced p on p.product_id = w.product_id
+      order by w.product_id`,
+    );
+    const first = rows[0];
+    if (first?.claimed) {
+      const reserved = rows.map((row) => {
+        const unitPriceCents = BigInt(row.price_cents as string);
+        return {
+          productId: row.product_id,
+          productName: row.name as string,
+          quantity: row.quantity,
+          unitPriceCents,
+          unitDiscountCents: unitDiscountCents(unitPriceCents, row.percent_off ?? 0),
+        };
       });
-    } catch (error) {
-      if (!(error instanceof RepeatedOrderId)) throw error;
-      return { reservation: await readReservation(this.db, orderId), changed: [] };
+      return {
+        reservation: { orderId, lines: reserved, expiresAt },
+        changed: merged.map((line) => line.productId),
+      };
     }
+    const servable = rows.every((row) => row.found && (row.stock as number) >= row.quantity);
+    // The order id already holds a reservation (committed before, or concurrently): answer it.
+    if (first?.existed || servable)
+      return { reservation: await readReservation(this.db, orderId), changed: [] };
+    throw explainRefusal(rows);
   }
 
-  /** Marks a reservation as belonging to an existing order, so it never expires. */
-  async confirm(orderId: string, now = new Date()): Promise<void> {
-    const updated = await this.db
+  /**
+   * Marks reservations as belonging to existing orders, so they never expire: one statement for
+   * the usual case where every one is still reserved. Confirming twice is harmless.
+   */
+  async confirm(orderIds: readonly string[], now = new Date()): Promise<ConfirmResult> {
+    const result: ConfirmResult = { released: [], unknown: [] };
+    if (orderIds.length === 0) return result;
+    const confirmed = await this.db
       .update(reservations)
       .set({ status: "confirmed", updatedAt: now })
-      .where(and(eq(reservations.orderId, orderId), eq(reservations.status, "reserved")))
+      .where(and(inArray(reservations.orderId, [...orderIds]), eq(reservations.status, "reserved")))
       .returning({ orderId: reservations.orderId });
-    if (updated.length > 0) return;
-    const [current] = await this.db
-      .select({ status: reservations.status })
-      .from(reservations)
-      .where(eq(reservations.orderId, orderId));
-    if (current === undefined) throw notFound("reservation", orderId);
-    if (current.status === "released") {
-      throw businessError(
-        Code.FailedPrecondition,
-        "RESERVATION_RELEASED",
-        `the stock of order "${orderId}" was already released`,
-      );
+    if (confirmed.length === orderIds.length) return result;
+    const done = new Set(confirmed.map((row) => row.orderId));
+    const rest = orderIds.filter((id) => !done.has(id));
+    const statuses = new Map(
+      (
+        await this.db
+          .select({ orderId: reservations.orderId, status: reservations.status })
+          .from(reservations)
+          .where(inArray(reservations.orderId, rest))
+      ).map((row) => [row.orderId, row.status]),
+    );
+    for (const id of rest) {
+      const status = statuses.get(id);
+      if (status === undefined) result.unknown.push(id);
+      else if (status === "released") result.released.push(id);
     }
+    return result;
   }
 
   /** Returns a reservation's stock; only the first call for an order does. */
@@ -147,35 +202,53 @@ export class ReservationStore {
           and(eq(reservations.orderId, orderId), inArray(reservations.status, ["reserved", "confirmed"])),
         )
         .returning({ orderId: reservations.orderId });
-      if (updated.length === 0) return { released: false, products: [] };
+      if (updated.length === 0) return { released: false, changed: [] };
       const lines = await tx
         .select()
         .from(reservationLines)
         .where(eq(reservationLines.orderId, orderId))
         .orderBy(asc(reservationLines.productId));
-      const changed: Product[] = [];
+      const changed: string[] = [];
       for (const line of lines) {
         // A product deleted since has nothing to return the stock to.
         const [row] = await tx
           .update(products)
           .set({ stock: sql`${products.stock} + ${line.quantity}`, updatedAt: now })
           .where(eq(products.id, line.productId))
-          .returning();
-        if (row !== undefined) changed.push(productFromRow(row));
+          .returning({ id: products.id });
+        if (row !== undefined) changed.push(row.id);
       }
-      await appendToOutbox(tx, inventoryOutbox, changed.map(productUpdatedEvent));
-      return { released: true, products: changed };
+      const quantities = new Map(lines.map((line) => [line.productId, line.quantity]));
+      await appendToOutbox(
+        tx,
+        inventoryOutbox,
+        changed.map((id) => productStockChangedEvent(id, quantities.get(id) as number, orderId, now)),
+      );
+      return { released: true, changed };
     });
   }
 
-  /** Order ids of unconfirmed reservations past their expiry, oldest first. */
-  async expired(now: Date, limit: number): Promise<string[]> {
-    const rows = await this.db
+  /**
+   * Claims up to `limit` unconfirmed reservations past their expiry (oldest first) for the caller
+   * to release, and returns their order ids. Every process runs the expiry job, so each one is
+   * handed to one caller only: rows another caller is claiming are skipped (`FOR UPDATE SKIP
+   * LOCKED`), and a claimed one's expiry moves `leaseMs` ahead, so nobody else sees it expired
+   * while it is being released. If that release never happens (the process died), it is claimed
+   * again once the lease is over. Releasing stays exactly-once in any case (`release`).
+   */
+  async expired(now: Date, limit: number, leaseMs = 30_000): Promise<string[]> {
+    const claimable = this.db
       .select({ orderId: reservations.orderId })
       .from(reservations)
       .where(and(eq(reservations.status, "reserved"), lte(reservations.expiresAt, now)))
       .orderBy(asc(reservations.expiresAt))
-      .limit(limit);
+      .limit(limit)
+      .for("update", { skipLocked: true });
+    const rows = await this.db
+      .update(reservations)
+      .set({ expiresAt: new Date(now.getTime() + leaseMs), updatedAt: now })
+      .where(and(inArray(reservations.orderId, claimable), eq(reservations.status, "reserved")))
+      .returning({ orderId: reservations.orderId });
     return rows.map((row) => row.orderId);
   }
 }
@@ -190,22 +263,29 @@ export function mergeLines(lines: StockRequestLine[]): StockRequestLine[] {
     .map(([productId, quantity]) => ({ productId, quantity }));
 }
 
-/** Throws not_found for a missing product, failed_precondition (409) for too little stock. */
-async function explainMissingStock(tx: Tx, line: StockRequestLine): Promise<never> {
-  const [product] = await tx
-    .select({ stock: products.stock })
-    .from(products)
-    .where(eq(products.id, line.productId));
-  if (product === undefined) throw notFound("product", line.productId);
-  throw businessError(
-    Code.FailedPrecondition,
-    "OUT_OF_STOCK",
-    `product "${line.productId}" has ${product.stock} in stock, ${line.quantity} requested`,
-  );
+interface ReserveRow {
+  product_id: string;
+  found: boolean;
+  name: string | null;
+  price_cents: string | null;
+  stock: number | null;
+  quantity: number;
+  percent_off: number | null;
+  claimed: boolean;
+  existed: boolean;
 }
 
-/** Rolls back an attempt whose order id already holds a reservation. */
-class RepeatedOrderId extends Error {}
+/** not_found for the first missing product, else failed_precondition (409) for too little stock. */
+function explainRefusal(rows: ReserveRow[]): ConnectError {
+  const missing = rows.find((row) => !row.found);
+  if (missing) return notFound("product", missing.product_id);
+  const short = rows.find((row) => (row.stock as number) < row.quantity) as ReserveRow;
+  return businessError(
+    Code.FailedPrecondition,
+    "OUT_OF_STOCK",
+    `product "${short.product_id}" has ${short.stock} in stock, ${short.quantity} requested`,
+  );
+}
 
 async function readReservation(tx: Pick<Db, "select">, orderId: string): Promise<Reservation> {
   const [reservation] = await tx.select().from(reservations).where(eq(reservations.orderId, orderId));

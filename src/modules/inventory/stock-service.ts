@@ -8,7 +8,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
 import {
-  ConfirmReservationResponseSchema,
+  ConfirmReservationsResponseSchema,
   ReleaseReservationResponseSchema,
   ReserveStockResponseSchema,
   type StockService,
@@ -22,6 +22,7 @@ import type { ReservationStore, StockRequestLine } from "./reservation-store.js"
 
 export const MAX_LINES = 100;
 export const MAX_QUANTITY = 1000;
+export const MAX_CONFIRMATIONS = 1000;
 const ORDER_ID_MAX = 100;
 
 export interface StockServiceDeps {
@@ -35,15 +36,15 @@ export interface StockServiceDeps {
 /** After stock changed: drop the cached products before answering, and wake the event relay. */
 export async function afterStockChange(
   deps: Pick<StockServiceDeps, "cache" | "onEventsCommitted">,
-  changed: Product[],
+  changed: readonly string[],
 ): Promise<void> {
-  await Promise.all(changed.map((product) => deps.cache.invalidate(product.id)));
+  await Promise.all(changed.map((productId) => deps.cache.invalidate(productId)));
   if (changed.length > 0) deps.onEventsCommitted();
 }
 
 export function createStockService(deps: StockServiceDeps): ServiceImpl<typeof StockService> {
   const { reservations, auth } = deps;
-  const invalidate = (changed: Product[]) => afterStockChange(deps, changed);
+  const invalidate = (changed: readonly string[]) => afterStockChange(deps, changed);
 
   return {
     async reserveStock(request, context) {
@@ -76,13 +77,21 @@ export function createStockService(deps: StockServiceDeps): ServiceImpl<typeof S
       });
     },
 
-    async confirmReservation(request, context) {
+    async confirmReservations(request, context) {
       await auth.requireAdmin(context);
       const violations = new Violations();
-      checkOrderId(violations, request.orderId);
+      if (request.orderIds.length < 1 || request.orderIds.length > MAX_CONFIRMATIONS) {
+        violations.add("order_ids", `must have between 1 and ${MAX_CONFIRMATIONS} ids`);
+      }
+      request.orderIds.forEach((orderId, index) => {
+        violations.text(`order_ids[${index}]`, orderId, ORDER_ID_MAX, { required: true });
+      });
       violations.throwIfAny();
-      await reservations.confirm(request.orderId);
-      return create(ConfirmReservationResponseSchema, {});
+      const { released, unknown } = await reservations.confirm(request.orderIds);
+      return create(ConfirmReservationsResponseSchema, {
+        releasedOrderIds: released,
+        unknownOrderIds: unknown,
+      });
     },
 
     async releaseReservation(request, context) {
@@ -90,8 +99,8 @@ export function createStockService(deps: StockServiceDeps): ServiceImpl<typeof S
       const violations = new Violations();
       checkOrderId(violations, request.orderId);
       violations.throwIfAny();
-      const { released, products } = await reservations.release(request.orderId);
-      await invalidate(products);
+      const { released, changed } = await reservations.release(request.orderId);
+      await invalidate(changed);
       return create(ReleaseReservationResponseSchema, { released });
     },
   };

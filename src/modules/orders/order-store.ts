@@ -2,10 +2,10 @@
  * Order persistence. Creating an order and changing its status each record their event in the
  * module's outbox in the same transaction.
  */
-import { and, desc, eq, inArray, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Order } from "../../gen/ecommerce/orders/v1/order_pb.js";
 import type { Db } from "../../platform/db/database.js";
-import { appendToOutbox } from "../../platform/events/outbox.js";
+import { appendToOutbox, outboxValues } from "../../platform/events/outbox.js";
 import { orderCreatedEvent, orderStatusChangedEvent } from "./order-events.js";
 import { type OrderItemRow, type OrderRow, orderFromRows } from "./order-mapper.js";
 import { idempotencyKeys, type OrderStatusName, orderItems, orders, ordersOutbox } from "./schema.js";
@@ -53,19 +53,37 @@ export class OrderStore {
       createdAt: order.createdAt,
       updatedAt: order.createdAt,
     };
-    await this.db.transaction(async (tx) => {
-      await tx.insert(orders).values(orderRow);
-      await tx.insert(orderItems).values(itemRows);
-      if (idempotency) {
-        await tx
-          .update(idempotencyKeys)
-          .set({ orderId: order.id })
-          .where(
-            and(eq(idempotencyKeys.userId, idempotency.userId), eq(idempotencyKeys.key, idempotency.key)),
-          );
-      }
-      await appendToOutbox(tx, ordersOutbox, [orderCreatedEvent(orderRow, itemRows)]);
-    });
+    const createdAt = order.createdAt.toISOString();
+    const itemValues = sql.join(
+      itemRows.map(
+        (item) =>
+          sql`(${item.orderId}::uuid, ${item.productId}::uuid, ${item.productName}, ${item.quantity}::int,
+            ${String(item.unitPriceCents)}::bigint, ${String(item.discountCents)}::bigint,
+            ${String(item.lineTotalCents)}::bigint)`,
+      ),
+      sql`, `,
+    );
+    const keyed = idempotency
+      ? sql`, keyed as (
+          update ${idempotencyKeys} set order_id = ${order.id}::uuid
+          where user_id = ${idempotency.userId} and key = ${idempotency.key})`
+      : sql``;
+    // One statement: the order, its items, the idempotency key's link and the event commit together
+    // in a single round trip.
+    await this.db.execute(sql`
+      with placed as (
+        insert into ${orders} (id, user_id, status, subtotal_cents, discount_cents, total_cents, created_at, updated_at)
+        values (${order.id}::uuid, ${order.userId}, 'pending', ${String(subtotalCents)}::bigint,
+          ${String(discountCents)}::bigint, ${String(orderRow.totalCents)}::bigint,
+          ${createdAt}::timestamptz, ${createdAt}::timestamptz)
+      ),
+      lined as (
+        insert into ${orderItems}
+          (order_id, product_id, product_name, quantity, unit_price_cents, discount_cents, line_total_cents)
+        values ${itemValues}
+      )${keyed}
+      insert into ${ordersOutbox} (id, type, subject, payload)
+      values ${outboxValues([orderCreatedEvent(orderRow, itemRows)])}`);
     return orderFromRows(orderRow, itemRows);
   }
 

@@ -9,6 +9,7 @@ import { sql } from "drizzle-orm";
 import {
   ProductCreatedSchema,
   ProductDeletedSchema,
+  ProductStockChangedSchema,
   ProductUpdatedSchema,
 } from "../../gen/ecommerce/inventory/v1/events_pb.js";
 import { OrderCreatedSchema, OrderStatusChangedSchema } from "../../gen/ecommerce/orders/v1/events_pb.js";
@@ -20,7 +21,7 @@ import { storeTotals, userOrderStats, userOrdersByHour } from "./schema.js";
 export class PoisonEvent extends Error {}
 
 /** Types that exist but do not change statistics. */
-const IGNORED_TYPES = new Set<string>([ProductUpdatedSchema.typeName]);
+const IGNORED_TYPES = new Set<string>([ProductUpdatedSchema.typeName, ProductStockChangedSchema.typeName]);
 
 /** Whether the event needs a transaction at all. */
 export function affectsStatistics(type: string): boolean {

@@ -1,5 +1,6 @@
 /** Writing events into a module's outbox, inside the transaction that makes the change. */
 import { randomUUID } from "node:crypto";
+import { type SQL, sql } from "drizzle-orm";
 import type { Db, Tx } from "../db/database.js";
 import { assertValidSubject } from "./event-bus.js";
 import type { OutboxTable } from "./outbox-table.js";
@@ -28,11 +29,28 @@ export async function appendToOutbox(
   events: readonly NewOutboxEvent[],
 ): Promise<string[]> {
   if (events.length === 0) return [];
-  const rows = events.map((event) => {
-    assertValidSubject(event.subject, { wildcards: false });
-    if (!event.type) throw new Error("outbox event without a type");
-    return { id: event.id ?? randomUUID(), type: event.type, subject: event.subject, payload: event.payload };
-  });
+  const rows = events.map(outboxRow);
   await tx.insert(table).values(rows);
   return rows.map((row) => row.id);
+}
+
+/**
+ * `events` as a VALUES list of (id, type, subject, payload), for statements that append to an
+ * outbox inside a larger single statement: `insert into <outbox> (id, type, subject, payload)
+ * select … from (values …)`. The same checks as {@link appendToOutbox}; `events` must not be empty.
+ */
+export function outboxValues(events: readonly NewOutboxEvent[]): SQL {
+  if (events.length === 0) throw new Error("outboxValues needs at least one event");
+  return sql.join(
+    events
+      .map(outboxRow)
+      .map((row) => sql`(${row.id}::uuid, ${row.type}, ${row.subject}, ${row.payload}::bytea)`),
+    sql`, `,
+  );
+}
+
+function outboxRow(event: NewOutboxEvent) {
+  assertValidSubject(event.subject, { wildcards: false });
+  if (!event.type) throw new Error("outbox event without a type");
+  return { id: event.id ?? randomUUID(), type: event.type, subject: event.subject, payload: event.payload };
 }

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ecommerce/inventory/v1/events.proto.
  */
 export const file_ecommerce_inventory_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("CiNlY29tbWVyY2UvaW52ZW50b3J5L3YxL2V2ZW50cy5wcm90bxIWZWNvbW1lcmNlLmludmVudG9yeS52MSJCCg5Qcm9kdWN0Q3JlYXRlZBIwCgdwcm9kdWN0GAEgASgLMh8uZWNvbW1lcmNlLmludmVudG9yeS52MS5Qcm9kdWN0IkIKDlByb2R1Y3RVcGRhdGVkEjAKB3Byb2R1Y3QYASABKAsyHy5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlByb2R1Y3QiVAoOUHJvZHVjdERlbGV0ZWQSEgoKcHJvZHVjdF9pZBgBIAEoCRIuCgpkZWxldGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_ecommerce_inventory_v1_product, file_google_protobuf_timestamp]);
+  fileDesc("CiNlY29tbWVyY2UvaW52ZW50b3J5L3YxL2V2ZW50cy5wcm90bxIWZWNvbW1lcmNlLmludmVudG9yeS52MSJCCg5Qcm9kdWN0Q3JlYXRlZBIwCgdwcm9kdWN0GAEgASgLMh8uZWNvbW1lcmNlLmludmVudG9yeS52MS5Qcm9kdWN0IkIKDlByb2R1Y3RVcGRhdGVkEjAKB3Byb2R1Y3QYASABKAsyHy5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlByb2R1Y3QiVAoOUHJvZHVjdERlbGV0ZWQSEgoKcHJvZHVjdF9pZBgBIAEoCRIuCgpkZWxldGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ6ChNQcm9kdWN0U3RvY2tDaGFuZ2VkEhIKCnByb2R1Y3RfaWQYASABKAkSDQoFZGVsdGEYAiABKAUSEAoIb3JkZXJfaWQYAyABKAkSLgoKY2hhbmdlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_ecommerce_inventory_v1_product, file_google_protobuf_timestamp]);
 
 /**
  * Published on <NAMESPACE>.inventory.product.created when a product is created.
@@ -38,7 +38,7 @@ export const ProductCreatedSchema: GenMessage<ProductCreated> = /*@__PURE__*/
   messageDesc(file_ecommerce_inventory_v1_events, 0);
 
 /**
- * Published on <NAMESPACE>.inventory.product.updated when any field of a product changes.
+ * Published on <NAMESPACE>.inventory.product.updated when an administrator changes a product.
  *
  * @generated from message ecommerce.inventory.v1.ProductUpdated
  */
@@ -85,4 +85,48 @@ export type ProductDeleted = Message<"ecommerce.inventory.v1.ProductDeleted"> & 
  */
 export const ProductDeletedSchema: GenMessage<ProductDeleted> = /*@__PURE__*/
   messageDesc(file_ecommerce_inventory_v1_events, 2);
+
+/**
+ * Published on <NAMESPACE>.inventory.product.stock_changed when orders take or return stock. It
+ * carries the change rather than the product, so it is written in the same statement that takes
+ * the stock; read the product for its new level.
+ *
+ * @generated from message ecommerce.inventory.v1.ProductStockChanged
+ */
+export type ProductStockChanged = Message<"ecommerce.inventory.v1.ProductStockChanged"> & {
+  /**
+   * The product whose stock changed.
+   *
+   * @generated from field: string product_id = 1;
+   */
+  productId: string;
+
+  /**
+   * Units added (returned) or, when negative, taken.
+   *
+   * @generated from field: int32 delta = 2;
+   */
+  delta: number;
+
+  /**
+   * The order that took or returned the stock.
+   *
+   * @generated from field: string order_id = 3;
+   */
+  orderId: string;
+
+  /**
+   * When the stock changed.
+   *
+   * @generated from field: google.protobuf.Timestamp changed_at = 4;
+   */
+  changedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message ecommerce.inventory.v1.ProductStockChanged.
+ * Use `create(ProductStockChangedSchema)` to create a new message.
+ */
+export const ProductStockChangedSchema: GenMessage<ProductStockChanged> = /*@__PURE__*/
+  messageDesc(file_ecommerce_inventory_v1_events, 3);
 

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ecommerce/inventory/v1/stock_service.proto.
  */
 export const file_ecommerce_inventory_v1_stock_service: GenFile = /*@__PURE__*/
-  fileDesc("CiplY29tbWVyY2UvaW52ZW50b3J5L3YxL3N0b2NrX3NlcnZpY2UucHJvdG8SFmVjb21tZXJjZS5pbnZlbnRvcnkudjEiMQoJU3RvY2tMaW5lEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAUigQEKDFJlc2VydmVkTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhQKDHByb2R1Y3RfbmFtZRgCIAEoCRIQCghxdWFudGl0eRgDIAEoBRIYChB1bml0X3ByaWNlX2NlbnRzGAQgASgDEhsKE3VuaXRfZGlzY291bnRfY2VudHMYBSABKAMiWQoTUmVzZXJ2ZVN0b2NrUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRIwCgVsaW5lcxgCIAMoCzIhLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuU3RvY2tMaW5lInsKFFJlc2VydmVTdG9ja1Jlc3BvbnNlEjMKBWxpbmVzGAEgAygLMiQuZWNvbW1lcmNlLmludmVudG9yeS52MS5SZXNlcnZlZExpbmUSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLQoZQ29uZmlybVJlc2VydmF0aW9uUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCSIcChpDb25maXJtUmVzZXJ2YXRpb25SZXNwb25zZSItChlSZWxlYXNlUmVzZXJ2YXRpb25SZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJIi4KGlJlbGVhc2VSZXNlcnZhdGlvblJlc3BvbnNlEhAKCHJlbGVhc2VkGAEgASgIMvMCCgxTdG9ja1NlcnZpY2USaQoMUmVzZXJ2ZVN0b2NrEisuZWNvbW1lcmNlLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXF1ZXN0GiwuZWNvbW1lcmNlLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXNwb25zZRJ7ChJDb25maXJtUmVzZXJ2YXRpb24SMS5lY29tbWVyY2UuaW52ZW50b3J5LnYxLkNvbmZpcm1SZXNlcnZhdGlvblJlcXVlc3QaMi5lY29tbWVyY2UuaW52ZW50b3J5LnYxLkNvbmZpcm1SZXNlcnZhdGlvblJlc3BvbnNlEnsKElJlbGVhc2VSZXNlcnZhdGlvbhIxLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuUmVsZWFzZVJlc2VydmF0aW9uUmVxdWVzdBoyLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuUmVsZWFzZVJlc2VydmF0aW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiplY29tbWVyY2UvaW52ZW50b3J5L3YxL3N0b2NrX3NlcnZpY2UucHJvdG8SFmVjb21tZXJjZS5pbnZlbnRvcnkudjEiMQoJU3RvY2tMaW5lEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAUigQEKDFJlc2VydmVkTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhQKDHByb2R1Y3RfbmFtZRgCIAEoCRIQCghxdWFudGl0eRgDIAEoBRIYChB1bml0X3ByaWNlX2NlbnRzGAQgASgDEhsKE3VuaXRfZGlzY291bnRfY2VudHMYBSABKAMiWQoTUmVzZXJ2ZVN0b2NrUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRIwCgVsaW5lcxgCIAMoCzIhLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuU3RvY2tMaW5lInsKFFJlc2VydmVTdG9ja1Jlc3BvbnNlEjMKBWxpbmVzGAEgAygLMiQuZWNvbW1lcmNlLmludmVudG9yeS52MS5SZXNlcnZlZExpbmUSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLwoaQ29uZmlybVJlc2VydmF0aW9uc1JlcXVlc3QSEQoJb3JkZXJfaWRzGAEgAygJIlQKG0NvbmZpcm1SZXNlcnZhdGlvbnNSZXNwb25zZRIaChJyZWxlYXNlZF9vcmRlcl9pZHMYASADKAkSGQoRdW5rbm93bl9vcmRlcl9pZHMYAiADKAkiLQoZUmVsZWFzZVJlc2VydmF0aW9uUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCSIuChpSZWxlYXNlUmVzZXJ2YXRpb25SZXNwb25zZRIQCghyZWxlYXNlZBgBIAEoCDL2AgoMU3RvY2tTZXJ2aWNlEmkKDFJlc2VydmVTdG9jaxIrLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVxdWVzdBosLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVzcG9uc2USfgoTQ29uZmlybVJlc2VydmF0aW9ucxIyLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuQ29uZmlybVJlc2VydmF0aW9uc1JlcXVlc3QaMy5lY29tbWVyY2UuaW52ZW50b3J5LnYxLkNvbmZpcm1SZXNlcnZhdGlvbnNSZXNwb25zZRJ7ChJSZWxlYXNlUmVzZXJ2YXRpb24SMS5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlJlbGVhc2VSZXNlcnZhdGlvblJlcXVlc3QaMi5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlJlbGVhc2VSZXNlcnZhdGlvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * One line to reserve.
@@ -148,39 +148,52 @@ export const ReserveStockResponseSchema: GenMessage<ReserveStockResponse> = /*@_
   messageDesc(file_ecommerce_inventory_v1_stock_service, 3);
 
 /**
- * Input of ConfirmReservation.
+ * Input of ConfirmReservations.
  *
- * @generated from message ecommerce.inventory.v1.ConfirmReservationRequest
+ * @generated from message ecommerce.inventory.v1.ConfirmReservationsRequest
  */
-export type ConfirmReservationRequest = Message<"ecommerce.inventory.v1.ConfirmReservationRequest"> & {
+export type ConfirmReservationsRequest = Message<"ecommerce.inventory.v1.ConfirmReservationsRequest"> & {
   /**
-   * The order whose reservation to confirm.
+   * The orders whose reservations to confirm, 1–1000.
    *
-   * @generated from field: string order_id = 1;
+   * @generated from field: repeated string order_ids = 1;
    */
-  orderId: string;
+  orderIds: string[];
 };
 
 /**
- * Describes the message ecommerce.inventory.v1.ConfirmReservationRequest.
- * Use `create(ConfirmReservationRequestSchema)` to create a new message.
+ * Describes the message ecommerce.inventory.v1.ConfirmReservationsRequest.
+ * Use `create(ConfirmReservationsRequestSchema)` to create a new message.
  */
-export const ConfirmReservationRequestSchema: GenMessage<ConfirmReservationRequest> = /*@__PURE__*/
+export const ConfirmReservationsRequestSchema: GenMessage<ConfirmReservationsRequest> = /*@__PURE__*/
   messageDesc(file_ecommerce_inventory_v1_stock_service, 4);
 
 /**
- * Output of ConfirmReservation.
+ * Output of ConfirmReservations: every order id not listed here is confirmed.
  *
- * @generated from message ecommerce.inventory.v1.ConfirmReservationResponse
+ * @generated from message ecommerce.inventory.v1.ConfirmReservationsResponse
  */
-export type ConfirmReservationResponse = Message<"ecommerce.inventory.v1.ConfirmReservationResponse"> & {
+export type ConfirmReservationsResponse = Message<"ecommerce.inventory.v1.ConfirmReservationsResponse"> & {
+  /**
+   * Orders whose stock was already returned (expired or cancelled): nothing to confirm.
+   *
+   * @generated from field: repeated string released_order_ids = 1;
+   */
+  releasedOrderIds: string[];
+
+  /**
+   * Orders that never had a reservation.
+   *
+   * @generated from field: repeated string unknown_order_ids = 2;
+   */
+  unknownOrderIds: string[];
 };
 
 /**
- * Describes the message ecommerce.inventory.v1.ConfirmReservationResponse.
- * Use `create(ConfirmReservationResponseSchema)` to create a new message.
+ * Describes the message ecommerce.inventory.v1.ConfirmReservationsResponse.
+ * Use `create(ConfirmReservationsResponseSchema)` to create a new message.
  */
-export const ConfirmReservationResponseSchema: GenMessage<ConfirmReservationResponse> = /*@__PURE__*/
+export const ConfirmReservationsResponseSchema: GenMessage<ConfirmReservationsResponse> = /*@__PURE__*/
   messageDesc(file_ecommerce_inventory_v1_stock_service, 5);
 
 /**
@@ -244,14 +257,16 @@ export const StockService: GenService<{
     output: typeof ReserveStockResponseSchema;
   },
   /**
-   * Makes a reservation permanent: the order exists, so the expiry job must not release it.
+   * Makes reservations permanent: their orders exist, so the expiry job must not release them.
+   * Takes many orders at once, so that concurrent orders share one statement; each order's
+   * outcome is in the response (confirming twice is harmless).
    *
-   * @generated from rpc ecommerce.inventory.v1.StockService.ConfirmReservation
+   * @generated from rpc ecommerce.inventory.v1.StockService.ConfirmReservations
    */
-  confirmReservation: {
+  confirmReservations: {
     methodKind: "unary";
-    input: typeof ConfirmReservationRequestSchema;
-    output: typeof ConfirmReservationResponseSchema;
+    input: typeof ConfirmReservationsRequestSchema;
+    output: typeof ConfirmReservationsResponseSchema;
   },
   /**
    * Returns a reservation's stock, exactly once (a cancelled order, or an order never created).
