@@ -60,7 +60,7 @@ export function mountInventory(platform: Platform): MountedModule {
       expiry = startReservationExpiry({
         expired: (now, limit) => reservations.expired(now, limit),
         release: async (orderId) =>
-          afterStockChange(stockDeps, (await reservations.release(orderId)).changed),
+          afterStockChange(stockDeps, (await reservations.release(orderId, new Date(), true)).changed),
         logger: log,
         // Check several times per timeout, so stock comes back soon after its reservation expires.
         intervalMs: Math.min(5000, Math.max(250, config.reservationTimeoutMs / 4)),

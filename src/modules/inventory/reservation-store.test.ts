@@ -177,6 +177,22 @@ describe.skipIf(!process.env.DATABASE_URL)("stock reservations on PostgreSQL", (
     });
   });
 
+  it("the expiry job's release leaves a reservation its order confirmed meanwhile", async () => {
+    const product = await newProduct(10);
+    const orderId = `late-confirm-${product.id}`;
+    await reservations.reserve(
+      orderId,
+      [{ productId: product.id, quantity: 2 }],
+      1000,
+      new Date(Date.now() - 120_000),
+    );
+    expect(await reservations.expired(new Date(), 1000)).toContain(orderId);
+    // The order confirms after the job claimed the reservation but before it released it.
+    await reservations.confirm([orderId]);
+    expect((await reservations.release(orderId, new Date(), true)).released).toBe(false);
+    expect(await stockOf(product.id)).toBe(8);
+  });
+
   it("answers not_found for an unknown product and changes nothing", async () => {
     const product = await newProduct(3);
     const code = await codeOf(

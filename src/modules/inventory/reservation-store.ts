@@ -17,7 +17,7 @@ import { businessError, notFound } from "../../platform/rpc/errors.js";
 import { unitDiscountCents } from "./discount-price.js";
 import { discountProducts, discounts } from "./discount-schema.js";
 import { productStockChangedEvent } from "./product-events.js";
-import { reservationLines, reservations } from "./reservation-schema.js";
+import { type ReservationStatus, reservationLines, reservations } from "./reservation-schema.js";
 import { inventoryOutbox, products } from "./schema.js";
 
 export interface StockRequestLine {
@@ -192,15 +192,17 @@ export class ReservationStore {
     return result;
   }
 
-  /** Returns a reservation's stock; only the first call for an order does. */
-  async release(orderId: string, now = new Date()): Promise<ReleaseResult> {
+  /**
+   * Returns a reservation's stock; only the first call for an order does. `onlyUnconfirmed` is the
+   * expiry job's: a reservation its order confirmed meanwhile keeps its stock.
+   */
+  async release(orderId: string, now = new Date(), onlyUnconfirmed = false): Promise<ReleaseResult> {
+    const releasable: ReservationStatus[] = onlyUnconfirmed ? ["reserved"] : ["reserved", "confirmed"];
     return this.db.transaction(async (tx) => {
       const updated = await tx
         .update(reservations)
         .set({ status: "released", updatedAt: now })
-        .where(
-          and(eq(reservations.orderId, orderId), inArray(reservations.status, ["reserved", "confirmed"])),
-        )
+        .where(and(eq(reservations.orderId, orderId), inArray(reservations.status, releasable)))
         .returning({ orderId: reservations.orderId });
       if (updated.length === 0) return { released: false, changed: [] };
       const lines = await tx
