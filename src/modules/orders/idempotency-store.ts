@@ -19,20 +19,15 @@ export class IdempotencyStore {
   constructor(private readonly db: Db) {}
 
   async claim(userId: string, key: string, requestHash: string, now = new Date()): Promise<ClaimResult> {
-    // A key past its 24 hours is forgotten, so it can be used again.
-    await this.db
-      .delete(idempotencyKeys)
-      .where(
-        and(
-          eq(idempotencyKeys.userId, userId),
-          eq(idempotencyKeys.key, key),
-          lt(idempotencyKeys.createdAt, new Date(now.getTime() - IDEMPOTENCY_KEY_TTL_MS)),
-        ),
-      );
+    // One statement claims a new key, or takes over one past its 24 hours (forgotten, so usable again).
     const inserted = await this.db
       .insert(idempotencyKeys)
       .values({ userId, key, requestHash, createdAt: now })
-      .onConflictDoNothing()
+      .onConflictDoUpdate({
+        target: [idempotencyKeys.userId, idempotencyKeys.key],
+        set: { requestHash, createdAt: now, orderId: null },
+        setWhere: lt(idempotencyKeys.createdAt, new Date(now.getTime() - IDEMPOTENCY_KEY_TTL_MS)),
+      })
       .returning({ key: idempotencyKeys.key });
     if (inserted.length > 0) return { state: "claimed" };
     const [existing] = await this.db
