@@ -32,6 +32,8 @@ import type { Logger } from "./platform/logger.js";
 import { createMetricsRegistry, type Registry } from "./platform/metrics.js";
 import type { MountedModule, Platform } from "./platform/module.js";
 import { listenOnePort } from "./platform/server/one-port-server.js";
+import { connectionLossIsUnavailable } from "./platform/transport/connection-loss.js";
+import { forwardService } from "./platform/transport/forwarding-service.js";
 import { createInProcessTransport } from "./platform/transport/in-process-transport.js";
 
 export interface RunningApp {
@@ -40,8 +42,35 @@ export interface RunningApp {
   /** True when the secret was generated into DATA_DIR rather than configured. */
   readonly generatedSecret: boolean;
   readonly metrics: Registry;
-  /** Graceful stop: no new connections, in-flight requests finish, background work stops. */
-  stop(): Promise<void>;
+  /**
+   * Graceful stop, in this order: the port refuses new connections and every request in progress
+   * finishes (for up to `drainMs`, default 10 s, after which the connections still busy are cut);
+   * then each module stops its background work after the unit in progress (a consumer after its
+   * current event, a relay after its batch, which then flushes what is left); then the cache, the
+   * event bus and the database close. Resolves with what had to be abandoned (empty when nothing
+   * was); calling it again returns the same promise.
+   */
+  stop(options?: StopOptions): Promise<StopReport>;
+  /** While a stop runs: the steps not finished yet, described (for a log line if a deadline hits). */
+  stopProgress(): string[];
+}
+
+export interface StopOptions {
+  /** How long requests in progress get to finish before their connections are cut. Default 10 s. */
+  drainMs?: number;
+}
+
+export interface StopReport {
+  /** What was cut short, in words (for logs and the exit code); empty after a clean stop. */
+  abandoned: string[];
+}
+
+interface Closer {
+  readonly name: string;
+  /** Resolves with a description of what it had to abandon (a string), if anything. */
+  close(options: StopOptions): Promise<unknown>;
+  /** Live detail for the progress report (e.g. the connections still open). */
+  describe?(): string;
 }
 
 export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
@@ -51,34 +80,37 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     config.modules.has(name as never),
   );
 
-  const closers: (() => Promise<void>)[] = [];
+  const closers: Closer[] = [];
   const readiness: ReadinessCheck[] = [];
   try {
     let database: Database | undefined;
     if (hostsDataModule) {
       database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger });
       const db = database;
-      closers.unshift(() => db.close());
+      closers.unshift({ name: "database", close: () => db.close() });
       readiness.push({ name: "database", check: () => db.ping() });
     }
 
     const bus: EventBus = config.natsUrl
       ? createJetStreamBus({ url: config.natsUrl, namespace: config.namespace, logger })
       : createInProcessBus({ logger });
-    closers.unshift(() => bus.close());
+    closers.unshift({ name: "event bus", close: () => bus.close() });
     if (config.natsUrl) readiness.push({ name: "nats", check: () => bus.ping() });
 
     let cacheStore: SecondLevelStore | undefined;
     if (config.redisUrl) {
       const store = createRedisStore({ url: config.redisUrl, namespace: config.namespace, logger });
       cacheStore = store;
-      closers.unshift(() => store.close());
+      closers.unshift({ name: "redis", close: () => store.close() });
       readiness.push({ name: "redis", check: () => store.ping() });
     }
 
     const modules: MountedModule[] = [];
+    /** Public services of modules hosted elsewhere, served on this port by the gateway. */
+    const forwarded: ((router: ConnectRouter) => void)[] = [];
     const routes = (router: ConnectRouter) => {
       for (const module of modules) module.routes(router);
+      for (const forward of forwarded) forward(router);
     };
     // Built on first use, once every module hosted here is mounted and has registered its services.
     let localTransport: Transport | undefined;
@@ -88,7 +120,13 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       stream: (...args) => local().stream(...args),
     };
     const transportFor = (url: string | undefined): Transport =>
-      url === undefined ? inProcess : createConnectTransport({ baseUrl: url, httpVersion: "1.1" });
+      url === undefined
+        ? inProcess
+        : createConnectTransport({
+            baseUrl: url,
+            httpVersion: "1.1",
+            interceptors: [connectionLossIsUnavailable],
+          });
 
     if (database !== undefined) {
       const platform: Platform = {
@@ -116,12 +154,20 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
 
     let fallback: ReturnType<typeof getRequestListener> | undefined;
     if (config.modules.has("gateway")) {
+      const clients = {
+        inventory: createClient(InventoryService, transportFor(config.inventoryUrl)),
+        orders: createClient(OrderService, transportFor(config.ordersUrl)),
+        statistics: createClient(StatisticsService, transportFor(config.statisticsUrl)),
+      };
+      // API.md: the one port serves every module service, wherever the module runs.
+      if (config.inventoryUrl !== undefined)
+        forwarded.push((router) => forwardService(router, InventoryService, clients.inventory));
+      if (config.ordersUrl !== undefined)
+        forwarded.push((router) => forwardService(router, OrderService, clients.orders));
+      if (config.statisticsUrl !== undefined)
+        forwarded.push((router) => forwardService(router, StatisticsService, clients.statistics));
       const app = createGatewayApp({
-        clients: {
-          inventory: createClient(InventoryService, transportFor(config.inventoryUrl)),
-          orders: createClient(OrderService, transportFor(config.ordersUrl)),
-          statistics: createClient(StatisticsService, transportFor(config.statisticsUrl)),
-        },
+        clients,
         readiness,
         metrics,
         logger,
@@ -129,27 +175,62 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       fallback = getRequestListener(app.fetch);
     }
 
-    for (const module of modules) await module.start();
-    closers.unshift(async () => {
-      for (const module of modules) await module.stop();
+    // Started one by one and stopped one by one in the same order: a module's relay flushes its
+    // last events before the modules after it (statistics, last) stop consuming.
+    const started: MountedModule[] = [];
+    let stoppingModule: string | undefined;
+    closers.unshift({
+      name: "modules",
+      close: async () => {
+        for (const module of started) {
+          stoppingModule = module.name;
+          // One module failing to stop must not keep the others running.
+          await module.stop().catch((error: unknown) => {
+            logger.warn({ err: error, module: module.name }, "error while stopping a module");
+          });
+        }
+        stoppingModule = undefined;
+      },
+      describe: () => `stopping module ${stoppingModule ?? "(none)"}`,
     });
+    // In reverse mounting order: consumers (statistics) subscribe before the relays of the modules
+    // they listen to start, so an event left in an outbox never finds its group missing.
+    for (const module of [...modules].reverse()) {
+      await module.start();
+      started.push(module);
+    }
 
     const server = await listenOnePort({
       port: config.port,
       host: config.host,
       listener: splitByPath(connectNodeAdapter({ routes }), fallback),
     });
-    closers.unshift(() => server.close());
+    closers.unshift({
+      name: "http",
+      close: async ({ drainMs }) => {
+        const { abandoned } = await server.close(drainMs);
+        if (abandoned === 0) return undefined;
+        const what = `${abandoned} connection(s) cut with a request still in progress after ${drainMs ?? 10_000} ms`;
+        logger.warn({ abandoned }, `shutdown: ${what}`);
+        return what;
+      },
+      describe: () => {
+        const { connections, busy } = server.activity();
+        return `${connections} connection(s) open, ${busy} with a request in progress`;
+      },
+    });
 
+    const stopper = new Stopper(closers, logger);
     return {
       port: server.port,
       jwtSecret: secret,
       generatedSecret: generated,
       metrics,
-      stop: () => runClosers(closers, logger),
+      stop: (options) => stopper.run(options),
+      stopProgress: () => stopper.progress(),
     };
   } catch (error) {
-    await runClosers(closers, logger);
+    await new Stopper(closers, logger).run({ drainMs: 0 });
     throw error;
   }
 }
@@ -168,12 +249,41 @@ function splitByPath(rpc: Listener, rest: Listener | undefined): Listener {
   };
 }
 
-async function runClosers(closers: (() => Promise<void>)[], logger: Logger): Promise<void> {
-  for (const close of closers.splice(0)) {
-    try {
-      await close();
-    } catch (error) {
-      logger.warn({ err: error }, "error while stopping");
+/** Runs the closers once, in order, remembering which are left (for a deadline's log line). */
+class Stopper {
+  private running: Promise<StopReport> | undefined;
+  private remaining: Closer[] = [];
+
+  constructor(
+    private readonly closers: Closer[],
+    private readonly logger: Logger,
+  ) {}
+
+  run(options: StopOptions = {}): Promise<StopReport> {
+    this.running ??= this.closeAll(options);
+    return this.running;
+  }
+
+  progress(): string[] {
+    return this.remaining.map((closer, index) => {
+      const detail = index === 0 && closer.describe ? `: ${closer.describe()}` : "";
+      return `${closer.name}${index === 0 ? " (in progress)" : " (not started)"}${detail}`;
+    });
+  }
+
+  private async closeAll(options: StopOptions): Promise<StopReport> {
+    const abandoned: string[] = [];
+    this.remaining = this.closers.splice(0);
+    while (this.remaining.length > 0) {
+      const closer = this.remaining[0] as Closer;
+      try {
+        const result = await closer.close(options);
+        if (typeof result === "string") abandoned.push(`${closer.name}: ${result}`);
+      } catch (error) {
+        this.logger.warn({ err: error, step: closer.name }, "error while stopping");
+      }
+      this.remaining.shift();
     }
+    return { abandoned };
   }
 }

@@ -26,6 +26,9 @@ export function createProductCache(options: ProductCacheOptions): LayeredCache<P
     maxEntries: options.maxEntries ?? 50_000,
     l2: options.l2,
     l2TtlMs: 24 * 60 * 60 * 1000,
+    // Replicas share L2: a change made through one (stock taken by an order, an update, a delete)
+    // must read fresh through every other as soon as it has answered.
+    readThroughL2: true,
     codec: {
       encode: (product) => Buffer.from(toBinary(ProductSchema, product)).toString("base64"),
       decode: (text) => fromBinary(ProductSchema, Buffer.from(text, "base64")),

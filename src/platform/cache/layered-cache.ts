@@ -42,6 +42,12 @@ export interface LayeredCacheOptions<T> {
   load(key: string): Promise<T | undefined>;
   /** Expiry of L2 entries written by this cache; absent means no expiry. */
   l2TtlMs?: number;
+  /**
+   * With an L2, read through L2 every time instead of answering from L1: a write made through
+   * another process (which deletes the L2 entry before it answers) is then seen at once, not
+   * only once that process's invalidation event arrives. Costs one L2 round trip per read.
+   */
+  readThroughL2?: boolean;
   metrics?: Registry;
   logger?: Logger;
 }
@@ -89,6 +95,8 @@ export class LayeredCache<T> {
   readonly #codec: CacheCodec<T>;
   readonly #load: (key: string) => Promise<T | undefined>;
   readonly #l2TtlMs: number | undefined;
+  /** True when L1 must not answer reads (see readThroughL2). */
+  readonly #l1Bypassed: boolean;
   readonly #logger: Logger | undefined;
   readonly #warn: (fields: Record<string, unknown>, message: string) => void;
   readonly #metrics: BoundInstruments;
@@ -113,6 +121,7 @@ export class LayeredCache<T> {
     this.#codec = options.codec;
     this.#load = options.load;
     this.#l2TtlMs = options.l2TtlMs;
+    this.#l1Bypassed = options.readThroughL2 === true && options.l2 !== undefined;
     this.#logger = options.logger;
     this.#warn = rateLimitedWarn(options.logger, 10_000);
     this.#metrics = bindInstruments(options.metrics, options.name);
@@ -123,8 +132,12 @@ export class LayeredCache<T> {
     return this.#l1.size;
   }
 
-  /** L1 only, synchronously: the cached value or undefined. Counts as an L1 hit when found. */
+  /**
+   * L1 only, synchronously: the cached value or undefined (always undefined with readThroughL2).
+   * Counts as an L1 hit when found.
+   */
   getIfPresent(key: string): T | undefined {
+    if (this.#l1Bypassed) return undefined;
     const value = this.#l1.get(key);
     if (value !== undefined) {
       this.#l1.delete(key);

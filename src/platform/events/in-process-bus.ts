@@ -2,15 +2,19 @@
  * The event bus of a process that has no NATS: events go from the outbox relay straight to this
  * process's subscribers.
  *
- * - Delivery is asynchronous: `publish` only enqueues, handlers run later on their own stack.
  * - Each subscription (or durable group) has one queue handled one event at a time, so its events
- *   arrive in publish order, and a failing event is retried in place (with backoff) before the
- *   next one is delivered.
+ *   arrive in the order they were handed over.
  * - A durable group hands each event to one of its members (round robin) and keeps queueing while
  *   it has no member.
- *
- * The queue lives in memory: an event the relay has marked published but no handler has finished
- * yet is lost if the process dies. That is the price of running without a broker.
+ * - `publish` only enqueues: handlers run later on their own stack, and a failing event is retried
+ *   in place (with backoff) before the next one is delivered. The queue lives in memory, so an
+ *   event published this way is lost if the process dies before its handlers finish.
+ * - `deliver`, which the outbox relay uses, resolves only once every subscriber has handled the
+ *   event (its handler resolved: for the statistics projection, its transaction committed), so the
+ *   relay marks an outbox row only after its effects are durable, and a crash in between leaves
+ *   the row to be delivered again. A failing handler rejects the call instead of being retried in
+ *   place: the row stays in the outbox and the relay delivers it again after its backoff, to the
+ *   subscribers that have not handled it yet, counting deliveries towards `maxDeliveries`.
  */
 import type { Logger } from "../logger.js";
 import {
@@ -38,15 +42,38 @@ interface Member {
   current: Promise<unknown> | undefined;
 }
 
+/** An event waiting in a queue; `settle` is set when someone awaits its handling (`deliver`). */
+interface Queued {
+  readonly event: PublishedEvent;
+  readonly settle?: (error?: unknown) => void;
+}
+
+/** What the outbox relay needs of a bus that can tell when every subscriber has handled an event. */
+export interface InProcessBus extends EventBus {
+  /**
+   * Hands the event to every subscription (or durable group) whose subjects match, and resolves
+   * once each has handled it (or given it to `onPoison` after `maxDeliveries`). Rejects when a
+   * handler threw, or a durable group that takes the event has no member right now: deliver the
+   * same event again later; subscribers that already handled it are skipped.
+   */
+  deliver(event: PublishedEvent): Promise<void>;
+}
+
 class Target {
   readonly members: Member[] = [];
-  private readonly queue: PublishedEvent[] = [];
+  private readonly queue: Queued[] = [];
+  /** The event being handled, taken off the queue. */
+  private current: Queued | undefined;
+  /** Failed deliveries so far of events handed over with `deliver`, by event id. */
+  private readonly failedDeliveries = new Map<string, number>();
   private nextMember = 0;
   private draining = false;
   private closed = false;
   private cancelSleep: (() => void) | undefined;
 
   constructor(
+    /** For error messages: the durable group, or the subjects of a plain subscription. */
+    readonly name: string,
     readonly subjects: readonly string[],
     private readonly retry: RetryOptions | undefined,
     private readonly logger: Logger | undefined,
@@ -54,7 +81,7 @@ class Target {
 
   /** Events waiting, the one being handled included. */
   get backlog(): number {
-    return this.queue.length;
+    return this.queue.length + (this.current ? 1 : 0);
   }
 
   matches(subject: string): boolean {
@@ -62,8 +89,28 @@ class Target {
   }
 
   enqueue(event: PublishedEvent): void {
-    this.queue.push(event);
+    this.queue.push({ event });
     this.schedule();
+  }
+
+  /** Resolves once a member has handled the event; rejects when that failed or nobody can take it. */
+  handle(event: PublishedEvent): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.closed || this.members.length === 0) {
+        reject(new Error(`${this.name} has no member to take the event now`));
+        return;
+      }
+      this.queue.push({ event, settle: (error) => (error === undefined ? resolve() : reject(error)) });
+      this.schedule();
+    });
+  }
+
+  /** Fails every awaited event still queued (the group lost its last member, or the bus closed). */
+  rejectWaiting(reason: string): void {
+    const waiting = this.queue.filter((item) => item.settle !== undefined);
+    if (waiting.length === 0) return;
+    this.queue.splice(0, this.queue.length, ...this.queue.filter((item) => item.settle === undefined));
+    for (const item of waiting) item.settle?.(new Error(reason));
   }
 
   schedule(): void {
@@ -74,20 +121,72 @@ class Target {
 
   close(): void {
     this.closed = true;
+    this.rejectWaiting("event bus is closed");
     this.queue.length = 0;
     this.cancelSleep?.();
   }
 
   private async drain(): Promise<void> {
     try {
-      for (let event = this.queue[0]; event && !this.closed; event = this.queue[0]) {
-        if (!(await this.deliver(event))) break; // no member left: keep the event for the next one
-        this.queue.shift();
+      for (let item = this.queue.shift(); item; item = this.queue.shift()) {
+        this.current = item;
+        const done = item.settle
+          ? await this.deliverOnce(item.event, item.settle)
+          : await this.deliver(item.event);
+        this.current = undefined;
+        if (!done) {
+          // No member left (or closed): keep the event for the next one.
+          if (!this.closed) this.queue.unshift(item);
+          break;
+        }
       }
     } finally {
+      this.current = undefined;
       this.draining = false;
       this.schedule();
     }
+  }
+
+  /**
+   * One delivery of an awaited event: `settle` learns whether it was handled (or poisoned after
+   * too many failed deliveries) or failed, in which case the caller delivers it again later.
+   */
+  private async deliverOnce(event: PublishedEvent, settle: (error?: unknown) => void): Promise<true> {
+    if (this.closed || this.members.length === 0) {
+      settle(new Error("no subscriber can take the event now"));
+      return true;
+    }
+    const member = this.members[this.nextMember++ % this.members.length] as Member;
+    const attempt = (this.failedDeliveries.get(event.id) ?? 0) + 1;
+    const delivered: DeliveredEvent = {
+      ...event,
+      payload: event.payload.slice(),
+      redelivered: attempt > 1,
+      deliveryCount: attempt,
+    };
+    const call = (async () => member.options.handler(delivered))();
+    member.current = call;
+    try {
+      await call;
+      this.failedDeliveries.delete(event.id);
+      settle();
+    } catch (error) {
+      if (attempt >= (member.options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES)) {
+        this.failedDeliveries.delete(event.id);
+        await poison(member.options, delivered, error, this.logger);
+        settle();
+      } else {
+        this.failedDeliveries.set(event.id, attempt);
+        this.logger?.warn(
+          { err: error, eventId: event.id, subject: event.subject, attempt },
+          "event handler failed; it will be delivered again",
+        );
+        settle(error);
+      }
+    } finally {
+      if (member.current === call) member.current = undefined;
+    }
+    return true;
   }
 
   /** Delivers until a member acks it or it is poisoned (true), or nobody is left to take it (false). */
@@ -137,18 +236,41 @@ class Target {
   }
 }
 
-export function createInProcessBus(options: InProcessBusOptions = {}): EventBus {
+export function createInProcessBus(options: InProcessBusOptions = {}): InProcessBus {
   const targets = new Set<Target>();
   const groups = new Map<string, Target>();
+  /** For events whose `deliver` failed somewhere: the subscriptions that did handle them. */
+  const handledBy = new Map<string, Set<Target>>();
   let closed = false;
 
-  const bus: EventBus = {
+  const bus: InProcessBus = {
     async publish(event) {
       if (closed) throw new Error("event bus is closed");
       assertValidSubject(event.subject, { wildcards: false });
       for (const target of targets) {
         if (target.matches(event.subject)) target.enqueue(event);
       }
+    },
+
+    async deliver(event) {
+      if (closed) throw new Error("event bus is closed");
+      assertValidSubject(event.subject, { wildcards: false });
+      const handled = handledBy.get(event.id) ?? new Set<Target>();
+      const results = await Promise.allSettled(
+        [...targets]
+          .filter((target) => target.matches(event.subject) && !handled.has(target))
+          .map(async (target) => {
+            await target.handle(event);
+            handled.add(target);
+          }),
+      );
+      const failed = results.find((result) => result.status === "rejected");
+      if (failed === undefined) {
+        handledBy.delete(event.id);
+        return;
+      }
+      handledBy.set(event.id, handled);
+      throw failed.reason;
     },
 
     async subscribe(subscribeOptions) {
@@ -163,7 +285,11 @@ export function createInProcessBus(options: InProcessBusOptions = {}): EventBus 
           target.subjects.every((subject, i) => subject === subscribeOptions.subjects[i]);
         if (!same) throw new Error(`durable group ${durableName} already subscribes to other subjects`);
       } else {
-        target = new Target([...subscribeOptions.subjects], options.retry, options.logger);
+        const name =
+          durableName === undefined
+            ? `the subscription to ${subscribeOptions.subjects.join(", ")}`
+            : `durable group ${durableName}`;
+        target = new Target(name, [...subscribeOptions.subjects], options.retry, options.logger);
         targets.add(target);
         if (durableName !== undefined) groups.set(durableName, target);
       }
@@ -178,6 +304,9 @@ export function createInProcessBus(options: InProcessBusOptions = {}): EventBus 
             stopped = true;
             const index = joined.members.indexOf(member);
             if (index >= 0) joined.members.splice(index, 1);
+            // Whoever awaits these hears so at once rather than waiting for a member to come back.
+            if (joined.members.length === 0)
+              joined.rejectWaiting(`${durableName ?? "the subscription"} stopped`);
             if (durableName === undefined) {
               joined.close();
               targets.delete(joined);
@@ -203,6 +332,7 @@ export function createInProcessBus(options: InProcessBusOptions = {}): EventBus 
       }
       targets.clear();
       groups.clear();
+      handledBy.clear();
       await Promise.allSettled(inFlight);
     },
   };

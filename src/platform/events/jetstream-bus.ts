@@ -561,11 +561,22 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
 
     async close() {
       if (closed) return;
+      // Each subscription stops after the event its handler is on (acknowledged) and gives back
+      // the ones it had buffered (nak), so another member or the next start gets them at once.
       await Promise.all([...subscriptions].map((subscription) => subscription.stop()));
       closed = true;
       connectSleep?.cancel();
       const conn = nc;
-      if (conn && !conn.isClosed()) await conn.close();
+      if (conn && !conn.isClosed()) {
+        // close() drops what is still in the outgoing buffer: a round trip to the server first
+        // makes sure the last acks and naks arrived (else those events come again after ack_wait).
+        if (connected) {
+          await withTimeout(conn.flush(), 2_000, "NATS flush timed out").catch((error: unknown) =>
+            log.debug({ err: error }, "could not flush before closing"),
+          );
+        }
+        await conn.close();
+      }
       await connectionLoop;
     },
   };

@@ -8,18 +8,29 @@
  * after an exponential backoff. If the process dies between publishing and committing, the rows
  * are published again later; the bus drops the repeat by event id (JetStream's duplicate window)
  * and consumers are idempotent anyway.
+ *
+ * A bus with `deliver` (the in-process bus) has no broker that keeps an accepted event: there the
+ * relay hands each row to `deliver`, which resolves only once every subscriber's handler has
+ * finished, and marks the row after that, so a crash before a handler committed leaves the row to
+ * be delivered again (see {@link OutboxRelay.deliverOnce}).
  */
 import { asc, count, inArray, isNull, lt, sql } from "drizzle-orm";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Db } from "../db/database.js";
 import type { Logger } from "../logger.js";
-import type { EventBus } from "./event-bus.js";
-import type { OutboxTable } from "./outbox-table.js";
+import type { EventBus, PublishedEvent } from "./event-bus.js";
+import type { OutboxRow, OutboxTable } from "./outbox-table.js";
 
 export interface OutboxRelayOptions {
   db: Db;
   table: OutboxTable;
-  bus: Pick<EventBus, "publish">;
+  bus: Pick<EventBus, "publish"> & {
+    /**
+     * When the bus has it (the in-process bus), used instead of `publish`: resolves once every
+     * subscriber has handled the event, rejects when one failed (the row is delivered again later).
+     */
+    deliver?(event: PublishedEvent): Promise<void>;
+  };
   logger: Logger;
   /** Names this outbox in logs and in the `outbox` label of the metrics, e.g. `inventory`. */
   name: string;
@@ -103,7 +114,7 @@ export class OutboxRelay {
   readonly name: string;
   private readonly db: Db;
   private readonly table: OutboxTable;
-  private readonly bus: Pick<EventBus, "publish">;
+  private readonly bus: OutboxRelayOptions["bus"];
   private readonly logger: Logger;
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
@@ -122,6 +133,8 @@ export class OutboxRelay {
   /** Ends any wait early; used by stop(). */
   private interruptAny: (() => void) | undefined;
   private lastPurge = 0;
+  /** Whether the last run of the loop failed (then stop() does not try a flush). */
+  private lastRunFailed = false;
 
   constructor(options: OutboxRelayOptions) {
     this.name = options.name;
@@ -143,18 +156,42 @@ export class OutboxRelay {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.lastRunFailed = false;
     this.lastPurge = Date.now();
     this.metrics?.relays.add(this);
     this.loop = this.run();
   }
 
-  /** Stops after the batch in progress (if any) has been published and committed. */
-  async stop(): Promise<void> {
+  /**
+   * Stops after the batch in progress (if any) has been published and committed, then publishes
+   * what is still waiting for up to `flushMs` more (default 1 s; not when the bus was failing), so
+   * that events committed just before a shutdown leave with this process rather than wait for the
+   * next relay to start. Whatever is left stays in the table for that relay.
+   */
+  async stop(options: { flushMs?: number } = {}): Promise<void> {
+    const wasRunning = this.running;
     this.running = false;
     this.interruptAny?.();
     await this.loop;
     this.loop = undefined;
+    if (wasRunning && !this.lastRunFailed) await this.flush(options.flushMs ?? 1_000);
     this.metrics?.relays.delete(this);
+  }
+
+  /** Runs batches until the table has nothing left, a run fails, or `budgetMs` has passed. */
+  private async flush(budgetMs: number): Promise<void> {
+    const until = Date.now() + budgetMs;
+    while (Date.now() < until) {
+      const result = await this.runOnce();
+      if (result.error !== undefined) {
+        this.logger.warn(
+          { err: result.error },
+          "outbox flush at stop failed; the rest waits for the next relay",
+        );
+        return;
+      }
+      if (result.published < this.batchSize) return;
+    }
   }
 
   /**
@@ -178,6 +215,7 @@ export class OutboxRelay {
    * does not throw. Exposed for tools and tests; the started relay calls it on its own.
    */
   async runOnce(): Promise<RunResult> {
+    if (this.bus.deliver) return this.deliverOnce(this.bus.deliver.bind(this.bus));
     const table = this.table;
     let published = 0;
     let publishError: unknown;
@@ -193,13 +231,7 @@ export class OutboxRelay {
         const done: string[] = [];
         for (const row of rows) {
           try {
-            await this.bus.publish({
-              id: row.id,
-              type: row.type,
-              subject: row.subject,
-              payload: row.payload,
-              occurredAt: row.occurredAt,
-            });
+            await this.bus.publish(toEvent(row));
           } catch (error) {
             publishError = error;
             break;
@@ -224,6 +256,51 @@ export class OutboxRelay {
     return { published };
   }
 
+  /**
+   * One batch for a bus whose `deliver` resolves only once every subscriber has handled the event:
+   * the rows are read and marked in statements of their own, with no transaction held while the
+   * handlers run (PGlite runs one transaction at a time, so a handler writing to the database
+   * would wait forever for the relay's), and marked only after their delivery. A crash in between
+   * leaves them unmarked, to be delivered again after the restart; subscribers are idempotent.
+   * Without the row lock, relays of several processes on one database may both deliver a row,
+   * each to its own process's subscribers: at least once, as everywhere else.
+   */
+  private async deliverOnce(deliver: (event: PublishedEvent) => Promise<void>): Promise<RunResult> {
+    const table = this.table;
+    const done: string[] = [];
+    let deliveryError: unknown;
+    try {
+      const rows = await this.db
+        .select()
+        .from(table)
+        .where(isNull(table.publishedAt))
+        .orderBy(asc(table.seq))
+        .limit(this.batchSize);
+      for (const row of rows) {
+        try {
+          await deliver(toEvent(row));
+        } catch (error) {
+          deliveryError = error;
+          break;
+        }
+        done.push(row.id);
+      }
+      if (done.length > 0) {
+        await this.db.update(table).set({ publishedAt: sql`now()` }).where(inArray(table.id, done));
+      }
+    } catch (error) {
+      // The database failed: whatever was delivered stays unmarked and is delivered again.
+      this.metrics?.failures.inc({ outbox: this.name });
+      return { published: 0, error };
+    }
+    if (done.length > 0) this.metrics?.published.inc({ outbox: this.name }, done.length);
+    if (deliveryError !== undefined) {
+      this.metrics?.failures.inc({ outbox: this.name });
+      return { published: done.length, error: deliveryError };
+    }
+    return { published: done.length };
+  }
+
   private async run(): Promise<void> {
     let failures = 0;
     while (this.running) {
@@ -232,6 +309,7 @@ export class OutboxRelay {
       if (this.wakeRequested && this.batchWindowMs > 0) await this.wait(this.batchWindowMs, false);
       this.wakeRequested = false;
       const result = await this.runOnce();
+      this.lastRunFailed = result.error !== undefined;
       if (!this.running) break;
       if (result.error !== undefined) {
         failures++;
@@ -288,4 +366,14 @@ export class OutboxRelay {
       this.logger.warn({ err: error }, "could not delete old published outbox rows");
     }
   }
+}
+
+function toEvent(row: OutboxRow): PublishedEvent {
+  return {
+    id: row.id,
+    type: row.type,
+    subject: row.subject,
+    payload: row.payload,
+    occurredAt: row.occurredAt,
+  };
 }

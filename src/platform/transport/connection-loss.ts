@@ -1,0 +1,36 @@
+/**
+ * A call to another process whose connection broke mid-call (reset, hung up: the process died)
+ * fails as `unavailable`, like a call that could not connect at all. connect-node reports these as
+ * `aborted` (a reset: the REST edge answers 409 Conflict) or `internal` (a write to a socket the
+ * peer closed, EPIPE: 500), although the caller did nothing wrong and should retry later.
+ */
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+
+const CONNECTION_LOST = new Set(["ECONNRESET", "EPIPE", "ERR_STREAM_DESTROYED", "ERR_HTTP2_INVALID_STREAM"]);
+
+function lostConnection(reason: unknown): boolean {
+  let current = reason;
+  for (let depth = 0; current instanceof Error && depth < 10; depth++) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (code !== undefined && CONNECTION_LOST.has(code)) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
+export const connectionLossIsUnavailable: Interceptor = (next) => async (request) => {
+  try {
+    return await next(request);
+  } catch (error) {
+    // connect-node reports a reset as `aborted` and a write to a dead socket (EPIPE) as `internal`.
+    if (error instanceof ConnectError && error.code !== Code.Unavailable && lostConnection(error.cause))
+      throw new ConnectError(
+        `${request.service.typeName} is unreachable: ${error.rawMessage}`,
+        Code.Unavailable,
+        undefined,
+        undefined,
+        error,
+      );
+    throw error;
+  }
+};
