@@ -1,15 +1,15 @@
 /**
  * Feeds the projection from the bus: one durable group per source stream, shared by every process
  * hosting this module, so each event is handled by one of them. Each event's effect and its id are
- * committed together (the inbox), so a redelivery changes nothing; a poison event is parked with a
- * log line and a metric, and the stream moves on.
+ * committed together, in one statement (the inbox), so a redelivery changes nothing; a poison event
+ * is parked with a log line and a metric, and the stream moves on.
  */
 import { Buffer } from "node:buffer";
 import type { Db } from "../../platform/db/database.js";
 import type { DeliveredEvent, EventBus, Subscription } from "../../platform/events/event-bus.js";
 import type { Logger } from "../../platform/logger.js";
 import { Counter, Gauge, type Registry } from "../../platform/metrics.js";
-import { inbox, parkedEvents } from "./schema.js";
+import { parkedEvents } from "./schema.js";
 import { affectsStatistics, applyEvent, PoisonEvent } from "./statistics-projection.js";
 
 /** The durable groups the projection reads, one per source stream of events. */
@@ -69,15 +69,7 @@ export class StatisticsConsumer {
   async handle(event: DeliveredEvent): Promise<void> {
     if (!affectsStatistics(event.type)) return;
     try {
-      await this.db.transaction(async (tx) => {
-        const fresh = await tx
-          .insert(inbox)
-          .values({ eventId: event.id, appliedAt: new Date() })
-          .onConflictDoNothing()
-          .returning({ eventId: inbox.eventId });
-        if (fresh.length === 0) return;
-        await applyEvent(tx, event.type, event.payload);
-      });
+      await applyEvent(this.db, event.id, event.type, event.payload);
     } catch (error) {
       if (!(error instanceof PoisonEvent)) throw error;
       await this.park(event, error.message);

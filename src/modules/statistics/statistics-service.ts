@@ -1,23 +1,47 @@
-/** StatisticsService: reads of the projection, each a primary-key lookup. */
+/**
+ * StatisticsService: reads of the projection, each one statement of primary-key lookups, and its
+ * rebuild from the event stream (admin).
+ */
 import { create } from "@bufbuild/protobuf";
-import { Code, type ServiceImpl } from "@connectrpc/connect";
-import { eq } from "drizzle-orm";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { eq, sql } from "drizzle-orm";
 import {
   GetUserOrderStatisticsResponseSchema,
   GetUserStatisticsResponseSchema,
+  RebuildStatisticsResponseSchema,
   type StatisticsService,
 } from "../../gen/ecommerce/statistics/v1/statistics_service_pb.js";
 import type { Authenticator } from "../../platform/auth/authenticator.js";
 import type { Db } from "../../platform/db/database.js";
+import { rawRows } from "../../platform/db/raw-rows.js";
+import type { Logger } from "../../platform/logger.js";
 import { businessError } from "../../platform/rpc/errors.js";
 import { Violations } from "../../platform/rpc/violations.js";
 import { storeTotals, userOrderStats, userOrdersByHour } from "./schema.js";
 
+/** One user's row of the projection, with their hours as "hour:count,…". */
+interface UserStatsRow {
+  total_orders: number;
+  cancelled_orders: number;
+  total_spent_cents: string;
+  hours: string | null;
+}
+
+export interface StatisticsRebuild {
+  /** Resolves when the event stream answers; rejects otherwise (nothing has been touched yet). */
+  checkStream(): Promise<void>;
+  /** Empties the projection and has the consumers replay the stream from its start. */
+  run(): Promise<void>;
+}
+
 export function createStatisticsService(deps: {
   db: Db;
   auth: Authenticator;
+  logger: Logger;
+  /** How to rebuild the projection; undefined when there is no event stream to replay (no NATS). */
+  rebuild: StatisticsRebuild | undefined;
 }): ServiceImpl<typeof StatisticsService> {
-  const { db, auth } = deps;
+  const { db, auth, logger, rebuild } = deps;
   return {
     async getUserOrderStatistics(request, context) {
       const principal = await auth.requireUser(context);
@@ -31,29 +55,25 @@ export function createStatisticsService(deps: {
           "a customer may read only their own statistics",
         );
       }
-      // One snapshot: the projection updates both tables in one transaction, and two reads on two
-      // connections could see one commit in one table and not in the other.
-      const { stats, hours } = await db.transaction(
-        async (tx) => {
-          const [row] = await tx
-            .select()
-            .from(userOrderStats)
-            .where(eq(userOrderStats.userId, request.userId));
-          const buckets = await tx
-            .select()
-            .from(userOrdersByHour)
-            .where(eq(userOrdersByHour.userId, request.userId));
-          return { stats: row, hours: buckets };
-        },
-        { isolationLevel: "repeatable read", accessMode: "read only" },
+      // One statement, so one snapshot of both tables (the projection changes them together).
+      const [stats] = await rawRows<UserStatsRow>(
+        db,
+        sql`select s.total_orders, s.cancelled_orders, s.total_spent_cents::text as total_spent_cents,
+              (select string_agg(h.hour || ':' || h.count, ',') from ${userOrdersByHour} h
+                where h.user_id = s.user_id) as hours
+            from ${userOrderStats} s where s.user_id = ${request.userId}`,
       );
-      const byHour = new Map(hours.map((row) => [row.hour, row.count]));
+      const byHour = new Map(
+        (stats?.hours ? stats.hours.split(",") : []).map(
+          (pair) => pair.split(":").map(Number) as [number, number],
+        ),
+      );
       return create(GetUserOrderStatisticsResponseSchema, {
         userId: request.userId,
-        totalOrders: stats?.totalOrders ?? 0,
+        totalOrders: stats?.total_orders ?? 0,
         ordersByHour: Array.from({ length: 24 }, (_, hour) => ({ hour, count: byHour.get(hour) ?? 0 })),
-        cancelledOrders: stats?.cancelledOrders ?? 0,
-        totalSpentCents: stats?.totalSpentCents ?? 0n,
+        cancelledOrders: stats?.cancelled_orders ?? 0,
+        totalSpentCents: BigInt(stats?.total_spent_cents ?? 0),
       });
     },
 
@@ -66,6 +86,42 @@ export function createStatisticsService(deps: {
         totalOrders: totals?.totalOrders ?? 0,
         revenueCents: totals?.revenueCents ?? 0n,
       });
+    },
+
+    async rebuildStatistics(_request, context) {
+      const principal = await auth.requireAdmin(context);
+      if (rebuild === undefined) {
+        throw businessError(
+          Code.FailedPrecondition,
+          "NO_EVENT_STREAM",
+          "this deployment runs on the in-process event bus (no NATS_URL), which keeps no event stream to replay; the projection was left as it is",
+        );
+      }
+      // Emptying first and failing to restart the replay would leave the projection empty: make
+      // sure the stream answers before touching anything.
+      try {
+        await rebuild.checkStream();
+      } catch (error) {
+        throw new ConnectError(
+          `the event stream cannot be reached (${String(error)}); the projection was left as it is`,
+          Code.Unavailable,
+        );
+      }
+      logger.warn({ by: principal.userId }, "statistics rebuild requested: emptying the projection");
+      try {
+        await rebuild.run();
+      } catch (error) {
+        logger.error({ err: error, by: principal.userId }, "statistics rebuild failed");
+        throw new ConnectError(
+          `the rebuild did not complete (${String(error)}); the projection may have been emptied without its replay being restarted: call RebuildStatistics again`,
+          Code.Unavailable,
+        );
+      }
+      logger.info(
+        { by: principal.userId },
+        "statistics emptied; the projection is replaying the event stream",
+      );
+      return create(RebuildStatisticsResponseSchema, {});
     },
   };
 }

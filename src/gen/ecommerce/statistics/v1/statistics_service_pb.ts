@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ecommerce/statistics/v1/statistics_service.proto.
  */
 export const file_ecommerce_statistics_v1_statistics_service: GenFile = /*@__PURE__*/
-  fileDesc("CjBlY29tbWVyY2Uvc3RhdGlzdGljcy92MS9zdGF0aXN0aWNzX3NlcnZpY2UucHJvdG8SF2Vjb21tZXJjZS5zdGF0aXN0aWNzLnYxIigKCUhvdXJDb3VudBIMCgRob3VyGAEgASgFEg0KBWNvdW50GAIgASgFIjAKHUdldFVzZXJPcmRlclN0YXRpc3RpY3NSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiuAEKHkdldFVzZXJPcmRlclN0YXRpc3RpY3NSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEhQKDHRvdGFsX29yZGVycxgCIAEoBRI6Cg5vcmRlcnNfYnlfaG91chgDIAMoCzIiLmVjb21tZXJjZS5zdGF0aXN0aWNzLnYxLkhvdXJDb3VudBIYChBjYW5jZWxsZWRfb3JkZXJzGAQgASgFEhkKEXRvdGFsX3NwZW50X2NlbnRzGAUgASgDIhoKGEdldFVzZXJTdGF0aXN0aWNzUmVxdWVzdCJ1ChlHZXRVc2VyU3RhdGlzdGljc1Jlc3BvbnNlEhMKC3RvdGFsX3VzZXJzGAEgASgFEhYKDnRvdGFsX3Byb2R1Y3RzGAIgASgFEhQKDHRvdGFsX29yZGVycxgDIAEoBRIVCg1yZXZlbnVlX2NlbnRzGAQgASgDMpsCChFTdGF0aXN0aWNzU2VydmljZRKJAQoWR2V0VXNlck9yZGVyU3RhdGlzdGljcxI2LmVjb21tZXJjZS5zdGF0aXN0aWNzLnYxLkdldFVzZXJPcmRlclN0YXRpc3RpY3NSZXF1ZXN0GjcuZWNvbW1lcmNlLnN0YXRpc3RpY3MudjEuR2V0VXNlck9yZGVyU3RhdGlzdGljc1Jlc3BvbnNlEnoKEUdldFVzZXJTdGF0aXN0aWNzEjEuZWNvbW1lcmNlLnN0YXRpc3RpY3MudjEuR2V0VXNlclN0YXRpc3RpY3NSZXF1ZXN0GjIuZWNvbW1lcmNlLnN0YXRpc3RpY3MudjEuR2V0VXNlclN0YXRpc3RpY3NSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("CjBlY29tbWVyY2Uvc3RhdGlzdGljcy92MS9zdGF0aXN0aWNzX3NlcnZpY2UucHJvdG8SF2Vjb21tZXJjZS5zdGF0aXN0aWNzLnYxIigKCUhvdXJDb3VudBIMCgRob3VyGAEgASgFEg0KBWNvdW50GAIgASgFIjAKHUdldFVzZXJPcmRlclN0YXRpc3RpY3NSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiuAEKHkdldFVzZXJPcmRlclN0YXRpc3RpY3NSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEhQKDHRvdGFsX29yZGVycxgCIAEoBRI6Cg5vcmRlcnNfYnlfaG91chgDIAMoCzIiLmVjb21tZXJjZS5zdGF0aXN0aWNzLnYxLkhvdXJDb3VudBIYChBjYW5jZWxsZWRfb3JkZXJzGAQgASgFEhkKEXRvdGFsX3NwZW50X2NlbnRzGAUgASgDIhoKGEdldFVzZXJTdGF0aXN0aWNzUmVxdWVzdCJ1ChlHZXRVc2VyU3RhdGlzdGljc1Jlc3BvbnNlEhMKC3RvdGFsX3VzZXJzGAEgASgFEhYKDnRvdGFsX3Byb2R1Y3RzGAIgASgFEhQKDHRvdGFsX29yZGVycxgDIAEoBRIVCg1yZXZlbnVlX2NlbnRzGAQgASgDIhoKGFJlYnVpbGRTdGF0aXN0aWNzUmVxdWVzdCIbChlSZWJ1aWxkU3RhdGlzdGljc1Jlc3BvbnNlMpcDChFTdGF0aXN0aWNzU2VydmljZRKJAQoWR2V0VXNlck9yZGVyU3RhdGlzdGljcxI2LmVjb21tZXJjZS5zdGF0aXN0aWNzLnYxLkdldFVzZXJPcmRlclN0YXRpc3RpY3NSZXF1ZXN0GjcuZWNvbW1lcmNlLnN0YXRpc3RpY3MudjEuR2V0VXNlck9yZGVyU3RhdGlzdGljc1Jlc3BvbnNlEnoKEUdldFVzZXJTdGF0aXN0aWNzEjEuZWNvbW1lcmNlLnN0YXRpc3RpY3MudjEuR2V0VXNlclN0YXRpc3RpY3NSZXF1ZXN0GjIuZWNvbW1lcmNlLnN0YXRpc3RpY3MudjEuR2V0VXNlclN0YXRpc3RpY3NSZXNwb25zZRJ6ChFSZWJ1aWxkU3RhdGlzdGljcxIxLmVjb21tZXJjZS5zdGF0aXN0aWNzLnYxLlJlYnVpbGRTdGF0aXN0aWNzUmVxdWVzdBoyLmVjb21tZXJjZS5zdGF0aXN0aWNzLnYxLlJlYnVpbGRTdGF0aXN0aWNzUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * Orders created in one hour of the day (UTC).
@@ -168,6 +168,36 @@ export const GetUserStatisticsResponseSchema: GenMessage<GetUserStatisticsRespon
   messageDesc(file_ecommerce_statistics_v1_statistics_service, 4);
 
 /**
+ * Input of RebuildStatistics.
+ *
+ * @generated from message ecommerce.statistics.v1.RebuildStatisticsRequest
+ */
+export type RebuildStatisticsRequest = Message<"ecommerce.statistics.v1.RebuildStatisticsRequest"> & {
+};
+
+/**
+ * Describes the message ecommerce.statistics.v1.RebuildStatisticsRequest.
+ * Use `create(RebuildStatisticsRequestSchema)` to create a new message.
+ */
+export const RebuildStatisticsRequestSchema: GenMessage<RebuildStatisticsRequest> = /*@__PURE__*/
+  messageDesc(file_ecommerce_statistics_v1_statistics_service, 5);
+
+/**
+ * Output of RebuildStatistics: the projection has been emptied and the replay has started.
+ *
+ * @generated from message ecommerce.statistics.v1.RebuildStatisticsResponse
+ */
+export type RebuildStatisticsResponse = Message<"ecommerce.statistics.v1.RebuildStatisticsResponse"> & {
+};
+
+/**
+ * Describes the message ecommerce.statistics.v1.RebuildStatisticsResponse.
+ * Use `create(RebuildStatisticsResponseSchema)` to create a new message.
+ */
+export const RebuildStatisticsResponseSchema: GenMessage<RebuildStatisticsResponse> = /*@__PURE__*/
+  messageDesc(file_ecommerce_statistics_v1_statistics_service, 6);
+
+/**
  * Order statistics, a projection built from order and product events. Eventually consistent:
  * a change shows up within a second under normal load.
  *
@@ -193,6 +223,21 @@ export const StatisticsService: GenService<{
     methodKind: "unary";
     input: typeof GetUserStatisticsRequestSchema;
     output: typeof GetUserStatisticsResponseSchema;
+  },
+  /**
+   * Rebuilds the projection from scratch (admin), as `npm run stats:rebuild` does: empties it and
+   * has the statistics consumers replay the event stream from its start. It returns once the
+   * replay has been started; the figures converge back to the live ones as it catches up (the
+   * `statistics_consumer_lag` metric shows how far it still has to go). Needs NATS JetStream: a
+   * deployment on the in-process event bus keeps no stream to replay, so there it fails with
+   * FAILED_PRECONDITION and leaves the projection untouched.
+   *
+   * @generated from rpc ecommerce.statistics.v1.StatisticsService.RebuildStatistics
+   */
+  rebuildStatistics: {
+    methodKind: "unary";
+    input: typeof RebuildStatisticsRequestSchema;
+    output: typeof RebuildStatisticsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_ecommerce_statistics_v1_statistics_service, 0);
