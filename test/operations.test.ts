@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HttpCallOptions, httpCall } from "./support/http-call.js";
 import { expectProductShape, type ProductJson } from "./support/product-json.js";
 import { sampleValue } from "./support/prometheus-text.js";
-import { availableSetups, startTestApp, type TestApp } from "./support/test-app.js";
+import { availableSetups, inProcessSetups, startTestApp, type TestApp } from "./support/test-app.js";
 
 const EXPECTED_CHECKS = { embedded: ["database"], services: ["database", "nats", "redis"] } as const;
 
@@ -30,7 +30,9 @@ async function eventually(assertion: () => Promise<void>, timeoutMs = 10_000): P
   }
 }
 
-describe.each(availableSetups())("operations endpoints (%s)", (setup) => {
+// Readiness checks, request counters, cache metrics and the outbox gauge belong to one process, so
+// this suite runs against the in-process set-ups only (never the split or the replicas).
+describe.each(inProcessSetups())("operations endpoints (%s)", (setup) => {
   let app: TestApp;
 
   beforeAll(async () => {

@@ -7,9 +7,10 @@ import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StockService } from "../src/gen/ecommerce/inventory/v1/stock_service_pb.js";
-import { availableSetups, startTestApp, type TestApp } from "./support/test-app.js";
+import { inProcessSetups, startTestApp, type TestApp } from "./support/test-app.js";
 
-describe.each(availableSetups())("StockService (%s)", (setup) => {
+// StockService is internal: inventory serves it to the orders module, and no gateway forwards it.
+describe.each(inProcessSetups())("StockService (%s)", (setup) => {
   let app: TestApp;
   let client: ReturnType<typeof createClient<typeof StockService>>;
   const admin = () => ({ headers: { authorization: `Bearer ${app.adminToken}` } });

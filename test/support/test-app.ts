@@ -1,36 +1,43 @@
 /**
- * Starts the whole platform in this process on a free port, in one of two set-ups: "embedded"
- * (in-memory PGlite, in-process bus, L1 cache only) or "services" (a fresh database on the real
- * PostgreSQL, JetStream and Redis under a namespace of its own). Tests then talk to it over HTTP
- * and gRPC only.
+ * Starts the platform for end-to-end tests in one of four set-ups; tests then talk to it over HTTP
+ * and gRPC only, at `baseUrl`, and run unchanged against each:
+ *
+ * - "embedded": in this process, with in-memory PGlite, the in-process bus, the L1 cache only;
+ * - "services": in this process, on a fresh database of the real PostgreSQL, with JetStream and
+ *   Redis under a namespace of its own;
+ * - "split": four child processes (inventory, orders, statistics, gateway) on such a deployment,
+ *   started as `npm start` starts them; `baseUrl` is the gateway;
+ * - "replicas": two full child processes on one such deployment behind a round-robin proxy, so
+ *   consecutive requests alternate between them; `baseUrl` is the proxy.
+ *
+ * TEST_SETUPS (comma separated) chooses the set-ups suites run against; by default the in-process
+ * ones this run can have (services when their URLs are given).
  */
-
-import { connect } from "nats";
 import { type RunningApp, startApp } from "../../src/app.js";
-import { mintToken } from "../../src/platform/auth/mint-token.js";
 import { loadConfig } from "../../src/platform/config.js";
-import { streamNameFor } from "../../src/platform/events/jetstream-bus.js";
 import { createLogger } from "../../src/platform/logger.js";
-import { createTestDatabase, type TestDatabase, uniqueNamespace } from "./test-database.js";
+import { createServiceDeployment, serviceUrls, TEST_SECRET, testToken } from "./deployment.js";
+import { uniqueNamespace } from "./test-database.js";
+import {
+  type ReplicaTopology,
+  type SplitTopology,
+  startReplicaTopology,
+  startSplitTopology,
+} from "./topologies.js";
 
-async function deleteStream(natsUrl: string, namespace: string): Promise<void> {
-  const nc = await connect({ servers: natsUrl, timeout: 2000 }).catch(() => undefined);
-  if (nc === undefined) return;
-  try {
-    const jsm = await nc.jetstreamManager();
-    await jsm.streams.delete(streamNameFor(namespace)).catch(() => {});
-  } finally {
-    await nc.close();
-  }
-}
+export { TEST_SECRET } from "./deployment.js";
 
-export type Setup = "embedded" | "services";
+export const IN_PROCESS_SETUPS = ["embedded", "services"] as const;
+export const PROCESS_SETUPS = ["split", "replicas"] as const;
+export type InProcessSetup = (typeof IN_PROCESS_SETUPS)[number];
+export type ProcessSetup = (typeof PROCESS_SETUPS)[number];
+export type Setup = InProcessSetup | ProcessSetup;
 
 export interface TestApp {
+  /** Where clients connect: the app itself, the split's gateway or the replicas' proxy. */
   baseUrl: string;
-  app: RunningApp;
   namespace: string;
-  /** The fresh PostgreSQL database of the "services" setup. */
+  /** The fresh PostgreSQL database of the set-ups on the real services. */
   databaseUrl: string | undefined;
   adminToken: string;
   customerToken: string;
@@ -39,17 +46,73 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-export const TEST_SECRET = "test-secret-that-is-long-enough";
+/** An app running in this process, whose internals a test may reach into. */
+export interface InProcessTestApp extends TestApp {
+  app: RunningApp;
+}
 
-/** Which set-ups this run can exercise: embedded always, services when their URLs are given. */
+const SETUPS: readonly Setup[] = [...IN_PROCESS_SETUPS, ...PROCESS_SETUPS];
+
+/**
+ * The set-ups named in TEST_SETUPS, or else embedded always and services when their URLs are
+ * given. A named set-up this run cannot have is an error, never a quiet skip.
+ */
 export function availableSetups(): Setup[] {
-  const services = Boolean(process.env.DATABASE_URL && process.env.NATS_URL && process.env.REDIS_URL);
-  return services ? ["embedded", "services"] : ["embedded"];
+  const named = process.env.TEST_SETUPS?.split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+  const missing = serviceUrls();
+  if (named === undefined || named.length === 0)
+    return Array.isArray(missing) ? ["embedded"] : ["embedded", "services"];
+  for (const name of named) {
+    if (!(SETUPS as readonly string[]).includes(name))
+      throw new Error(`TEST_SETUPS: unknown set-up "${name}" (known: ${SETUPS.join(", ")})`);
+    if (name !== "embedded" && Array.isArray(missing))
+      throw new Error(`TEST_SETUPS: "${name}" needs ${missing.join(", ")}`);
+  }
+  return named as Setup[];
+}
+
+/**
+ * The chosen set-ups that run the app in this process, for suites that inspect one process (its
+ * metrics, its readiness checks, its internal services) rather than the deployment as a whole.
+ */
+export function inProcessSetups(): InProcessSetup[] {
+  return availableSetups().filter((setup): setup is InProcessSetup =>
+    (IN_PROCESS_SETUPS as readonly string[]).includes(setup),
+  );
+}
+
+async function withTokens(app: Omit<TestApp, "adminToken" | "customerToken" | "token">): Promise<TestApp> {
+  return {
+    ...app,
+    adminToken: await testToken("admin-1", "admin"),
+    customerToken: await testToken("customer-1", "customer"),
+    token: testToken,
+  };
 }
 
 export async function startTestApp(setup: Setup, env: Record<string, string> = {}): Promise<TestApp> {
-  const namespace = uniqueNamespace();
-  let database: TestDatabase | undefined;
+  if (setup === "embedded" || setup === "services") return startInProcessApp(setup, env);
+  return topologyTestApp(setup === "split" ? await startSplitTopology(env) : await startReplicaTopology(env));
+}
+
+/** A split or replica topology seen as one app: its front door, its deployment, test tokens. */
+export function topologyTestApp(topology: SplitTopology | ReplicaTopology): Promise<TestApp> {
+  return withTokens({
+    baseUrl: topology.baseUrl,
+    namespace: topology.deployment.namespace,
+    databaseUrl: topology.deployment.databaseUrl,
+    stop: () => topology.stop(),
+  });
+}
+
+export async function startInProcessApp(
+  setup: InProcessSetup,
+  env: Record<string, string> = {},
+): Promise<InProcessTestApp> {
+  const deployment = setup === "services" ? await createServiceDeployment() : undefined;
+  const namespace = deployment?.namespace ?? uniqueNamespace();
   const settings: Record<string, string> = {
     PORT: "0",
     HOST: "127.0.0.1",
@@ -57,30 +120,19 @@ export async function startTestApp(setup: Setup, env: Record<string, string> = {
     NAMESPACE: namespace,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     DATA_DIR: "memory://",
+    ...deployment?.env,
   };
-  if (setup === "services") {
-    database = await createTestDatabase(process.env.DATABASE_URL as string);
-    settings.DATABASE_URL = database.url;
-    settings.NATS_URL = process.env.NATS_URL as string;
-    settings.REDIS_URL = process.env.REDIS_URL as string;
-  }
   const config = loadConfig({ ...settings, ...env });
   const app = await startApp(config, createLogger(config.logLevel));
-  const token = (sub: string, role: "admin" | "customer") =>
-    mintToken(TEST_SECRET, { sub, role, expiresIn: "1h" });
-  return {
+  const started = await withTokens({
     baseUrl: `http://127.0.0.1:${app.port}`,
-    app,
     namespace,
-    databaseUrl: database?.url,
-    adminToken: await token("admin-1", "admin"),
-    customerToken: await token("customer-1", "customer"),
-    token,
+    databaseUrl: deployment?.databaseUrl,
     stop: async () => {
       await app.stop();
-      await database?.drop();
-      // The shared NATS keeps streams for good: remove this run's.
-      if (config.natsUrl) await deleteStream(config.natsUrl, namespace);
+      // This run's database and stream, on the NATS the app used.
+      await deployment?.drop(config.natsUrl);
     },
-  };
+  });
+  return { ...started, app };
 }

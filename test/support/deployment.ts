@@ -1,0 +1,71 @@
+/**
+ * What every test deployment on the real services gets, however many processes it runs: a fresh
+ * PostgreSQL database, a namespace of its own on the shared NATS and Redis, the test JWT secret;
+ * and, when it stops, the database dropped and its JetStream stream deleted.
+ */
+import { connect } from "nats";
+import { mintToken } from "../../src/platform/auth/mint-token.js";
+import { streamNameFor } from "../../src/platform/events/jetstream-bus.js";
+import { createTestDatabase, uniqueNamespace } from "./test-database.js";
+
+export const TEST_SECRET = "test-secret-that-is-long-enough";
+
+/** A token for any user and role, signed with {@link TEST_SECRET}. */
+export function testToken(sub: string, role: "admin" | "customer"): Promise<string> {
+  return mintToken(TEST_SECRET, { sub, role, expiresIn: "1h" });
+}
+
+export async function deleteStream(natsUrl: string, namespace: string): Promise<void> {
+  const nc = await connect({ servers: natsUrl, timeout: 2000 }).catch(() => undefined);
+  if (nc === undefined) return;
+  try {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.delete(streamNameFor(namespace)).catch(() => {});
+  } finally {
+    await nc.close();
+  }
+}
+
+/** The real services this run was given, or the names of the variables that are missing. */
+export function serviceUrls(): { databaseUrl: string; natsUrl: string; redisUrl: string } | string[] {
+  const { DATABASE_URL, NATS_URL, REDIS_URL } = process.env;
+  if (DATABASE_URL && NATS_URL && REDIS_URL)
+    return { databaseUrl: DATABASE_URL, natsUrl: NATS_URL, redisUrl: REDIS_URL };
+  return Object.entries({ DATABASE_URL, NATS_URL, REDIS_URL })
+    .filter(([, value]) => !value)
+    .map(([name]) => name);
+}
+
+export interface ServiceDeployment {
+  namespace: string;
+  databaseUrl: string;
+  /** DATABASE_URL, NATS_URL, REDIS_URL, NAMESPACE and JWT_SECRET for every process of it. */
+  env: Record<string, string>;
+  /**
+   * Drops the database and deletes the stream (the shared NATS keeps streams for good), on the
+   * given NATS when the deployment was pointed at another one.
+   */
+  drop(natsUrl?: string): Promise<void>;
+}
+
+export async function createServiceDeployment(): Promise<ServiceDeployment> {
+  const urls = serviceUrls();
+  if (Array.isArray(urls)) throw new Error(`the real services need ${urls.join(", ")}`);
+  const namespace = uniqueNamespace();
+  const database = await createTestDatabase(urls.databaseUrl);
+  return {
+    namespace,
+    databaseUrl: database.url,
+    env: {
+      DATABASE_URL: database.url,
+      NATS_URL: urls.natsUrl,
+      REDIS_URL: urls.redisUrl,
+      NAMESPACE: namespace,
+      JWT_SECRET: TEST_SECRET,
+    },
+    drop: async (natsUrl = urls.natsUrl) => {
+      await database.drop();
+      await deleteStream(natsUrl, namespace);
+    },
+  };
+}
