@@ -4,13 +4,16 @@ import type { InventoryService } from "../../gen/ecommerce/inventory/v1/inventor
 import type { StockService } from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
 import { OrderService } from "../../gen/ecommerce/orders/v1/order_service_pb.js";
 import { OutboxRelay } from "../../platform/events/outbox-relay.js";
+import type { IntervalJob } from "../../platform/jobs/interval-job.js";
 import type { MountedModule, Platform } from "../../platform/module.js";
 import { IdempotencyStore } from "./idempotency-store.js";
-import { createOrderHandlers } from "./order-service.js";
+import { createOrderHandlers, createStockCalls } from "./order-service.js";
 import { OrderStore } from "./order-store.js";
 import { createReviewHandlers } from "./review-handlers.js";
 import { ReviewStore } from "./review-store.js";
 import { ordersOutbox } from "./schema.js";
+import { StockCommandStore } from "./stock-command-store.js";
+import { startStockSettlement } from "./stock-settlement.js";
 
 export interface OrdersDependencies {
   /** Inventory's internal stock service, in-process or over the network. */
@@ -33,14 +36,23 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
     logger: log,
     metrics,
   });
+  // A stock command waits this long for its own request before the settlement job takes it, well
+  // inside the reservation timeout so a confirmation left by a crash lands before inventory gives
+  // the stock back.
+  const reservationTimeoutMs = platform.config.reservationTimeoutMs;
+  const commandGraceMs = Math.min(2000, reservationTimeoutMs / 4);
+  const commands = new StockCommandStore(database.db);
+  const orders = new OrderStore(database.db, commands, commandGraceMs);
+  const stock = createStockCalls(dependencies.stock, platform.serviceToken);
+  const onEventsCommitted = () => relay.wake();
   const orderHandlers = createOrderHandlers({
-    orders: new OrderStore(database.db),
+    orders,
     idempotency,
-    stock: dependencies.stock,
+    commands,
+    stock,
     auth: platform.auth,
-    serviceToken: platform.serviceToken,
     logger: log,
-    onEventsCommitted: () => relay.wake(),
+    onEventsCommitted,
   });
   const reviewHandlers = createReviewHandlers({
     reviews: new ReviewStore(database.db),
@@ -48,6 +60,7 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
     auth: platform.auth,
   });
   let purge: NodeJS.Timeout | undefined;
+  let settlement: IntervalJob | undefined;
 
   return {
     name: "orders",
@@ -56,6 +69,19 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
     },
     start: async () => {
       relay.start();
+      settlement = startStockSettlement({
+        commands,
+        confirm: stock.confirm,
+        release: stock.release,
+        cancelLapsed: async (orderId) => {
+          const cancelled = await orders.changeStatus(orderId, "pending", "cancelled");
+          if (cancelled !== undefined) onEventsCommitted();
+          return cancelled !== undefined;
+        },
+        logger: log,
+        intervalMs: Math.max(100, Math.min(1000, reservationTimeoutMs / 8)),
+        leaseMs: 30_000,
+      });
       purge = setInterval(() => {
         idempotency
           .purgeExpired()
@@ -65,6 +91,7 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
     },
     stop: async () => {
       clearInterval(purge);
+      await settlement?.stop();
       await relay.stop();
     },
   };

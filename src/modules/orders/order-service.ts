@@ -30,20 +30,49 @@ import { canMove, statusFromProto } from "./order-lifecycle.js";
 import type { OrderStore } from "./order-store.js";
 import { type OrderLine, validateCreateOrder } from "./order-validation.js";
 import type { OrderStatusName } from "./schema.js";
+import type { StockCommandStore } from "./stock-command-store.js";
+import type { Confirmation } from "./stock-settlement.js";
 
 export interface OrderServiceDeps {
   orders: OrderStore;
   idempotency: IdempotencyStore;
-  stock: Client<typeof StockService>;
+  commands: StockCommandStore;
+  stock: StockCalls;
   auth: Authenticator;
-  /** Bearer token this module presents to internal services. */
-  serviceToken: string;
   logger: Logger;
   onEventsCommitted: () => void;
 }
 
 /** Internal calls get a deadline of their own rather than the caller's. */
 const INTERNAL_CALL_TIMEOUT_MS = 10_000;
+
+/** The StockService calls this module makes, with its service token and an internal deadline. */
+export interface StockCalls {
+  reserve(orderId: string, lines: OrderLine[]): ReturnType<Client<typeof StockService>["reserveStock"]>;
+  /** One ConfirmReservations call for many orders: the outcome of each. */
+  confirm(orderIds: string[]): Promise<Map<string, Confirmation>>;
+  release(orderId: string): Promise<void>;
+}
+
+export function createStockCalls(stock: Client<typeof StockService>, serviceToken: string): StockCalls {
+  const internal = (): CallOptions => ({
+    headers: { authorization: `Bearer ${serviceToken}` },
+    timeoutMs: INTERNAL_CALL_TIMEOUT_MS,
+  });
+  return {
+    reserve: (orderId, lines) => stock.reserveStock({ orderId, lines }, internal()),
+    confirm: async (orderIds) => {
+      const response = await stock.confirmReservations({ orderIds }, internal());
+      const outcomes = new Map<string, Confirmation>(orderIds.map((id) => [id, "confirmed"]));
+      for (const id of response.releasedOrderIds) outcomes.set(id, "released");
+      for (const id of response.unknownOrderIds) outcomes.set(id, "unknown");
+      return outcomes;
+    },
+    release: async (orderId) => {
+      await stock.releaseReservation({ orderId }, internal());
+    },
+  };
+}
 
 /** Errors after which the stock service certainly took nothing. */
 function isDefiniteRefusal(error: unknown): boolean {
@@ -57,19 +86,12 @@ function isDefiniteRefusal(error: unknown): boolean {
   );
 }
 
-/** What became of a stored order's reservation when it was confirmed. */
-type Confirmation = "confirmed" | "released" | "unknown";
-
 type OrderMethods = "createOrder" | "getOrder" | "listOrders" | "updateOrderStatus";
 
 export function createOrderHandlers(
   deps: OrderServiceDeps,
 ): Pick<ServiceImpl<typeof OrderService>, OrderMethods> {
-  const { orders, idempotency, stock, auth, logger } = deps;
-  const internal = (): CallOptions => ({
-    headers: { authorization: `Bearer ${deps.serviceToken}` },
-    timeoutMs: INTERNAL_CALL_TIMEOUT_MS,
-  });
+  const { orders, idempotency, commands, stock, auth, logger } = deps;
 
   /** The order if the caller may see it; another user's order does not exist for a customer. */
   async function visibleOrder(id: string, principal: Principal): Promise<Order> {
@@ -88,9 +110,9 @@ export function createOrderHandlers(
     const orderId = uuidv7();
     // Not tied to the caller's signal: once stock may be taken, the saga finishes or undoes itself
     // even if the client hangs up (a disconnect mid-call would otherwise leave stock taken).
-    let reserved: Awaited<ReturnType<typeof stock.reserveStock>>;
+    let reserved: Awaited<ReturnType<StockCalls["reserve"]>>;
     try {
-      reserved = await stock.reserveStock({ orderId, lines }, internal());
+      reserved = await stock.reserve(orderId, lines);
     } catch (error) {
       // A definite "no" took nothing; anything else (a timeout, a lost connection) may have taken
       // the stock, and releasing an order id that holds nothing is harmless.
@@ -122,7 +144,7 @@ export function createOrderHandlers(
 
   /** Releases an order's stock, leaving it to the expiry job when inventory cannot be reached. */
   async function releaseQuietly(orderId: string): Promise<void> {
-    await stock.releaseReservation({ orderId }, internal()).catch((error: unknown) => {
+    await stock.release(orderId).catch((error: unknown) => {
       logger.warn(
         { err: error, orderId },
         "could not release the stock of a failed order; its reservation will expire",
@@ -135,10 +157,10 @@ export function createOrderHandlers(
    * statement in inventory) per batch instead of one per order.
    */
   const confirmations = new CoalescingBatcher<string, Confirmation>(async (orderIds) => {
-    const response = await stock.confirmReservations({ orderIds }, internal());
-    const outcomes = new Map<string, Confirmation>(orderIds.map((id) => [id, "confirmed"]));
-    for (const id of response.releasedOrderIds) outcomes.set(id, "released");
-    for (const id of response.unknownOrderIds) outcomes.set(id, "unknown");
+    const outcomes = await stock.confirm(orderIds);
+    const confirmed = orderIds.filter((id) => outcomes.get(id) === "confirmed");
+    // The others stay owed: the settlement job decides what a lapsed reservation means.
+    await commands.settled("confirm", confirmed);
     return outcomes;
   });
 
@@ -275,8 +297,18 @@ export function createOrderHandlers(
         }
         deps.onEventsCommitted();
         if (target === "cancelled") {
-          // Exactly once in inventory, however often this is called for the order.
-          await stock.releaseReservation({ orderId: order.id }, internal());
+          // Exactly once in inventory, however often it is asked. The cancellation is stored with
+          // the release it owes, so an unreachable inventory delays the stock's return (the
+          // settlement job retries) rather than failing a cancellation that already happened.
+          await stock
+            .release(order.id)
+            .then(() => commands.settled("release", [order.id]))
+            .catch((error: unknown) => {
+              logger.warn(
+                { err: error, orderId: order.id },
+                "stock of a cancelled order not returned yet; will retry",
+              );
+            });
         }
         return create(UpdateOrderStatusResponseSchema, { order: changed });
       }

@@ -8,7 +8,15 @@ import type { Db } from "../../platform/db/database.js";
 import { appendToOutbox, outboxValues } from "../../platform/events/outbox.js";
 import { orderCreatedEvent, orderStatusChangedEvent } from "./order-events.js";
 import { type OrderItemRow, type OrderRow, orderFromRows } from "./order-mapper.js";
-import { idempotencyKeys, type OrderStatusName, orderItems, orders, ordersOutbox } from "./schema.js";
+import {
+  idempotencyKeys,
+  type OrderStatusName,
+  orderItems,
+  orders,
+  ordersOutbox,
+  stockCommands,
+} from "./schema.js";
+import { type StockCommandStore, stockCommandValues } from "./stock-command-store.js";
 
 export interface NewOrderItem {
   productId: string;
@@ -28,7 +36,15 @@ export interface OrderListFilter {
 }
 
 export class OrderStore {
-  constructor(private readonly db: Db) {}
+  /**
+   * @param commandGraceMs how long a stock command waits for the request that wrote it to carry it
+   *   out before the settlement job may take it over.
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly commands: StockCommandStore,
+    private readonly commandGraceMs: number,
+  ) {}
 
   /** Inserts a pending order with its items; `idempotency` links the key to it in the same transaction. */
   async insert(
@@ -68,8 +84,8 @@ export class OrderStore {
           update ${idempotencyKeys} set order_id = ${order.id}::uuid
           where user_id = ${idempotency.userId} and key = ${idempotency.key})`
       : sql``;
-    // One statement: the order, its items, the idempotency key's link and the event commit together
-    // in a single round trip.
+    // One statement: the order, its items, the confirmation owed to inventory, the idempotency
+    // key's link and the event commit together in a single round trip.
     await this.db.execute(sql`
       with placed as (
         insert into ${orders} (id, user_id, status, subtotal_cents, discount_cents, total_cents, created_at, updated_at)
@@ -81,6 +97,10 @@ export class OrderStore {
         insert into ${orderItems}
           (order_id, product_id, product_name, quantity, unit_price_cents, discount_cents, line_total_cents)
         values ${itemValues}
+      ),
+      owed as (
+        insert into ${stockCommands} (order_id, action, due_at)
+        values ${stockCommandValues(order.id, "confirm", new Date(order.createdAt.getTime() + this.commandGraceMs))}
       )${keyed}
       insert into ${ordersOutbox} (id, type, subject, payload)
       values ${outboxValues([orderCreatedEvent(orderRow, itemRows)])}`);
@@ -146,6 +166,9 @@ export class OrderStore {
         .returning();
       if (row === undefined) return undefined;
       await appendToOutbox(tx, ordersOutbox, [orderStatusChangedEvent(row, from)]);
+      // A cancelled order's stock goes back, however long inventory takes to be reachable.
+      if (to === "cancelled")
+        await this.commands.add(tx, id, "release", new Date(now.getTime() + this.commandGraceMs));
       const items = await tx.select().from(orderItems).where(eq(orderItems.orderId, id));
       return orderFromRows(row, sortItems(items));
     });

@@ -108,3 +108,28 @@ export const reviews = ordersSchema.table(
     index("reviews_product_newest_idx").on(table.productId, table.createdAt.desc(), table.id.desc()),
   ],
 );
+
+export const STOCK_COMMAND_ACTIONS = ["confirm", "release"] as const;
+export type StockCommandAction = (typeof STOCK_COMMAND_ACTIONS)[number];
+
+/**
+ * What this module still owes inventory for an order: confirming the reservation of an order that
+ * was stored, or returning the stock of one that was cancelled. Written in the same statement or
+ * transaction as the order change, deleted once inventory has done it, so a crash or an
+ * unreachable inventory between the two is retried by the settlement job instead of forgotten.
+ * `due_at` is when the job may take it: a little after it was written (the request itself usually
+ * settles it first), later again while a job holds it.
+ */
+export const stockCommands = ordersSchema.table(
+  "stock_commands",
+  {
+    orderId: uuid("order_id").notNull(),
+    action: text("action").$type<StockCommandAction>().notNull(),
+    dueAt: timestamp("due_at", { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.orderId, table.action] }),
+    check("stock_commands_action_known", sql`${table.action} in ('confirm', 'release')`),
+    index("stock_commands_due_idx").on(table.dueAt),
+  ],
+);

@@ -1,0 +1,82 @@
+/**
+ * Carries out what the orders module still owes inventory when the request that owed it could not:
+ * the process died between storing an order and confirming its reservation, or inventory was
+ * unreachable when an order was cancelled. Runs on an interval in every process hosting orders;
+ * commands are claimed with a lease (FOR UPDATE SKIP LOCKED), so each is handled by one of them.
+ *
+ * A stored order whose reservation already lapsed (its stock went back before anyone confirmed
+ * it, e.g. the orders process stayed down longer than the reservation timeout) must not keep
+ * stock it no longer holds: a pending one is cancelled, anything further along is logged for an
+ * operator.
+ */
+import { type IntervalJob, startIntervalJob } from "../../platform/jobs/interval-job.js";
+import type { Logger } from "../../platform/logger.js";
+import type { StockCommand, StockCommandStore } from "./stock-command-store.js";
+
+/** What became of a stored order's reservation when it was confirmed. */
+export type Confirmation = "confirmed" | "released" | "unknown";
+
+export interface SettlementDeps {
+  commands: StockCommandStore;
+  /** Confirms the reservations of stored orders, one outcome per order id. */
+  confirm(orderIds: string[]): Promise<Map<string, Confirmation>>;
+  /** Returns a cancelled order's stock (exactly once in inventory, however often it is called). */
+  release(orderId: string): Promise<void>;
+  /** Cancels a still pending order whose stock lapsed; false when it was no longer pending. */
+  cancelLapsed(orderId: string): Promise<boolean>;
+  logger: Logger;
+  intervalMs: number;
+  /** How long a claimed command is this process's before another may take it. */
+  leaseMs: number;
+}
+
+const BATCH = 200;
+
+export function startStockSettlement(deps: SettlementDeps): IntervalJob {
+  const { commands, logger } = deps;
+
+  const settleConfirmations = async (orderIds: string[]) => {
+    if (orderIds.length === 0) return;
+    const outcomes = await deps.confirm(orderIds);
+    for (const [orderId, outcome] of outcomes) {
+      if (outcome === "confirmed") continue;
+      const cancelled = await deps.cancelLapsed(orderId);
+      logger.error(
+        { orderId, outcome, cancelled },
+        cancelled
+          ? "the stock of a stored order had lapsed before it was confirmed: the order is cancelled"
+          : "the stock of a stored order had lapsed before it was confirmed, and the order is past pending: an operator must decide",
+      );
+    }
+    await commands.settled("confirm", orderIds);
+  };
+
+  const settleReleases = async (orderIds: string[]) => {
+    const released: string[] = [];
+    for (const orderId of orderIds) {
+      try {
+        await deps.release(orderId);
+        released.push(orderId);
+      } catch (error) {
+        // Left claimed: tried again once its lease is over.
+        logger.warn({ err: error, orderId }, "could not return the stock of a cancelled order yet");
+      }
+    }
+    await commands.settled("release", released);
+  };
+
+  const sweep = async (stopped: () => boolean) => {
+    while (!stopped()) {
+      const due: StockCommand[] = await commands.claimDue(new Date(), BATCH, deps.leaseMs);
+      if (due.length === 0) return;
+      const of = (action: StockCommand["action"]) =>
+        due.filter((command) => command.action === action).map((command) => command.orderId);
+      await settleConfirmations(of("confirm"));
+      await settleReleases(of("release"));
+      logger.info({ count: due.length }, "settled stock commands left by their requests");
+      if (due.length < BATCH) return;
+    }
+  };
+
+  return startIntervalJob({ name: "stock settlement sweep", intervalMs: deps.intervalMs, logger, sweep });
+}

@@ -1,0 +1,38 @@
+/**
+ * A background sweep run every `intervalMs`, never two at once in this process. `stop()` lets the
+ * sweep in progress finish (work it claimed would otherwise wait for its lease to end) and starts
+ * no other; a sweep should check `stopped()` between batches.
+ */
+import type { Logger } from "../logger.js";
+
+export interface IntervalJob {
+  stop(): Promise<void>;
+}
+
+export function startIntervalJob(options: {
+  /** For the log line when a sweep fails. */
+  name: string;
+  intervalMs: number;
+  logger: Logger;
+  sweep(stopped: () => boolean): Promise<void>;
+}): IntervalJob {
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (running || stopped) return;
+    running = options
+      .sweep(() => stopped)
+      .catch((error: unknown) => options.logger.warn({ err: error }, `${options.name} failed`))
+      .finally(() => {
+        running = undefined;
+      });
+  }, options.intervalMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
