@@ -3,9 +3,11 @@
  *
  * Each run takes up to `batchSize` unpublished rows in `seq` order with `FOR UPDATE SKIP LOCKED`
  * (so relays in several processes share the work without publishing a row twice), publishes them
- * one after the other, marks the ones the bus accepted, and commits. When the bus refuses one, the
- * run stops there (later rows wait, so nothing is skipped), commits what succeeded and retries
- * after an exponential backoff. If the process dies between publishing and committing, the rows
+ * all at once in that order (one wait for the broker's acknowledgements per batch, not per row),
+ * marks the accepted ones up to the first refusal, and commits. After a refusal the rest of the
+ * batch waits (nothing is skipped; rows behind it that did get through are sent again and dropped
+ * as repeats, so they may arrive before the refused one), and the run retries after an exponential
+ * backoff. If the process dies between publishing and committing, the rows
  * are published again later; the bus drops the repeat by event id (JetStream's duplicate window)
  * and consumers are idempotent anyway.
  *
@@ -228,15 +230,18 @@ export class OutboxRelay {
           .orderBy(asc(table.seq))
           .limit(this.batchSize)
           .for("update", { skipLocked: true });
+        // Published together (one round trip to the broker for the batch instead of one per row;
+        // they leave in seq order on the one connection) and marked up to the first failure, so
+        // a row never counts as published before one ahead of it. Rows after a failure that did
+        // get through are sent again with the failed one and dropped by the broker as repeats.
+        const outcomes = await Promise.allSettled(rows.map((row) => this.bus.publish(toEvent(row))));
         const done: string[] = [];
-        for (const row of rows) {
-          try {
-            await this.bus.publish(toEvent(row));
-          } catch (error) {
-            publishError = error;
+        for (const [index, outcome] of outcomes.entries()) {
+          if (outcome.status === "rejected") {
+            publishError = outcome.reason;
             break;
           }
-          done.push(row.id);
+          done.push((rows[index] as OutboxRow).id);
         }
         if (done.length > 0) {
           await tx.update(table).set({ publishedAt: sql`now()` }).where(inArray(table.id, done));
