@@ -137,7 +137,15 @@ async function callUnary(
     },
     abort,
   );
-  const call = new UnaryCall(router, request, abort, timeout, signal !== undefined, freezeMessages);
+  const call = new UnaryCall(
+    router,
+    request,
+    abort,
+    timeout,
+    signal !== undefined,
+    freezeMessages,
+    interceptors.length === 0,
+  );
   try {
     const response =
       interceptors.length === 0
@@ -164,6 +172,8 @@ class UnaryCall {
     private readonly timeout: number | undefined,
     private readonly hasSignal: boolean,
     private readonly freezeMessages: boolean,
+    /** No client interceptor saw the request, so nothing but the server holds its headers. */
+    private readonly headersUnshared: boolean,
   ) {}
 
   /** Sends `req` (the call's request, or what interceptors made of it) to the handler. */
@@ -188,7 +198,16 @@ class UnaryCall {
       unfollowSource();
       return Promise.reject(source.reason);
     }
-    const reply = invokeUnaryHandler(route, req, source, this.timeout, this.freezeMessages);
+    // The request's headers were made for this call (from the caller's HeadersInit); when no
+    // interceptor could have kept a reference, the server takes them instead of a copy.
+    const reply = invokeUnaryHandler(
+      route,
+      req,
+      source,
+      this.timeout,
+      this.freezeMessages,
+      this.headersUnshared && req === this.request,
+    );
     // Only a deadline, the caller's signal or an interceptor's own signal can end the call before
     // the handler does; without them there is nothing to race.
     if (source === this.abort && this.timeout === undefined && !this.hasSignal) {

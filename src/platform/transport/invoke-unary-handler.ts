@@ -29,6 +29,8 @@ export async function invokeUnaryHandler(
   callAbort: LazyAbortController,
   timeoutMs: number | undefined,
   freezeMessages: boolean,
+  /** The server may use `req.header` itself: nobody else holds it. */
+  headerIsPrivate = false,
 ): Promise<UnaryResponse> {
   const { spec } = route;
   const abort = new LazyAbortController();
@@ -41,9 +43,10 @@ export async function invokeUnaryHandler(
       service: spec.method.parent,
       timeoutMs: deadline === undefined ? noTimeout : remainingUntil(deadline),
       requestMethod: req.requestMethod,
-      // A copy, as the server gets its own headers off the wire; Connect's protocol headers
+      // The server's own headers, as it gets them off the wire (a copy unless nobody else holds
+      // the client's); Connect's protocol headers
       // (content-type, connect-protocol-version, connect-timeout-ms, user-agent) are not added.
-      requestHeader: new Headers(req.header),
+      requestHeader: headerIsPrivate ? req.header : new Headers(req.header),
       responseHeader: new Headers(),
       responseTrailer: new Headers(),
       // Handlers must not behave differently in-process, and the semantics kept are Connect's.
