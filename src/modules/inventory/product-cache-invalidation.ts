@@ -38,7 +38,7 @@ export function invalidateOnProductEvents(
   logger: Logger,
 ): Promise<Subscription> {
   return bus.subscribe({
-    subjects: ["inventory.product.>"],
+    subjects: ["inventory.product.>", "inventory.stock.>"],
     handler: async (event) => {
       let productId: string | undefined;
       try {

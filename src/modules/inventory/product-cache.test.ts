@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Database, openDatabase } from "../../platform/db/database.js";
+import { createInProcessBus } from "../../platform/events/in-process-bus.js";
 import { createLogger } from "../../platform/logger.js";
 import { createProductCache, reloadProductCache } from "./product-cache.js";
+import { invalidateOnProductEvents } from "./product-cache-invalidation.js";
+import { productStockChangedEvent } from "./product-events.js";
 import { ProductStore } from "./product-store.js";
 
 describe("product cache over the real store", () => {
@@ -45,5 +48,38 @@ describe("product cache over the real store", () => {
     for (const product of created) expect((await cache.get(product.id))?.name).toBe(product.name);
     expect(loads).not.toHaveBeenCalled();
     loads.mockRestore();
+  });
+});
+
+describe("cache invalidation on product events", () => {
+  let database: Database;
+  let store: ProductStore;
+  beforeAll(async () => {
+    database = await openDatabase({ url: undefined, dataDir: "memory://", logger: createLogger("silent") });
+    store = new ProductStore(database.db);
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  it("drops a cached product when another process takes its stock (inventory.stock.changed)", async () => {
+    const product = await store.create({
+      name: "Pot",
+      description: "",
+      category: "",
+      priceCents: 10n,
+      stock: 5,
+    });
+    const cache = createProductCache({ store, l2: undefined });
+    expect((await cache.get(product.id))?.stock).toBe(5);
+    const bus = createInProcessBus();
+    const subscription = await invalidateOnProductEvents(bus, cache, createLogger("silent"));
+    // Another process took 2 units: its statement changed the row and wrote this event.
+    await store.update(product.id, { stock: 3 });
+    const event = productStockChangedEvent(product.id, -2, "order-1", new Date());
+    await bus.deliver({ ...event, id: event.id as string, occurredAt: new Date() });
+    expect(cache.getIfPresent(product.id)).toBeUndefined();
+    expect((await cache.get(product.id))?.stock).toBe(3);
+    await subscription.stop();
   });
 });

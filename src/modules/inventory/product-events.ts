@@ -18,7 +18,9 @@ export const PRODUCT_SUBJECTS = {
   created: "inventory.product.created",
   updated: "inventory.product.updated",
   deleted: "inventory.product.deleted",
-  stockChanged: "inventory.product.stock_changed",
+  // Outside inventory.product.> on purpose: two per order, and the statistics' product consumer
+  // (which reads inventory.product.>) has no use for them.
+  stockChanged: "inventory.stock.changed",
 } as const;
 
 export function productCreatedEvent(product: Product): NewOutboxEvent {

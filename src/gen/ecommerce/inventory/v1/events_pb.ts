@@ -87,7 +87,7 @@ export const ProductDeletedSchema: GenMessage<ProductDeleted> = /*@__PURE__*/
   messageDesc(file_ecommerce_inventory_v1_events, 2);
 
 /**
- * Published on <NAMESPACE>.inventory.product.stock_changed when orders take or return stock. It
+ * Published on <NAMESPACE>.inventory.stock.changed when orders take or return stock. It
  * carries the change rather than the product, so it is written in the same statement that takes
  * the stock; read the product for its new level.
  *
