@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: every benchmark with its baseline, in one run. Figures go to BENCHMARKS.md.
  * `npm run bench -- statistics` (or any part of a name, several allowed) runs only the matching
- * ones: transport, product-read, order-create, statistics-lag, statistics-read.
+ * ones: transport, product-read, order-create, statistics-lag, statistics-read, topology.
  */
 import { printOrderCreateFigures, runOrderCreateBench } from "./order-create-bench.js";
 import { printProductReadFigures, runProductReadBench } from "./product-read-bench.js";
 import { printStatisticsLagFigures, runStatisticsLagBench } from "./statistics-lag-bench.js";
 import { printStatisticsReadFigures, runStatisticsReadBench } from "./statistics-read-bench.js";
+import { printTopologyFigures, runTopologyBench } from "./topology-bench.js";
 import { printTransportFigures, runTransportBench } from "./transport-bench.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -21,6 +22,7 @@ const benches: { name: string; run: () => Promise<void> }[] = [
       printStatisticsLagFigures(await runStatisticsLagBench(Number(process.env.BENCH_LAG_SECONDS ?? 20))),
   },
   { name: "statistics-read", run: async () => printStatisticsReadFigures(await runStatisticsReadBench()) },
+  { name: "topology", run: async () => printTopologyFigures(await runTopologyBench(seconds)) },
 ];
 
 const filters = process.argv.slice(2);
