@@ -90,3 +90,19 @@ export function rssMiB(pid: number): number {
 export function ratio(ours: number, baseline: number): string {
   return (ours / baseline).toFixed(2);
 }
+
+/** The JWT secret every benchmarked platform process is started with. */
+export const BENCH_SECRET = "bench-secret-long-enough-0123456789";
+
+/**
+ * Starts the platform as `npm start` does, on 127.0.0.1:`port` with the bench secret and quiet
+ * logs; `env` adds the data directory and service URLs of the set-up being measured.
+ */
+export function startPlatform(port: number, env: Record<string, string>): Promise<ChildProcess> {
+  return startNodeProcess(
+    "src/main.ts",
+    [],
+    { PORT: String(port), HOST: "127.0.0.1", JWT_SECRET: BENCH_SECRET, LOG_LEVEL: "warn", ...env },
+    /listening on/,
+  );
+}

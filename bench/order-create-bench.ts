@@ -11,9 +11,15 @@ import path from "node:path";
 import postgres from "postgres";
 import { mintToken } from "../src/platform/auth/mint-token.js";
 import { createTestDatabase } from "../test/support/test-database.js";
-import { type LoadResult, runLoad, startNodeProcess, stopProcess } from "./load.js";
+import {
+  BENCH_SECRET,
+  type LoadResult,
+  runLoad,
+  startNodeProcess,
+  startPlatform,
+  stopProcess,
+} from "./load.js";
 
-const SECRET = "bench-secret-long-enough-0123456789";
 const APP_PORT = 9103;
 const BASELINE_PORT = 9104;
 const PRODUCTS = 100;
@@ -38,19 +44,7 @@ export async function runOrderCreateBench(durationSeconds = 10): Promise<OrderCr
   if (!serverUrl) return undefined;
   const database = await createTestDatabase(serverUrl);
   const dataDir = mkdtempSync(path.join(tmpdir(), "bench-orders-"));
-  const app = await startNodeProcess(
-    "src/main.ts",
-    [],
-    {
-      PORT: String(APP_PORT),
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
-      JWT_SECRET: SECRET,
-      LOG_LEVEL: "warn",
-      DATABASE_URL: database.url,
-    },
-    /listening on/,
-  );
+  const app = await startPlatform(APP_PORT, { DATA_DIR: dataDir, DATABASE_URL: database.url });
   const baseline = await startNodeProcess(
     "bench/baseline-order-server.ts",
     [String(BASELINE_PORT), database.url],
@@ -58,8 +52,8 @@ export async function runOrderCreateBench(durationSeconds = 10): Promise<OrderCr
     /ready/,
   );
   try {
-    const admin = await mintToken(SECRET, { sub: "bench-admin", role: "admin" });
-    const customer = await mintToken(SECRET, { sub: "bench-customer", role: "customer" });
+    const admin = await mintToken(BENCH_SECRET, { sub: "bench-admin", role: "admin" });
+    const customer = await mintToken(BENCH_SECRET, { sub: "bench-customer", role: "customer" });
     const ids: string[] = [];
     for (let index = 0; index < PRODUCTS; index++) {
       const response = await fetch(`http://127.0.0.1:${APP_PORT}/products`, {

@@ -8,9 +8,17 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { mintToken } from "../src/platform/auth/mint-token.js";
 import { createTestDatabase } from "../test/support/test-database.js";
-import { type LoadResult, ratio, rssMiB, runLoad, startNodeProcess, stopProcess } from "./load.js";
+import {
+  BENCH_SECRET,
+  type LoadResult,
+  ratio,
+  rssMiB,
+  runLoad,
+  startNodeProcess,
+  startPlatform,
+  stopProcess,
+} from "./load.js";
 
-const SECRET = "bench-secret-long-enough-0123456789";
 const APP_PORT = 9102;
 const BASELINE_PORT = 9101;
 
@@ -27,19 +35,10 @@ export async function runProductReadBench(durationSeconds = 10): Promise<Product
   const dataDir = mkdtempSync(path.join(tmpdir(), "bench-"));
   // A fresh database on the machine's PostgreSQL when there is one (as in production), else PGlite.
   const database = process.env.DATABASE_URL ? await createTestDatabase(process.env.DATABASE_URL) : undefined;
-  const app = await startNodeProcess(
-    "src/main.ts",
-    [],
-    {
-      PORT: String(APP_PORT),
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
-      JWT_SECRET: SECRET,
-      LOG_LEVEL: "warn",
-      ...(database ? { DATABASE_URL: database.url } : {}),
-    },
-    /listening on/,
-  );
+  const app = await startPlatform(APP_PORT, {
+    DATA_DIR: dataDir,
+    ...(database ? { DATABASE_URL: database.url } : {}),
+  });
   const baseline = await startNodeProcess(
     "bench/baseline-map-server.ts",
     [String(BASELINE_PORT)],
@@ -47,7 +46,7 @@ export async function runProductReadBench(durationSeconds = 10): Promise<Product
     /ready/,
   );
   try {
-    const admin = await mintToken(SECRET, { sub: "bench", role: "admin" });
+    const admin = await mintToken(BENCH_SECRET, { sub: "bench", role: "admin" });
     const created = await fetch(`http://127.0.0.1:${APP_PORT}/products`, {
       method: "POST",
       headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },

@@ -41,9 +41,8 @@ import { createJetStreamBus, streamNameFor } from "../src/platform/events/jetstr
 import { uuidv7 } from "../src/platform/ids.js";
 import { createLogger } from "../src/platform/logger.js";
 import { createTestDatabase, uniqueNamespace } from "../test/support/test-database.js";
-import { startNodeProcess, stopProcess } from "./load.js";
+import { BENCH_SECRET, startPlatform, stopProcess } from "./load.js";
 
-const SECRET = "bench-secret-long-enough-0123456789";
 const APP_PORT = 9105;
 const PRODUCTS = 100;
 const USERS = 1_000;
@@ -116,25 +115,16 @@ async function runThroughThePlatform(
   const namespace = uniqueNamespace("bench");
   const dataDir = mkdtempSync(path.join(tmpdir(), "bench-stats-lag-"));
   const base = `http://127.0.0.1:${APP_PORT}`;
-  const app = await startNodeProcess(
-    "src/main.ts",
-    [],
-    {
-      PORT: String(APP_PORT),
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
-      JWT_SECRET: SECRET,
-      LOG_LEVEL: "warn",
-      DATABASE_URL: database.url,
-      NATS_URL: natsUrl,
-      NAMESPACE: namespace,
-      ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
-    },
-    /listening on/,
-  );
+  const app = await startPlatform(APP_PORT, {
+    DATA_DIR: dataDir,
+    DATABASE_URL: database.url,
+    NATS_URL: natsUrl,
+    NAMESPACE: namespace,
+    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+  });
   const sql = postgres(database.url, { max: 2, onnotice: () => {} });
   try {
-    const admin = `Bearer ${await mintToken(SECRET, { sub: "bench-admin", role: "admin" })}`;
+    const admin = `Bearer ${await mintToken(BENCH_SECRET, { sub: "bench-admin", role: "admin" })}`;
     const json = { authorization: admin, "content-type": "application/json" };
     const ids: string[] = [];
     for (let index = 0; index < PRODUCTS; index++) {

@@ -32,9 +32,8 @@ import { openDatabase } from "../src/platform/db/database.js";
 import { uuidv7 } from "../src/platform/ids.js";
 import { createLogger } from "../src/platform/logger.js";
 import { createTestDatabase, type TestDatabase } from "../test/support/test-database.js";
-import { runLoad, startNodeProcess, stopProcess } from "./load.js";
+import { BENCH_SECRET, runLoad, startPlatform, stopProcess } from "./load.js";
 
-const SECRET = "bench-secret-long-enough-0123456789";
 const READ_USERS = 100;
 const EVENTS_PER_TRANSACTION = 500;
 
@@ -76,7 +75,7 @@ export async function runStatisticsReadBench(
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) return undefined;
   const databases: TestDatabase[] = [];
-  const apps: Awaited<ReturnType<typeof startNodeProcess>>[] = [];
+  const apps: Awaited<ReturnType<typeof startPlatform>>[] = [];
   const dataDir = mkdtempSync(path.join(tmpdir(), "bench-stats-read-"));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
@@ -88,25 +87,16 @@ export async function runStatisticsReadBench(
       await seed(database.url, side);
       seeded.push({ side, seedSeconds: (performance.now() - started) / 1000 });
       apps.push(
-        await startNodeProcess(
-          "src/main.ts",
-          [],
-          {
-            PORT: String(side.port),
-            HOST: "127.0.0.1",
-            DATA_DIR: dataDir,
-            JWT_SECRET: SECRET,
-            LOG_LEVEL: "warn",
-            DATABASE_URL: database.url,
-            // The statistics consumer is idle here: no NATS or Redis needed for reads.
-            NATS_URL: "",
-            REDIS_URL: "",
-          },
-          /listening on/,
-        ),
+        await startPlatform(side.port, {
+          DATA_DIR: dataDir,
+          DATABASE_URL: database.url,
+          // The statistics consumer is idle here: no NATS or Redis needed for reads.
+          NATS_URL: "",
+          REDIS_URL: "",
+        }),
       );
     }
-    const authorization = `Bearer ${await mintToken(SECRET, { sub: "bench-admin", role: "admin" })}`;
+    const authorization = `Bearer ${await mintToken(BENCH_SECRET, { sub: "bench-admin", role: "admin" })}`;
     const read = (side: Side) => () => {
       const user = `read-user-${Math.floor(Math.random() * READ_USERS)}`;
       return timedGet(agent, side.port, `/stats/user-orders/${user}`, authorization);

@@ -49,18 +49,6 @@ describe("product cache over the real store", () => {
     expect(loads).not.toHaveBeenCalled();
     loads.mockRestore();
   });
-});
-
-describe("cache invalidation on product events", () => {
-  let database: Database;
-  let store: ProductStore;
-  beforeAll(async () => {
-    database = await openDatabase({ url: undefined, dataDir: "memory://", logger: createLogger("silent") });
-    store = new ProductStore(database.db);
-  });
-  afterAll(async () => {
-    await database?.close();
-  });
 
   it("drops a cached product when another process takes its stock (inventory.stock.changed)", async () => {
     const product = await store.create({

@@ -5,7 +5,7 @@
  * reservations it releases (`expired`, FOR UPDATE SKIP LOCKED with a lease), so two processes
  * never take the same one, and releasing is exactly-once per reservation anyway.
  */
-import { type IntervalJob, startIntervalJob } from "../../platform/jobs/interval-job.js";
+import { attemptEach, type IntervalJob, startIntervalJob } from "../../platform/jobs/interval-job.js";
 import type { Logger } from "../../platform/logger.js";
 
 export interface ExpiryDeps {
@@ -24,16 +24,9 @@ export function startReservationExpiry(deps: ExpiryDeps): IntervalJob {
     // to end) and claims no further one.
     while (!stopped()) {
       const orderIds = await deps.expired(new Date(), BATCH);
-      const released: string[] = [];
-      for (const orderId of orderIds) {
-        try {
-          await deps.release(orderId);
-          released.push(orderId);
-        } catch (error) {
-          // Claimed: it is tried again (here or elsewhere) once its lease is over.
-          deps.logger.warn({ err: error, orderId }, "could not release an expired reservation");
-        }
-      }
+      const released = await attemptEach(orderIds, deps.release, (error, orderId) =>
+        deps.logger.warn({ err: error, orderId }, "could not release an expired reservation"),
+      );
       if (released.length > 0)
         deps.logger.info({ count: released.length, orderIds: released }, "released expired reservations");
       if (orderIds.length < BATCH || released.length < orderIds.length) return;

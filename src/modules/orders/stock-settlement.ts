@@ -9,7 +9,7 @@
  * stock it no longer holds: a pending one is cancelled, anything further along is logged for an
  * operator.
  */
-import { type IntervalJob, startIntervalJob } from "../../platform/jobs/interval-job.js";
+import { attemptEach, type IntervalJob, startIntervalJob } from "../../platform/jobs/interval-job.js";
 import type { Logger } from "../../platform/logger.js";
 import type { StockCommand, StockCommandStore } from "./stock-command-store.js";
 
@@ -52,16 +52,9 @@ export function startStockSettlement(deps: SettlementDeps): IntervalJob {
   };
 
   const settleReleases = async (orderIds: string[]) => {
-    const released: string[] = [];
-    for (const orderId of orderIds) {
-      try {
-        await deps.release(orderId);
-        released.push(orderId);
-      } catch (error) {
-        // Left claimed: tried again once its lease is over.
-        logger.warn({ err: error, orderId }, "could not return the stock of a cancelled order yet");
-      }
-    }
+    const released = await attemptEach(orderIds, deps.release, (error, orderId) =>
+      logger.warn({ err: error, orderId }, "could not return the stock of a cancelled order yet"),
+    );
     await commands.settled("release", released);
   };
 

@@ -111,6 +111,20 @@ describe("LayeredCache", () => {
     expect(l2.counts.get).toBe(l2Reads);
   });
 
+  it("with readThroughL2, reads what another process's write left in the shared L2, not its own L1", async () => {
+    const { rows, load } = source();
+    rows.set("a", { id: "a", version: 1 });
+    const l2 = new MemorySecondLevelStore();
+    const here = cache({ load, l2, readThroughL2: true });
+    const there = cache({ load, l2, readThroughL2: true });
+    expect(await here.get("a")).toEqual({ id: "a", version: 1 });
+    expect(here.getIfPresent("a")).toBeUndefined();
+    // The other replica writes and invalidates (L2 included) before it answers.
+    rows.set("a", { id: "a", version: 2 });
+    await there.invalidate("a");
+    expect(await here.get("a")).toEqual({ id: "a", version: 2 });
+  });
+
   it("does not cache not-found and does not cache a failed load", async () => {
     const { rows, load } = source();
     const c = cache({ load });

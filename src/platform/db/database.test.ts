@@ -16,13 +16,32 @@ describe("embedded database", () => {
   });
 });
 
-describe.skipIf(!process.env.DATABASE_URL)("migrations on PostgreSQL", () => {
+describe.skipIf(!process.env.DATABASE_URL)("opening PostgreSQL", () => {
   let fresh: TestDatabase;
   beforeAll(async () => {
     fresh = await createTestDatabase(process.env.DATABASE_URL as string);
   });
   afterAll(async () => {
     await fresh?.drop();
+  });
+
+  it("prepares parameterized statements, in transactions too (drizzle alone sends them unprepared)", async () => {
+    const database = await openDatabase({ url: fresh.url, dataDir: "unused", logger, maxConnections: 1 });
+    try {
+      await database.db.execute(sql`select ${"outside"}::text as marker_outside`);
+      await database.db.transaction(async (tx) => {
+        await tx.execute(sql`select ${"inside"}::text as marker_inside`);
+      });
+      // One connection, so this sees that session's prepared statements.
+      const rows = (await database.db.execute(
+        sql`select statement from pg_prepared_statements where statement like '%marker_%'`,
+      )) as unknown as { statement: string }[];
+      const prepared = rows.map((row) => row.statement).join("\n");
+      expect(prepared).toContain("marker_outside");
+      expect(prepared).toContain("marker_inside");
+    } finally {
+      await database.close();
+    }
   });
 
   it("run once when several processes start together (advisory lock)", async () => {

@@ -156,8 +156,35 @@ class Target {
       settle(new Error("no subscriber can take the event now"));
       return true;
     }
-    const member = this.members[this.nextMember++ % this.members.length] as Member;
     const attempt = (this.failedDeliveries.get(event.id) ?? 0) + 1;
+    const { member, delivered, error } = await this.handToNextMember(event, attempt);
+    if (error === undefined) {
+      this.failedDeliveries.delete(event.id);
+      settle();
+    } else if (attempt >= (member.options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES)) {
+      this.failedDeliveries.delete(event.id);
+      await poison(member.options, delivered, error.reason, this.logger);
+      settle();
+    } else {
+      this.failedDeliveries.set(event.id, attempt);
+      this.logger?.warn(
+        { err: error.reason, eventId: event.id, subject: event.subject, attempt },
+        "event handler failed; it will be delivered again",
+      );
+      settle(error.reason);
+    }
+    return true;
+  }
+
+  /**
+   * One delivery to the next member in turn (there must be one): its handler runs on its own copy
+   * of the bytes, as from a broker, and is the member's current call while it runs.
+   */
+  private async handToNextMember(
+    event: PublishedEvent,
+    attempt: number,
+  ): Promise<{ member: Member; delivered: DeliveredEvent; error?: { reason: unknown } }> {
+    const member = this.members[this.nextMember++ % this.members.length] as Member;
     const delivered: DeliveredEvent = {
       ...event,
       payload: event.payload.slice(),
@@ -168,59 +195,30 @@ class Target {
     member.current = call;
     try {
       await call;
-      this.failedDeliveries.delete(event.id);
-      settle();
-    } catch (error) {
-      if (attempt >= (member.options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES)) {
-        this.failedDeliveries.delete(event.id);
-        await poison(member.options, delivered, error, this.logger);
-        settle();
-      } else {
-        this.failedDeliveries.set(event.id, attempt);
-        this.logger?.warn(
-          { err: error, eventId: event.id, subject: event.subject, attempt },
-          "event handler failed; it will be delivered again",
-        );
-        settle(error);
-      }
+      return { member, delivered };
+    } catch (reason) {
+      return { member, delivered, error: { reason } };
     } finally {
       if (member.current === call) member.current = undefined;
     }
-    return true;
   }
 
   /** Delivers until a member acks it or it is poisoned (true), or nobody is left to take it (false). */
   private async deliver(event: PublishedEvent): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       if (this.closed || this.members.length === 0) return false;
-      const member = this.members[this.nextMember++ % this.members.length] as Member;
-      // Each delivery gets its own copy of the bytes, as it would from a broker.
-      const delivered: DeliveredEvent = {
-        ...event,
-        payload: event.payload.slice(),
-        redelivered: attempt > 1,
-        deliveryCount: attempt,
-      };
-      const call = (async () => member.options.handler(delivered))();
-      member.current = call;
-      try {
-        await call;
+      const { member, delivered, error } = await this.handToNextMember(event, attempt);
+      if (error === undefined) return true;
+      if (attempt >= (member.options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES)) {
+        await poison(member.options, delivered, error.reason, this.logger);
         return true;
-      } catch (error) {
-        const maxDeliveries = member.options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES;
-        if (attempt >= maxDeliveries) {
-          await poison(member.options, delivered, error, this.logger);
-          return true;
-        }
-        const delayMs = redeliveryDelay(this.retry, attempt);
-        this.logger?.warn(
-          { err: error, eventId: event.id, subject: event.subject, attempt, delayMs },
-          "event handler failed; redelivering",
-        );
-        await this.sleep(delayMs);
-      } finally {
-        if (member.current === call) member.current = undefined;
       }
+      const delayMs = redeliveryDelay(this.retry, attempt);
+      this.logger?.warn(
+        { err: error.reason, eventId: event.id, subject: event.subject, attempt, delayMs },
+        "event handler failed; redelivering",
+      );
+      await this.sleep(delayMs);
     }
   }
 

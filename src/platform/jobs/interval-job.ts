@@ -36,3 +36,24 @@ export function startIntervalJob(options: {
     },
   };
 }
+
+/**
+ * Runs `work` for each claimed item in turn and returns the ones it succeeded for; a failure is
+ * logged and left claimed, to be tried again (here or in another process) once its lease is over.
+ */
+export async function attemptEach(
+  items: readonly string[],
+  work: (item: string) => Promise<unknown>,
+  logFailure: (error: unknown, item: string) => void,
+): Promise<string[]> {
+  const done: string[] = [];
+  for (const item of items) {
+    try {
+      await work(item);
+      done.push(item);
+    } catch (error) {
+      logFailure(error, item);
+    }
+  }
+  return done;
+}
