@@ -4,8 +4,8 @@
  * and on one holding 100,000, side by side, in the same run.
  *
  * Each platform has a database of its own on the same PostgreSQL server. The history is seeded
- * through the statistics module's own projection code (`applyEvent`, inbox included, as the
- * consumer applies an event; many events per transaction) from `order.created` / `order.status_changed`
+ * through the statistics module's own projection code (`applyEvents`, inbox included, as the
+ * consumer applies events that arrived together, 500 per statement) from `order.created` / `order.status_changed`
  * events, which is what the platform would hold after that many orders; only the reads are
  * measured, and they go through the real HTTP endpoint.
  *
@@ -26,7 +26,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { OrderCreatedSchema, OrderStatusChangedSchema } from "../src/gen/ecommerce/orders/v1/events_pb.js";
 import { OrderStatus } from "../src/gen/ecommerce/orders/v1/order_pb.js";
-import { applyEvent } from "../src/modules/statistics/statistics-projection.js";
+import { applyEvents } from "../src/modules/statistics/statistics-projection.js";
 import { mintToken } from "../src/platform/auth/mint-token.js";
 import { openDatabase } from "../src/platform/db/database.js";
 import { uuidv7 } from "../src/platform/ids.js";
@@ -35,7 +35,7 @@ import { createTestDatabase, type TestDatabase } from "../test/support/test-data
 import { BENCH_SECRET, runLoad, startPlatform, stopProcess } from "./load.js";
 
 const READ_USERS = 100;
-const EVENTS_PER_TRANSACTION = 500;
+const EVENTS_PER_STATEMENT = 500;
 
 interface Side {
   name: string;
@@ -160,7 +160,7 @@ export async function runStatisticsReadBench(
   }
 }
 
-/** Applies the side's history through the projection code, many events per transaction. */
+/** Applies the side's history through the projection code, 500 events per statement. */
 async function seed(url: string, side: Side): Promise<void> {
   const database = await openDatabase({ url, dataDir: "unused", logger: createLogger("silent") });
   try {
@@ -209,19 +209,16 @@ async function seed(url: string, side: Side): Promise<void> {
         }
       }
     };
-    let batch: { type: string; payload: Uint8Array }[] = [];
+    let batch: { id: string; type: string; payload: Uint8Array }[] = [];
     const flush = async () => {
       const events = batch;
       batch = [];
-      await database.db.transaction(async (tx) => {
-        // Issued together, so postgres.js pipelines them on the transaction's connection; they
-        // still run one after the other there, and every effect is an increment.
-        await Promise.all(events.map((event) => applyEvent(tx, uuidv7(), event.type, event.payload)));
-      });
+      // As the consumer applies events that arrived together: one statement per batch.
+      await applyEvents(database.db, events);
     };
     for (const event of events()) {
-      batch.push(event);
-      if (batch.length >= EVENTS_PER_TRANSACTION) await flush();
+      batch.push({ id: uuidv7(), ...event });
+      if (batch.length >= EVENTS_PER_STATEMENT) await flush();
     }
     if (batch.length > 0) await flush();
   } finally {

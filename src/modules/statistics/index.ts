@@ -11,7 +11,7 @@ export { rebuildStatistics };
 export function mountStatistics(platform: Platform): MountedModule {
   const { database, bus, logger, metrics, config } = platform;
   const log = logger.child({ module: "statistics" });
-  const consumer = new StatisticsConsumer(database.db, bus, log, metrics);
+  const consumer = new StatisticsConsumer(database.backgroundDb, bus, log, metrics);
   const { natsUrl, namespace } = config;
   // Only JetStream keeps the history a rebuild replays; the in-process bus forgets each event.
   const rebuild: StatisticsRebuild | undefined =
@@ -30,7 +30,7 @@ export function mountStatistics(platform: Platform): MountedModule {
     },
     start: async () => {
       await consumer.start();
-      purge = startInboxPurge(database.db, log);
+      purge = startInboxPurge(database.backgroundDb, log);
     },
     stop: async () => {
       await purge?.stop();

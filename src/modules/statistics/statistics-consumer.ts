@@ -1,8 +1,9 @@
 /**
  * Feeds the projection from the bus: one durable group per source stream, shared by every process
- * hosting this module, so each event is handled by one of them. Each event's effect and its id are
- * committed together, in one statement (the inbox), so a redelivery changes nothing; a poison event
- * is parked with a log line and a metric, and the stream moves on.
+ * hosting this module, so each event is handled by one of them. Events that arrived together are
+ * applied together: their effects and ids are committed in one statement (the inbox), so a
+ * redelivery changes nothing; a poison event is parked with a log line and a metric, and the
+ * stream moves on.
  */
 import { Buffer } from "node:buffer";
 import type { Db } from "../../platform/db/database.js";
@@ -10,7 +11,7 @@ import type { DeliveredEvent, EventBus, Subscription } from "../../platform/even
 import type { Logger } from "../../platform/logger.js";
 import { Counter, Gauge, type Registry } from "../../platform/metrics.js";
 import { parkedEvents } from "./schema.js";
-import { affectsStatistics, applyEvent, PoisonEvent } from "./statistics-projection.js";
+import { affectsStatistics, applyEvents } from "./statistics-projection.js";
 
 /** The durable groups the projection reads, one per source stream of events. */
 export const STATISTICS_SOURCES = [
@@ -55,6 +56,7 @@ export class StatisticsConsumer {
       const subscription = await this.bus.subscribe({
         ...source,
         handler: (event) => this.handle(event),
+        batchHandler: (events) => this.handleBatch(events),
         onPoison: (event, error) => this.park(event, `failed ${event.deliveryCount} times: ${String(error)}`),
       });
       this.subscriptions.push({ source: source.durableName, subscription });
@@ -66,14 +68,19 @@ export class StatisticsConsumer {
   }
 
   /** Applies one event exactly once; resolves to acknowledge it. */
-  async handle(event: DeliveredEvent): Promise<void> {
-    if (!affectsStatistics(event.type)) return;
-    try {
-      await applyEvent(this.db, event.id, event.type, event.payload);
-    } catch (error) {
-      if (!(error instanceof PoisonEvent)) throw error;
-      await this.park(event, error.message);
-    }
+  handle(event: DeliveredEvent): Promise<void> {
+    return this.handleBatch([event]);
+  }
+
+  /**
+   * Applies events that arrived together, each exactly once, in one statement; parks those it
+   * cannot use. Resolves to acknowledge them all.
+   */
+  async handleBatch(events: readonly DeliveredEvent[]): Promise<void> {
+    const relevant = events.filter((event) => affectsStatistics(event.type));
+    if (relevant.length === 0) return;
+    const { poisoned } = await applyEvents(this.db, relevant);
+    for (const { event, error } of poisoned) await this.park(event, error.message);
   }
 
   private async park(event: DeliveredEvent, reason: string): Promise<void> {

@@ -2,10 +2,16 @@
  * How each event changes the projection. Every effect is an increment, so events of one order may
  * be applied in any order (a redelivered created after its cancellation still sums right).
  *
- * Each event is applied by one statement: a data-modifying CTE records the event id in the inbox
- * and every effect reads from that insert, so an id already there changes nothing, and the id and
- * the effects commit together (a statement is atomic on its own, or part of the caller's
- * transaction). One round trip per event, and no transaction held open across several.
+ * Events are applied in batches by one statement: a data-modifying CTE records the batch's event
+ * ids in the inbox, and only the events whose id was new there contribute to the effects, summed
+ * per user, per user and hour and for the store. So an id already applied changes nothing, ids
+ * and effects commit together (a statement is atomic on its own, or part of the caller's
+ * transaction), and a batch of any size costs one round trip and touches each row once: the store
+ * totals row, which every order changes, is updated once per batch instead of once per event.
+ *
+ * Rows are locked in one order in every batch (users by id, then the store totals, then the
+ * hourly buckets by user and hour), so batches applied at once by several processes never
+ * deadlock.
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
@@ -31,6 +37,28 @@ export function affectsStatistics(type: string): boolean {
   return !IGNORED_TYPES.has(type);
 }
 
+/** An event as the projection needs it. */
+export interface ProjectionEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly payload: Uint8Array;
+}
+
+/**
+ * What one event adds: to a user (when `user_id` is set), to that user's hour (when `hour` is
+ * set, one order) and to the store. Field names are the columns of the statement's input.
+ */
+interface Delta {
+  event_id: string;
+  user_id: string | null;
+  hour: number | null;
+  orders: number;
+  cancelled: number;
+  /** Cents, as a decimal string: exact for any int64. */
+  spent: string;
+  products: number;
+}
+
 /**
  * Applies the event `eventId` once: a second call with the same id changes nothing. Throws
  * {@link PoisonEvent} (before touching the database) for an event it cannot use.
@@ -41,62 +69,119 @@ export async function applyEvent(
   type: string,
   payload: Uint8Array,
 ): Promise<void> {
-  const statement = effectOf(type, payload);
-  if (statement === undefined) return;
-  await db.execute(sql`
-    with fresh as (
-      insert into statistics.inbox (event_id, applied_at) values (${eventId}::uuid, now())
-      on conflict do nothing
-      returning event_id
-    )
-    ${statement}`);
+  const { poisoned } = await applyEvents(db, [{ id: eventId, type, payload }]);
+  if (poisoned[0] !== undefined) throw poisoned[0].error;
 }
 
-/** The rest of the statement after the `fresh` CTE, or undefined when the event changes nothing. */
-function effectOf(type: string, payload: Uint8Array): SQL | undefined {
-  switch (type) {
+/** Events of a batch that could not be used, each with the reason; the rest were applied. */
+export interface AppliedBatch<E extends ProjectionEvent> {
+  poisoned: { event: E; error: PoisonEvent }[];
+}
+
+/**
+ * Applies each usable event of `events` once, all in one statement: events whose id was applied
+ * before (or that repeat one earlier in the list) change nothing. Events it cannot use are left
+ * out (before the database is touched) and returned, for the caller to park.
+ */
+export async function applyEvents<E extends ProjectionEvent>(
+  db: Db | Tx,
+  events: readonly E[],
+): Promise<AppliedBatch<E>> {
+  const poisoned: AppliedBatch<E>["poisoned"] = [];
+  const deltas = new Map<string, Delta>();
+  for (const event of events) {
+    try {
+      const delta = deltaOf(event);
+      if (delta !== undefined && !deltas.has(event.id)) deltas.set(event.id, delta);
+    } catch (error) {
+      if (!(error instanceof PoisonEvent)) throw error;
+      poisoned.push({ event, error });
+    }
+  }
+  if (deltas.size > 0) await db.execute(applyStatement([...deltas.values()]));
+  return { poisoned };
+}
+
+/** The statement that applies `deltas` (events with distinct ids). */
+function applyStatement(deltas: readonly Delta[]): SQL {
+  // One parameter (the batch as JSON), so the statement text, and its prepared plan, is the same
+  // for every batch size.
+  return sql`
+    with input as (
+      select * from jsonb_to_recordset(${JSON.stringify(deltas)}::jsonb) as e(
+        event_id uuid, user_id text, hour smallint, orders int, cancelled int, spent bigint, products int)
+    ), fresh as (
+      insert into statistics.inbox (event_id, applied_at)
+      select event_id, now() from input
+      on conflict do nothing
+      returning event_id
+    ), applied as (
+      select input.* from input join fresh using (event_id)
+    ), per_user as (
+      select user_id, sum(orders)::int as orders, sum(cancelled)::int as cancelled, sum(spent)::bigint as spent
+      from applied where user_id is not null group by user_id
+    ), user_rows as (
+      insert into statistics.user_order_stats as s (user_id, total_orders, cancelled_orders, total_spent_cents)
+      select user_id, orders, cancelled, spent from per_user order by user_id
+      on conflict (user_id) do update set
+        total_orders = s.total_orders + excluded.total_orders,
+        cancelled_orders = s.cancelled_orders + excluded.cancelled_orders,
+        total_spent_cents = s.total_spent_cents + excluded.total_spent_cents
+      returning user_id, total_orders
+    ), hour_rows as (
+      insert into statistics.user_orders_by_hour as h (user_id, hour, count)
+      select user_id, hour, sum(orders)::int from applied where hour is not null
+      group by user_id, hour order by user_id, hour
+      on conflict (user_id, hour) do update set count = h.count + excluded.count
+    )
+    insert into statistics.store_totals as t (id, total_users, total_products, total_orders, revenue_cents)
+    select 1,
+      -- A user counts from their first order on: the batch that takes their count from 0.
+      (select count(*) from user_rows join per_user using (user_id)
+        where per_user.orders > 0 and user_rows.total_orders = per_user.orders)::int,
+      sum(products)::int, sum(orders)::int, sum(spent)::bigint
+    from applied
+    having count(*) > 0
+    on conflict (id) do update set
+      total_users = t.total_users + excluded.total_users,
+      total_products = t.total_products + excluded.total_products,
+      total_orders = t.total_orders + excluded.total_orders,
+      revenue_cents = t.revenue_cents + excluded.revenue_cents`;
+}
+
+/** The event's effect, or undefined when it changes nothing. */
+function deltaOf(event: ProjectionEvent): Delta | undefined {
+  const none = {
+    event_id: event.id,
+    user_id: null,
+    hour: null,
+    orders: 0,
+    cancelled: 0,
+    spent: "0",
+    products: 0,
+  };
+  switch (event.type) {
     case OrderCreatedSchema.typeName: {
-      const event = decode(() => fromBinary(OrderCreatedSchema, payload));
-      if (event.createdAt === undefined) throw new PoisonEvent("order.created without created_at");
-      const hour = timestampDate(event.createdAt).getUTCHours();
-      // A user counts from their first order on: the one that leaves their count at 1.
-      return sql`
-        , user_row as (
-          insert into statistics.user_order_stats as s (user_id, total_orders, total_spent_cents)
-          select ${event.userId}::text, 1, ${event.totalCents}::bigint from fresh
-          on conflict (user_id) do update set
-            total_orders = s.total_orders + 1,
-            total_spent_cents = s.total_spent_cents + excluded.total_spent_cents
-          returning total_orders
-        ), hour_row as (
-          insert into statistics.user_orders_by_hour as h (user_id, hour, count)
-          select ${event.userId}::text, ${hour}::smallint, 1 from fresh
-          on conflict (user_id, hour) do update set count = h.count + 1
-        )
-        ${addToTotals(sql`select case when total_orders = 1 then 1 else 0 end, 0, 1, ${event.totalCents}::bigint from user_row`)}`;
+      const created = decode(() => fromBinary(OrderCreatedSchema, event.payload));
+      if (created.createdAt === undefined) throw new PoisonEvent("order.created without created_at");
+      const hour = timestampDate(created.createdAt).getUTCHours();
+      return { ...none, user_id: created.userId, hour, orders: 1, spent: String(created.totalCents) };
     }
     case OrderStatusChangedSchema.typeName: {
-      const event = decode(() => fromBinary(OrderStatusChangedSchema, payload));
+      const changed = decode(() => fromBinary(OrderStatusChangedSchema, event.payload));
       // Cancelled is final, so only the move into it changes the figures.
-      if (event.to !== OrderStatus.CANCELLED || event.from === OrderStatus.CANCELLED) return undefined;
-      return sql`
-        , user_row as (
-          insert into statistics.user_order_stats as s (user_id, cancelled_orders, total_spent_cents)
-          select ${event.userId}::text, 1, -${event.totalCents}::bigint from fresh
-          on conflict (user_id) do update set
-            cancelled_orders = s.cancelled_orders + 1,
-            total_spent_cents = s.total_spent_cents + excluded.total_spent_cents
-        )
-        ${addToTotals(sql`select 0, 0, 0, -${event.totalCents}::bigint from fresh`)}`;
+      if (changed.to !== OrderStatus.CANCELLED || changed.from === OrderStatus.CANCELLED) return undefined;
+      return { ...none, user_id: changed.userId, cancelled: 1, spent: String(-changed.totalCents) };
     }
     case ProductCreatedSchema.typeName:
-      decode(() => fromBinary(ProductCreatedSchema, payload));
-      return addToTotals(sql`select 0, 1, 0, 0::bigint from fresh`);
+      decode(() => fromBinary(ProductCreatedSchema, event.payload));
+      return { ...none, products: 1 };
     case ProductDeletedSchema.typeName:
-      decode(() => fromBinary(ProductDeletedSchema, payload));
-      return addToTotals(sql`select 0, -1, 0, 0::bigint from fresh`);
+      decode(() => fromBinary(ProductDeletedSchema, event.payload));
+      return { ...none, products: -1 };
     default:
-      throw new PoisonEvent(`unknown event type "${type}"`);
+      if (IGNORED_TYPES.has(event.type)) return undefined;
+      throw new PoisonEvent(`unknown event type "${event.type}"`);
   }
 }
 
@@ -106,16 +191,4 @@ function decode<T>(parse: () => T): T {
   } catch (error) {
     throw new PoisonEvent(`undecodable payload: ${error instanceof Error ? error.message : String(error)}`);
   }
-}
-
-/** Adds one row of deltas (users, products, orders, revenue), selected by `delta`, to the store totals. */
-function addToTotals(delta: SQL): SQL {
-  return sql`
-    insert into statistics.store_totals as t (id, total_users, total_products, total_orders, revenue_cents)
-    select 1, d.* from (${delta}) as d
-    on conflict (id) do update set
-      total_users = t.total_users + excluded.total_users,
-      total_products = t.total_products + excluded.total_products,
-      total_orders = t.total_orders + excluded.total_orders,
-      revenue_cents = t.revenue_cents + excluded.revenue_cents`;
 }

@@ -45,6 +45,16 @@ export interface SubscribeOptions {
   durableName?: string;
   /** Resolving acknowledges the event; throwing has it redelivered later (with backoff). */
   handler(event: DeliveredEvent): Promise<void>;
+  /**
+   * Optional: handles, in one call, events that arrived while the previous call was running (in
+   * delivery order, at most `maxBatch`, never a lone event: that goes to `handler`); resolving
+   * acknowledges them all. When it throws, each of them is handed to `handler` on its own, so a
+   * failing event is retried or poisoned alone. A bus may always use `handler` instead (the
+   * in-process bus does, one event at a time).
+   */
+  batchHandler?(events: readonly DeliveredEvent[]): Promise<void>;
+  /** The most events one `batchHandler` call gets. Default 256. */
+  maxBatch?: number;
   /** Deliveries after which a still-failing event goes to `onPoison` and is dropped. Default 20. */
   maxDeliveries?: number;
   /** Receives the event that failed `maxDeliveries` times (default: an error is logged). */
@@ -79,6 +89,7 @@ export interface RetryOptions {
 }
 
 export const DEFAULT_MAX_DELIVERIES = 20;
+export const DEFAULT_MAX_BATCH = 256;
 
 /** The delay before delivery number `deliveryCount + 1`, doubling from `initialDelayMs`. */
 export function redeliveryDelay(retry: RetryOptions | undefined, deliveryCount: number): number {

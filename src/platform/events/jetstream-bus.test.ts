@@ -228,6 +228,80 @@ describe.skipIf(!process.env.NATS_URL)("jetstream-bus on NATS", () => {
     expect(handled).toEqual([good.id]);
   });
 
+  it("hands events that arrived while a batch was handled to batchHandler together, in order, and acks them", async () => {
+    const batches: string[][] = [];
+    const single: string[] = [];
+    let release: () => void = () => {};
+    const firstHeld = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const events = Array.from({ length: 40 }, (_, i) => event("batched.thing.created", i));
+    const sub = await bus.subscribe({
+      subjects: ["batched.>"],
+      durableName: "batcher",
+      maxBatch: 16,
+      handler: async (e) => {
+        single.push(e.id);
+        if (single.length === 1) await firstHeld; // the rest arrives meanwhile
+      },
+      batchHandler: async (batch) => {
+        batches.push(batch.map((e) => e.id));
+      },
+    });
+    await bus.publish(events[0] as PublishedEvent);
+    await waitFor("first event held", () => single.length === 1);
+    for (const e of events.slice(1)) await bus.publish(e);
+    await sleep(200);
+    release();
+    await waitFor("all handled", () => single.length + batches.flat().length >= events.length);
+    await waitFor("all acknowledged", async () => (await sub.pending()) === 0);
+    await sub.stop();
+    expect(batches.length).toBeGreaterThan(0);
+    expect(Math.max(...batches.map((batch) => batch.length))).toBe(16);
+    // Every event once, in publication order, whichever way it went.
+    const order = [...single.slice(0, 1), ...batches.flat(), ...single.slice(1)];
+    expect(new Set(order).size).toBe(events.length);
+    expect(batches.flat()).toEqual(events.map((e) => e.id).filter((id) => batches.flat().includes(id)));
+  });
+
+  it("hands each event of a failed batch to handler on its own, so only the failing one is retried", async () => {
+    const gate = event("batchfail.thing.created", 0);
+    const bad = event("batchfail.thing.created", 1);
+    const goods = Array.from({ length: 8 }, (_, i) => event("batchfail.thing.created", i + 2));
+    let release: () => void = () => {};
+    const gateHeld = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const failedBatches: number[] = [];
+    const handled = new Map<string, number>();
+    const sub = await bus.subscribe({
+      subjects: ["batchfail.>"],
+      durableName: "batchfailer",
+      handler: async (e) => {
+        handled.set(e.id, (handled.get(e.id) ?? 0) + 1);
+        if (e.id === gate.id) await gateHeld;
+        if (e.id === bad.id && e.deliveryCount < 2) throw new Error("not yet");
+      },
+      batchHandler: async (batch) => {
+        if (batch.some((e) => e.id === bad.id)) {
+          failedBatches.push(batch.length);
+          throw new Error("one of these fails");
+        }
+      },
+    });
+    await bus.publish(gate);
+    await waitFor("gate held", () => handled.has(gate.id));
+    for (const e of [bad, ...goods]) await bus.publish(e);
+    await sleep(200);
+    release();
+    await waitFor("bad event redelivered", () => (handled.get(bad.id) ?? 0) >= 2);
+    await waitFor("all acknowledged", async () => (await sub.pending()) === 0);
+    await sub.stop();
+    expect(failedBatches).toEqual([9]);
+    expect(handled.get(bad.id)).toBe(2);
+    for (const e of goods) expect(handled.get(e.id)).toBe(1);
+  });
+
   it("gives a plain (non-durable) subscriber everything published after subscribe()", async () => {
     await bus.publish(event("plain.thing.created", 0)); // before: not delivered
     await sleep(50); // start times have millisecond resolution

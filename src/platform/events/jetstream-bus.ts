@@ -29,9 +29,11 @@ import {
   RetentionPolicy,
   StorageType,
 } from "nats";
+import { inBatches } from "../batching/async-batches.js";
 import type { Logger } from "../logger.js";
 import {
   assertValidSubject,
+  DEFAULT_MAX_BATCH,
   DEFAULT_MAX_DELIVERIES,
   type DeliveredEvent,
   type EventBus,
@@ -382,6 +384,28 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
     }
   }
 
+  /** Handles events that arrived together in one batchHandler call, or one by one if it throws. */
+  async function handleBatch(batch: JsMsg[], subscribeOptions: SubscribeOptions): Promise<void> {
+    const batchHandler = subscribeOptions.batchHandler;
+    if (batchHandler === undefined) throw new Error("handleBatch needs a batchHandler");
+    const keepAlive = setInterval(
+      () => {
+        for (const msg of batch) msg.working();
+      },
+      Math.max(1_000, ackWaitMs / 3),
+    );
+    try {
+      await batchHandler(batch.map(toDeliveredEvent));
+    } catch (error) {
+      log.debug({ err: error, events: batch.length }, "batch handler failed; handling its events one by one");
+      for (const msg of batch) await handle(msg, subscribeOptions);
+      return;
+    } finally {
+      clearInterval(keepAlive);
+    }
+    for (const msg of batch) msg.ack();
+  }
+
   /** Runs one pull consumer until stopped, recreating it whenever it or the connection is lost. */
   function runConsumer(subject: string, subscribeOptions: SubscribeOptions, since: Date): Subscription {
     const durable = subscribeOptions.durableName;
@@ -393,6 +417,8 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
     let messages: ConsumerMessages | undefined;
     let sleep: { cancel(): void } | undefined;
     let lastSeen = since;
+    const batching = subscribeOptions.batchHandler !== undefined;
+    const maxBatch = subscribeOptions.maxBatch ?? DEFAULT_MAX_BATCH;
 
     const config = (): Partial<ConsumerConfig> => ({
       durable_name: name,
@@ -450,18 +476,22 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
           if (!js) throw new NotConnectedError();
           const consumer = await js.consumers.get(streamName, name);
           if (stopped) break;
-          const iterator = await consumer.consume({ max_messages: 16 });
+          // With a batch handler, read further ahead: what is buffered is the next batch.
+          const iterator = await consumer.consume({ max_messages: batching ? maxBatch : 16 });
           messages = iterator;
           iterators.add(iterator);
           watch(iterator).catch(() => {});
           failures = 0;
-          for await (const msg of iterator) {
+          const batches = batching ? inBatches(iterator, maxBatch) : oneByOne(iterator);
+          for await (const batch of batches) {
             if (stopped) {
-              msg.nak(); // buffered but not handled: let another member have it now
+              for (const msg of batch) msg.nak(); // buffered but not handled: another member may have it now
               continue;
             }
-            await handle(msg, subscribeOptions);
-            lastSeen = new Date(msg.info.timestampNanos / 1e6);
+            if (batch.length === 1) await handle(batch[0] as JsMsg, subscribeOptions);
+            else await handleBatch(batch, subscribeOptions);
+            const last = batch[batch.length - 1] as JsMsg;
+            lastSeen = new Date(last.info.timestampNanos / 1e6);
           }
         } catch (error) {
           failures++;
@@ -581,4 +611,9 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
     },
   };
   return bus;
+}
+
+/** Each item of `source` as a batch of its own. */
+async function* oneByOne<T>(source: AsyncIterable<T>): AsyncGenerator<T[]> {
+  for await (const item of source) yield [item];
 }
