@@ -22,7 +22,7 @@ export function mountInventory(platform: Platform): MountedModule {
   const cache = createProductCache({ store, l2: platform.cacheStore, metrics, logger: log });
   const relay = new OutboxRelay({
     name: "inventory",
-    db: database.db,
+    db: database.backgroundDb,
     table: inventoryOutbox,
     bus,
     logger: log,

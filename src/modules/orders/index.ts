@@ -30,7 +30,7 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
   const idempotency = new IdempotencyStore(database.db);
   const relay = new OutboxRelay({
     name: "orders",
-    db: database.db,
+    db: database.backgroundDb,
     table: ordersOutbox,
     bus,
     logger: log,

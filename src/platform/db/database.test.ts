@@ -44,6 +44,38 @@ describe.skipIf(!process.env.DATABASE_URL)("opening PostgreSQL", () => {
     }
   });
 
+  it("keeps background work on a pool of its own, so it goes on while requests hold every connection", async () => {
+    const database = await openDatabase({ url: fresh.url, dataDir: "unused", logger, maxConnections: 1 });
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      let holding: () => void = () => {};
+      const holdingNow = new Promise<void>((resolve) => {
+        holding = resolve;
+      });
+      // A request's transaction holds the main pool's only connection.
+      const request = database.db.transaction(async (tx) => {
+        await tx.execute(sql`select 1`);
+        holding();
+        await held;
+      });
+      await holdingNow;
+      const background = database.backgroundDb.execute(sql`select 'moved on' as result`);
+      const outcome = await Promise.race([
+        background.then(() => "answered"),
+        new Promise((resolve) => setTimeout(() => resolve("queued behind the request"), 2_000)),
+      ]);
+      expect(outcome).toBe("answered");
+      release();
+      await request;
+    } finally {
+      release();
+      await database.close();
+    }
+  });
+
   it("run once when several processes start together (advisory lock)", async () => {
     const opened: Database[] = await Promise.all(
       Array.from({ length: 4 }, () =>

@@ -22,7 +22,15 @@ export type Db = PgDatabase<PgQueryResultHKT>;
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
 export interface Database {
+  /** For work done on behalf of a request. */
   readonly db: Db;
+  /**
+   * For background work that moves events on (outbox relays, event consumers): on PostgreSQL a
+   * small pool of its own, so that this work never queues behind a burst of requests holding
+   * every connection of the main pool (events would fall behind exactly when they are produced
+   * fastest). The same handle as `db` on PGlite.
+   */
+  readonly backgroundDb: Db;
   readonly kind: "postgres" | "pglite";
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
@@ -34,8 +42,10 @@ export interface DatabaseOptions {
   url: string | undefined;
   dataDir: string;
   logger: Logger;
-  /** Connection pool size for PostgreSQL. */
+  /** Connection pool size for PostgreSQL (requests). */
   maxConnections?: number;
+  /** Connection pool size for PostgreSQL (background work, see {@link Database.backgroundDb}). */
+  maxBackgroundConnections?: number;
 }
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../../drizzle", import.meta.url));
@@ -45,19 +55,23 @@ const MIGRATION_LOCK_KEY = 7_316_542_019;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const database = options.url
-    ? await openPostgres(options.url, options.maxConnections ?? 10)
+    ? await openPostgres(options.url, options.maxConnections ?? 10, options.maxBackgroundConnections ?? 3)
     : await openPglite(options.dataDir);
   options.logger.debug({ kind: database.kind }, "database open, applying migrations");
   return database;
 }
 
-async function openPostgres(url: string, maxConnections: number): Promise<Database> {
-  const client = postgres(url, {
-    max: maxConnections,
-    onnotice: () => {},
-    connection: { application_name: "ecommerce" },
-  });
+async function openPostgres(
+  url: string,
+  maxConnections: number,
+  maxBackgroundConnections: number,
+): Promise<Database> {
+  const pool = (max: number, name: string) =>
+    postgres(url, { max, onnotice: () => {}, connection: { application_name: name } });
+  const client = pool(maxConnections, "ecommerce");
+  const backgroundClient = pool(maxBackgroundConnections, "ecommerce-background");
   const db = drizzlePostgres({ client: preparingStatements(client) }) as unknown as Db;
+  const backgroundDb = drizzlePostgres({ client: preparingStatements(backgroundClient) }) as unknown as Db;
   // Session-level advisory lock on a connection of its own, so processes starting together
   // apply migrations one after the other; the later ones then find nothing pending.
   const lock = postgres(url, { max: 1, onnotice: () => {} });
@@ -70,11 +84,14 @@ async function openPostgres(url: string, maxConnections: number): Promise<Databa
   }
   return {
     db,
+    backgroundDb,
     kind: "postgres",
     ping: async () => {
       await client`select 1`;
     },
-    close: () => client.end({ timeout: 5 }),
+    close: async () => {
+      await Promise.all([client.end({ timeout: 5 }), backgroundClient.end({ timeout: 5 })]);
+    },
   };
 }
 
@@ -124,6 +141,7 @@ async function openPglite(dataDir: string): Promise<Database> {
   await migratePglite(db as never, { migrationsFolder: MIGRATIONS_FOLDER });
   return {
     db,
+    backgroundDb: db,
     kind: "pglite",
     ping: async () => {
       await db.execute(sql`select 1`);
