@@ -108,7 +108,7 @@ export function createInProcessTransport(
  * that fires on the deadline, on the caller's signal, on failure and, without a reason, on success;
  * a call that ends while aborted fails with the abort reason (`deadline_exceeded`, `canceled`).
  */
-async function callUnary(
+function callUnary(
   router: InProcessRouter,
   interceptors: readonly Interceptor[],
   freezeMessages: boolean,
@@ -122,9 +122,26 @@ async function callUnary(
   // Connect transports treat a timeout <= 0 as no timeout.
   const timeout = timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined;
   const abort = new LazyAbortController();
-  const unfollowSignal = signal === undefined ? noop : abort.follow(signal);
-  const timer = timeout === undefined ? undefined : setTimeout(abortOnDeadline, timeout, abort);
-  const request: UnaryRequest = defineLazySignal(
+  let request: UnaryRequest;
+  try {
+    request = unaryRequest(method, header, input, contextValues, abort);
+  } catch (e) {
+    return Promise.reject(callFailed(abort, e));
+  }
+  if (interceptors.length === 0 && timeout === undefined && signal === undefined) {
+    return callUnaryDirectly(router, request, abort, freezeMessages);
+  }
+  return callUnaryGuarded(router, interceptors, freezeMessages, request, abort, signal, timeout);
+}
+
+function unaryRequest(
+  method: DescMethodUnary,
+  header: HeadersInit | undefined,
+  input: MessageInitShape<DescMessage>,
+  contextValues: ContextValues | undefined,
+  abort: LazyAbortController,
+): UnaryRequest {
+  return defineLazySignal(
     {
       stream: false as const,
       service: method.parent,
@@ -137,6 +154,54 @@ async function callUnary(
     },
     abort,
   );
+}
+
+/**
+ * A call nothing can end early (no deadline, no caller's signal, no interceptor): the handler's
+ * outcome is the call's, and a handler that answers synchronously (a warm cache read) costs no
+ * promise but the one the caller awaits.
+ */
+function callUnaryDirectly(
+  router: InProcessRouter,
+  request: UnaryRequest,
+  abort: LazyAbortController,
+  freezeMessages: boolean,
+): Promise<UnaryResponse> {
+  const route = router.findUnary(request.method);
+  let reply: UnaryResponse | Promise<UnaryResponse>;
+  try {
+    if (route === undefined) throw unimplemented(request.method);
+    reply = invokeUnaryHandler(route, request, abort, undefined, freezeMessages, true);
+  } catch (e) {
+    return Promise.reject(callFailed(abort, e));
+  }
+  if (reply instanceof Promise) {
+    return reply.then(
+      (response) => {
+        abort.abort();
+        return response;
+      },
+      (e: unknown) => {
+        throw callFailed(abort, e);
+      },
+    );
+  }
+  abort.abort();
+  return Promise.resolve(reply);
+}
+
+/** A call a deadline, the caller's signal or an interceptor may end before its handler does. */
+async function callUnaryGuarded(
+  router: InProcessRouter,
+  interceptors: readonly Interceptor[],
+  freezeMessages: boolean,
+  request: UnaryRequest,
+  abort: LazyAbortController,
+  signal: AbortSignal | undefined,
+  timeout: number | undefined,
+): Promise<UnaryResponse> {
+  const unfollowSignal = signal === undefined ? noop : abort.follow(signal);
+  const timer = timeout === undefined ? undefined : setTimeout(abortOnDeadline, timeout, abort);
   const call = new UnaryCall(
     router,
     request,
@@ -154,13 +219,23 @@ async function callUnary(
     abort.abort();
     return response as UnaryResponse;
   } catch (e) {
-    const error = abort.aborted ? ConnectError.from(abort.reason, Code.Canceled) : ConnectError.from(e);
-    abort.abort(error);
-    throw error;
+    throw callFailed(abort, e);
   } finally {
     clearTimeout(timer);
     unfollowSignal();
   }
+}
+
+/** The error a failed call reports (its abort reason when it was aborted); aborts the call with it. */
+function callFailed(abort: LazyAbortController, e: unknown): ConnectError {
+  const error = abort.aborted ? ConnectError.from(abort.reason, Code.Canceled) : ConnectError.from(e);
+  abort.abort(error);
+  return error;
+}
+
+function unimplemented(method: DescMethodUnary): ConnectError {
+  const path = createMethodUrl("", method);
+  return new ConnectError(`in-process transport: no handler registered for ${path}`, Code.Unimplemented);
 }
 
 /** What the innermost client function needs to hand a request to the server side. */
@@ -179,12 +254,7 @@ class UnaryCall {
   /** Sends `req` (the call's request, or what interceptors made of it) to the handler. */
   send(req: UnaryRequest): Promise<UnaryResponse> {
     const route = this.router.findUnary(req.method);
-    if (route === undefined) {
-      const path = createMethodUrl("", req.method);
-      return Promise.reject(
-        new ConnectError(`in-process transport: no handler registered for ${path}`, Code.Unimplemented),
-      );
-    }
+    if (route === undefined) return Promise.reject(unimplemented(req.method));
     // The server follows the signal of the request that reaches it: the call's, unless an
     // interceptor replaced it.
     let source = this.abort;
@@ -200,14 +270,22 @@ class UnaryCall {
     }
     // The request's headers were made for this call (from the caller's HeadersInit); when no
     // interceptor could have kept a reference, the server takes them instead of a copy.
-    const reply = invokeUnaryHandler(
-      route,
-      req,
-      source,
-      this.timeout,
-      this.freezeMessages,
-      this.headersUnshared && req === this.request,
-    );
+    let reply: Promise<UnaryResponse>;
+    try {
+      reply = Promise.resolve(
+        invokeUnaryHandler(
+          route,
+          req,
+          source,
+          this.timeout,
+          this.freezeMessages,
+          this.headersUnshared && req === this.request,
+        ),
+      );
+    } catch (e) {
+      unfollowSource();
+      return Promise.reject(e);
+    }
     // Only a deadline, the caller's signal or an interceptor's own signal can end the call before
     // the handler does; without them there is nothing to race.
     if (source === this.abort && this.timeout === undefined && !this.hasSignal) {
