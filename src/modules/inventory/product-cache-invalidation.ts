@@ -1,8 +1,11 @@
 /**
  * Keeps every process's product cache fresh: each process hosting inventory listens to all product
  * events (not as a shared group: every replica must hear every change) and drops the product from
- * its cache. The writer already dropped it before answering; this reaches the other replicas,
- * within the relay's delay, and repairs an L2 entry a concurrent reader may have written back.
+ * its cache. The writer already invalidated it before answering (its L1 and a tombstone in L2,
+ * which no replica's racing load can overwrite, see layered-cache.ts); this reaches the other
+ * replicas' L1 (read when there is no L2), within the relay's delay, and writes the tombstone
+ * again from every replica, which repairs L2 when the writer's own invalidation could not reach
+ * Redis.
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { MemorySecondLevelStore } from "../../platform/cache/second-level-store.js";
 import { type Database, openDatabase } from "../../platform/db/database.js";
 import { createInProcessBus } from "../../platform/events/in-process-bus.js";
 import { createLogger } from "../../platform/logger.js";
@@ -69,5 +70,44 @@ describe("product cache over the real store", () => {
     expect(cache.getIfPresent(product.id)).toBeUndefined();
     expect((await cache.get(product.id))?.stock).toBe(3);
     await subscription.stop();
+  });
+
+  it("two replicas sharing L2: a read that loaded the old row before the other's update cannot serve it afterwards", async () => {
+    const product = await store.create({
+      name: "Lamp",
+      description: "",
+      category: "",
+      priceCents: 1000n,
+      stock: 5,
+    });
+    const l2 = new MemorySecondLevelStore();
+    const writer = createProductCache({ store, l2 });
+    // The reader's loads read the row at once but answer only when released.
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let rowRead: () => void = () => {};
+    const read = new Promise<void>((resolve) => {
+      rowRead = resolve;
+    });
+    const readerStore = Object.create(store) as ProductStore;
+    readerStore.get = async (id) => {
+      const row = await store.get(id);
+      rowRead();
+      await released;
+      return row;
+    };
+    const reader = createProductCache({ store: readerStore, l2 });
+
+    const racing = reader.get(product.id); // loads the old row (price 1000)…
+    await read;
+    await store.update(product.id, { priceCents: 1100n }); // …the writer's update commits
+    await writer.invalidate(product.id); // and it invalidates before answering
+    release();
+    expect((await racing)?.priceCents).toBe(1000n); // that read started before the write
+    await reader.flushWrites();
+    expect((await writer.get(product.id))?.priceCents).toBe(1100n);
+    expect((await reader.get(product.id))?.priceCents).toBe(1100n);
   });
 });

@@ -26,6 +26,10 @@ export function createProductCache(options: ProductCacheOptions): LayeredCache<P
     maxEntries: options.maxEntries ?? 50_000,
     l2: options.l2,
     l2TtlMs: 24 * 60 * 60 * 1000,
+    // An invalidation leaves a tombstone in L2 for a minute (the default): a replica's load that
+    // read the row before the write can never put it back. Loads and the full reload's L2 writes
+    // must be issued within half of it (30 s), or they are dropped.
+    l2TombstoneTtlMs: 60_000,
     // Replicas share L2: a change made through one (stock taken by an order, an update, a delete)
     // must read fresh through every other as soon as it has answered.
     readThroughL2: true,

@@ -1,7 +1,13 @@
 import { describe, expect, it, vi } from "vitest";
 import { Registry } from "../metrics.js";
 import { LayeredCache, type LayeredCacheOptions } from "./layered-cache.js";
-import { MemorySecondLevelStore, type SecondLevelStore } from "./second-level-store.js";
+import {
+  isTombstone,
+  MemorySecondLevelStore,
+  type Observed,
+  type SecondLevelRead,
+  type SecondLevelStore,
+} from "./second-level-store.js";
 
 interface Item {
   id: string;
@@ -31,6 +37,7 @@ function deferred<T>(): Deferred<T> {
 
 /** Lets every pending promise callback run. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A source of truth whose rows can change, counting loads. */
 function source() {
@@ -47,23 +54,48 @@ function cache(options: Partial<LayeredCacheOptions<Item>> & Pick<LayeredCacheOp
 class GatedStore implements SecondLevelStore {
   readonly inner = new MemorySecondLevelStore();
   getGate: Deferred<void> | undefined;
-  deleteGate: Deferred<void> | undefined;
+  invalidateGate: Deferred<void> | undefined;
 
   async get(key: string): Promise<string | undefined> {
+    return (await this.read(key)).value;
+  }
+  async read(key: string): Promise<SecondLevelRead> {
     // Reads what the entry was when the read was issued, answers when released.
-    const value = await this.inner.get(key);
+    const read = await this.inner.read(key);
     await this.getGate?.promise;
-    return value;
+    return read;
   }
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
     await this.inner.set(key, value, ttlMs);
   }
+  async fill(key: string, value: string, observed: Observed, ttlMs?: number): Promise<boolean> {
+    return this.inner.fill(key, value, observed, ttlMs);
+  }
+  async invalidate(key: string, tombstoneTtlMs: number): Promise<void> {
+    await this.invalidateGate?.promise;
+    await this.inner.invalidate(key, tombstoneTtlMs);
+  }
   async delete(key: string): Promise<void> {
-    await this.deleteGate?.promise;
     await this.inner.delete(key);
   }
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
+}
+
+/** A source whose loads each wait for the test: `next()` answers the oldest pending load. */
+function gatedSource() {
+  const rows = new Map<string, Item>();
+  const pending: Array<{ key: string; gate: Deferred<void> }> = [];
+  const load = vi.fn(async (key: string): Promise<Item | undefined> => {
+    // The row is read when the load starts (the old row, if a write commits meanwhile).
+    const row = rows.get(key);
+    const gate = deferred<void>();
+    pending.push({ key, gate });
+    await gate.promise;
+    return row;
+  });
+  const next = () => pending.shift()?.gate.resolve();
+  return { rows, load, next, pending };
 }
 
 describe("LayeredCache", () => {
@@ -157,6 +189,7 @@ describe("LayeredCache", () => {
     await c.invalidate("a");
     expect(c.getIfPresent("a")).toBeUndefined();
     expect(l2.peek("items:a")).toBeUndefined();
+    expect(l2.tombstoned("items:a")).toBe(true);
     expect((await c.get("a"))?.version).toBe(2);
     expect(load).toHaveBeenCalledTimes(2);
   });
@@ -213,19 +246,19 @@ describe("LayeredCache", () => {
     expect((await c.get("a"))?.version).toBe(2);
   });
 
-  it("never returns the old value after invalidate resolved, even if a get ran during the L2 delete", async () => {
+  it("never returns the old value after invalidate resolved, even if a get ran during the L2 tombstone write", async () => {
     const { rows, load } = source();
     const l2 = new GatedStore();
     await l2.inner.set("items:a", codec.encode({ id: "a", version: 1 }));
     rows.set("a", { id: "a", version: 2 });
     const c = cache({ load, l2 });
 
-    l2.deleteGate = deferred();
-    const invalidated = c.invalidate("a"); // L2 delete held at the gate
+    l2.invalidateGate = deferred();
+    const invalidated = c.invalidate("a"); // L2 tombstone write held at the gate
     const during = await c.get("a"); // this store still answers version 1 and L1 takes it
     expect(during?.version).toBe(1);
-    l2.deleteGate.resolve();
-    l2.deleteGate = undefined;
+    l2.invalidateGate.resolve();
+    l2.invalidateGate = undefined;
     await invalidated;
     expect(c.getIfPresent("a")).toBeUndefined();
     expect((await c.get("a"))?.version).toBe(2);
@@ -325,16 +358,16 @@ describe("LayeredCache", () => {
   it("treats a failing L2 as a miss and counts it", async () => {
     const { rows, load } = source();
     rows.set("a", { id: "a", version: 1 });
+    const boom = async (): Promise<never> => {
+      throw new Error("boom");
+    };
     const broken: SecondLevelStore = {
-      get: async () => {
-        throw new Error("boom");
-      },
-      set: async () => {
-        throw new Error("boom");
-      },
-      delete: async () => {
-        throw new Error("boom");
-      },
+      get: boom,
+      read: boom,
+      set: boom,
+      fill: boom,
+      invalidate: boom,
+      delete: boom,
       ping: async () => {
         throw new Error("boom");
       },
@@ -345,6 +378,8 @@ describe("LayeredCache", () => {
     expect((await c.get("a"))?.version).toBe(1);
     await c.flushWrites();
     await c.invalidate("a");
+    await c.set("a", { id: "a", version: 2 });
+    // read, invalidate, set; no fill is attempted after a read that could not tell what L2 held.
     const text = await metrics.getSingleMetricAsString("cache_l2_errors_total");
     expect(text).toContain('cache_l2_errors_total{cache="items"} 3');
   });
@@ -384,5 +419,205 @@ describe("LayeredCache", () => {
     expect(value("cache_hits_total", { cache: "items", layer: "l2" })).toBe(1);
     expect(value("cache_misses_total", { cache: "other" })).toBe(1);
     expect(value("cache_loads_total", { cache: "other" })).toBe(1);
+  });
+});
+
+describe("LayeredCache across processes sharing one L2", () => {
+  /** Two "processes": their own LayeredCache (L1, flights) over one shared L2 and one source. */
+  function replicas(options: Partial<LayeredCacheOptions<Item>> = {}) {
+    const source = gatedSource();
+    const l2 = new MemorySecondLevelStore();
+    const make = () => cache({ load: source.load, l2, readThroughL2: true, ...options });
+    return { ...source, l2, a: make(), b: make() };
+  }
+
+  it.each([{ readThroughL2: true }, { readThroughL2: false }])(
+    "a load that read the old row before another process's write does not put it back into L2 (%o)",
+    async ({ readThroughL2 }) => {
+      const { rows, next, l2, a, b } = replicas({ readThroughL2 });
+      rows.set("p", { id: "p", version: 1 });
+
+      const before = b.get("p"); // B misses L2 and loads: it reads the OLD row, held at the gate
+      await settle();
+      rows.set("p", { id: "p", version: 2 }); // A's write commits…
+      await a.invalidate("p"); // …and A invalidates before answering
+      next(); // B's load completes with the old row and writes back
+      expect((await before)?.version).toBe(1); // fine: that get started before the write
+      await b.flushWrites();
+
+      expect(l2.peek("items:p")).toBeUndefined();
+      expect(l2.tombstoned("items:p")).toBe(true);
+      expect(l2.counts.refused).toBe(1);
+      const fromA = a.get("p");
+      await settle();
+      next();
+      expect((await fromA)?.version).toBe(2);
+      await a.flushWrites();
+      // A's load saw the tombstone (it started after the write): its fill replaces it.
+      expect(codec.decode(l2.peek("items:p") ?? "null").version).toBe(2);
+      if (readThroughL2) expect((await b.get("p"))?.version).toBe(2);
+    },
+  );
+
+  it("with readThroughL2, a get that starts after another process's invalidate does not join an older flight", async () => {
+    const { rows, load } = source();
+    const l2 = new GatedStore();
+    await l2.inner.set("items:p", codec.encode({ id: "p", version: 1 }));
+    const a = cache({ load, l2, readThroughL2: true });
+    const b = cache({ load, l2, readThroughL2: true });
+
+    l2.getGate = deferred();
+    const before = b.get("p"); // B's L2 read answers version 1, held at the gate
+    await settle();
+    rows.set("p", { id: "p", version: 2 });
+    const gate = l2.getGate;
+    l2.getGate = undefined;
+    await a.invalidate("p"); // A's write answered
+    const after = b.get("p"); // started after that: must not share B's older read
+    gate.resolve();
+    expect((await before)?.version).toBe(1);
+    expect((await after)?.version).toBe(2);
+  });
+
+  it("with readThroughL2, a burst of 100 gets costs at most two L2 reads and one load", async () => {
+    const { rows, load } = source();
+    rows.set("a", { id: "a", version: 1 });
+    const l2 = new MemorySecondLevelStore();
+    const c = cache({ load, l2, readThroughL2: true });
+    const results = await Promise.all(Array.from({ length: 100 }, () => c.get("a")));
+    expect(results.every((item) => item?.version === 1)).toBe(true);
+    expect(load).toHaveBeenCalledTimes(1);
+    expect(l2.counts.get).toBe(2);
+  });
+
+  it("a tombstone reads as a miss; the load that saw it replaces it, and another process then reads L2", async () => {
+    const { rows, load } = source();
+    rows.set("p", { id: "p", version: 1 });
+    const l2 = new MemorySecondLevelStore();
+    const a = cache({ load, l2, readThroughL2: true });
+    const b = cache({ load, l2, readThroughL2: true });
+    await a.invalidate("p");
+    const tombstone = l2.peekRaw("items:p");
+    expect(tombstone !== undefined && isTombstone(tombstone)).toBe(true);
+    expect(await l2.get("items:p")).toBeUndefined();
+    expect(await l2.read("items:p")).toEqual({ value: undefined, observed: tombstone });
+
+    expect((await a.get("p"))?.version).toBe(1);
+    expect(load).toHaveBeenCalledTimes(1);
+    await a.flushWrites();
+    expect(l2.tombstoned("items:p")).toBe(false);
+    expect((await b.get("p"))?.version).toBe(1);
+    expect(load).toHaveBeenCalledTimes(1); // B answered from L2
+  });
+
+  it("every invalidation leaves its own tombstone, so a fill that saw an earlier one is refused", async () => {
+    const { rows, next, l2, a, b } = replicas();
+    rows.set("p", { id: "p", version: 1 });
+    await a.invalidate("p");
+    const first = l2.peekRaw("items:p");
+    const during = b.get("p"); // B reads the first tombstone, loads version 1 (held)
+    await settle();
+    rows.set("p", { id: "p", version: 2 });
+    await a.invalidate("p"); // a second write: a new tombstone
+    expect(l2.peekRaw("items:p")).not.toBe(first);
+    next();
+    await during;
+    await b.flushWrites();
+    expect(l2.peek("items:p")).toBeUndefined();
+    expect(l2.counts.refused).toBe(1);
+  });
+
+  it("a write-through set replaces a tombstone", async () => {
+    const { load, l2, a, b } = replicas();
+    await a.invalidate("p");
+    expect(l2.tombstoned("items:p")).toBe(true);
+    await a.set("p", { id: "p", version: 3 });
+    expect(codec.decode(l2.peek("items:p") ?? "null").version).toBe(3);
+    expect((await b.get("p"))?.version).toBe(3);
+    expect(load).not.toHaveBeenCalled();
+  });
+
+  it("tombstones live l2TombstoneTtlMs, and a fill is dropped once half of it has passed since its read", async () => {
+    const { rows, next, l2, a, b } = replicas({ l2TombstoneTtlMs: 200 });
+    rows.set("p", { id: "p", version: 1 });
+
+    // A fill that could outlive a tombstone written after its read is not attempted at all.
+    const slow = b.get("p"); // B's read sees nothing; its load is held past half the TTL
+    await settle();
+    await sleep(120);
+    next();
+    expect((await slow)?.version).toBe(1);
+    await b.flushWrites();
+    expect(l2.counts.fill).toBe(0);
+    expect(l2.peekRaw("items:p")).toBeUndefined();
+
+    // A fill racing an invalidation is refused while the tombstone lives…
+    const racing = b.get("p");
+    await settle();
+    rows.set("p", { id: "p", version: 2 });
+    await a.invalidate("p");
+    next();
+    await racing;
+    await b.flushWrites();
+    expect(l2.counts.refused).toBe(1);
+    expect(l2.tombstoned("items:p")).toBe(true);
+    // …and the tombstone is gone after its TTL (the key reads absent; the next load fills it).
+    await sleep(220);
+    expect(l2.peekRaw("items:p")).toBeUndefined();
+    const later = a.get("p");
+    await settle();
+    next();
+    expect((await later)?.version).toBe(2);
+    await a.flushWrites();
+    expect(codec.decode(l2.peek("items:p") ?? "null").version).toBe(2);
+  });
+
+  it("a full reload in one process never writes its older value over another process's write", async () => {
+    const { rows, load } = source();
+    const l2 = new MemorySecondLevelStore();
+    const a = cache({ load, l2, readThroughL2: true });
+    const b = cache({ load, l2, readThroughL2: true });
+    const catalog = deferred<Array<[string, Item]>>();
+    const reload = b.reloadAll(() => catalog.promise);
+    // While B reads the catalog: A writes x (and invalidates); A writes y, invalidates, and a
+    // read through A puts the new y into L2.
+    await a.invalidate("x");
+    rows.set("y", { id: "y", version: 2 });
+    await a.invalidate("y");
+    expect((await a.get("y"))?.version).toBe(2);
+    await a.flushWrites();
+    catalog.resolve([
+      ["x", { id: "x", version: 1 }],
+      ["y", { id: "y", version: 1 }],
+      ["z", { id: "z", version: 1 }],
+    ]);
+    await reload;
+    expect(l2.tombstoned("items:x")).toBe(true);
+    // y held another value than the reload's: tombstoned (it could be the stale one).
+    expect(l2.tombstoned("items:y")).toBe(true);
+    expect(codec.decode(l2.peek("items:z") ?? "null").version).toBe(1);
+    expect((await b.get("y"))?.version).toBe(2);
+  });
+
+  it("a full reload repairs an L2 value changed behind the cache's back, and leaves an equal one", async () => {
+    const { rows, load } = source();
+    const l2 = new MemorySecondLevelStore();
+    const a = cache({ load, l2, readThroughL2: true });
+    rows.set("p", { id: "p", version: 1 });
+    rows.set("q", { id: "q", version: 1 });
+    await a.get("p");
+    await a.get("q");
+    await a.flushWrites();
+    rows.set("p", { id: "p", version: 2 }); // nothing invalidates: L2 holds a stale p
+    const writes = l2.counts.set + l2.counts.fill + l2.counts.invalidate;
+    await a.reloadAll(async () => [...rows.entries()]);
+    expect(l2.counts.set + l2.counts.fill + l2.counts.invalidate - writes).toBe(1);
+    expect(l2.tombstoned("items:p")).toBe(true);
+    expect(codec.decode(l2.peek("items:q") ?? "null").version).toBe(1);
+    expect((await a.get("p"))?.version).toBe(2);
+  });
+
+  it("rejects a tombstone TTL that leaves no fill window", () => {
+    expect(() => cache({ load: source().load, l2TombstoneTtlMs: 0 })).toThrow(RangeError);
   });
 });

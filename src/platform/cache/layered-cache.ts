@@ -3,8 +3,10 @@
  * themselves (no serialization on a hit, values are treated as immutable), L2 an optional shared
  * string store (Redis), and below both the caller's `load` (the database).
  *
- * Guarantees (within one process):
- * - Single flight: concurrent misses of one key share one L2 read and at most one load.
+ * Guarantees within one process:
+ * - Single flight: concurrent misses of one key share one L2 read and at most one load (with
+ *   readThroughL2: gets that arrive after a flight's L2 read was issued share the next flight
+ *   instead, so a burst costs at most two L2 reads and, in the usual case, one load; see below).
  * - No stale reads: once `invalidate(key)` or `set(key, …)` has resolved, no `get(key)` that
  *   starts afterwards returns the value from before, and no read or load that started before
  *   fills L1 or L2 afterwards. Every in-flight read of a key carries a "stale" mark that
@@ -14,15 +16,33 @@
  * - L2 trouble never fails a read: L2 errors are counted, logged (rate-limited) and treated as a
  *   miss / no-op.
  *
- * Across processes the cache cannot see writes made elsewhere: the caller invalidates every
- * process's L1 (e.g. from the product events). A process whose load read the old row just before
- * another process's write can still put that old value into L2 until its own invalidation (from
- * the event) deletes it again; `l2TtlMs` bounds how long any such leftover can live.
+ * Across processes sharing one L2 (see second-level-store.ts for the protocol):
+ * - No stale write-back: `invalidate` leaves a tombstone in L2 (a miss for every reader, unique to
+ *   that invalidation, kept `l2TombstoneTtlMs`) instead of deleting, and a load's fill is a
+ *   compare-and-set against what its L2 read saw. A load that read the old row before another
+ *   process's write therefore cannot put it into L2 after that process's invalidate: the key no
+ *   longer holds what the load's read saw. A load whose read saw the tombstone (it started after
+ *   the write) replaces it, so L2 serves the key again after one load. A fill not issued within
+ *   half the tombstone lifetime of its read is dropped, so it can never land after the tombstone
+ *   has expired. `set` (a known current value) overwrites unconditionally. A full reload never
+ *   writes a value over anything: it fills keys that hold nothing (within that same window),
+ *   leaves tombstones and equal values alone, and tombstones a key holding a different value
+ *   (stale, e.g. changed behind the cache's back, or newer than the reload: a read then loads).
+ * - With readThroughL2 (L1 never answers): once `invalidate(key)` has resolved in any process, a
+ *   get that starts afterwards in any process returns a value at least as new as that write. Its
+ *   L2 read is issued after it started (it never joins a flight whose L2 read was already issued),
+ *   so it sees the tombstone or a value written over it by a load that started after the write.
+ * - Without readThroughL2 a process answers from its L1 until it is told: the caller invalidates
+ *   every process's L1 (e.g. from the product events).
+ * - The cross-process guarantees hold as long as the writer's invalidation reaches L2. An
+ *   invalidation lost to L2 trouble is remembered and replayed by the store (redis-store.ts), and
+ *   this process reads the key as a miss meanwhile, but other processes may read the old L2 value
+ *   until then or until their own invalidation (the product event) writes a tombstone.
  */
 import type { Logger } from "../logger.js";
 import { Counter, type Registry } from "../metrics.js";
 import { errorMessage, rateLimitedWarn } from "./rate-limited-log.js";
-import type { SecondLevelStore } from "./second-level-store.js";
+import { ABSENT, type Observed, type SecondLevelRead, type SecondLevelStore } from "./second-level-store.js";
 
 export interface CacheCodec<T> {
   encode(value: T): string;
@@ -43,9 +63,17 @@ export interface LayeredCacheOptions<T> {
   /** Expiry of L2 entries written by this cache; absent means no expiry. */
   l2TtlMs?: number;
   /**
+   * How long the tombstone `invalidate` leaves in L2 lives (default 60 s). Fills are dropped
+   * unless issued within half of it after their L2 read (reloads: after the reload started), so
+   * it must comfortably exceed the slowest load (reload). A longer one costs only memory: one
+   * small L2 entry per key invalidated within it.
+   */
+  l2TombstoneTtlMs?: number;
+  /**
    * With an L2, read through L2 every time instead of answering from L1: a write made through
-   * another process (which deletes the L2 entry before it answers) is then seen at once, not
-   * only once that process's invalidation event arrives. Costs one L2 round trip per read.
+   * another process (which tombstones the L2 entry before it answers) is then seen at once, not
+   * only once that process's invalidation event arrives. Costs one L2 round trip per read, and a
+   * get never joins a flight whose L2 read was already issued (it waits for the next one).
    */
   readThroughL2?: boolean;
   metrics?: Registry;
@@ -61,6 +89,14 @@ interface Flight<T> {
   stale: boolean;
   /** How many gets share this flight (for metrics). */
   waiters: number;
+  /**
+   * readThroughL2: raised when the flight issues its L2 read. A get that finds a sealed flight
+   * does not join it (that read may have been answered before a write another process finished
+   * before this get started); it starts or joins the flight that runs after it.
+   */
+  sealed: boolean;
+  /** The sealed flight this one waits for before it starts (cleared when it starts). */
+  previous: Flight<T> | undefined;
 }
 
 interface ReloadState {
@@ -68,6 +104,8 @@ interface ReloadState {
   touched: Set<string>;
   /** Raised by clear(): the reload installs nothing more. */
   aborted: boolean;
+  /** performance.now() when it started (before loadAll was called). */
+  startedAt: number;
 }
 
 interface Instruments {
@@ -90,6 +128,9 @@ interface BoundInstruments {
 /** How many L2 writes a full reload keeps in flight at once. */
 const RELOAD_L2_CONCURRENCY = 64;
 
+/** Default lifetime of an L2 tombstone (see l2TombstoneTtlMs). */
+export const DEFAULT_L2_TOMBSTONE_TTL_MS = 60_000;
+
 export class LayeredCache<T> {
   readonly name: string;
   readonly #maxEntries: number;
@@ -97,6 +138,9 @@ export class LayeredCache<T> {
   readonly #codec: CacheCodec<T>;
   readonly #load: (key: string) => Promise<T | undefined>;
   readonly #l2TtlMs: number | undefined;
+  readonly #tombstoneTtlMs: number;
+  /** A fill (or reload write) issued later than this after its L2 read (reload start) is dropped. */
+  readonly #fillWindowMs: number;
   /** True when L1 must not answer reads (see readThroughL2). */
   readonly #l1Bypassed: boolean;
   readonly #logger: Logger | undefined;
@@ -117,12 +161,17 @@ export class LayeredCache<T> {
     if (options.l2TtlMs !== undefined && !(options.l2TtlMs > 0)) {
       throw new RangeError(`LayeredCache ${options.name}: l2TtlMs must be positive`);
     }
+    if (options.l2TombstoneTtlMs !== undefined && !(options.l2TombstoneTtlMs >= 2)) {
+      throw new RangeError(`LayeredCache ${options.name}: l2TombstoneTtlMs must be at least 2 ms`);
+    }
     this.name = options.name;
     this.#maxEntries = options.maxEntries;
     this.#l2 = options.l2;
     this.#codec = options.codec;
     this.#load = options.load;
     this.#l2TtlMs = options.l2TtlMs;
+    this.#tombstoneTtlMs = Math.ceil(options.l2TombstoneTtlMs ?? DEFAULT_L2_TOMBSTONE_TTL_MS);
+    this.#fillWindowMs = this.#tombstoneTtlMs / 2;
     this.#l1Bypassed = options.readThroughL2 === true && options.l2 !== undefined;
     this.#logger = options.logger;
     this.#warn = rateLimitedWarn(options.logger, 10_000);
@@ -154,21 +203,22 @@ export class LayeredCache<T> {
     const value = this.getIfPresent(key);
     if (value !== undefined) return Promise.resolve(value);
     let flight = this.#flights.get(key);
-    if (flight === undefined) flight = this.#startFlight(key);
+    if (flight === undefined || flight.sealed) flight = this.#startFlight(key, flight);
     flight.waiters++;
     return flight.promise;
   }
 
   /**
-   * Forgets `key` in L1 and L2. Once this resolves, no get returns the value from before and no
-   * read that started before fills either layer.
+   * Forgets `key` in L1 and tombstones it in L2. Once this resolves, no get (here; with
+   * readThroughL2, in any process sharing L2) returns the value from before, and no read that
+   * started before fills either layer (here: stale marks; elsewhere: the tombstone).
    */
   async invalidate(key: string): Promise<void> {
     this.#forget(key);
     if (this.#l2 === undefined) return;
-    await this.#l2Delete(this.#l2, key);
-    // A get that started while the L2 delete was in flight may have read the old value from a
-    // store that does not order a read after a pending delete: drop whatever it put in L1.
+    await this.#l2Invalidate(this.#l2, key);
+    // A get that started while the tombstone write was in flight may have read the old value
+    // from a store that does not order a read after a pending write: drop whatever it put in L1.
     this.#forget(key);
   }
 
@@ -182,9 +232,9 @@ export class LayeredCache<T> {
     try {
       text = this.#codec.encode(value);
     } catch (error) {
-      // The L2 entry would be stale now: remove it instead.
+      // The L2 entry would be stale now: tombstone it instead.
       this.#l2Failed("encode", key, error);
-      await this.#l2Delete(l2, key);
+      await this.#l2Invalidate(l2, key);
       return;
     }
     await this.#l2Set(l2, key, text);
@@ -192,11 +242,17 @@ export class LayeredCache<T> {
 
   /**
    * The scheduled full reload: calls `loadAll`, then replaces L1 with its entries (up to
-   * maxEntries) and writes them all to L2. Keys invalidated or set while `loadAll` ran keep
-   * their newer state instead of the reloaded one, so a reload never resurrects an old value.
+   * maxEntries) and brings L2 in line with them. Keys invalidated or set while `loadAll` ran keep
+   * their newer state instead of the reloaded one, so a reload never resurrects an old value:
+   * here by the touched keys; across processes because L2 is never overwritten with a reloaded
+   * value. Per key, L2 holding nothing gets the reloaded value (set-if-absent: a tombstone another
+   * process wrote since refuses it; not issued once the reload is older than half the tombstone
+   * lifetime), a tombstone or the same value is left, and a different value is replaced by a
+   * tombstone: it is either stale (e.g. a change made behind the cache's back, which the reload
+   * exists to repair) or newer than the reload, and either way the next read loads the row.
    */
   async reloadAll(loadAll: LoadAll<T>): Promise<void> {
-    const state: ReloadState = { touched: new Set(), aborted: false };
+    const state: ReloadState = { touched: new Set(), aborted: false, startedAt: performance.now() };
     this.#reloads.add(state);
     try {
       const entries = await loadAll();
@@ -235,7 +291,7 @@ export class LayeredCache<T> {
    */
   clear(): void {
     this.#l1.clear();
-    for (const flight of this.#flights.values()) flight.stale = true;
+    for (const flight of this.#flights.values()) markStale(flight);
     this.#flights.clear();
     for (const reload of this.#reloads) reload.aborted = true;
   }
@@ -250,32 +306,58 @@ export class LayeredCache<T> {
     void write.finally(() => this.#backgroundWrites.delete(write));
   }
 
-  #startFlight(key: string): Flight<T> {
-    const flight: Flight<T> = { promise: Promise.resolve(undefined), stale: false, waiters: 0 };
+  /** Starts a flight for `key`; after `previous` settles when given (a sealed flight). */
+  #startFlight(key: string, previous: Flight<T> | undefined): Flight<T> {
+    const flight: Flight<T> = {
+      promise: Promise.resolve(undefined),
+      stale: false,
+      waiters: 0,
+      sealed: false,
+      previous,
+    };
     this.#flights.set(key, flight);
-    flight.promise = this.#fly(key, flight);
+    flight.promise = previous === undefined ? this.#fly(key, flight) : this.#flyAfter(key, flight, previous);
     return flight;
+  }
+
+  async #flyAfter(key: string, flight: Flight<T>, previous: Flight<T>): Promise<T | undefined> {
+    try {
+      await previous.promise;
+    } catch {
+      // Its callers see its error; this flight reads (and loads) on its own.
+    }
+    flight.previous = undefined;
+    return this.#fly(key, flight);
   }
 
   async #fly(key: string, flight: Flight<T>): Promise<T | undefined> {
     let fromL2 = false;
     try {
       const l2 = this.#l2;
+      let observed: Observed | undefined;
+      const readAt = performance.now();
       if (l2 !== undefined) {
-        const value = await this.#l2Get(l2, key);
-        if (value !== undefined) {
+        // From here on a get must not join: this read may be answered before a write finished
+        // elsewhere that the get has already seen the end of.
+        if (this.#l1Bypassed) flight.sealed = true;
+        const read = await this.#l2Read(l2, key);
+        if (read.value !== undefined) {
           fromL2 = true;
-          if (!flight.stale) this.#l1Put(key, value);
-          return value;
+          if (!flight.stale) this.#l1Put(key, read.value);
+          return read.value;
         }
+        observed = read.observed;
       }
       this.#metrics.load();
       const value = await this.#load(key);
       if (value !== undefined && !flight.stale) {
         this.#l1Put(key, value);
-        // Issued synchronously after the stale check, so a later invalidate's L2 delete is
-        // ordered after this write (stores keep per-key call order).
-        if (l2 !== undefined) this.#track(this.#l2Fill(l2, key, value));
+        // Conditional on what the L2 read saw: refused when any process invalidated the key
+        // since (its tombstone replaced what was seen). Not attempted when the read could not
+        // tell what the key held.
+        if (l2 !== undefined && observed !== undefined) {
+          this.#track(this.#l2Fill(l2, key, value, observed, readAt));
+        }
       }
       return value;
     } finally {
@@ -290,7 +372,7 @@ export class LayeredCache<T> {
     this.#l1.delete(key);
     const flight = this.#flights.get(key);
     if (flight !== undefined) {
-      flight.stale = true;
+      markStale(flight);
       this.#flights.delete(key);
     }
     for (const reload of this.#reloads) reload.touched.add(key);
@@ -309,33 +391,89 @@ export class LayeredCache<T> {
     return `${this.name}:${key}`;
   }
 
-  async #l2Get(l2: SecondLevelStore, key: string): Promise<T | undefined> {
+  async #l2Read(
+    l2: SecondLevelStore,
+    key: string,
+  ): Promise<{ value: T | undefined; observed: Observed | undefined }> {
     let text: string | undefined;
+    let observed: Observed | undefined;
     try {
-      text = await l2.get(this.#l2Key(key));
+      ({ value: text, observed } = await l2.read(this.#l2Key(key)));
     } catch (error) {
       this.#l2Failed("get", key, error);
-      return undefined;
+      return { value: undefined, observed: undefined };
     }
-    if (text === undefined) return undefined;
+    if (text === undefined) return { value: undefined, observed };
     try {
-      return this.#codec.decode(text);
+      return { value: this.#codec.decode(text), observed };
     } catch (error) {
-      // An unreadable entry (e.g. written by an older version) is a miss; the load overwrites it.
+      // An unreadable entry (e.g. written by an older version) is a miss; the load's fill
+      // replaces it (it is what the read observed).
       this.#l2Failed("decode", key, error);
+      return { value: undefined, observed };
+    }
+  }
+
+  /**
+   * Writes `value` back to L2 if the key still holds `observed` and the write can still be
+   * issued within the fill window counted from `since` (the L2 read, or the reload's start).
+   */
+  async #l2Fill(
+    l2: SecondLevelStore,
+    key: string,
+    value: T,
+    observed: Observed,
+    since: number,
+  ): Promise<void> {
+    const text = this.#encode(key, value);
+    if (text !== undefined) await this.#l2FillText(l2, key, text, observed, since);
+  }
+
+  async #l2FillText(
+    l2: SecondLevelStore,
+    key: string,
+    text: string,
+    observed: Observed,
+    since: number,
+  ): Promise<void> {
+    if (performance.now() - since >= this.#fillWindowMs) {
+      this.#logger?.debug({ cache: this.name, key }, "cache L2 fill dropped: too late for the tombstone TTL");
+      return;
+    }
+    try {
+      await l2.fill(this.#l2Key(key), text, observed, this.#l2TtlMs);
+    } catch (error) {
+      this.#l2Failed("fill", key, error);
+    }
+  }
+
+  #encode(key: string, value: T): string | undefined {
+    try {
+      return this.#codec.encode(value);
+    } catch (error) {
+      this.#l2Failed("encode", key, error);
       return undefined;
     }
   }
 
-  async #l2Fill(l2: SecondLevelStore, key: string, value: T): Promise<void> {
-    let text: string;
+  /** One reloaded entry into L2 (see reloadAll). */
+  async #reloadToL2(l2: SecondLevelStore, key: string, value: T, state: ReloadState): Promise<void> {
+    const text = this.#encode(key, value);
+    if (text === undefined) return;
+    let read: SecondLevelRead;
     try {
-      text = this.#codec.encode(value);
+      read = await l2.read(this.#l2Key(key));
     } catch (error) {
-      this.#l2Failed("encode", key, error);
+      this.#l2Failed("get", key, error);
       return;
     }
-    await this.#l2Set(l2, key, text);
+    // Written here meanwhile (its writer decides), or the store could not tell what it holds.
+    if (state.aborted || state.touched.has(key) || read.observed === undefined) return;
+    if (read.observed === ABSENT) {
+      await this.#l2FillText(l2, key, text, ABSENT, state.startedAt);
+    } else if (read.value !== undefined && read.value !== text) {
+      await this.#l2Invalidate(l2, key);
+    }
   }
 
   async #l2Set(l2: SecondLevelStore, key: string, text: string): Promise<void> {
@@ -346,11 +484,11 @@ export class LayeredCache<T> {
     }
   }
 
-  async #l2Delete(l2: SecondLevelStore, key: string): Promise<void> {
+  async #l2Invalidate(l2: SecondLevelStore, key: string): Promise<void> {
     try {
-      await l2.delete(this.#l2Key(key));
+      await l2.invalidate(this.#l2Key(key), this.#tombstoneTtlMs);
     } catch (error) {
-      this.#l2Failed("delete", key, error);
+      this.#l2Failed("invalidate", key, error);
     }
   }
 
@@ -367,7 +505,7 @@ export class LayeredCache<T> {
         const [key, value] = entry;
         // Checked right before the write is issued: a key touched since is left to its writer.
         if (state.touched.has(key)) continue;
-        await this.#l2Fill(l2, key, value);
+        await this.#reloadToL2(l2, key, value, state);
       }
     };
     const workers: Promise<void>[] = [];
@@ -380,6 +518,12 @@ export class LayeredCache<T> {
     this.#warn({ cache: this.name, op, key, err: errorMessage(error) }, "cache L2 operation failed");
     this.#logger?.debug({ cache: this.name, op, key, err: error }, "cache L2 operation failed");
   }
+}
+
+/** Keeps a flight (and the sealed flight it waits for) from filling anything. */
+function markStale<T>(flight: Flight<T>): void {
+  flight.stale = true;
+  if (flight.previous !== undefined) flight.previous.stale = true;
 }
 
 const instrumentsByRegistry = new WeakMap<Registry, Instruments>();

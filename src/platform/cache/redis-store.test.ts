@@ -6,6 +6,7 @@ import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { LayeredCache } from "./layered-cache.js";
 import { createRedisStore, type RedisStore } from "./redis-store.js";
+import { ABSENT, isTombstone } from "./second-level-store.js";
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 const REDIS_URL = process.env.REDIS_URL;
@@ -24,10 +25,31 @@ const codec = {
   decode: (text: string) => JSON.parse(text) as Item,
 };
 
-function itemCache(store: RedisStore, rows: Map<string, Item>) {
+function itemCache(store: RedisStore, rows: Map<string, Item>, readThroughL2 = false) {
   const load = vi.fn(async (key: string) => rows.get(key));
-  const cache = new LayeredCache<Item>({ name: "items", maxEntries: 100, l2: store, codec, load, logger });
+  const cache = new LayeredCache<Item>({
+    name: "items",
+    maxEntries: 100,
+    l2: store,
+    codec,
+    load,
+    logger,
+    readThroughL2,
+  });
   return { cache, load };
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((res) => {
+    resolve = res;
+  });
+  return { promise, resolve };
 }
 
 /** Times one call; returns its result and how long it took. */
@@ -212,6 +234,107 @@ describe.skipIf(!REDIS_URL)("redis store against the machine's Redis (REDIS_URL)
     }
   });
 
+  it("invalidate writes a unique, expiring tombstone that reads as a miss; fill is a compare-and-set", async () => {
+    const key = "cas";
+    const full = `${namespace}:cache:${key}`;
+    // Absent: a fill that observed "absent" is SET NX.
+    expect(await store.read(key)).toEqual({ value: undefined, observed: ABSENT });
+    expect(await store.fill(key, "v1", ABSENT, 60_000)).toBe(true);
+    expect(await store.fill(key, "other", ABSENT, 60_000)).toBe(false);
+    expect(await store.read(key)).toEqual({ value: "v1", observed: "v1" });
+    const ttl = await raw.pTTL(full);
+    expect(ttl).toBeGreaterThan(50_000);
+
+    await store.invalidate(key, 10_000);
+    const tombstone = await raw.get(full);
+    expect(isTombstone(tombstone ?? "")).toBe(true);
+    const tombstoneTtl = await raw.pTTL(full);
+    expect(tombstoneTtl).toBeGreaterThan(8_000);
+    expect(tombstoneTtl).toBeLessThanOrEqual(10_000);
+    expect(await store.get(key)).toBeUndefined();
+    expect(await store.read(key)).toEqual({ value: undefined, observed: tombstone });
+    // A fill that observed the value before the invalidation (or nothing) is refused.
+    expect(await store.fill(key, "old", "v1")).toBe(false);
+    expect(await store.fill(key, "old", ABSENT)).toBe(false);
+    expect(await raw.get(full)).toBe(tombstone);
+
+    // Each invalidation leaves its own tombstone: one that observed the previous is refused too.
+    await store.invalidate(key, 10_000);
+    expect(await raw.get(full)).not.toBe(tombstone);
+    expect(await store.fill(key, "old", tombstone)).toBe(false);
+
+    // A fill that observed the current tombstone replaces it; a set replaces anything.
+    const current = (await store.read(key)).observed ?? null;
+    expect(await store.fill(key, "v2", current)).toBe(true);
+    expect(await store.get(key)).toBe("v2");
+    expect(await raw.pTTL(full)).toBe(-1); // no TTL asked: none kept from the tombstone
+    await store.invalidate(key, 10_000);
+    await store.set(key, "v3");
+    expect(await store.get(key)).toBe("v3");
+
+    // Short-lived tombstone: once it has expired the key is absent again.
+    await store.invalidate(key, 50);
+    await sleep(120);
+    expect(await raw.get(full)).toBeNull();
+    expect(await store.fill(key, "v4", ABSENT)).toBe(true);
+  });
+
+  it("keeps a fill issued before an invalidation of the same key ahead of it", async () => {
+    for (let i = 0; i < 20; i++) {
+      const key = `fill-order-${i}`;
+      const fill = store.fill(key, "old", ABSENT);
+      const invalidated = store.invalidate(key, 10_000);
+      await Promise.all([fill, invalidated]);
+      expect(isTombstone((await raw.get(`${namespace}:cache:${key}`)) ?? "")).toBe(true);
+    }
+  });
+
+  it("two processes: a load that read the old row before the other's write cannot put it back into Redis", async () => {
+    // Each "process" has its own RedisStore (connection) and LayeredCache, as replicas do.
+    const other = createRedisStore({ url, namespace, logger });
+    try {
+      await vi.waitFor(() => other.ping(), { timeout: 5_000, interval: 50 });
+      const rows = new Map<string, Item>([["race", { id: "race", version: 1 }]]);
+      const a = itemCache(store, rows, true);
+      const held = deferred();
+      const loadStarted = deferred();
+      const bLoad = vi.fn(async (key: string) => {
+        const row = rows.get(key); // reads the OLD row…
+        loadStarted.resolve();
+        await held.promise; // …and answers only after the other process's write
+        return row;
+      });
+      const b = new LayeredCache<Item>({
+        name: "items",
+        maxEntries: 100,
+        l2: other,
+        codec,
+        load: bLoad,
+        logger,
+        readThroughL2: true,
+      });
+
+      const before = b.get("race");
+      await loadStarted.promise;
+      rows.set("race", { id: "race", version: 2 }); // A's write commits
+      await a.cache.invalidate("race"); // A invalidates, then answers
+      held.resolve();
+      expect((await before)?.version).toBe(1); // started before the write: fine
+      await b.flushWrites();
+
+      expect(await store.get("items:race")).toBeUndefined();
+      expect(isTombstone((await raw.get(`${namespace}:cache:items:race`)) ?? "")).toBe(true);
+      expect((await a.cache.get("race"))?.version).toBe(2);
+      expect((await b.get("race"))?.version).toBe(2);
+      await a.cache.flushWrites();
+      // The load that started after the write replaced the tombstone: B reads it from Redis.
+      expect(await store.get("items:race")).toBe(codec.encode({ id: "race", version: 2 }));
+      expect(unhandled).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it("lets a second LayeredCache sharing the store answer from L2 without calling load", async () => {
     const rows = new Map<string, Item>([["p1", { id: "p1", version: 1 }]]);
     const first = itemCache(store, rows);
@@ -227,7 +350,7 @@ describe.skipIf(!REDIS_URL)("redis store against the machine's Redis (REDIS_URL)
     // A write in "process one": invalidate reaches L2; process two (told by the event) reloads.
     rows.set("p1", { id: "p1", version: 2 });
     await first.cache.invalidate("p1");
-    expect(await raw.get(`${namespace}:cache:items:p1`)).toBeNull();
+    expect(isTombstone((await raw.get(`${namespace}:cache:items:p1`)) ?? "")).toBe(true);
     await second.cache.invalidate("p1");
     expect((await second.cache.get("p1"))?.version).toBe(2);
     expect(second.load).toHaveBeenCalledTimes(1);
@@ -295,7 +418,7 @@ describe.skipIf(!REDIS_URL)("redis store through an outage of its own redis-serv
     expect(unhandled).toEqual([]);
   });
 
-  it("bounds calls to a hung Redis, and replays a delete it could not do once Redis answers", async () => {
+  it("bounds calls to a hung Redis, and replays an invalidation it could not do once Redis answers", async () => {
     await vi.waitFor(() => store.ping(), { timeout: 5_000, interval: 50 });
     const rows = new Map<string, Item>([["h", { id: "h", version: 1 }]]);
     const writer = itemCache(store, rows);
@@ -312,7 +435,7 @@ describe.skipIf(!REDIS_URL)("redis store through an outage of its own redis-serv
 
     server.pause();
     try {
-      // Timeouts open the breaker; then the invalidation's L2 delete cannot be done.
+      // Timeouts open the breaker; then the invalidation's L2 tombstone cannot be written.
       for (const key of ["x1", "x2", "x3"]) {
         const { ms } = await timed(() => store.get(key));
         expect(ms).toBeLessThan(1_000);
@@ -321,7 +444,7 @@ describe.skipIf(!REDIS_URL)("redis store through an outage of its own redis-serv
       rows.set("h", { id: "h", version: 2 });
       const { ms } = await timed(() => writer.cache.invalidate("h"));
       expect(ms).toBeLessThan(1_000);
-      // This process reads the key as a miss: the lost delete is remembered.
+      // This process reads the key as a miss: the lost invalidation is remembered.
       const reader = itemCache(store, rows);
       expect((await reader.cache.get("h"))?.version).toBe(2);
       await reader.cache.flushWrites();
@@ -333,15 +456,15 @@ describe.skipIf(!REDIS_URL)("redis store through an outage of its own redis-serv
     } finally {
       server.resume();
     }
-    // Once Redis answers, the remembered delete is replayed: the old value is gone for good.
+    // Once Redis answers, the remembered invalidation is replayed: the old value is gone for good.
     const raw = createClient({ url: server.url });
     raw.on("error", () => {});
     try {
       await raw.connect();
-      await vi.waitFor(async () => expect(await raw.get(`${store.prefix}:items:h`)).toBeNull(), {
-        timeout: 5_000,
-        interval: 50,
-      });
+      await vi.waitFor(
+        async () => expect(isTombstone((await raw.get(`${store.prefix}:items:h`)) ?? "")).toBe(true),
+        { timeout: 5_000, interval: 50 },
+      );
     } finally {
       raw.destroy();
     }

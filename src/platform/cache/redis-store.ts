@@ -9,11 +9,19 @@
  *   and answered as a miss / no-op.
  * - After `breakerThreshold` failures in a row a circuit breaker skips Redis for `breakerMs`,
  *   then lets operations try again (one more failure opens it again).
- * - Operations on one key are issued in call order (a delete is never overtaken by an earlier
- *   set of the same key), and a delete that could not be done is remembered: that key reads as a
- *   miss here and the delete is retried once Redis answers again, so a lost invalidation cannot
- *   resurface an old value after an outage. If too many deletes are lost, the whole namespace is
- *   cleared instead once Redis is back.
+ * - Operations on one key are issued in call order (an invalidation or delete is never overtaken
+ *   by an earlier set or fill of the same key), and an invalidation (tombstone) or delete that
+ *   could not be done is remembered: that key reads as a miss here, fills of it are not
+ *   attempted, and the tombstone (delete) is written again once Redis answers, so a lost
+ *   invalidation cannot resurface an old value after an outage. If too many are lost, the whole
+ *   namespace is cleared instead once Redis is back (tombstones included: a fill whose read saw
+ *   the key absent before the outage could then still land, which needs a load spanning the
+ *   outage and is bounded by the fill window of LayeredCache).
+ * - Cross-process write-back (see second-level-store.ts): `invalidate` writes a unique tombstone
+ *   (SET … PX), reads answer it as a miss, and `fill` is a compare-and-set done by one Lua script
+ *   (GET, compare with what the reader observed, SET … PX only when unchanged; "absent" is SET
+ *   NX), so it is atomic against every other client's writes. Reads that are skipped (breaker,
+ *   lost invalidation, closed) observe nothing, so no fill follows them.
  * - Every 'error' event (keyv, adapter, client) has a listener: nothing can crash the process.
  *
  * `ping()` is the readiness check and rejects when Redis is unreachable.
@@ -22,7 +30,14 @@ import KeyvRedis, { createClient, Keyv, type RedisClientType } from "@keyv/redis
 import type { Logger } from "../logger.js";
 import { Counter, type Registry } from "../metrics.js";
 import { errorMessage, rateLimitedWarn } from "./rate-limited-log.js";
-import type { SecondLevelStore } from "./second-level-store.js";
+import {
+  ABSENT,
+  isTombstone,
+  newTombstone,
+  type Observed,
+  type SecondLevelRead,
+  type SecondLevelStore,
+} from "./second-level-store.js";
 
 export interface RedisStoreOptions {
   /** redis:// or rediss:// URL. */
@@ -38,7 +53,10 @@ export interface RedisStoreOptions {
   breakerMs?: number;
   /** Upper bound of the reconnect backoff (default 1000 ms). */
   maxReconnectDelayMs?: number;
-  /** Lost deletes remembered for replay; beyond it the namespace is cleared on recovery (10 000). */
+  /**
+   * Lost invalidations (tombstones, deletes) remembered for replay; beyond it the namespace is
+   * cleared on recovery (10 000).
+   */
   maxPendingDeletes?: number;
   metrics?: Registry;
 }
@@ -100,6 +118,28 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
 /** Marks an operation that did not reach Redis (breaker open, store closed). */
 const SKIPPED = Symbol("skipped");
 
+/**
+ * The conditional fill: KEYS[1] the key; ARGV: "0" (expect absent) or "1" (expect ARGV[2]), the
+ * expected text, the new value, the expiry in ms ("0": none). Returns 1 when written, 0 otherwise.
+ */
+const FILL_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '0' then
+  if current then return 0 end
+elseif current ~= ARGV[2] then
+  return 0
+end
+if ARGV[4] == '0' then
+  redis.call('SET', KEYS[1], ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+end
+return 1
+`;
+
+/** What the replay of a lost invalidation writes: a tombstone with this TTL, or a delete. */
+type LostInvalidation = { tombstoneTtlMs: number } | "delete";
+
 class KeyvRedisStore implements RedisStore {
   readonly prefix: string;
   readonly #logger: Logger;
@@ -118,9 +158,12 @@ class KeyvRedisStore implements RedisStore {
   #openUntil = 0;
   /** Per key, the last operation issued (so operations on one key stay in call order). */
   readonly #tails = new Map<string, Promise<unknown>>();
-  /** Keys whose delete failed: read as misses until a delete succeeds or a set overwrites. */
-  readonly #pendingDeletes = new Set<string>();
-  /** Too many lost deletes to remember: clear the namespace once Redis answers again. */
+  /**
+   * Keys whose invalidation (tombstone) or delete failed: read as misses, never filled, until the
+   * replay succeeds or a set overwrites.
+   */
+  readonly #lost = new Map<string, LostInvalidation>();
+  /** Too many lost invalidations to remember: clear the namespace once Redis answers again. */
   #mustClear = false;
   #recovering: Promise<void> | undefined;
   #recoverTimer: NodeJS.Timeout | undefined;
@@ -192,27 +235,59 @@ class KeyvRedisStore implements RedisStore {
   }
 
   async get(key: string): Promise<string | undefined> {
+    return (await this.read(key)).value;
+  }
+
+  async read(key: string): Promise<SecondLevelRead> {
     const result = await this.#op("get", key, () => this.#keyv.get(key), {
-      // Checked again after earlier operations on the key: a delete just lost makes this a miss.
-      skipIf: () => this.#pendingDeletes.has(key) || this.#mustClear,
+      // Checked again after earlier operations on the key: an invalidation just lost makes this
+      // a miss that observed nothing (Redis still holds what the invalidation was to replace).
+      skipIf: () => this.#untrusted(key),
     });
-    if (result === SKIPPED || result === undefined || result === null) return undefined;
-    return result;
+    if (result === SKIPPED) return { value: undefined, observed: undefined };
+    if (result === undefined || result === null) return { value: undefined, observed: ABSENT };
+    return { value: isTombstone(result) ? undefined : result, observed: result };
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    const ttl = ttlMs !== undefined && ttlMs > 0 ? ttlMs : undefined;
+    const ttl = positive(ttlMs);
     const result = await this.#op("set", key, () => this.#keyv.set(key, value, ttl));
-    // The new value replaces the entry whose delete was lost.
-    if (result !== SKIPPED) this.#pendingDeletes.delete(key);
+    // The new value replaces the entry whose invalidation was lost.
+    if (result !== SKIPPED) this.#lost.delete(key);
+  }
+
+  async fill(key: string, value: string, observed: Observed, ttlMs?: number): Promise<boolean> {
+    const args = [
+      observed === ABSENT ? "0" : "1",
+      observed ?? "",
+      value,
+      String(Math.ceil(positive(ttlMs) ?? 0)),
+    ];
+    const result = await this.#op(
+      "fill",
+      key,
+      () => this.#client.eval(FILL_SCRIPT, { keys: [this.#redisKey(key)], arguments: args }),
+      { skipIf: () => this.#untrusted(key) },
+    );
+    return result === 1;
+  }
+
+  async invalidate(key: string, tombstoneTtlMs: number): Promise<void> {
+    const ttl = Math.max(1, Math.ceil(tombstoneTtlMs));
+    const result = await this.#op("invalidate", key, () => this.#keyv.set(key, newTombstone(), ttl));
+    if (result === SKIPPED) {
+      this.#rememberLost(key, { tombstoneTtlMs: ttl });
+    } else {
+      this.#lost.delete(key);
+    }
   }
 
   async delete(key: string): Promise<void> {
     const result = await this.#op("delete", key, () => this.#keyv.delete(key));
     if (result === SKIPPED) {
-      this.#rememberLostDelete(key);
+      this.#rememberLost(key, "delete");
     } else {
-      this.#pendingDeletes.delete(key);
+      this.#lost.delete(key);
     }
   }
 
@@ -225,7 +300,7 @@ class KeyvRedisStore implements RedisStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#pendingDeletes.clear();
+    this.#lost.clear();
     if (this.#recoverTimer !== undefined) clearTimeout(this.#recoverTimer);
     // Operations are bounded by the timeout: let the ones in flight finish, then drop the
     // connection (anything still waiting is a command a hung server will never answer).
@@ -288,19 +363,33 @@ class KeyvRedisStore implements RedisStore {
     );
   }
 
-  #rememberLostDelete(key: string): void {
+  /** The key's entry in Redis may be one an invalidation was to replace: do not read or fill it. */
+  #untrusted(key: string): boolean {
+    return this.#mustClear || this.#lost.has(key);
+  }
+
+  /** The key as Redis names it (what keyv's adapter builds: `${prefix}:${key}`). */
+  #redisKey(key: string): string {
+    return `${this.prefix}:${key}`;
+  }
+
+  #rememberLost(key: string, what: LostInvalidation): void {
     if (this.#closed) return;
-    if (this.#pendingDeletes.size >= this.#maxPendingDeletes) {
+    const known = this.#lost.get(key);
+    if (known === undefined && this.#lost.size >= this.#maxPendingDeletes) {
       if (!this.#mustClear) {
         this.#logger.warn(
-          { prefix: this.prefix, pending: this.#pendingDeletes.size },
-          "too many lost redis cache deletes; the namespace will be cleared when redis is back",
+          { prefix: this.prefix, pending: this.#lost.size },
+          "too many lost redis cache invalidations; the namespace will be cleared when redis is back",
         );
       }
       this.#mustClear = true;
-      this.#pendingDeletes.clear();
-    } else {
-      this.#pendingDeletes.add(key);
+      this.#lost.clear();
+    } else if (what === "delete") {
+      // A lost tombstone stays a tombstone when a delete is lost after it.
+      if (known === undefined) this.#lost.set(key, what);
+    } else if (known === undefined || known === "delete" || known.tombstoneTtlMs < what.tombstoneTtlMs) {
+      this.#lost.set(key, what);
     }
     this.#scheduleRecover();
   }
@@ -318,10 +407,10 @@ class KeyvRedisStore implements RedisStore {
     this.#recoverTimer.unref();
   }
 
-  /** Replays lost deletes (or clears the namespace) once Redis answers again. */
+  /** Replays lost invalidations (or clears the namespace) once Redis answers again. */
   #recover(): Promise<void> {
     if (this.#recovering !== undefined) return this.#recovering;
-    if (this.#pendingDeletes.size === 0 && !this.#mustClear) return Promise.resolve();
+    if (this.#lost.size === 0 && !this.#mustClear) return Promise.resolve();
     this.#recovering = (async () => {
       try {
         if (this.#mustClear) {
@@ -332,13 +421,16 @@ class KeyvRedisStore implements RedisStore {
           this.#mustClear = false;
           this.#logger.info({ prefix: this.prefix }, "redis cache namespace cleared after lost deletes");
         }
-        for (const key of [...this.#pendingDeletes]) {
+        for (const [key, what] of [...this.#lost]) {
           if (this.#closed || this.breakerOpen) return;
-          await this.delete(key);
+          // Set, replayed or lost again since the snapshot: leave it to that newer state.
+          if (this.#lost.get(key) !== what) continue;
+          if (what === "delete") await this.delete(key);
+          else await this.invalidate(key, what.tombstoneTtlMs);
         }
       } finally {
         this.#recovering = undefined;
-        if (this.#pendingDeletes.size > 0 || this.#mustClear) this.#scheduleRecover();
+        if (this.#lost.size > 0 || this.#mustClear) this.#scheduleRecover();
       }
     })();
     return this.#recovering;
@@ -350,6 +442,10 @@ class KeyvRedisStore implements RedisStore {
       if (keys.length > 0) await this.#client.unlink(keys);
     }
   }
+}
+
+function positive(ms: number | undefined): number | undefined {
+  return ms !== undefined && ms > 0 ? ms : undefined;
 }
 
 /** `promise`, or a TimeoutError after `ms`; the late settlement of `promise` is swallowed. */
