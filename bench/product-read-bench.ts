@@ -26,6 +26,10 @@ export interface ProductReadFigures {
   ours: LoadResult;
   baseline: LoadResult;
   throughputRatio: number;
+  /** Platform req/s over baseline req/s of each pair of adjacent rounds, in order. */
+  roundRatios: number[];
+  /** The median of roundRatios: the figure least moved by one disturbed round. */
+  medianRoundRatio: number;
   p99Ratio: number;
   rssUnderLoadMiB: number;
   database: "postgres" | "pglite";
@@ -70,21 +74,28 @@ export async function runProductReadBench(durationSeconds = 10): Promise<Product
     const sampler = setInterval(() => {
       rssUnderLoadMiB = Math.max(rssUnderLoadMiB, rssMiB(app.pid as number));
     }, 500);
-    // Alternate short rounds so drift on a shared 2-core machine hits both sides alike.
-    const rounds = 3;
+    // Alternate short rounds so drift on a shared 2-core machine hits both sides alike; several
+    // pairs, so that one round disturbed by something else on the machine does not decide.
+    const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 6));
+    const roundSeconds = Math.max(3, durationSeconds / rounds);
     const ourRounds: LoadResult[] = [];
     const baseRounds: LoadResult[] = [];
     for (let round = 0; round < rounds; round++) {
-      ourRounds.push(await runLoad({ url: ourUrl, durationSeconds: durationSeconds / rounds }));
-      baseRounds.push(await runLoad({ url: baselineUrl, durationSeconds: durationSeconds / rounds }));
+      ourRounds.push(await runLoad({ url: ourUrl, durationSeconds: roundSeconds }));
+      baseRounds.push(await runLoad({ url: baselineUrl, durationSeconds: roundSeconds }));
     }
     clearInterval(sampler);
     const ours = combine(ourRounds);
     const base = combine(baseRounds);
+    const roundRatios = ourRounds.map(
+      (round, index) => round.requestsPerSecond / (baseRounds[index] as LoadResult).requestsPerSecond,
+    );
     return {
       ours,
       baseline: base,
       throughputRatio: ours.requestsPerSecond / base.requestsPerSecond,
+      roundRatios,
+      medianRoundRatio: median(roundRatios),
       p99Ratio: ours.p99Ms / Math.max(base.p99Ms, 0.001),
       rssUnderLoadMiB,
       database: database ? "postgres" : "pglite",
@@ -95,6 +106,14 @@ export async function runProductReadBench(durationSeconds = 10): Promise<Product
     rmSync(dataDir, { recursive: true, force: true });
     await database?.drop();
   }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 /** Mean throughput, worst p50/p99 and total failures over the rounds. */
@@ -119,5 +138,9 @@ export function printProductReadFigures(figures: ProductReadFigures): void {
   console.log(
     `throughput ratio ${ratio(figures.ours.requestsPerSecond, figures.baseline.requestsPerSecond)} (target ≥ 0.8), ` +
       `p99 ratio ${figures.p99Ratio.toFixed(2)} (target ≤ 2), platform RSS under load ${figures.rssUnderLoadMiB} MiB`,
+  );
+  console.log(
+    `per pair of rounds: ${figures.roundRatios.map((value) => value.toFixed(2)).join(", ")}; ` +
+      `median ${figures.medianRoundRatio.toFixed(2)}`,
   );
 }
