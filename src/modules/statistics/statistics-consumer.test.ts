@@ -122,6 +122,29 @@ describe("statistics consumer", () => {
   });
 });
 
+describe("statistics consumer giving up on an event", () => {
+  it("parks an event whose own statement fails, and keeps one that failed through an outage", async () => {
+    const database = await openDatabase({ url: undefined, dataDir: "memory://", logger });
+    const consumer = new StatisticsConsumer(database.db, createInProcessBus(), logger, new Registry());
+    try {
+      const overflowing = orderCreated("u-overflow", 1n, new Date());
+      const overflow = Object.assign(new Error("bigint out of range"), { code: "22003" });
+      await consumer.giveUp(
+        { ...overflowing, deliveryCount: 20 },
+        new Error("Failed query", { cause: overflow }),
+      );
+      const outaged = orderCreated("u-outage", 1n, new Date());
+      const refused = Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+      // Throwing tells the bus to keep the event and deliver it again later.
+      await expect(consumer.giveUp({ ...outaged, deliveryCount: 20 }, refused)).rejects.toBe(refused);
+      const parked = await database.db.select().from(parkedEvents);
+      expect(parked.map((row) => row.eventId)).toEqual([overflowing.id]);
+    } finally {
+      await database.close();
+    }
+  });
+});
+
 describe("statistics consumer lag metric", () => {
   it("exposes the events waiting per source", async () => {
     const database = await openDatabase({ url: undefined, dataDir: "memory://", logger });

@@ -7,6 +7,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { Db } from "../../platform/db/database.js";
+import { isTransientDatabaseError } from "../../platform/db/database-errors.js";
 import type { DeliveredEvent, EventBus, Subscription } from "../../platform/events/event-bus.js";
 import type { Logger } from "../../platform/logger.js";
 import { Counter, Gauge, type Registry } from "../../platform/metrics.js";
@@ -57,7 +58,7 @@ export class StatisticsConsumer {
         ...source,
         handler: (event) => this.handle(event),
         batchHandler: (events) => this.handleBatch(events),
-        onPoison: (event, error) => this.park(event, `failed ${event.deliveryCount} times: ${String(error)}`),
+        onPoison: (event, error) => this.giveUp(event, error),
       });
       this.subscriptions.push({ source: source.durableName, subscription });
     }
@@ -81,6 +82,16 @@ export class StatisticsConsumer {
     if (relevant.length === 0) return;
     const { poisoned } = await applyEvents(this.db, relevant);
     for (const { event, error } of poisoned) await this.park(event, error.message);
+  }
+
+  /**
+   * An event that failed every delivery: parked when the failure is the event's own (its
+   * statement can never succeed); kept, by throwing, when it was an outage of the database, so
+   * that a long outage never parks, let alone drops, good events.
+   */
+  async giveUp(event: DeliveredEvent, error: unknown): Promise<void> {
+    if (isTransientDatabaseError(error)) throw error;
+    await this.park(event, `failed ${event.deliveryCount} times: ${String(error)}`);
   }
 
   private async park(event: DeliveredEvent, reason: string): Promise<void> {

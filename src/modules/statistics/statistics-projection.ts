@@ -92,7 +92,9 @@ export async function applyEvents<E extends ProjectionEvent>(
   for (const event of events) {
     try {
       const delta = deltaOf(event);
-      if (delta !== undefined && !deltas.has(event.id)) deltas.set(event.id, delta);
+      // Keyed as PostgreSQL compares uuids, so two spellings of one id count once.
+      const id = event.id.toLowerCase();
+      if (delta !== undefined && !deltas.has(id)) deltas.set(id, delta);
     } catch (error) {
       if (!(error instanceof PoisonEvent)) throw error;
       poisoned.push({ event, error });

@@ -57,7 +57,11 @@ export interface SubscribeOptions {
   maxBatch?: number;
   /** Deliveries after which a still-failing event goes to `onPoison` and is dropped. Default 20. */
   maxDeliveries?: number;
-  /** Receives the event that failed `maxDeliveries` times (default: an error is logged). */
+  /**
+   * Receives the event that failed `maxDeliveries` times (default: an error is logged and the
+   * event dropped). Resolving drops the event; throwing keeps it, to be delivered again later
+   * (e.g. when the place to park it is unreachable, or the failures were an outage, not the event).
+   */
   onPoison?(event: DeliveredEvent, error: unknown): void | Promise<void>;
 }
 
@@ -134,22 +138,28 @@ export function subjectMatches(pattern: string, subject: string): boolean {
   return p.length === s.length;
 }
 
-/** Hands an event that failed too often to `onPoison` (or logs it); never throws. */
+/**
+ * Hands an event that failed too often to `onPoison` (or logs it). Resolves to true when the event
+ * may be dropped now, false when `onPoison` threw and the event must be delivered again later;
+ * never throws.
+ */
 export async function poison(
   options: SubscribeOptions,
   event: DeliveredEvent,
   error: unknown,
   logger: Logger | undefined,
-): Promise<void> {
+): Promise<boolean> {
   const context = { err: error, eventId: event.id, type: event.type, subject: event.subject };
   if (!options.onPoison) {
     if (logger) logger.error(context, "event dropped after too many failed deliveries");
     else console.error("event dropped after too many failed deliveries", context);
-    return;
+    return true;
   }
   try {
     await options.onPoison(event, error);
+    return true;
   } catch (poisonError) {
-    logger?.error({ ...context, poisonError }, "onPoison failed; event dropped");
+    logger?.warn({ ...context, poisonError }, "onPoison refused the event; it will be delivered again");
+    return false;
   }
 }

@@ -130,6 +130,41 @@ describe("in-process event bus", () => {
     });
   });
 
+  it("keeps an event whose onPoison throws and delivers it again, on publish and on deliver", async () => {
+    const bus = createInProcessBus({ retry: fastRetry });
+    try {
+      const poisonCalls: number[] = [];
+      const handled: number[] = [];
+      let outage = true;
+      await bus.subscribe({
+        subjects: ["keep.>"],
+        durableName: "keeper",
+        maxDeliveries: 2,
+        onPoison: (e) => {
+          poisonCalls.push(e.payload[0] as number);
+          outage = false; // the outage ends as the event is given up on
+          throw new Error("cannot park it now");
+        },
+        handler: async (e) => {
+          if (outage) throw new Error("outage");
+          handled.push(e.payload[0] as number);
+        },
+      });
+      await bus.publish(event("keep.a", 1));
+      await waitFor("handled after the outage", () => handled.length === 1);
+      // Through deliver (the relay's path): the refused poisoning rejects, so the row stays.
+      outage = true;
+      const delivered = event("keep.b", 2);
+      await expect(bus.deliver(delivered)).rejects.toThrow("outage");
+      await expect(bus.deliver(delivered)).rejects.toThrow("outage"); // second failure: onPoison refuses
+      await bus.deliver(delivered);
+      expect(poisonCalls).toEqual([1, 2]);
+      expect(handled).toEqual([1, 2]);
+    } finally {
+      await bus.close();
+    }
+  });
+
   it("delivers each event to one member of a durable group, and to every plain subscriber", async () => {
     await withBus(async (bus) => {
       const members: number[][] = [[], [], []];

@@ -161,9 +161,11 @@ class Target {
     if (error === undefined) {
       this.failedDeliveries.delete(event.id);
       settle();
-    } else if (attempt >= (member.options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES)) {
+    } else if (
+      attempt >= (member.options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES) &&
+      (await poison(member.options, delivered, error.reason, this.logger))
+    ) {
       this.failedDeliveries.delete(event.id);
-      await poison(member.options, delivered, error.reason, this.logger);
       settle();
     } else {
       this.failedDeliveries.set(event.id, attempt);
@@ -209,8 +211,10 @@ class Target {
       if (this.closed || this.members.length === 0) return false;
       const { member, delivered, error } = await this.handToNextMember(event, attempt);
       if (error === undefined) return true;
-      if (attempt >= (member.options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES)) {
-        await poison(member.options, delivered, error.reason, this.logger);
+      if (
+        attempt >= (member.options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES) &&
+        (await poison(member.options, delivered, error.reason, this.logger))
+      ) {
         return true;
       }
       const delayMs = redeliveryDelay(this.retry, attempt);

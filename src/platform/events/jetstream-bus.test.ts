@@ -228,6 +228,29 @@ describe.skipIf(!process.env.NATS_URL)("jetstream-bus on NATS", () => {
     expect(handled).toEqual([good.id]);
   });
 
+  it("keeps an event whose onPoison throws and delivers it again", async () => {
+    const poisonCalls: number[] = [];
+    const handled: number[] = [];
+    const sub = await bus.subscribe({
+      subjects: ["keep.>"],
+      durableName: "keeper",
+      maxDeliveries: 2,
+      onPoison: (e) => {
+        poisonCalls.push(e.deliveryCount);
+        throw new Error("cannot park it now");
+      },
+      handler: async (e) => {
+        if (e.deliveryCount < 3) throw new Error("outage");
+        handled.push(e.deliveryCount);
+      },
+    });
+    await bus.publish(event("keep.thing.created", 1));
+    await waitFor("handled after the outage", () => handled.length === 1);
+    await sub.stop();
+    expect(poisonCalls).toEqual([2]);
+    expect(handled).toEqual([3]);
+  });
+
   it("hands events that arrived while a batch was handled to batchHandler together, in order, and acks them", async () => {
     const batches: string[][] = [];
     const single: string[] = [];

@@ -354,7 +354,15 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
   }
 
   async function handle(msg: JsMsg, subscribeOptions: SubscribeOptions): Promise<void> {
-    const event = toDeliveredEvent(msg);
+    let event: DeliveredEvent;
+    try {
+      event = toDeliveredEvent(msg);
+    } catch (error) {
+      // Nothing a handler could be given: redelivering would fail the same way.
+      log.error({ err: error, subject: msg.subject, seq: msg.seq }, "unreadable JetStream message dropped");
+      msg.term();
+      return;
+    }
     // A slow handler keeps its event from being redelivered to someone else meanwhile.
     const keepAlive = setInterval(() => msg.working(), Math.max(1_000, ackWaitMs / 3));
     try {
@@ -363,8 +371,8 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
     } catch (error) {
       const maxDeliveries = subscribeOptions.maxDeliveries ?? DEFAULT_MAX_DELIVERIES;
       if (event.deliveryCount >= maxDeliveries) {
-        await poison(subscribeOptions, event, error, log);
-        msg.term();
+        if (await poison(subscribeOptions, event, error, log)) msg.term();
+        else msg.nak(redeliveryDelay(options.retry, event.deliveryCount));
       } else {
         const delayMs = redeliveryDelay(options.retry, event.deliveryCount);
         log.warn(
@@ -395,7 +403,8 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
       Math.max(1_000, ackWaitMs / 3),
     );
     try {
-      await batchHandler(batch.map(toDeliveredEvent));
+      const events = batch.map(toDeliveredEvent);
+      await batchHandler(events);
     } catch (error) {
       log.debug({ err: error, events: batch.length }, "batch handler failed; handling its events one by one");
       for (const msg of batch) await handle(msg, subscribeOptions);
@@ -478,6 +487,8 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
           if (stopped) break;
           // With a batch handler, read further ahead: what is buffered is the next batch.
           const iterator = await consumer.consume({ max_messages: batching ? maxBatch : 16 });
+          // stop() may have run while consume() was pending, before there was an iterator to stop.
+          if (stopped) iterator.stop();
           messages = iterator;
           iterators.add(iterator);
           watch(iterator).catch(() => {});
@@ -499,6 +510,9 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
             log.warn({ err: error, consumer: name, failures }, "JetStream consumer failed; retrying");
           }
         } finally {
+          // Left early (a throw): stop the iterator, which is read ahead in the background with a
+          // batch handler and would otherwise keep taking events that nobody handles.
+          messages?.stop();
           if (messages) iterators.delete(messages);
           messages = undefined;
         }
@@ -550,6 +564,10 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
     async subscribe(subscribeOptions) {
       if (closed) throw new Error("event bus is closed");
       if (subscribeOptions.subjects.length === 0) throw new Error("subscribe needs at least one subject");
+      const { maxBatch } = subscribeOptions;
+      if (maxBatch !== undefined && !(Number.isInteger(maxBatch) && maxBatch >= 1)) {
+        throw new RangeError(`maxBatch must be a positive integer, not ${maxBatch}`);
+      }
       for (const subject of subscribeOptions.subjects) assertValidSubject(subject, { wildcards: true });
       const since = new Date();
       const consumers = subscribeOptions.subjects.map((subject) =>

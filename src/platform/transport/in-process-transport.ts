@@ -158,8 +158,7 @@ function unaryRequest(
 
 /**
  * A call nothing can end early (no deadline, no caller's signal, no interceptor): the handler's
- * outcome is the call's, and a handler that answers synchronously (a warm cache read) costs no
- * promise but the one the caller awaits.
+ * outcome is the call's, chained straight onto its promise.
  */
 function callUnaryDirectly(
   router: InProcessRouter,
@@ -168,26 +167,16 @@ function callUnaryDirectly(
   freezeMessages: boolean,
 ): Promise<UnaryResponse> {
   const route = router.findUnary(request.method);
-  let reply: UnaryResponse | Promise<UnaryResponse>;
-  try {
-    if (route === undefined) throw unimplemented(request.method);
-    reply = invokeUnaryHandler(route, request, abort, undefined, freezeMessages, true);
-  } catch (e) {
-    return Promise.reject(callFailed(abort, e));
-  }
-  if (reply instanceof Promise) {
-    return reply.then(
-      (response) => {
-        abort.abort();
-        return response;
-      },
-      (e: unknown) => {
-        throw callFailed(abort, e);
-      },
-    );
-  }
-  abort.abort();
-  return Promise.resolve(reply);
+  if (route === undefined) return Promise.reject(callFailed(abort, unimplemented(request.method)));
+  return invokeUnaryHandler(route, request, abort, undefined, freezeMessages, true).then(
+    (response) => {
+      abort.abort();
+      return response;
+    },
+    (e: unknown) => {
+      throw callFailed(abort, e);
+    },
+  );
 }
 
 /** A call a deadline, the caller's signal or an interceptor may end before its handler does. */
@@ -270,22 +259,14 @@ class UnaryCall {
     }
     // The request's headers were made for this call (from the caller's HeadersInit); when no
     // interceptor could have kept a reference, the server takes them instead of a copy.
-    let reply: Promise<UnaryResponse>;
-    try {
-      reply = Promise.resolve(
-        invokeUnaryHandler(
-          route,
-          req,
-          source,
-          this.timeout,
-          this.freezeMessages,
-          this.headersUnshared && req === this.request,
-        ),
-      );
-    } catch (e) {
-      unfollowSource();
-      return Promise.reject(e);
-    }
+    const reply = invokeUnaryHandler(
+      route,
+      req,
+      source,
+      this.timeout,
+      this.freezeMessages,
+      this.headersUnshared && req === this.request,
+    );
     // Only a deadline, the caller's signal or an interceptor's own signal can end the call before
     // the handler does; without them there is nothing to race.
     if (source === this.abort && this.timeout === undefined && !this.hasSignal) {
