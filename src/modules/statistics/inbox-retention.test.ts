@@ -34,6 +34,23 @@ describe("statistics inbox retention", () => {
   const remaining = async () =>
     (await database.db.select({ id: inbox.eventId }).from(inbox)).map((row) => row.id).sort();
 
+  it("finds the newest id and the old ones through an index, not by scanning the inbox", async () => {
+    await applied(new Date(), 0, 1, 9);
+    // Whatever the planner would pick for a table this small: is there an index to use at all?
+    const plans = await database.db.transaction(async (tx) => {
+      await tx.execute(sql`set local enable_seqscan = off`);
+      const plan = async (query: ReturnType<typeof sql>) =>
+        JSON.stringify(await tx.execute(sql`explain ${query}`));
+      return [
+        await plan(sql`select max(applied_at) from statistics.inbox`),
+        await plan(
+          sql`select event_id from statistics.inbox where applied_at < now() - interval '7 days' limit 5000`,
+        ),
+      ];
+    });
+    for (const plan of plans) expect(plan).toContain("inbox_applied_at_idx");
+  });
+
   it("keeps a week of event ids, comfortably beyond every way an event can come again", () => {
     expect(INBOX_RETENTION_MS).toBe(7 * DAY);
     // JetStream's duplicate window is 10 minutes; redeliveries of a failing event stop after ~20.

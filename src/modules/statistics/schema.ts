@@ -3,15 +3,31 @@
  * derived from events; counters are maintained incrementally so reads never scan orders.
  */
 import { sql } from "drizzle-orm";
-import { bigint, integer, pgSchema, primaryKey, smallint, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  index,
+  integer,
+  pgSchema,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uuid,
+} from "drizzle-orm/pg-core";
 
 export const statisticsSchema = pgSchema("statistics");
 
 /** Events already applied: recorded in the same transaction as their effect. */
-export const inbox = statisticsSchema.table("inbox", {
-  eventId: uuid("event_id").primaryKey(),
-  appliedAt: timestamp("applied_at", { withTimezone: true, precision: 3 }).notNull(),
-});
+export const inbox = statisticsSchema.table(
+  "inbox",
+  {
+    eventId: uuid("event_id").primaryKey(),
+    appliedAt: timestamp("applied_at", { withTimezone: true, precision: 3 }).notNull(),
+  },
+  // The retention purge finds the newest id and the ones a week older through it, instead of
+  // scanning a week of event ids (hundreds of millions at a few hundred orders per second).
+  (table) => [index("inbox_applied_at_idx").on(table.appliedAt)],
+);
 
 export const userOrderStats = statisticsSchema.table("user_order_stats", {
   userId: text("user_id").primaryKey(),

@@ -1,0 +1,1 @@
+CREATE INDEX "inbox_applied_at_idx" ON "statistics"."inbox" USING btree ("applied_at");
