@@ -1,11 +1,20 @@
 /**
- * Keeps every process's product cache fresh: each process hosting inventory listens to all product
- * events (not as a shared group: every replica must hear every change) and drops the product from
- * its cache. The writer already invalidated it before answering (its L1 and a tombstone in L2,
- * which no replica's racing load can overwrite, see layered-cache.ts); this reaches the other
- * replicas' L1 (read when there is no L2), within the relay's delay, and writes the tombstone
- * again from every replica, which repairs L2 when the writer's own invalidation could not reach
- * Redis.
+ * Keeps every process's product cache fresh after a change, in two subscriptions to the product
+ * events:
+ *
+ * - every process hosting inventory hears every event (not as a group) and forgets the product in
+ *   its own process only (L1, and its loads in flight; LayeredCache.forgetLocally), writing
+ *   nothing to L2 (Redis);
+ * - one process per event (the durable group `product-cache-l2`, starting from the events
+ *   published after it was first created: history has nothing to repair) also tombstones the
+ *   product in L2.
+ *
+ * The process that made the change already invalidated L1 and L2 before answering (a tombstone
+ * that no replica's racing load can overwrite, see layered-cache.ts), so the group's tombstone is
+ * the repair for when that did not happen: the writer died between its commit and its
+ * invalidation (the event was committed with the change, so it still comes), or it could not reach
+ * Redis and died before replaying the lost invalidation. A change thus costs two tombstones and
+ * about two loads from the database whatever the number of replicas, instead of one per replica.
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import {
@@ -35,23 +44,36 @@ export function productIdOf(event: Pick<DeliveredEvent, "type" | "payload">): st
   }
 }
 
-export function invalidateOnProductEvents(
+export async function invalidateOnProductEvents(
   bus: EventBus,
   cache: LayeredCache<Product>,
   logger: Logger,
 ): Promise<Subscription> {
-  return bus.subscribe({
-    subjects: ["inventory.product.>", "inventory.stock.>"],
-    handler: async (event) => {
-      let productId: string | undefined;
-      try {
-        productId = productIdOf(event);
-      } catch (error) {
-        // Nothing to invalidate from an event we cannot read; retrying would not help.
-        logger.warn({ err: error, eventId: event.id }, "unreadable product event ignored by the cache");
-        return;
-      }
-      if (productId) await cache.invalidate(productId);
-    },
+  const subjects = ["inventory.product.>", "inventory.stock.>"];
+  const onProduct = (forget: (productId: string) => unknown) => async (event: DeliveredEvent) => {
+    let productId: string | undefined;
+    try {
+      productId = productIdOf(event);
+    } catch (error) {
+      // Nothing to invalidate from an event we cannot read; retrying would not help.
+      logger.warn({ err: error, eventId: event.id }, "unreadable product event ignored by the cache");
+      return;
+    }
+    if (productId) await forget(productId);
+  };
+  const local = await bus.subscribe({ subjects, handler: onProduct((id) => cache.forgetLocally(id)) });
+  const shared = await bus.subscribe({
+    subjects,
+    durableName: "product-cache-l2",
+    startAt: "now",
+    handler: onProduct((id) => cache.invalidate(id)),
   });
+  return {
+    async stop() {
+      await Promise.all([local.stop(), shared.stop()]);
+    },
+    async pending() {
+      return (await local.pending()) + (await shared.pending());
+    },
+  };
 }

@@ -72,6 +72,78 @@ describe("product cache over the real store", () => {
     await subscription.stop();
   });
 
+  it("with replicas sharing L2, a product event drops every replica's own copy and one replica tombstones L2: two tombstones per change, not one per replica", async () => {
+    const product = await store.create({
+      name: "Mug",
+      description: "",
+      category: "",
+      priceCents: 900n,
+      stock: 10,
+    });
+    const l2 = new MemorySecondLevelStore();
+    const loads = vi.spyOn(store, "get");
+    const replicas = [0, 1, 2].map(() => createProductCache({ store, l2 }));
+    const bus = createInProcessBus();
+    const subscriptions = await Promise.all(
+      replicas.map((cache) => invalidateOnProductEvents(bus, cache, createLogger("silent"))),
+    );
+    const [writer, ...others] = replicas as [
+      ReturnType<typeof createProductCache>,
+      ...ReturnType<typeof createProductCache>[],
+    ];
+    for (const cache of replicas) expect((await cache.get(product.id))?.stock).toBe(10);
+    for (const cache of replicas) await cache.flushWrites();
+    expect(loads).toHaveBeenCalledTimes(1); // the others read it from L2
+    const writes = () => l2.counts.set + l2.counts.fill + l2.counts.invalidate + l2.counts.delete;
+    const before = { writes: writes(), invalidations: l2.counts.invalidate };
+
+    // The writer takes 4 units, invalidates before answering; its event reaches every replica.
+    await store.update(product.id, { stock: 6 });
+    await writer.invalidate(product.id);
+    const event = productStockChangedEvent(product.id, -4, "order-2", new Date());
+    await bus.deliver({ ...event, id: event.id as string, occurredAt: new Date() });
+    // The writer's own, and the one the group `product-cache-l2` writes for the event.
+    expect(l2.counts.invalidate - before.invalidations).toBe(2);
+    expect(writes() - before.writes).toBe(2);
+    for (const cache of replicas) expect(cache.getIfPresent(product.id)).toBeUndefined();
+
+    // One load after the change, then every replica reads it from L2.
+    for (const cache of [...others, writer]) {
+      expect((await cache.get(product.id))?.stock).toBe(6);
+      await cache.flushWrites();
+    }
+    expect(loads).toHaveBeenCalledTimes(2);
+    loads.mockRestore();
+    await Promise.all(subscriptions.map((subscription) => subscription.stop()));
+  });
+
+  it("a writer that died between its commit and its invalidation: the event still takes the old value out of L2", async () => {
+    const product = await store.create({
+      name: "Vase",
+      description: "",
+      category: "",
+      priceCents: 4000n,
+      stock: 8,
+    });
+    const l2 = new MemorySecondLevelStore();
+    const replicas = [0, 1].map(() => createProductCache({ store, l2 }));
+    const bus = createInProcessBus();
+    const subscriptions = await Promise.all(
+      replicas.map((cache) => invalidateOnProductEvents(bus, cache, createLogger("silent"))),
+    );
+    for (const cache of replicas) {
+      expect((await cache.get(product.id))?.stock).toBe(8);
+      await cache.flushWrites();
+    }
+    // A third process commits the change and its event, then dies before invalidating.
+    await store.update(product.id, { stock: 1 });
+    for (const cache of replicas) expect((await cache.get(product.id))?.stock).toBe(8); // not yet told
+    const event = productStockChangedEvent(product.id, -7, "order-3", new Date());
+    await bus.deliver({ ...event, id: event.id as string, occurredAt: new Date() });
+    for (const cache of replicas) expect((await cache.get(product.id))?.stock).toBe(1);
+    await Promise.all(subscriptions.map((subscription) => subscription.stop()));
+  });
+
   it("two replicas sharing L2: a read that loaded the old row before the other's update cannot serve it afterwards", async () => {
     const product = await store.create({
       name: "Lamp",

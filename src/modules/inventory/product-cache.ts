@@ -26,9 +26,11 @@ export function createProductCache(options: ProductCacheOptions): LayeredCache<P
     maxEntries: options.maxEntries ?? 50_000,
     l2: options.l2,
     l2TtlMs: 24 * 60 * 60 * 1000,
-    // An invalidation leaves a tombstone in L2 for a minute (the default): a replica's load that
-    // read the row before the write can never put it back. Loads and the full reload's L2 writes
-    // must be issued within half of it (30 s), or they are dropped.
+    // An invalidation leaves a tombstone in L2 for a minute, and a miss a fill marker: a replica's
+    // load that read the row before the write can never put it back (its fill compares against
+    // the marker or tombstone its L2 read saw, which the write replaced). A fill not sent within a
+    // minute of its read (a load, or the full reload's second read of the catalog) is dropped: it
+    // would be refused.
     l2TombstoneTtlMs: 60_000,
     // Replicas share L2: a change made through one (stock taken by an order, an update, a delete)
     // must read fresh through every other as soon as it has answered.
@@ -43,7 +45,10 @@ export function createProductCache(options: ProductCacheOptions): LayeredCache<P
   });
 }
 
-/** Replaces the whole cache with the catalog as it is now (the scheduled full reload). */
+/**
+ * Replaces the whole cache with the catalog as it is now (the scheduled full reload). reloadAll
+ * reads the catalog a second time when keys were missing from L2 (it fills them from that read).
+ */
 export async function reloadProductCache(cache: LayeredCache<Product>, store: ProductStore): Promise<number> {
   let count = 0;
   // reloadAll keeps any key invalidated while the catalog is being read from going back to old data.

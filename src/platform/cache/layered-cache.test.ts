@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { Registry } from "../metrics.js";
 import { LayeredCache, type LayeredCacheOptions } from "./layered-cache.js";
 import {
+  isFillMarker,
   isTombstone,
   MemorySecondLevelStore,
   type Observed,
@@ -57,11 +58,11 @@ class GatedStore implements SecondLevelStore {
   invalidateGate: Deferred<void> | undefined;
 
   async get(key: string): Promise<string | undefined> {
-    return (await this.read(key)).value;
+    return this.inner.get(key);
   }
-  async read(key: string): Promise<SecondLevelRead> {
+  async read(key: string, markerTtlMs: number): Promise<SecondLevelRead> {
     // Reads what the entry was when the read was issued, answers when released.
-    const read = await this.inner.read(key);
+    const read = await this.inner.read(key, markerTtlMs);
     await this.getGate?.promise;
     return read;
   }
@@ -334,13 +335,53 @@ describe("LayeredCache", () => {
     expect(load.mock.calls.length).toBe(loads + 1);
   });
 
-  it("replaceAll respects maxEntries in L1 but writes every entry to L2", async () => {
+  it("reloadAll respects maxEntries in L1 but fills every entry into L2", async () => {
+    const { load } = source();
+    const l2 = new MemorySecondLevelStore();
+    const c = cache({ load, l2, maxEntries: 2 });
+    await c.reloadAll(async () => ["a", "b", "c"].map((id) => [id, { id, version: 1 }] as const));
+    expect(c.size).toBe(2);
+    expect(["a", "b", "c"].map((id) => l2.peek(`items:${id}`) !== undefined)).toEqual([true, true, true]);
+  });
+
+  it("replaceAll (entries read before the L2 reads) replaces L1 but fills nothing into L2", async () => {
     const { load } = source();
     const l2 = new MemorySecondLevelStore();
     const c = cache({ load, l2, maxEntries: 2 });
     await c.replaceAll(["a", "b", "c"].map((id) => [id, { id, version: 1 }] as const));
     expect(c.size).toBe(2);
-    expect(l2.keys().sort()).toEqual(["items:a", "items:b", "items:c"]);
+    expect(l2.counts.fill).toBe(0);
+    expect(["a", "b", "c"].every((id) => l2.peek(`items:${id}`) === undefined)).toBe(true);
+  });
+
+  it("forgetLocally drops L1 and keeps a load in flight from filling either layer, writing nothing to L2", async () => {
+    const { rows, next, load } = gatedSource();
+    rows.set("a", { id: "a", version: 1 });
+    rows.set("b", { id: "b", version: 1 });
+    const l2 = new MemorySecondLevelStore();
+    const c = cache({ load, l2 });
+    const first = c.get("a");
+    await settle();
+    next();
+    await first;
+    await c.flushWrites();
+    expect(c.getIfPresent("a")?.version).toBe(1);
+    const writes = () => l2.counts.set + l2.counts.fill + l2.counts.invalidate + l2.counts.delete;
+    const before = writes();
+    const filled = l2.peekRaw("items:a");
+
+    c.forgetLocally("a");
+    expect(c.getIfPresent("a")).toBeUndefined();
+    expect(l2.peekRaw("items:a")).toBe(filled); // L2 is the writer's business
+    const racing = c.get("b"); // in flight when another process's event arrives
+    await settle();
+    c.forgetLocally("b");
+    next();
+    expect((await racing)?.version).toBe(1);
+    await c.flushWrites();
+    expect(c.getIfPresent("b")).toBeUndefined();
+    expect(writes()).toBe(before);
+    expect(l2.marked("items:b")).toBe(true); // its read's marker, never filled
   });
 
   it("clear empties L1 and keeps in-flight loads from filling it", async () => {
@@ -459,6 +500,62 @@ describe("LayeredCache across processes sharing one L2", () => {
     },
   );
 
+  it.each(["L2 restarted empty", "the tombstone evicted"])(
+    "a load that read the old row before another process's write cannot put it back when %s",
+    async (how) => {
+      const { rows, next, l2, a, b } = replicas();
+      rows.set("p", { id: "p", version: 1 });
+
+      const before = b.get("p"); // B's read finds nothing (leaves a marker); it loads the OLD row
+      await settle();
+      expect(l2.marked("items:p")).toBe(true);
+      rows.set("p", { id: "p", version: 2 }); // A's write commits…
+      await a.invalidate("p"); // …and A invalidates before answering
+      if (how === "L2 restarted empty") l2.wipe();
+      else await l2.delete("items:p");
+      next(); // B's load completes with the old row and writes back
+      expect((await before)?.version).toBe(1);
+      await b.flushWrites();
+      expect(l2.counts.refused).toBe(1);
+      expect(l2.peek("items:p")).toBeUndefined();
+      const fromA = a.get("p");
+      await settle();
+      next();
+      expect((await fromA)?.version).toBe(2);
+    },
+  );
+
+  it("processes that miss together compare against the same marker: one fill wins", async () => {
+    const { rows, next, l2, a, b } = replicas();
+    rows.set("p", { id: "p", version: 1 });
+    const fromB = b.get("p");
+    const fromA = a.get("p");
+    await settle();
+    expect(l2.counts.marker).toBe(1);
+    next();
+    next();
+    expect((await fromA)?.version).toBe(1);
+    expect((await fromB)?.version).toBe(1);
+    await a.flushWrites();
+    await b.flushWrites();
+    expect(l2.counts.fill).toBe(2);
+    expect(l2.counts.refused).toBe(1);
+    expect(codec.decode(l2.peek("items:p") ?? "null").version).toBe(1);
+  });
+
+  it("a hit reads L2 without leaving a marker", async () => {
+    const { rows, next, l2, a, b } = replicas();
+    rows.set("p", { id: "p", version: 1 });
+    const first = a.get("p");
+    await settle();
+    next();
+    await first;
+    await a.flushWrites();
+    expect(isFillMarker(l2.peekRaw("items:p") ?? "")).toBe(false);
+    expect((await b.get("p"))?.version).toBe(1);
+    expect(l2.counts.marker).toBe(1); // A's miss only
+  });
+
   it("with readThroughL2, a get that starts after another process's invalidate does not join an older flight", async () => {
     const { rows, load } = source();
     const l2 = new GatedStore();
@@ -500,7 +597,7 @@ describe("LayeredCache across processes sharing one L2", () => {
     const tombstone = l2.peekRaw("items:p");
     expect(tombstone !== undefined && isTombstone(tombstone)).toBe(true);
     expect(await l2.get("items:p")).toBeUndefined();
-    expect(await l2.read("items:p")).toEqual({ value: undefined, observed: tombstone });
+    expect(await l2.read("items:p", 1000)).toEqual({ value: undefined, observed: tombstone });
 
     expect((await a.get("p"))?.version).toBe(1);
     expect(load).toHaveBeenCalledTimes(1);
@@ -537,18 +634,19 @@ describe("LayeredCache across processes sharing one L2", () => {
     expect(load).not.toHaveBeenCalled();
   });
 
-  it("tombstones live l2TombstoneTtlMs, and a fill is dropped once half of it has passed since its read", async () => {
+  it("tokens live l2TombstoneTtlMs, and a fill is not sent once its token may have expired", async () => {
     const { rows, next, l2, a, b } = replicas({ l2TombstoneTtlMs: 200 });
     rows.set("p", { id: "p", version: 1 });
 
-    // A fill that could outlive a tombstone written after its read is not attempted at all.
-    const slow = b.get("p"); // B's read sees nothing; its load is held past half the TTL
+    // B's read finds nothing and leaves a marker; its load is held past the marker's lifetime.
+    const slow = b.get("p");
     await settle();
-    await sleep(120);
+    expect(l2.marked("items:p")).toBe(true);
+    await sleep(220);
     next();
     expect((await slow)?.version).toBe(1);
     await b.flushWrites();
-    expect(l2.counts.fill).toBe(0);
+    expect(l2.counts.fill).toBe(0); // it would be refused: the marker is gone
     expect(l2.peekRaw("items:p")).toBeUndefined();
 
     // A fill racing an invalidation is refused while the tombstone lives…
@@ -572,31 +670,119 @@ describe("LayeredCache across processes sharing one L2", () => {
     expect(codec.decode(l2.peek("items:p") ?? "null").version).toBe(2);
   });
 
+  /** A catalog whose first read is held by the test (it reads the rows as they were then). */
+  function heldCatalog(rows: Map<string, Item>) {
+    const first = deferred<void>();
+    const reads: Array<"held" | "fresh"> = [];
+    const loadAll = async (): Promise<Array<[string, Item]>> => {
+      const snapshot = [...rows.entries()];
+      if (reads.push(reads.length === 0 ? "held" : "fresh") === 1) await first.promise;
+      return snapshot;
+    };
+    return { loadAll, release: () => first.resolve(), reads };
+  }
+
   it("a full reload in one process never writes its older value over another process's write", async () => {
     const { rows, load } = source();
+    for (const id of ["x", "y", "z"]) rows.set(id, { id, version: 1 });
     const l2 = new MemorySecondLevelStore();
     const a = cache({ load, l2, readThroughL2: true });
     const b = cache({ load, l2, readThroughL2: true });
-    const catalog = deferred<Array<[string, Item]>>();
-    const reload = b.reloadAll(() => catalog.promise);
+    const catalog = heldCatalog(rows);
+    const reload = b.reloadAll(catalog.loadAll);
+    await settle();
     // While B reads the catalog: A writes x (and invalidates); A writes y, invalidates, and a
     // read through A puts the new y into L2.
+    rows.set("x", { id: "x", version: 2 });
     await a.invalidate("x");
     rows.set("y", { id: "y", version: 2 });
     await a.invalidate("y");
     expect((await a.get("y"))?.version).toBe(2);
     await a.flushWrites();
-    catalog.resolve([
-      ["x", { id: "x", version: 1 }],
-      ["y", { id: "y", version: 1 }],
-      ["z", { id: "z", version: 1 }],
-    ]);
+    catalog.release();
     await reload;
-    expect(l2.tombstoned("items:x")).toBe(true);
+    expect(catalog.reads).toEqual(["held", "fresh"]);
+    // x held A's tombstone: filled from the second read of the catalog (version 2), never 1.
+    expect(codec.decode(l2.peek("items:x") ?? "null").version).toBe(2);
     // y held another value than the reload's: tombstoned (it could be the stale one).
     expect(l2.tombstoned("items:y")).toBe(true);
     expect(codec.decode(l2.peek("items:z") ?? "null").version).toBe(1);
     expect((await b.get("y"))?.version).toBe(2);
+  });
+
+  it("a full reload never resurrects an old value, even when the writer's tombstone is gone before its L2 read", async () => {
+    const { rows, load } = source();
+    rows.set("x", { id: "x", version: 1 });
+    const l2 = new MemorySecondLevelStore();
+    const a = cache({ load, l2, readThroughL2: true });
+    const b = cache({ load, l2, readThroughL2: true });
+    const catalog = heldCatalog(rows);
+    const reload = b.reloadAll(catalog.loadAll); // reads x version 1…
+    await settle();
+    rows.set("x", { id: "x", version: 2 }); // …A's write commits
+    await a.invalidate("x");
+    l2.wipe(); // L2 restarted empty (or the tombstone was evicted) before B's reload reads it
+    catalog.release();
+    await reload;
+    expect(l2.peek("items:x") === undefined || codec.decode(l2.peek("items:x") ?? "").version === 2).toBe(
+      true,
+    );
+    expect((await a.get("x"))?.version).toBe(2);
+    expect((await b.get("x"))?.version).toBe(2);
+  });
+
+  it("a full reload's fill is refused when the key is invalidated after the reload's L2 read", async () => {
+    const { rows, load } = source();
+    rows.set("x", { id: "x", version: 1 });
+    const l2 = new MemorySecondLevelStore();
+    const a = cache({ load, l2, readThroughL2: true });
+    const b = cache({ load, l2, readThroughL2: true });
+    // The second read of the catalog reads x version 1, and A's write commits and invalidates
+    // before that read answers (after B's L2 read left its marker on x).
+    const second = deferred<void>();
+    let calls = 0;
+    const reload = b.reloadAll(async () => {
+      const snapshot = [...rows.entries()];
+      if (++calls === 2) await second.promise;
+      return snapshot;
+    });
+    await vi.waitFor(() => expect(calls).toBe(2));
+    expect(l2.marked("items:x")).toBe(true);
+    rows.set("x", { id: "x", version: 2 });
+    await a.invalidate("x");
+    second.resolve();
+    await reload;
+    expect(l2.counts.refused).toBe(1);
+    expect(l2.tombstoned("items:x")).toBe(true);
+    expect((await b.get("x"))?.version).toBe(2);
+  });
+
+  it("a full reload's fill is not sent once its marker may have expired, counted from its L2 read", async () => {
+    const { rows, load } = source();
+    rows.set("x", { id: "x", version: 1 });
+    rows.set("y", { id: "y", version: 1 });
+    const l2 = new MemorySecondLevelStore();
+    const b = cache({ load, l2, readThroughL2: true, l2TombstoneTtlMs: 200 });
+
+    // A slow first read of the catalog does not matter: the markers are left after it.
+    let first = 0;
+    await b.reloadAll(async () => {
+      if (++first === 1) await sleep(220);
+      return [["x", rows.get("x") as Item]];
+    });
+    expect(first).toBe(2);
+    expect(l2.counts.fill).toBe(1);
+    expect(codec.decode(l2.peek("items:x") ?? "null").version).toBe(1);
+
+    // A second read that outlives the marker: the fill would be refused, and is not sent.
+    let calls = 0;
+    await b.reloadAll(async () => {
+      if (++calls === 2) await sleep(220);
+      return [["y", rows.get("y") as Item]];
+    });
+    expect(calls).toBe(2);
+    expect(l2.counts.fill).toBe(1);
+    expect(l2.peekRaw("items:y")).toBeUndefined();
   });
 
   it("a full reload repairs an L2 value changed behind the cache's back, and leaves an equal one", async () => {

@@ -17,32 +17,40 @@
  *   miss / no-op.
  *
  * Across processes sharing one L2 (see second-level-store.ts for the protocol):
- * - No stale write-back: `invalidate` leaves a tombstone in L2 (a miss for every reader, unique to
- *   that invalidation, kept `l2TombstoneTtlMs`) instead of deleting, and a load's fill is a
- *   compare-and-set against what its L2 read saw. A load that read the old row before another
- *   process's write therefore cannot put it into L2 after that process's invalidate: the key no
- *   longer holds what the load's read saw. A load whose read saw the tombstone (it started after
- *   the write) replaces it, so L2 serves the key again after one load. A fill not issued within
- *   half the tombstone lifetime of its read is dropped, so it can never land after the tombstone
- *   has expired. `set` (a known current value) overwrites unconditionally. A full reload never
- *   writes a value over anything: it fills keys that hold nothing (within that same window),
- *   leaves tombstones and equal values alone, and tombstones a key holding a different value
- *   (stale, e.g. changed behind the cache's back, or newer than the reload: a read then loads).
+ * - No stale write-back: `invalidate` leaves a unique tombstone in L2 (a miss for every reader,
+ *   kept `l2TombstoneTtlMs`) instead of deleting. A get's L2 read never observes "nothing": on an
+ *   empty key it installs a unique fill marker (also a miss, same lifetime). The load runs after
+ *   that read, and its fill is a compare-and-set against the token the read observed. So a load's
+ *   value reaches L2 only if no invalidation of the key (in any process) was executed by L2
+ *   between its read and its fill: an invalidation after the read replaced the token for good,
+ *   and the fill is refused even if that tombstone has since expired, been evicted or wiped (L2
+ *   restarted empty, namespace cleared) or the fill is executed late. An invalidation executed
+ *   before the read means the write committed before the load read the row. A load whose read saw
+ *   the tombstone replaces it, so L2 serves the key again after one load. Fills are not sent once
+ *   the token they compare against may have expired (`l2TombstoneTtlMs` after the read): that only
+ *   saves a write that would be refused. `set` (a known current value) overwrites unconditionally.
+ * - A full reload never writes a value over anything: per key it reads L2 like a get (installing
+ *   a marker on an empty key), leaves equal values alone and tombstones a different value (stale,
+ *   e.g. changed behind the cache's back, or newer than the reload: a read then loads). For the
+ *   keys that held a token it reads the entries a second time (after those L2 reads) and fills
+ *   them by the same compare-and-set, so the reload obeys the rule of gets.
  * - With readThroughL2 (L1 never answers): once `invalidate(key)` has resolved in any process, a
  *   get that starts afterwards in any process returns a value at least as new as that write. Its
  *   L2 read is issued after it started (it never joins a flight whose L2 read was already issued),
- *   so it sees the tombstone or a value written over it by a load that started after the write.
- * - Without readThroughL2 a process answers from its L1 until it is told: the caller invalidates
- *   every process's L1 (e.g. from the product events).
- * - The cross-process guarantees hold as long as the writer's invalidation reaches L2. An
- *   invalidation lost to L2 trouble is remembered and replayed by the store (redis-store.ts), and
- *   this process reads the key as a miss meanwhile, but other processes may read the old L2 value
- *   until then or until their own invalidation (the product event) writes a tombstone.
+ *   so it sees the tombstone, a value written over it by a load that read the tombstone, a marker
+ *   or nothing (then it loads), never a value filled by a load that read the key before.
+ * - Without readThroughL2 a process answers from its L1 until it is told: the caller drops the key
+ *   from every process's L1 (`forgetLocally`, e.g. from the product events).
+ * - The cross-process guarantees hold as long as the writer's invalidation reaches L2 (and L2
+ *   does not lose an acknowledged write while keeping older ones: failover with asynchronous
+ *   replication). An invalidation lost to L2 trouble is remembered and replayed by the writer's
+ *   store (redis-store.ts), and the writer reads the key as a miss meanwhile, but other processes
+ *   may read the old L2 value until then (forgetLocally does not write to L2).
  */
 import type { Logger } from "../logger.js";
 import { Counter, type Registry } from "../metrics.js";
 import { errorMessage, rateLimitedWarn } from "./rate-limited-log.js";
-import { ABSENT, type Observed, type SecondLevelRead, type SecondLevelStore } from "./second-level-store.js";
+import type { Observed, SecondLevelRead, SecondLevelStore } from "./second-level-store.js";
 
 export interface CacheCodec<T> {
   encode(value: T): string;
@@ -63,10 +71,11 @@ export interface LayeredCacheOptions<T> {
   /** Expiry of L2 entries written by this cache; absent means no expiry. */
   l2TtlMs?: number;
   /**
-   * How long the tombstone `invalidate` leaves in L2 lives (default 60 s). Fills are dropped
-   * unless issued within half of it after their L2 read (reloads: after the reload started), so
-   * it must comfortably exceed the slowest load (reload). A longer one costs only memory: one
-   * small L2 entry per key invalidated within it.
+   * How long the tombstone `invalidate` leaves in L2, and the fill marker a read installs on an
+   * empty key, live (default 60 s). A fill is not sent later than this after its L2 read (it would
+   * be refused), so it should comfortably exceed the slowest load (a reload's second read of the
+   * entries). A longer one costs only memory: one small L2 entry per key invalidated or missed
+   * within it. Safety does not depend on it.
    */
   l2TombstoneTtlMs?: number;
   /**
@@ -100,12 +109,18 @@ interface Flight<T> {
 }
 
 interface ReloadState {
-  /** Keys invalidated or set since the reload started: the reload must not overwrite them. */
+  /** Keys invalidated, set or forgotten since the reload started: it must not write them. */
   touched: Set<string>;
   /** Raised by clear(): the reload installs nothing more. */
   aborted: boolean;
-  /** performance.now() when it started (before loadAll was called). */
-  startedAt: number;
+}
+
+/** A key the reload found holding a token in L2: filled from the second read of the entries. */
+interface RefillCandidate {
+  key: string;
+  observed: Observed;
+  /** performance.now() when its L2 read was issued. */
+  readAt: number;
 }
 
 interface Instruments {
@@ -125,7 +140,7 @@ interface BoundInstruments {
   l2Error(): void;
 }
 
-/** How many L2 writes a full reload keeps in flight at once. */
+/** How many L2 operations a full reload keeps in flight at once. */
 const RELOAD_L2_CONCURRENCY = 64;
 
 /** Default lifetime of an L2 tombstone (see l2TombstoneTtlMs). */
@@ -139,7 +154,7 @@ export class LayeredCache<T> {
   readonly #load: (key: string) => Promise<T | undefined>;
   readonly #l2TtlMs: number | undefined;
   readonly #tombstoneTtlMs: number;
-  /** A fill (or reload write) issued later than this after its L2 read (reload start) is dropped. */
+  /** A fill issued later than this after its L2 read is not sent (its token may be gone). */
   readonly #fillWindowMs: number;
   /** True when L1 must not answer reads (see readThroughL2). */
   readonly #l1Bypassed: boolean;
@@ -171,7 +186,7 @@ export class LayeredCache<T> {
     this.#load = options.load;
     this.#l2TtlMs = options.l2TtlMs;
     this.#tombstoneTtlMs = Math.ceil(options.l2TombstoneTtlMs ?? DEFAULT_L2_TOMBSTONE_TTL_MS);
-    this.#fillWindowMs = this.#tombstoneTtlMs / 2;
+    this.#fillWindowMs = this.#tombstoneTtlMs;
     this.#l1Bypassed = options.readThroughL2 === true && options.l2 !== undefined;
     this.#logger = options.logger;
     this.#warn = rateLimitedWarn(options.logger, 10_000);
@@ -222,6 +237,15 @@ export class LayeredCache<T> {
     this.#forget(key);
   }
 
+  /**
+   * Forgets `key` in this process only: drops it from L1 and keeps every read or reload in
+   * progress here from filling it (L1 or L2). Writes nothing to L2: for a write made by another
+   * process, which invalidates L2 itself (see the header).
+   */
+  forgetLocally(key: string): void {
+    this.#forget(key);
+  }
+
   /** Write-through after a known write: `value` replaces whatever L1 and L2 held for `key`. */
   async set(key: string, value: T): Promise<void> {
     this.#forget(key);
@@ -242,47 +266,30 @@ export class LayeredCache<T> {
 
   /**
    * The scheduled full reload: calls `loadAll`, then replaces L1 with its entries (up to
-   * maxEntries) and brings L2 in line with them. Keys invalidated or set while `loadAll` ran keep
-   * their newer state instead of the reloaded one, so a reload never resurrects an old value:
-   * here by the touched keys; across processes because L2 is never overwritten with a reloaded
-   * value. Per key, L2 holding nothing gets the reloaded value (set-if-absent: a tombstone another
-   * process wrote since refuses it; not issued once the reload is older than half the tombstone
-   * lifetime), a tombstone or the same value is left, and a different value is replaced by a
-   * tombstone: it is either stale (e.g. a change made behind the cache's back, which the reload
-   * exists to repair) or newer than the reload, and either way the next read loads the row.
+   * maxEntries) and brings L2 in line with them. Keys invalidated or set (or forgotten) while it
+   * runs keep their newer state instead of the reloaded one, so a reload never resurrects an old
+   * value: here by the touched keys; across processes because L2 is never overwritten with a
+   * reloaded value. Every entry is checked in L2 (maxEntries bounds L1 only; L2 is shared, and a
+   * stale L2 value is what the reload exists to repair). Per key: the same value is left, a
+   * different value is replaced by a tombstone (stale, e.g. changed behind the cache's back, or
+   * newer than the reload: either way the next read loads the row), and a key holding a token (a
+   * tombstone, or the marker the reload's read installed on an empty key) is filled with the entry
+   * from a second call of `loadAll`, made after those L2 reads, by compare-and-set against that
+   * token, exactly as a get's load would be. The second call is made only when some key held a
+   * token; `loadAll` must read the source afresh each time.
    */
-  async reloadAll(loadAll: LoadAll<T>): Promise<void> {
-    const state: ReloadState = { touched: new Set(), aborted: false, startedAt: performance.now() };
-    this.#reloads.add(state);
-    try {
-      const entries = await loadAll();
-      if (state.aborted) return;
-      const fresh = new Map<string, T>();
-      const forL2: Array<readonly [string, T]> = [];
-      for (const [key, value] of entries) {
-        if (value === undefined || state.touched.has(key)) continue;
-        if (fresh.size < this.#maxEntries || fresh.has(key)) fresh.set(key, value);
-        if (this.#l2 !== undefined) forL2.push([key, value]);
-      }
-      // Keys written since the reload started keep what L1 holds for them now.
-      for (const key of state.touched) {
-        const current = this.#l1.get(key);
-        if (current !== undefined && fresh.size < this.#maxEntries) fresh.set(key, current);
-      }
-      this.#l1.clear();
-      for (const [key, value] of fresh) this.#l1.set(key, value);
-      if (this.#l2 !== undefined) await this.#writeReloadToL2(this.#l2, forL2, state);
-    } finally {
-      this.#reloads.delete(state);
-    }
+  reloadAll(loadAll: LoadAll<T>): Promise<void> {
+    return this.#reload(loadAll, true);
   }
 
   /**
    * `reloadAll` with entries already in hand. They are treated as read now: prefer `reloadAll`,
-   * which also protects writes made while the entries were being read.
+   * which also protects writes made while the entries were being read. No key is filled in L2
+   * (the entries cannot be read again after its L2 read): L1 is replaced, and L2 values that
+   * differ are tombstoned.
    */
   replaceAll(entries: Iterable<readonly [string, T]>): Promise<void> {
-    return this.reloadAll(async () => entries);
+    return this.#reload(async () => entries, false);
   }
 
   /**
@@ -294,6 +301,49 @@ export class LayeredCache<T> {
     for (const flight of this.#flights.values()) markStale(flight);
     this.#flights.clear();
     for (const reload of this.#reloads) reload.aborted = true;
+  }
+
+  async #reload(loadAll: LoadAll<T>, refill: boolean): Promise<void> {
+    const state: ReloadState = { touched: new Set(), aborted: false };
+    this.#reloads.add(state);
+    try {
+      const entries = await loadAll();
+      if (state.aborted) return;
+      const fresh = new Map<string, T>();
+      const forL2 = new Map<string, T>();
+      for (const [key, value] of entries) {
+        if (value === undefined || state.touched.has(key)) continue;
+        if (fresh.size < this.#maxEntries || fresh.has(key)) fresh.set(key, value);
+        if (this.#l2 !== undefined) forL2.set(key, value);
+      }
+      // Keys written since the reload started keep what L1 holds for them now.
+      for (const key of state.touched) {
+        const current = this.#l1.get(key);
+        if (current !== undefined && fresh.size < this.#maxEntries) fresh.set(key, current);
+      }
+      this.#l1.clear();
+      for (const [key, value] of fresh) this.#l1.set(key, value);
+      const l2 = this.#l2;
+      if (l2 === undefined) return;
+      const candidates: RefillCandidate[] = [];
+      await this.#concurrently([...forL2], state, async ([key, value]) => {
+        const candidate = await this.#reloadCheck(l2, key, value, state);
+        if (candidate !== undefined) candidates.push(candidate);
+      });
+      if (!refill || candidates.length === 0 || state.aborted) return;
+      // Read after every token was observed: a write whose invalidation was executed after the
+      // observation cannot be filled over (the token is gone); any other write is in this read.
+      const again = new Map<string, T>();
+      for (const [key, value] of await loadAll()) if (value !== undefined) again.set(key, value);
+      await this.#concurrently(candidates, state, async ({ key, observed, readAt }) => {
+        const value = again.get(key);
+        // Gone from the source (not cached), or written here since (its writer decides).
+        if (value === undefined || state.touched.has(key)) return;
+        await this.#l2Fill(l2, key, value, observed, readAt);
+      });
+    } finally {
+      this.#reloads.delete(state);
+    }
   }
 
   /** Resolves once the L2 fills started so far (by gets, in the background) have settled. */
@@ -398,7 +448,7 @@ export class LayeredCache<T> {
     let text: string | undefined;
     let observed: Observed | undefined;
     try {
-      ({ value: text, observed } = await l2.read(this.#l2Key(key)));
+      ({ value: text, observed } = await l2.read(this.#l2Key(key), this.#tombstoneTtlMs));
     } catch (error) {
       this.#l2Failed("get", key, error);
       return { value: undefined, observed: undefined };
@@ -415,31 +465,22 @@ export class LayeredCache<T> {
   }
 
   /**
-   * Writes `value` back to L2 if the key still holds `observed` and the write can still be
-   * issued within the fill window counted from `since` (the L2 read, or the reload's start).
+   * Writes `value` back to L2 if the key still holds `observed` (what the L2 read issued at
+   * `readAt` saw). Not sent once that token may have expired: it would be refused.
    */
   async #l2Fill(
     l2: SecondLevelStore,
     key: string,
     value: T,
     observed: Observed,
-    since: number,
+    readAt: number,
   ): Promise<void> {
-    const text = this.#encode(key, value);
-    if (text !== undefined) await this.#l2FillText(l2, key, text, observed, since);
-  }
-
-  async #l2FillText(
-    l2: SecondLevelStore,
-    key: string,
-    text: string,
-    observed: Observed,
-    since: number,
-  ): Promise<void> {
-    if (performance.now() - since >= this.#fillWindowMs) {
-      this.#logger?.debug({ cache: this.name, key }, "cache L2 fill dropped: too late for the tombstone TTL");
+    if (performance.now() - readAt >= this.#fillWindowMs) {
+      this.#logger?.debug({ cache: this.name, key }, "cache L2 fill dropped: its token may have expired");
       return;
     }
+    const text = this.#encode(key, value);
+    if (text === undefined) return;
     try {
       await l2.fill(this.#l2Key(key), text, observed, this.#l2TtlMs);
     } catch (error) {
@@ -456,24 +497,33 @@ export class LayeredCache<T> {
     }
   }
 
-  /** One reloaded entry into L2 (see reloadAll). */
-  async #reloadToL2(l2: SecondLevelStore, key: string, value: T, state: ReloadState): Promise<void> {
+  /**
+   * Brings one reloaded entry's L2 key in line (see reloadAll); answers the key when it held a
+   * token, to be filled from the second read.
+   */
+  async #reloadCheck(
+    l2: SecondLevelStore,
+    key: string,
+    value: T,
+    state: ReloadState,
+  ): Promise<RefillCandidate | undefined> {
+    // Checked right before the read is issued: a key touched since is left to its writer.
+    if (state.aborted || state.touched.has(key)) return undefined;
     const text = this.#encode(key, value);
-    if (text === undefined) return;
+    if (text === undefined) return undefined;
+    const readAt = performance.now();
     let read: SecondLevelRead;
     try {
-      read = await l2.read(this.#l2Key(key));
+      read = await l2.read(this.#l2Key(key), this.#tombstoneTtlMs);
     } catch (error) {
       this.#l2Failed("get", key, error);
-      return;
+      return undefined;
     }
     // Written here meanwhile (its writer decides), or the store could not tell what it holds.
-    if (state.aborted || state.touched.has(key) || read.observed === undefined) return;
-    if (read.observed === ABSENT) {
-      await this.#l2FillText(l2, key, text, ABSENT, state.startedAt);
-    } else if (read.value !== undefined && read.value !== text) {
-      await this.#l2Invalidate(l2, key);
-    }
+    if (state.aborted || state.touched.has(key) || read.observed === undefined) return undefined;
+    if (read.value === undefined) return { key, observed: read.observed, readAt };
+    if (read.value !== text) await this.#l2Invalidate(l2, key);
+    return undefined;
   }
 
   async #l2Set(l2: SecondLevelStore, key: string, text: string): Promise<void> {
@@ -492,24 +542,21 @@ export class LayeredCache<T> {
     }
   }
 
-  async #writeReloadToL2(
-    l2: SecondLevelStore,
-    entries: Array<readonly [string, T]>,
+  /** Runs `task` on every item, RELOAD_L2_CONCURRENCY at a time, until the reload is aborted. */
+  async #concurrently<I>(
+    items: readonly I[],
     state: ReloadState,
+    task: (item: I) => Promise<void>,
   ): Promise<void> {
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < entries.length && !state.aborted) {
-        const entry = entries[next++];
-        if (entry === undefined) return;
-        const [key, value] = entry;
-        // Checked right before the write is issued: a key touched since is left to its writer.
-        if (state.touched.has(key)) continue;
-        await this.#reloadToL2(l2, key, value, state);
+      while (next < items.length && !state.aborted) {
+        const item = items[next++] as I;
+        await task(item);
       }
     };
     const workers: Promise<void>[] = [];
-    for (let i = 0; i < Math.min(RELOAD_L2_CONCURRENCY, entries.length); i++) workers.push(worker());
+    for (let i = 0; i < Math.min(RELOAD_L2_CONCURRENCY, items.length); i++) workers.push(worker());
     await Promise.all(workers);
   }
 

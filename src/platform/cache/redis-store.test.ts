@@ -6,7 +6,7 @@ import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { LayeredCache } from "./layered-cache.js";
 import { createRedisStore, type RedisStore } from "./redis-store.js";
-import { ABSENT, isTombstone } from "./second-level-store.js";
+import { isFillMarker, isTombstone } from "./second-level-store.js";
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 const REDIS_URL = process.env.REDIS_URL;
@@ -237,25 +237,33 @@ describe.skipIf(!REDIS_URL)("redis store against the machine's Redis (REDIS_URL)
   it("invalidate writes a unique, expiring tombstone that reads as a miss; fill is a compare-and-set", async () => {
     const key = "cas";
     const full = `${namespace}:cache:${key}`;
-    // Absent: a fill that observed "absent" is SET NX.
-    expect(await store.read(key)).toEqual({ value: undefined, observed: ABSENT });
-    expect(await store.fill(key, "v1", ABSENT, 60_000)).toBe(true);
-    expect(await store.fill(key, "other", ABSENT, 60_000)).toBe(false);
-    expect(await store.read(key)).toEqual({ value: "v1", observed: "v1" });
-    const ttl = await raw.pTTL(full);
-    expect(ttl).toBeGreaterThan(50_000);
+    // Empty: the read leaves a unique fill marker (a miss) and observes it; never "nothing".
+    const { value, observed: marker } = await store.read(key, 60_000);
+    expect(value).toBeUndefined();
+    expect(isFillMarker(marker ?? "")).toBe(true);
+    expect(await raw.get(full)).toBe(marker);
+    const markerTtl = await raw.pTTL(full);
+    expect(markerTtl).toBeGreaterThan(50_000);
+    expect(markerTtl).toBeLessThanOrEqual(60_000);
+    expect(await store.get(key)).toBeUndefined();
+    // Another reader observes the same marker (installs nothing): one of their fills wins.
+    expect(await store.read(key, 60_000)).toEqual({ value: undefined, observed: marker });
+    expect(await store.fill(key, "v1", marker ?? "", 60_000)).toBe(true);
+    expect(await store.fill(key, "other", marker ?? "", 60_000)).toBe(false);
+    expect(await store.read(key, 60_000)).toEqual({ value: "v1", observed: "v1" });
+    expect(await raw.pTTL(full)).toBeGreaterThan(50_000);
 
     await store.invalidate(key, 10_000);
-    const tombstone = await raw.get(full);
-    expect(isTombstone(tombstone ?? "")).toBe(true);
+    const tombstone = (await raw.get(full)) ?? "";
+    expect(isTombstone(tombstone)).toBe(true);
     const tombstoneTtl = await raw.pTTL(full);
     expect(tombstoneTtl).toBeGreaterThan(8_000);
     expect(tombstoneTtl).toBeLessThanOrEqual(10_000);
     expect(await store.get(key)).toBeUndefined();
-    expect(await store.read(key)).toEqual({ value: undefined, observed: tombstone });
-    // A fill that observed the value before the invalidation (or nothing) is refused.
+    expect(await store.read(key, 60_000)).toEqual({ value: undefined, observed: tombstone });
+    // A fill that observed the value or the marker before the invalidation is refused.
     expect(await store.fill(key, "old", "v1")).toBe(false);
-    expect(await store.fill(key, "old", ABSENT)).toBe(false);
+    expect(await store.fill(key, "old", marker ?? "")).toBe(false);
     expect(await raw.get(full)).toBe(tombstone);
 
     // Each invalidation leaves its own tombstone: one that observed the previous is refused too.
@@ -264,27 +272,49 @@ describe.skipIf(!REDIS_URL)("redis store against the machine's Redis (REDIS_URL)
     expect(await store.fill(key, "old", tombstone)).toBe(false);
 
     // A fill that observed the current tombstone replaces it; a set replaces anything.
-    const current = (await store.read(key)).observed ?? null;
+    const current = (await store.read(key, 60_000)).observed ?? "";
     expect(await store.fill(key, "v2", current)).toBe(true);
     expect(await store.get(key)).toBe("v2");
     expect(await raw.pTTL(full)).toBe(-1); // no TTL asked: none kept from the tombstone
     await store.invalidate(key, 10_000);
     await store.set(key, "v3");
     expect(await store.get(key)).toBe("v3");
-
-    // Short-lived tombstone: once it has expired the key is absent again.
-    await store.invalidate(key, 50);
-    await sleep(120);
-    expect(await raw.get(full)).toBeNull();
-    expect(await store.fill(key, "v4", ABSENT)).toBe(true);
   });
 
-  it("keeps a fill issued before an invalidation of the same key ahead of it", async () => {
+  it("refuses a fill once the key was emptied after its read (Redis restarted empty, tombstone evicted or expired)", async () => {
+    const key = "emptied";
+    const full = `${namespace}:cache:${key}`;
+    const { observed: marker } = await store.read(key, 60_000); // before the load reads the old row
+    await store.invalidate(key, 50); // the write's tombstone…
+    await raw.del(full); // …is gone (a restart without persistence, an eviction)
+    expect(await store.fill(key, "old", marker ?? "")).toBe(false);
+    expect(await raw.get(full)).toBeNull();
+
+    const { observed: tombstoneSeen } = await (async () => {
+      await store.invalidate(key, 50);
+      return store.read(key, 60_000);
+    })();
+    expect(isTombstone(tombstoneSeen ?? "")).toBe(true);
+    await sleep(120); // the tombstone expires before the fill
+    expect(await store.fill(key, "late", tombstoneSeen ?? "")).toBe(false);
+    expect(await raw.get(full)).toBeNull();
+    // A read now leaves a new marker, and the load after it fills.
+    const { observed: fresh } = await store.read(key, 60_000);
+    expect(isFillMarker(fresh ?? "")).toBe(true);
+    expect(fresh).not.toBe(marker);
+    expect(await store.fill(key, "v4", fresh ?? "")).toBe(true);
+  });
+
+  it("keeps an invalidation issued after a read on the key behind that read's marker", async () => {
     for (let i = 0; i < 20; i++) {
-      const key = `fill-order-${i}`;
-      const fill = store.fill(key, "old", ABSENT);
+      const key = `read-order-${i}`;
+      // The read needs two round trips on an empty key (GET, then the marker script): the
+      // invalidation, called after it, must not be executed in between.
+      const read = store.read(key, 60_000);
       const invalidated = store.invalidate(key, 10_000);
-      await Promise.all([fill, invalidated]);
+      const [{ observed }] = await Promise.all([read, invalidated]);
+      expect(isFillMarker(observed ?? "")).toBe(true);
+      expect(await store.fill(key, "old", observed ?? "")).toBe(false);
       expect(isTombstone((await raw.get(`${namespace}:cache:${key}`)) ?? "")).toBe(true);
     }
   });
@@ -472,5 +502,69 @@ describe.skipIf(!REDIS_URL)("redis store through an outage of its own redis-serv
     const fresh = itemCache(store, rows);
     expect((await fresh.cache.get("h"))?.version).toBe(2);
     expect(unhandled).toEqual([]);
+  });
+
+  it("runs its scripts by EVALSHA and loads them again when Redis has forgotten them", async () => {
+    await vi.waitFor(() => store.ping(), { timeout: 5_000, interval: 50 });
+    const raw = createClient({ url: server.url });
+    raw.on("error", () => {});
+    try {
+      await raw.connect();
+      await raw.scriptFlush();
+      const { observed } = await store.read("scripts", 60_000);
+      expect(isFillMarker(observed ?? "")).toBe(true);
+      await raw.scriptFlush();
+      expect(await store.fill("scripts", "v", observed ?? "")).toBe(true);
+      expect(await store.get("scripts")).toBe("v");
+    } finally {
+      raw.destroy();
+    }
+  });
+
+  it("replays an invalidation skipped while the breaker was open, although an earlier one of the key succeeds after it", async () => {
+    await vi.waitFor(() => store.ping(), { timeout: 5_000, interval: 50 });
+    const own = createRedisStore({
+      url: server.url,
+      namespace: uniqueNamespace(),
+      logger,
+      opTimeoutMs: 400,
+      breakerMs: 800,
+      maxReconnectDelayMs: 200,
+    });
+    const raw = createClient({ url: server.url });
+    raw.on("error", () => {});
+    try {
+      await vi.waitFor(() => own.ping(), { timeout: 5_000, interval: 50 });
+      await raw.connect();
+      const full = `${own.prefix}:k`;
+      let first: Promise<void> | undefined;
+      server.pause();
+      try {
+        const failing = [own.get("f1"), own.get("f2")]; // time out after 400 ms: the breaker opens
+        await sleep(150);
+        first = own.invalidate("k", 60_000); // a first write's invalidation, slow but answered
+        await Promise.all(failing);
+        expect(own.breakerOpen).toBe(true);
+        await own.invalidate("k", 60_000); // a second write's: skipped at once (lost)
+      } finally {
+        server.resume();
+      }
+      await first; // answered within its timeout, after the second was lost
+      const firstTombstone = await raw.get(full);
+      expect(isTombstone(firstTombstone ?? "")).toBe(true);
+      // The second invalidation is still owed: it is written once the breaker lets it through.
+      await vi.waitFor(
+        async () => {
+          const now = await raw.get(full);
+          expect(isTombstone(now ?? "")).toBe(true);
+          expect(now).not.toBe(firstTombstone);
+        },
+        { timeout: 4_000, interval: 50 },
+      );
+      expect(unhandled).toEqual([]);
+    } finally {
+      raw.destroy();
+      await own.close();
+    }
   });
 });

@@ -9,30 +9,37 @@
  *   and answered as a miss / no-op.
  * - After `breakerThreshold` failures in a row a circuit breaker skips Redis for `breakerMs`,
  *   then lets operations try again (one more failure opens it again).
- * - Operations on one key are issued in call order (an invalidation or delete is never overtaken
- *   by an earlier set or fill of the same key), and an invalidation (tombstone) or delete that
- *   could not be done is remembered: that key reads as a miss here, fills of it are not
- *   attempted, and the tombstone (delete) is written again once Redis answers, so a lost
- *   invalidation cannot resurface an old value after an outage. If too many are lost, the whole
- *   namespace is cleared instead once Redis is back (tombstones included: a fill whose read saw
- *   the key absent before the outage could then still land, which needs a load spanning the
- *   outage and is bounded by the fill window of LayeredCache).
+ * - Operations on one key that reach Redis are issued in call order (an invalidation or delete
+ *   is never overtaken by an earlier read's marker, set or fill of the same key). An
+ *   invalidation (tombstone), delete or set that could not be done (error, timeout, or skipped
+ *   at once while the breaker is open) is remembered: that key reads as a miss here, fills of it
+ *   are not attempted, and a tombstone (delete) is written once Redis answers, so a lost
+ *   invalidation cannot resurface an old value after an outage. A call that succeeds forgets
+ *   only the losses of calls made before it (a per-call sequence number): a slow earlier call
+ *   that succeeds after a later one was lost does not cancel that later one's replay. If too many
+ *   are lost, the whole namespace is cleared instead once Redis is back (tokens included: fills
+ *   compare against tokens, so every fill in flight is then refused).
  * - Cross-process write-back (see second-level-store.ts): `invalidate` writes a unique tombstone
- *   (SET … PX), reads answer it as a miss, and `fill` is a compare-and-set done by one Lua script
- *   (GET, compare with what the reader observed, SET … PX only when unchanged; "absent" is SET
- *   NX), so it is atomic against every other client's writes. Reads that are skipped (breaker,
- *   lost invalidation, closed) observe nothing, so no fill follows them.
+ *   (SET … PX); `read` is a plain GET when the key holds anything (one round trip: a hit, or a
+ *   token answered as a miss), and only when the key is empty a Lua script that installs a unique
+ *   fill marker unless something is there by then (SET NX PX semantics, also returning what is
+ *   there); `fill` is a Lua compare-and-set against the token (or undecodable text) the read
+ *   observed. Scripts run by EVALSHA, with EVAL only when Redis does not know them (NOSCRIPT). A
+ *   fill is refused once any invalidation ran after its read, even if that tombstone is gone by
+ *   then (expired, evicted, Redis restarted empty, namespace cleared, the fill delayed). Reads
+ *   that are skipped (breaker, lost invalidation, closed) observe nothing, so no fill follows.
  * - Every 'error' event (keyv, adapter, client) has a listener: nothing can crash the process.
  *
  * `ping()` is the readiness check and rejects when Redis is unreachable.
  */
+import { createHash } from "node:crypto";
 import KeyvRedis, { createClient, Keyv, type RedisClientType } from "@keyv/redis";
 import type { Logger } from "../logger.js";
 import { Counter, type Registry } from "../metrics.js";
 import { errorMessage, rateLimitedWarn } from "./rate-limited-log.js";
 import {
-  ABSENT,
-  isTombstone,
+  isToken,
+  newFillMarker,
   newTombstone,
   type Observed,
   type SecondLevelRead,
@@ -54,8 +61,8 @@ export interface RedisStoreOptions {
   /** Upper bound of the reconnect backoff (default 1000 ms). */
   maxReconnectDelayMs?: number;
   /**
-   * Lost invalidations (tombstones, deletes) remembered for replay; beyond it the namespace is
-   * cleared on recovery (10 000).
+   * Lost invalidations (tombstones, deletes, sets) remembered for replay; beyond it the
+   * namespace is cleared on recovery (10 000).
    */
   maxPendingDeletes?: number;
   metrics?: Registry;
@@ -118,27 +125,49 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
 /** Marks an operation that did not reach Redis (breaker open, store closed). */
 const SKIPPED = Symbol("skipped");
 
+/** A Lua script, run by EVALSHA (EVAL when Redis answers NOSCRIPT). */
+interface Script {
+  source: string;
+  sha1: string;
+}
+
+function script(source: string): Script {
+  return { source, sha1: createHash("sha1").update(source).digest("hex") };
+}
+
 /**
- * The conditional fill: KEYS[1] the key; ARGV: "0" (expect absent) or "1" (expect ARGV[2]), the
- * expected text, the new value, the expiry in ms ("0": none). Returns 1 when written, 0 otherwise.
+ * The marker of an empty key: KEYS[1] the key; ARGV: the new fill marker, its expiry in ms.
+ * Installs the marker when the key holds nothing; returns what the key holds afterwards.
  */
-const FILL_SCRIPT = `
+const MARK_SCRIPT = script(`
 local current = redis.call('GET', KEYS[1])
-if ARGV[1] == '0' then
-  if current then return 0 end
-elseif current ~= ARGV[2] then
-  return 0
-end
-if ARGV[4] == '0' then
-  redis.call('SET', KEYS[1], ARGV[3])
+if current then return current end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]
+`);
+
+/**
+ * The conditional fill: KEYS[1] the key; ARGV: the expected text (never "nothing"), the new
+ * value, the expiry in ms ("0": none). Returns 1 when written, 0 otherwise.
+ */
+const FILL_SCRIPT = script(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[3] == '0' then
+  redis.call('SET', KEYS[1], ARGV[2])
 else
-  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 end
 return 1
-`;
+`);
 
 /** What the replay of a lost invalidation writes: a tombstone with this TTL, or a delete. */
 type LostInvalidation = { tombstoneTtlMs: number } | "delete";
+
+/** A key's lost invalidation, and the sequence number of the newest call whose loss it holds. */
+interface LostRecord {
+  what: LostInvalidation;
+  seq: number;
+}
 
 class KeyvRedisStore implements RedisStore {
   readonly prefix: string;
@@ -159,10 +188,12 @@ class KeyvRedisStore implements RedisStore {
   /** Per key, the last operation issued (so operations on one key stay in call order). */
   readonly #tails = new Map<string, Promise<unknown>>();
   /**
-   * Keys whose invalidation (tombstone) or delete failed: read as misses, never filled, until the
-   * replay succeeds or a set overwrites.
+   * Keys whose invalidation (tombstone), delete or set failed: read as misses, never filled, until
+   * a later call (the replay, or a set) succeeds.
    */
-  readonly #lost = new Map<string, LostInvalidation>();
+  readonly #lost = new Map<string, LostRecord>();
+  /** Sequence number of the last invalidate/delete/set call (see #lost). */
+  #calls = 0;
   /** Too many lost invalidations to remember: clear the namespace once Redis answers again. */
   #mustClear = false;
   #recovering: Promise<void> | undefined;
@@ -235,60 +266,66 @@ class KeyvRedisStore implements RedisStore {
   }
 
   async get(key: string): Promise<string | undefined> {
-    return (await this.read(key)).value;
-  }
-
-  async read(key: string): Promise<SecondLevelRead> {
     const result = await this.#op("get", key, () => this.#keyv.get(key), {
-      // Checked again after earlier operations on the key: an invalidation just lost makes this
-      // a miss that observed nothing (Redis still holds what the invalidation was to replace).
       skipIf: () => this.#untrusted(key),
     });
-    if (result === SKIPPED) return { value: undefined, observed: undefined };
-    if (result === undefined || result === null) return { value: undefined, observed: ABSENT };
-    return { value: isTombstone(result) ? undefined : result, observed: result };
+    return typeof result === "string" && !isToken(result) ? result : undefined;
+  }
+
+  async read(key: string, markerTtlMs: number): Promise<SecondLevelRead> {
+    const markerTtl = String(Math.max(1, Math.ceil(markerTtlMs)));
+    const result = await this.#op(
+      "get",
+      key,
+      async () => {
+        // The common case, a hit (or a token): one plain GET.
+        const current = await this.#keyv.get(key);
+        if (current !== undefined && current !== null) return current;
+        // Empty: never observe "nothing" (a fill compared against it would pass again once a
+        // tombstone written meanwhile is gone); install a marker, or see what is there by now.
+        return this.#runScript(MARK_SCRIPT, key, [newFillMarker(), markerTtl]);
+      },
+      {
+        // Checked again after earlier operations on the key: an invalidation just lost makes this
+        // a miss that observed nothing (Redis still holds what the invalidation was to replace).
+        skipIf: () => this.#untrusted(key),
+      },
+    );
+    if (typeof result !== "string") return { value: undefined, observed: undefined };
+    return { value: isToken(result) ? undefined : result, observed: result };
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    const seq = ++this.#calls;
     const ttl = positive(ttlMs);
     const result = await this.#op("set", key, () => this.#keyv.set(key, value, ttl));
-    // The new value replaces the entry whose invalidation was lost.
-    if (result !== SKIPPED) this.#lost.delete(key);
+    // Not done: Redis may still hold an older value; replay as a delete (a miss, then a load).
+    if (result === SKIPPED) this.#rememberLost(key, "delete", seq);
+    // The new value replaces the entry whose invalidation (by an earlier call) was lost.
+    else this.#succeeded(key, seq);
   }
 
   async fill(key: string, value: string, observed: Observed, ttlMs?: number): Promise<boolean> {
-    const args = [
-      observed === ABSENT ? "0" : "1",
-      observed ?? "",
-      value,
-      String(Math.ceil(positive(ttlMs) ?? 0)),
-    ];
-    const result = await this.#op(
-      "fill",
-      key,
-      () => this.#client.eval(FILL_SCRIPT, { keys: [this.#redisKey(key)], arguments: args }),
-      { skipIf: () => this.#untrusted(key) },
-    );
+    const args = [observed, value, String(Math.ceil(positive(ttlMs) ?? 0))];
+    const result = await this.#op("fill", key, () => this.#runScript(FILL_SCRIPT, key, args), {
+      skipIf: () => this.#untrusted(key),
+    });
     return result === 1;
   }
 
   async invalidate(key: string, tombstoneTtlMs: number): Promise<void> {
+    const seq = ++this.#calls;
     const ttl = Math.max(1, Math.ceil(tombstoneTtlMs));
     const result = await this.#op("invalidate", key, () => this.#keyv.set(key, newTombstone(), ttl));
-    if (result === SKIPPED) {
-      this.#rememberLost(key, { tombstoneTtlMs: ttl });
-    } else {
-      this.#lost.delete(key);
-    }
+    if (result === SKIPPED) this.#rememberLost(key, { tombstoneTtlMs: ttl }, seq);
+    else this.#succeeded(key, seq);
   }
 
   async delete(key: string): Promise<void> {
+    const seq = ++this.#calls;
     const result = await this.#op("delete", key, () => this.#keyv.delete(key));
-    if (result === SKIPPED) {
-      this.#rememberLost(key, "delete");
-    } else {
-      this.#lost.delete(key);
-    }
+    if (result === SKIPPED) this.#rememberLost(key, "delete", seq);
+    else this.#succeeded(key, seq);
   }
 
   async ping(): Promise<void> {
@@ -373,7 +410,27 @@ class KeyvRedisStore implements RedisStore {
     return `${this.prefix}:${key}`;
   }
 
-  #rememberLost(key: string, what: LostInvalidation): void {
+  /** Runs `script` on `key` by EVALSHA; by EVAL when Redis does not have it (yet, or any more). */
+  async #runScript(script: Script, key: string, args: string[]): Promise<unknown> {
+    const options = { keys: [this.#redisKey(key)], arguments: args };
+    try {
+      return await this.#client.evalSha(script.sha1, options);
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith("NOSCRIPT"))) throw error;
+      return this.#client.eval(script.source, options);
+    }
+  }
+
+  /**
+   * Call `seq` on `key` reached Redis: it covers the losses of calls made before it, not those of
+   * calls made after it (skipped at once while it was in flight, or failed behind it).
+   */
+  #succeeded(key: string, seq: number): void {
+    const known = this.#lost.get(key);
+    if (known !== undefined && known.seq < seq) this.#lost.delete(key);
+  }
+
+  #rememberLost(key: string, what: LostInvalidation, seq: number): void {
     if (this.#closed) return;
     const known = this.#lost.get(key);
     if (known === undefined && this.#lost.size >= this.#maxPendingDeletes) {
@@ -385,11 +442,9 @@ class KeyvRedisStore implements RedisStore {
       }
       this.#mustClear = true;
       this.#lost.clear();
-    } else if (what === "delete") {
-      // A lost tombstone stays a tombstone when a delete is lost after it.
-      if (known === undefined) this.#lost.set(key, what);
-    } else if (known === undefined || known === "delete" || known.tombstoneTtlMs < what.tombstoneTtlMs) {
-      this.#lost.set(key, what);
+    } else {
+      // Always a new record: a replay in progress sees that the key was lost again meanwhile.
+      this.#lost.set(key, { what: merged(known?.what, what), seq: Math.max(known?.seq ?? 0, seq) });
     }
     this.#scheduleRecover();
   }
@@ -421,10 +476,11 @@ class KeyvRedisStore implements RedisStore {
           this.#mustClear = false;
           this.#logger.info({ prefix: this.prefix }, "redis cache namespace cleared after lost deletes");
         }
-        for (const [key, what] of [...this.#lost]) {
+        for (const [key, record] of [...this.#lost]) {
           if (this.#closed || this.breakerOpen) return;
           // Set, replayed or lost again since the snapshot: leave it to that newer state.
-          if (this.#lost.get(key) !== what) continue;
+          if (this.#lost.get(key) !== record) continue;
+          const { what } = record;
           if (what === "delete") await this.delete(key);
           else await this.invalidate(key, what.tombstoneTtlMs);
         }
@@ -442,6 +498,15 @@ class KeyvRedisStore implements RedisStore {
       if (keys.length > 0) await this.#client.unlink(keys);
     }
   }
+}
+
+/** What to replay for a key whose invalidation `known` was lost when `what` is lost too. */
+function merged(known: LostInvalidation | undefined, what: LostInvalidation): LostInvalidation {
+  if (known === undefined) return what;
+  // A lost tombstone stays a tombstone when a delete is lost after it; the longer one wins.
+  if (what === "delete") return known;
+  if (known === "delete" || known.tombstoneTtlMs < what.tombstoneTtlMs) return what;
+  return known;
 }
 
 function positive(ms: number | undefined): number | undefined {

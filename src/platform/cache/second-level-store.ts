@@ -5,33 +5,43 @@
  * LayeredCache still guards against a store that rejects, and treats a rejection the same way.
  *
  * Cross-process write-back protocol (several processes share one store):
- * - `invalidate(key, ttlMs)` replaces whatever the key holds with a tombstone: a marker that
- *   reads as a miss, is unique to that invalidation and expires after `ttlMs`.
- * - A reader that misses uses `read(key)`, which also reports what the key held (`observed`:
- *   absent, a tombstone, an unreadable value). After loading from the source of truth it writes
- *   back with `fill(key, value, observed)`, which stores the value only if the key still holds
- *   exactly what was observed (atomically: compare-and-set). An invalidation that happened in
- *   between (in any process) left a new, unique tombstone, so the fill of a value read before
- *   that write is refused; a fill whose read saw that tombstone (its load started after the
- *   write) replaces it. `fill(key, value, ABSENT)` is "set if absent" (Redis SET NX).
- * - `set` is unconditional: a write-through of a value known to be current.
- * A tombstone must outlive every read → load → fill cycle that may have observed the state
- * before it (otherwise the key is absent again and a late fill that observed "absent" passes);
- * LayeredCache drops fills that come too late for the tombstone lifetime it uses.
+ * - A key holds a value, a token, or nothing. Tokens read as a miss and are unique: no two calls
+ *   (in any process) ever produce the same one, and nothing writes a token it did not create.
+ *   `invalidate(key, ttlMs)` replaces whatever the key holds with a new tombstone (a token).
+ *   `read(key, markerTtlMs)` answers a value as-is (a plain GET); when the key holds nothing it
+ *   installs a new fill marker (a token) in the same atomic step that looked (SET NX), or answers
+ *   what another client put there first. So a read never observes "nothing": it observes a
+ *   value or a token.
+ * - After loading from the source of truth a reader writes back with `fill(key, value,
+ *   observed)`: stored only if the key holds exactly what its read observed (atomic
+ *   compare-and-set). There is no "fill if absent".
+ * - What holds: a fill that observed token X is stored only while the key still holds X. Any
+ *   invalidation executed after the read replaced X with a different token, and X can never come
+ *   back, so the fill is refused whatever happens to the key afterwards (the tombstone expiring,
+ *   being evicted, deleted, the whole store emptied by a restart or a namespace clear, a fill
+ *   executed long after it was issued). Hence a value read from the source of truth after a read
+ *   that observed X is stored only if no invalidation of the key was executed in between.
+ *   Remaining exposure: an invalidation that never reached the store (the writer replays it, see
+ *   redis-store.ts), a store that loses an acknowledged write while keeping an older one
+ *   (failover with asynchronous replication), and a fill that observed an undecodable value
+ *   (compared by its exact text, so the same text written again would pass).
+ * - `set` is unconditional: a write-through of a value known to be current. `delete` leaves the
+ *   key empty; a fill compares against a token, so it is refused afterwards as well.
+ * - Tokens expire (markers: `markerTtlMs`; tombstones: `ttlMs`): a fill issued after its token
+ *   may have expired is pointless (refused), and LayeredCache does not send it. Expiry is never
+ *   needed for safety.
  */
 import { randomBytes } from "node:crypto";
 
 /**
- * What a key held when it was read, for a later conditional `fill`: `ABSENT` (null), or the
- * exact stored text (a tombstone, or a value the reader could not use). Opaque to callers.
+ * What a key held when it was read, for a later conditional `fill`: the exact stored text (a
+ * tombstone, a fill marker, or a value the reader could not use). Never "nothing" (see above).
+ * Opaque to callers.
  */
-export type Observed = string | null;
-
-/** The observation "the key held nothing": `fill(key, value, ABSENT)` is set-if-absent. */
-export const ABSENT: Observed = null;
+export type Observed = string;
 
 export interface SecondLevelRead {
-  /** The stored value; undefined when absent, a tombstone, or the store could not be asked. */
+  /** The stored value; undefined when it was a token, or the store could not be asked. */
   value: string | undefined;
   /**
    * What the key held, for `fill`; undefined when the store could not be asked (or must not be
@@ -41,20 +51,27 @@ export interface SecondLevelRead {
 }
 
 export interface SecondLevelStore {
-  /** The stored value, or undefined when absent, a tombstone, or the store could not be asked. */
+  /**
+   * The stored value, or undefined when absent, a token, or the store could not be asked. Never
+   * writes anything (use `read` before a load whose result is to be filled).
+   */
   get(key: string): Promise<string | undefined>;
-  /** Like `get`, also reporting what the key held, for a later `fill`. */
-  read(key: string): Promise<SecondLevelRead>;
+  /**
+   * Like `get`, also reporting what the key held, for a later `fill`. When the key holds nothing,
+   * installs a new fill marker that expires after `markerTtlMs` (or answers what another client
+   * put there first) in one atomic step, and reports it as observed.
+   */
+  read(key: string, markerTtlMs: number): Promise<SecondLevelRead>;
   /** Stores `value` unconditionally; `ttlMs` (> 0) bounds how long it is kept. */
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   /**
-   * Stores `value` only if the key still holds exactly `observed` (ABSENT: holds nothing),
-   * atomically. Resolves true when stored, false when refused (or not done).
+   * Stores `value` only if the key still holds exactly `observed`, atomically. Resolves true when
+   * stored, false when refused (or not done).
    */
   fill(key: string, value: string, observed: Observed, ttlMs?: number): Promise<boolean>;
   /** Replaces the key's entry with a new tombstone that expires after `tombstoneTtlMs`. */
   invalidate(key: string, tombstoneTtlMs: number): Promise<void>;
-  /** Removes the key's entry (no tombstone: prefer `invalidate` for a key that was written). */
+  /** Removes the key's entry (a fill is refused afterwards too: it compares against a token). */
   delete(key: string): Promise<void>;
   /** Resolves when the store is reachable now, rejects otherwise (readiness probes). */
   ping(): Promise<void>;
@@ -63,27 +80,49 @@ export interface SecondLevelStore {
 }
 
 /**
- * Tombstones start with a NUL character, which no codec's text starts with in practice (JSON,
- * base64); then a random tag of this process and a counter, so every invalidation leaves a
- * tombstone that no other invalidation (in any process) leaves.
+ * Tokens start with a NUL character, which no codec's text starts with in practice (JSON,
+ * base64); then their kind, a random tag of this process and a counter, so every call leaves a
+ * token that no other call (in any process) leaves.
  */
 const TOMBSTONE_PREFIX = "\u0000tombstone:";
+const MARKER_PREFIX = "\u0000marker:";
 const processTag = randomBytes(9).toString("base64url");
-let tombstones = 0;
+let tokens = 0;
+
+function newToken(prefix: string): string {
+  tokens++;
+  return `${prefix}${processTag}:${tokens.toString(36)}`;
+}
 
 /** A tombstone no other call (in this or another process) returns. */
 export function newTombstone(): string {
-  tombstones++;
-  return `${TOMBSTONE_PREFIX}${processTag}:${tombstones.toString(36)}`;
+  return newToken(TOMBSTONE_PREFIX);
+}
+
+/** A fill marker no other call (in this or another process) returns. */
+export function newFillMarker(): string {
+  return newToken(MARKER_PREFIX);
 }
 
 export function isTombstone(text: string): boolean {
   return text.startsWith(TOMBSTONE_PREFIX);
 }
 
+export function isFillMarker(text: string): boolean {
+  return text.startsWith(MARKER_PREFIX);
+}
+
+/** A tombstone or a fill marker: reads as a miss. */
+export function isToken(text: string): boolean {
+  return isTombstone(text) || isFillMarker(text);
+}
+
 /** Operation counts of the in-memory store, so tests can assert how often the layer was asked. */
 export interface MemoryStoreCounts {
+  /** `get` and `read` calls. */
   get: number;
+  /** Fill markers installed by `read`. */
+  marker: number;
   set: number;
   fill: number;
   /** Fills refused because the key no longer held what was observed. */
@@ -97,19 +136,33 @@ export interface MemoryStoreCounts {
  * "L2" between several caches in one process. Not bounded: do not use it as a production cache.
  */
 export class MemorySecondLevelStore implements SecondLevelStore {
-  readonly counts: MemoryStoreCounts = { get: 0, set: 0, fill: 0, refused: 0, invalidate: 0, delete: 0 };
+  readonly counts: MemoryStoreCounts = {
+    get: 0,
+    marker: 0,
+    set: 0,
+    fill: 0,
+    refused: 0,
+    invalidate: 0,
+    delete: 0,
+  };
   readonly #entries = new Map<string, { value: string; expiresAt: number | undefined }>();
   #closed = false;
 
   async get(key: string): Promise<string | undefined> {
-    return (await this.read(key)).value;
+    this.counts.get++;
+    return this.peek(key);
   }
 
-  async read(key: string): Promise<SecondLevelRead> {
+  async read(key: string, markerTtlMs: number): Promise<SecondLevelRead> {
     this.counts.get++;
     if (this.#closed) return { value: undefined, observed: undefined };
-    const raw = this.peekRaw(key);
-    return { value: raw === undefined || isTombstone(raw) ? undefined : raw, observed: raw ?? ABSENT };
+    let raw = this.peekRaw(key);
+    if (raw === undefined) {
+      raw = newFillMarker();
+      this.counts.marker++;
+      this.#put(key, raw, Math.max(1, Math.ceil(markerTtlMs)));
+    }
+    return { value: isToken(raw) ? undefined : raw, observed: raw };
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
@@ -120,7 +173,7 @@ export class MemorySecondLevelStore implements SecondLevelStore {
   async fill(key: string, value: string, observed: Observed, ttlMs?: number): Promise<boolean> {
     this.counts.fill++;
     if (this.#closed) return false;
-    if ((this.peekRaw(key) ?? ABSENT) !== observed) {
+    if (this.peekRaw(key) !== observed) {
       this.counts.refused++;
       return false;
     }
@@ -150,7 +203,7 @@ export class MemorySecondLevelStore implements SecondLevelStore {
   /** The value as `get` would answer it, without counting (for assertions). */
   peek(key: string): string | undefined {
     const raw = this.peekRaw(key);
-    return raw === undefined || isTombstone(raw) ? undefined : raw;
+    return raw === undefined || isToken(raw) ? undefined : raw;
   }
 
   /** What the key holds, tombstones included, without counting (for assertions). */
@@ -171,7 +224,18 @@ export class MemorySecondLevelStore implements SecondLevelStore {
     return raw !== undefined && isTombstone(raw);
   }
 
-  /** Keys currently held, tombstoned ones included (for assertions). */
+  /** True while the key holds a fill marker (for assertions). */
+  marked(key: string): boolean {
+    const raw = this.peekRaw(key);
+    return raw !== undefined && isFillMarker(raw);
+  }
+
+  /** Forgets every entry, as a Redis restarted without persistence would (for tests). */
+  wipe(): void {
+    this.#entries.clear();
+  }
+
+  /** Keys currently held, tokens included (for assertions). */
   keys(): string[] {
     return [...this.#entries.keys()];
   }

@@ -43,6 +43,12 @@ export interface SubscribeOptions {
    * published from the moment `subscribe` was called, on its own.
    */
   durableName?: string;
+  /**
+   * Where a durable group this call creates starts: `"beginning"` (default) reads the stream from
+   * its start (a projection), `"now"` only what is published from then on (a reaction to changes,
+   * for which history is stale). No effect on a group that already exists.
+   */
+  startAt?: "beginning" | "now";
   /** Resolving acknowledges the event; throwing has it redelivered later (with backoff). */
   handler(event: DeliveredEvent): Promise<void>;
   /**

@@ -228,6 +228,36 @@ describe.skipIf(!process.env.NATS_URL)("jetstream-bus on NATS", () => {
     expect(handled).toEqual([good.id]);
   });
 
+  it("starts a new durable group at the next event with startAt now, at the stream's start by default", async () => {
+    const before = event("startat.thing.updated", 1);
+    await bus.publish(before);
+    const fromNow: string[] = [];
+    const fromStart: string[] = [];
+    const now = await bus.subscribe({
+      subjects: ["startat.>"],
+      durableName: "from-now",
+      startAt: "now",
+      handler: async (e) => {
+        fromNow.push(e.id);
+      },
+    });
+    const start = await bus.subscribe({
+      subjects: ["startat.>"],
+      durableName: "from-start",
+      handler: async (e) => {
+        fromStart.push(e.id);
+      },
+    });
+    await sleep(200); // both consumers exist before the next publish
+    const after = event("startat.thing.updated", 2);
+    await bus.publish(after);
+    await waitFor("deliveries", () => fromNow.length >= 1 && fromStart.length >= 2);
+    await sleep(200);
+    await Promise.all([now.stop(), start.stop()]);
+    expect(fromNow).toEqual([after.id]);
+    expect(fromStart).toEqual([before.id, after.id]);
+  });
+
   it("keeps an event whose onPoison throws and delivers it again", async () => {
     const poisonCalls: number[] = [];
     const handled: number[] = [];

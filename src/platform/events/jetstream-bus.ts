@@ -445,7 +445,7 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
             opt_start_time: lastSeen.toISOString(),
             inactive_threshold: nanos(5 * 60_000),
           }
-        : { deliver_policy: DeliverPolicy.All }),
+        : { deliver_policy: subscribeOptions.startAt === "now" ? DeliverPolicy.New : DeliverPolicy.All }),
     });
 
     async function ensureConsumer(conn: NatsConnection): Promise<void> {
