@@ -20,14 +20,30 @@ describe("product cache over the real store", () => {
     await database?.close();
   });
 
+  /** A product in the store with the given name, price and stock. */
+  const newProduct = (name: string, priceCents: bigint, stock: number) =>
+    store.create({ name, description: "", category: "", priceCents, stock });
+
+  /** Caches of `count` processes (sharing `l2` when given), each following the product events on one bus. */
+  async function replicasOn(count: number, l2: MemorySecondLevelStore | undefined) {
+    const caches = Array.from({ length: count }, () => createProductCache({ store, l2 }));
+    const bus = createInProcessBus();
+    const subscriptions = await Promise.all(
+      caches.map((cache) => invalidateOnProductEvents(bus, cache, createLogger("silent"))),
+    );
+    return {
+      caches,
+      /** What another process's stock change of `delta` on `productId` publishes. */
+      stockChanged: async (productId: string, delta: number) => {
+        const event = productStockChangedEvent(productId, delta, `order-${delta}`, new Date());
+        await bus.deliver({ ...event, id: event.id as string, occurredAt: new Date() });
+      },
+      stop: () => Promise.all(subscriptions.map((subscription) => subscription.stop())),
+    };
+  }
+
   it("loads a product from the database once under a burst of 200 concurrent misses", async () => {
-    const product = await store.create({
-      name: "Kettle",
-      description: "",
-      category: "",
-      priceCents: 2500n,
-      stock: 3,
-    });
+    const product = await newProduct("Kettle", 2500n, 3);
     const loads = vi.spyOn(store, "get");
     const cache = createProductCache({ store, l2: undefined });
     const results = await Promise.all(Array.from({ length: 200 }, () => cache.get(product.id)));
@@ -38,11 +54,7 @@ describe("product cache over the real store", () => {
 
   it("the scheduled full reload fills the cache with the whole catalog", async () => {
     const cache = createProductCache({ store, l2: undefined });
-    const created = await Promise.all(
-      ["A", "B", "C"].map((name) =>
-        store.create({ name, description: "", category: "", priceCents: 1n, stock: 1 }),
-      ),
-    );
+    const created = await Promise.all(["A", "B", "C"].map((name) => newProduct(name, 1n, 1)));
     const count = await reloadProductCache(cache, store);
     expect(count).toBeGreaterThanOrEqual(4);
     const loads = vi.spyOn(store, "get");
@@ -52,41 +64,23 @@ describe("product cache over the real store", () => {
   });
 
   it("drops a cached product when another process takes its stock (inventory.stock.changed)", async () => {
-    const product = await store.create({
-      name: "Pot",
-      description: "",
-      category: "",
-      priceCents: 10n,
-      stock: 5,
-    });
-    const cache = createProductCache({ store, l2: undefined });
+    const product = await newProduct("Pot", 10n, 5);
+    const { caches, stockChanged, stop } = await replicasOn(1, undefined);
+    const cache = caches[0] as ReturnType<typeof createProductCache>;
     expect((await cache.get(product.id))?.stock).toBe(5);
-    const bus = createInProcessBus();
-    const subscription = await invalidateOnProductEvents(bus, cache, createLogger("silent"));
     // Another process took 2 units: its statement changed the row and wrote this event.
     await store.update(product.id, { stock: 3 });
-    const event = productStockChangedEvent(product.id, -2, "order-1", new Date());
-    await bus.deliver({ ...event, id: event.id as string, occurredAt: new Date() });
+    await stockChanged(product.id, -2);
     expect(cache.getIfPresent(product.id)).toBeUndefined();
     expect((await cache.get(product.id))?.stock).toBe(3);
-    await subscription.stop();
+    await stop();
   });
 
   it("with replicas sharing L2, a product event drops every replica's own copy and one replica tombstones L2: two tombstones per change, not one per replica", async () => {
-    const product = await store.create({
-      name: "Mug",
-      description: "",
-      category: "",
-      priceCents: 900n,
-      stock: 10,
-    });
+    const product = await newProduct("Mug", 900n, 10);
     const l2 = new MemorySecondLevelStore();
     const loads = vi.spyOn(store, "get");
-    const replicas = [0, 1, 2].map(() => createProductCache({ store, l2 }));
-    const bus = createInProcessBus();
-    const subscriptions = await Promise.all(
-      replicas.map((cache) => invalidateOnProductEvents(bus, cache, createLogger("silent"))),
-    );
+    const { caches: replicas, stockChanged, stop } = await replicasOn(3, l2);
     const [writer, ...others] = replicas as [
       ReturnType<typeof createProductCache>,
       ...ReturnType<typeof createProductCache>[],
@@ -100,8 +94,7 @@ describe("product cache over the real store", () => {
     // The writer takes 4 units, invalidates before answering; its event reaches every replica.
     await store.update(product.id, { stock: 6 });
     await writer.invalidate(product.id);
-    const event = productStockChangedEvent(product.id, -4, "order-2", new Date());
-    await bus.deliver({ ...event, id: event.id as string, occurredAt: new Date() });
+    await stockChanged(product.id, -4);
     // The writer's own, and the one the group `product-cache-l2` writes for the event.
     expect(l2.counts.invalidate - before.invalidations).toBe(2);
     expect(writes() - before.writes).toBe(2);
@@ -114,23 +107,12 @@ describe("product cache over the real store", () => {
     }
     expect(loads).toHaveBeenCalledTimes(2);
     loads.mockRestore();
-    await Promise.all(subscriptions.map((subscription) => subscription.stop()));
+    await stop();
   });
 
   it("a writer that died between its commit and its invalidation: the event still takes the old value out of L2", async () => {
-    const product = await store.create({
-      name: "Vase",
-      description: "",
-      category: "",
-      priceCents: 4000n,
-      stock: 8,
-    });
-    const l2 = new MemorySecondLevelStore();
-    const replicas = [0, 1].map(() => createProductCache({ store, l2 }));
-    const bus = createInProcessBus();
-    const subscriptions = await Promise.all(
-      replicas.map((cache) => invalidateOnProductEvents(bus, cache, createLogger("silent"))),
-    );
+    const product = await newProduct("Vase", 4000n, 8);
+    const { caches: replicas, stockChanged, stop } = await replicasOn(2, new MemorySecondLevelStore());
     for (const cache of replicas) {
       expect((await cache.get(product.id))?.stock).toBe(8);
       await cache.flushWrites();
@@ -138,20 +120,13 @@ describe("product cache over the real store", () => {
     // A third process commits the change and its event, then dies before invalidating.
     await store.update(product.id, { stock: 1 });
     for (const cache of replicas) expect((await cache.get(product.id))?.stock).toBe(8); // not yet told
-    const event = productStockChangedEvent(product.id, -7, "order-3", new Date());
-    await bus.deliver({ ...event, id: event.id as string, occurredAt: new Date() });
+    await stockChanged(product.id, -7);
     for (const cache of replicas) expect((await cache.get(product.id))?.stock).toBe(1);
-    await Promise.all(subscriptions.map((subscription) => subscription.stop()));
+    await stop();
   });
 
   it("two replicas sharing L2: a read that loaded the old row before the other's update cannot serve it afterwards", async () => {
-    const product = await store.create({
-      name: "Lamp",
-      description: "",
-      category: "",
-      priceCents: 1000n,
-      stock: 5,
-    });
+    const product = await newProduct("Lamp", 1000n, 5);
     const l2 = new MemorySecondLevelStore();
     const writer = createProductCache({ store, l2 });
     // The reader's loads read the row at once but answer only when released.
