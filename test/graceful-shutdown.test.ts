@@ -11,12 +11,15 @@
  */
 import http from "node:http";
 import net from "node:net";
-import { connect } from "nats";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mintToken } from "../src/platform/auth/mint-token.js";
-import { streamNameFor } from "../src/platform/events/jetstream-bus.js";
-import { type ChildApp, startChildApp } from "./support/child-app.js";
+import { type ChildApp, freePorts, startChildApp } from "./support/child-app.js";
+import {
+  createServiceDeployment,
+  type ServiceDeployment,
+  serviceUrls,
+  testToken,
+} from "./support/deployment.js";
 import { httpCall } from "./support/http-call.js";
 import { expectOrderShape, type OrderJson, orderApi } from "./support/order-json.js";
 import {
@@ -28,23 +31,11 @@ import {
   storeStatsTruth,
   userStatsTruth,
 } from "./support/statistics-json.js";
-import { TEST_SECRET, type TestApp } from "./support/test-app.js";
-import { createTestDatabase, type TestDatabase, uniqueNamespace } from "./support/test-database.js";
+import type { TestApp } from "./support/test-app.js";
 
-const services = Boolean(process.env.DATABASE_URL && process.env.NATS_URL && process.env.REDIS_URL);
+const services = !Array.isArray(serviceUrls());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Answer {
   status?: number;
@@ -148,7 +139,7 @@ async function startFreezableProxy(target: URL) {
 }
 
 describe.skipIf(!services)("graceful shutdown on SIGTERM (child process, real services)", () => {
-  let database: TestDatabase;
+  let deployment: ServiceDeployment;
   let namespace: string;
   let env: Record<string, string>;
   let port: number;
@@ -172,7 +163,7 @@ describe.skipIf(!services)("graceful shutdown on SIGTERM (child process, real se
       return adminToken;
     },
     customerToken: "",
-    token: (sub, role) => mintToken(TEST_SECRET, { sub, role, expiresIn: "1h" }),
+    token: testToken,
     stop: async () => {},
   };
   const api = orderApi(() => app);
@@ -185,35 +176,18 @@ describe.skipIf(!services)("graceful shutdown on SIGTERM (child process, real se
   };
 
   beforeAll(async () => {
-    database = await createTestDatabase(process.env.DATABASE_URL as string);
-    namespace = uniqueNamespace("shutdown");
-    port = await freePort();
-    env = {
-      DATABASE_URL: database.url,
-      NATS_URL: process.env.NATS_URL as string,
-      REDIS_URL: process.env.REDIS_URL as string,
-      NAMESPACE: namespace,
-      JWT_SECRET: TEST_SECRET,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "warn",
-    };
-    sql = postgres(database.url, { max: 2, onnotice: () => {} });
-    adminToken = await mintToken(TEST_SECRET, { sub: "admin-1", role: "admin", expiresIn: "1h" });
+    deployment = await createServiceDeployment();
+    namespace = deployment.namespace;
+    [port] = (await freePorts(1)) as [number];
+    env = { ...deployment.env, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn" };
+    sql = postgres(deployment.databaseUrl, { max: 2, onnotice: () => {} });
+    adminToken = await testToken("admin-1", "admin");
   });
 
   afterAll(async () => {
     for (const child of children) await child.stop("SIGKILL");
     await sql?.end();
-    await database?.drop();
-    const nc = await connect({ servers: process.env.NATS_URL as string, timeout: 2000 }).catch(
-      () => undefined,
-    );
-    if (nc) {
-      const jsm = await nc.jetstreamManager();
-      await jsm.streams.delete(streamNameFor(namespace)).catch(() => {});
-      await nc.close();
-    }
+    await deployment?.drop();
   });
 
   it("answers every request in flight in full, refuses new connections, exits 0 within 10 s, and loses no order, event or statistic", async () => {

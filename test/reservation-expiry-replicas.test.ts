@@ -9,21 +9,22 @@
 import { Writable } from "node:stream";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { connect } from "nats";
 import { pino } from "pino";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningApp, startApp } from "../src/app.js";
 import { StockService } from "../src/gen/ecommerce/inventory/v1/stock_service_pb.js";
-import { mintToken } from "../src/platform/auth/mint-token.js";
 import { loadConfig } from "../src/platform/config.js";
-import { streamNameFor } from "../src/platform/events/jetstream-bus.js";
+import {
+  createServiceDeployment,
+  type ServiceDeployment,
+  serviceUrls,
+  testToken,
+} from "./support/deployment.js";
 import { httpCall } from "./support/http-call.js";
 import { pollUntil } from "./support/statistics-json.js";
-import { TEST_SECRET } from "./support/test-app.js";
-import { createTestDatabase, type TestDatabase, uniqueNamespace } from "./support/test-database.js";
 
-const services = Boolean(process.env.DATABASE_URL && process.env.NATS_URL && process.env.REDIS_URL);
+const services = !Array.isArray(serviceUrls());
 
 /** A pino logger whose JSON lines the test can read back. */
 function recordingLogger() {
@@ -38,25 +39,19 @@ function recordingLogger() {
 }
 
 describe.skipIf(!services)("reservation expiry with two replicas on one database", () => {
-  let database: TestDatabase;
-  let namespace: string;
+  let deployment: ServiceDeployment;
   let sql: postgres.Sql;
   const replicas: { app: RunningApp; baseUrl: string; lines: Record<string, unknown>[] }[] = [];
 
   beforeAll(async () => {
-    database = await createTestDatabase(process.env.DATABASE_URL as string);
-    namespace = uniqueNamespace("expiry");
-    sql = postgres(database.url, { max: 2, onnotice: () => {} });
+    deployment = await createServiceDeployment();
+    sql = postgres(deployment.databaseUrl, { max: 2, onnotice: () => {} });
     for (let i = 0; i < 2; i++) {
       const config = loadConfig({
         PORT: "0",
         HOST: "127.0.0.1",
-        JWT_SECRET: TEST_SECRET,
-        NAMESPACE: namespace,
+        ...deployment.env,
         DATA_DIR: "memory://",
-        DATABASE_URL: database.url,
-        NATS_URL: process.env.NATS_URL as string,
-        REDIS_URL: process.env.REDIS_URL as string,
         // Expired after 1 s; each replica sweeps every 250 ms.
         RESERVATION_TIMEOUT_SECONDS: "1",
       });
@@ -69,19 +64,11 @@ describe.skipIf(!services)("reservation expiry with two replicas on one database
   afterAll(async () => {
     for (const replica of replicas) await replica.app.stop();
     await sql?.end();
-    await database?.drop();
-    const nc = await connect({ servers: process.env.NATS_URL as string, timeout: 2000 }).catch(
-      () => undefined,
-    );
-    if (nc) {
-      const jsm = await nc.jetstreamManager();
-      await jsm.streams.delete(streamNameFor(namespace)).catch(() => {});
-      await nc.close();
-    }
+    await deployment?.drop();
   });
 
   it("releases each expired reservation once in total and returns the stock exactly once", async () => {
-    const adminToken = await mintToken(TEST_SECRET, { sub: "admin-1", role: "admin", expiresIn: "1h" });
+    const adminToken = await testToken("admin-1", "admin");
     const [first, second] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
     const initial = 1_000;
     const products: string[] = [];
@@ -102,7 +89,7 @@ describe.skipIf(!services)("reservation expiry with two replicas on one database
     const orderIds: string[] = [];
     const taken = new Map(products.map((id) => [id, 0]));
     for (let i = 0; i < 90; i++) {
-      const orderId = `expiring-${namespace}-${i}`;
+      const orderId = `expiring-${deployment.namespace}-${i}`;
       const lines = [
         { productId: products[i % 3] as string, quantity: 1 + (i % 4) },
         { productId: products[(i + 1) % 3] as string, quantity: 2 },

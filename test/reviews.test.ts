@@ -7,10 +7,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { type Client, Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OrderService } from "../src/gen/ecommerce/orders/v1/order_service_pb.js";
+import { connectError } from "./support/connect-call.js";
 import { type HttpCallOptions, type HttpResult, httpCall } from "./support/http-call.js";
 import { invalidCredentials } from "./support/invalid-tokens.js";
 import { expectFieldErrors, expectProblem } from "./support/problem-assertions.js";
@@ -39,16 +40,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 interface Customer {
   sub: string;
   token: string;
-}
-
-async function connectError(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConnectError);
-    return error as ConnectError;
-  }
-  throw new Error("expected the call to fail");
 }
 
 describe.each(availableSetups())("reviews (%s)", (setup) => {

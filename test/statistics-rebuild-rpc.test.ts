@@ -4,37 +4,19 @@
  * figures even after it had been corrupted; only an admin may call it; on the in-process bus there
  * is no stream to replay, so it is refused with failed_precondition and changes nothing.
  */
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { Code } from "@connectrpc/connect";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorReasonSchema } from "../src/gen/ecommerce/common/v1/error_details_pb.js";
 import { StatisticsService } from "../src/gen/ecommerce/statistics/v1/statistics_service_pb.js";
+import { bearer, connectClient, connectError } from "./support/connect-call.js";
 import { availableSetups, startTestApp, type TestApp } from "./support/test-app.js";
-
-const auth = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
-
-async function connectError(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
-}
-
-function statisticsClient(app: TestApp) {
-  return createClient(
-    StatisticsService,
-    createConnectTransport({ baseUrl: app.baseUrl, httpVersion: "1.1" }),
-  );
-}
 
 /** What the Connect API says for one user and for the store, in comparable plain values. */
 async function figures(app: TestApp, userId: string) {
-  const client = statisticsClient(app);
-  const user = await client.getUserOrderStatistics({ userId }, auth(app.adminToken));
-  const store = await client.getUserStatistics({}, auth(app.adminToken));
+  const client = connectClient(StatisticsService, app);
+  const user = await client.getUserOrderStatistics({ userId }, bearer(app.adminToken));
+  const store = await client.getUserStatistics({}, bearer(app.adminToken));
   return {
     user: {
       totalOrders: user.totalOrders,
@@ -105,12 +87,12 @@ describe.each(availableSetups())("RebuildStatistics authorization (%s)", (setup)
   });
 
   it("is permission_denied to a customer and unauthenticated without a token", async () => {
-    const client = statisticsClient(app);
-    const denied = await connectError(client.rebuildStatistics({}, auth(app.customerToken)));
+    const client = connectClient(StatisticsService, app);
+    const denied = await connectError(client.rebuildStatistics({}, bearer(app.customerToken)));
     expect(denied.code).toBe(Code.PermissionDenied);
     const anonymous = await connectError(client.rebuildStatistics({}));
     expect(anonymous.code).toBe(Code.Unauthenticated);
-    const forged = await connectError(client.rebuildStatistics({}, auth(`${app.adminToken}x`)));
+    const forged = await connectError(client.rebuildStatistics({}, bearer(`${app.adminToken}x`)));
     expect(forged.code).toBe(Code.Unauthenticated);
   });
 });
@@ -130,7 +112,9 @@ describe("RebuildStatistics on the in-process bus (embedded)", () => {
     const live = await settle(app, "embedded-customer", (seen) => seen.user.cancelledOrders === 1);
     expect(live.user.totalOrders).toBe(3);
 
-    const error = await connectError(statisticsClient(app).rebuildStatistics({}, auth(app.adminToken)));
+    const error = await connectError(
+      connectClient(StatisticsService, app).rebuildStatistics({}, bearer(app.adminToken)),
+    );
     expect(error.code).toBe(Code.FailedPrecondition);
     expect(error.message).toMatch(/no event stream|no stream|NATS/i);
     expect(error.findDetails(ErrorReasonSchema)[0]?.reason).toBe("NO_EVENT_STREAM");
@@ -175,7 +159,10 @@ describe.each(jetStreamSetups)("RebuildStatistics on JetStream (%s)", (setup) =>
     expect(corrupted.user.totalOrders).toBe(999);
     expect(corrupted.store.totalProducts).toBe(77);
 
-    const response = await statisticsClient(app).rebuildStatistics({}, auth(app.adminToken));
+    const response = await connectClient(StatisticsService, app).rebuildStatistics(
+      {},
+      bearer(app.adminToken),
+    );
     expect(response.$typeName).toBe("ecommerce.statistics.v1.RebuildStatisticsResponse");
 
     const rebuilt = await settle(

@@ -4,10 +4,10 @@
  * with the documented authorization, and follow a new order within a second.
  */
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StatisticsService } from "../src/gen/ecommerce/statistics/v1/statistics_service_pb.js";
+import { bearer, connectClient, connectError } from "./support/connect-call.js";
 import { type OrderJson, orderApi } from "./support/order-json.js";
 import { expectProblem } from "./support/problem-assertions.js";
 import {
@@ -286,18 +286,7 @@ describe.each(availableSetups())("statistics (%s)", (setup) => {
   });
 
   describe("over Connect", () => {
-    const client = () =>
-      createClient(StatisticsService, createConnectTransport({ baseUrl: app.baseUrl, httpVersion: "1.1" }));
-    const auth = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
-
-    async function connectError(promise: Promise<unknown>): Promise<ConnectError> {
-      try {
-        await promise;
-      } catch (error) {
-        return ConnectError.from(error);
-      }
-      throw new Error("expected the call to fail");
-    }
+    const client = () => connectClient(StatisticsService, app);
 
     it("GetUserOrderStatistics returns the REST figures (int64 as bigint) to the customer", async () => {
       const { alice } = await seedTwoCustomers();
@@ -306,7 +295,7 @@ describe.each(availableSetups())("statistics (%s)", (setup) => {
 
       const response = await client().getUserOrderStatistics(
         { userId: alice },
-        auth(await app.token(alice, "customer")),
+        bearer(await app.token(alice, "customer")),
       );
       expect(typeof response.totalSpentCents).toBe("bigint");
       expect({
@@ -326,7 +315,7 @@ describe.each(availableSetups())("statistics (%s)", (setup) => {
 
     it("GetUserOrderStatistics of another user is PermissionDenied; no token is Unauthenticated", async () => {
       const me = await app.token(newUserId(), "customer");
-      const error = await connectError(client().getUserOrderStatistics({ userId: newUserId() }, auth(me)));
+      const error = await connectError(client().getUserOrderStatistics({ userId: newUserId() }, bearer(me)));
       expect(error.code).toBe(Code.PermissionDenied);
       const anonymous = await connectError(client().getUserOrderStatistics({ userId: newUserId() }));
       expect(anonymous.code).toBe(Code.Unauthenticated);
@@ -334,7 +323,7 @@ describe.each(availableSetups())("statistics (%s)", (setup) => {
 
     it("GetUserStatistics equals REST for an admin and is PermissionDenied for a customer", async () => {
       const rest = await expectStoreStatsToBecome(await storeTruth());
-      const response = await client().getUserStatistics({}, auth(app.adminToken));
+      const response = await client().getUserStatistics({}, bearer(app.adminToken));
       expect(typeof response.revenueCents).toBe("bigint");
       expect({
         totalUsers: response.totalUsers,
@@ -348,7 +337,7 @@ describe.each(availableSetups())("statistics (%s)", (setup) => {
         revenueCents: BigInt(rest.revenue_cents),
       });
       const denied = await connectError(
-        client().getUserStatistics({}, auth(await app.token(newUserId(), "customer"))),
+        client().getUserStatistics({}, bearer(await app.token(newUserId(), "customer"))),
       );
       expect(denied.code).toBe(Code.PermissionDenied);
     });
