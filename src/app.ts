@@ -178,14 +178,15 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       fallback = getRequestListener(app.fetch);
     }
 
-    // Started one by one and stopped one by one in the same order: a module's relay flushes its
-    // last events before the modules after it (statistics, last) stop consuming.
+    // Started one by one in reverse mounting order (below) and stopped in mounting order: a
+    // module's relay flushes its last events before the modules after it (statistics, last) stop
+    // consuming.
     const started: MountedModule[] = [];
     let stoppingModule: string | undefined;
     closers.unshift({
       name: "modules",
       close: async () => {
-        for (const module of started) {
+        for (const module of [...started].reverse()) {
           stoppingModule = module.name;
           // One module failing to stop must not keep the others running.
           await module.stop().catch((error: unknown) => {

@@ -24,7 +24,8 @@ import { OutboxRelay } from "../src/platform/events/outbox-relay.js";
 import { defineOutboxTable } from "../src/platform/events/outbox-table.js";
 import { uuidv7 } from "../src/platform/ids.js";
 import { createLogger } from "../src/platform/logger.js";
-import { startTestApp } from "./support/test-app.js";
+import { startInProcessApp, startTestApp } from "./support/test-app.js";
+import { createTestDatabase } from "./support/test-database.js";
 
 const logger = createLogger("silent");
 /** The orders module's outbox, as its schema declares it. */
@@ -269,6 +270,33 @@ describe("embedded restart", () => {
       expect(stats).toMatchObject({ total_orders: 1, total_spent_cents: 2500 });
     } finally {
       await app.stop();
+    }
+  });
+});
+
+describe.skipIf(!process.env.DATABASE_URL)("stopping without NATS (PostgreSQL, in-process bus)", () => {
+  it("an event committed just before the stop leaves with the process: statistics stops after the relays' last flush", async () => {
+    const testDatabase = await createTestDatabase(process.env.DATABASE_URL as string);
+    const other = await openDatabase({ url: testDatabase.url, dataDir: "unused", logger });
+    try {
+      const app = await startInProcessApp("embedded", { DATABASE_URL: testDatabase.url });
+      // Committed by another process sharing the database: no wake here, the relay's next poll is
+      // up to a second away, so only the flush at stop can take it.
+      const eventId = await commitOrderCreated(other, "stop-user", 700n);
+      await app.stop();
+      const [row] = await other.db
+        .select({ publishedAt: ordersOutbox.publishedAt })
+        .from(ordersOutbox)
+        .where(eq(ordersOutbox.id, eventId));
+      expect(row?.publishedAt).not.toBeNull();
+      const [stats] = await other.db
+        .select()
+        .from(userOrderStats)
+        .where(eq(userOrderStats.userId, "stop-user"));
+      expect(stats?.totalOrders).toBe(1);
+    } finally {
+      await other.close();
+      await testDatabase.drop();
     }
   });
 });
