@@ -29,7 +29,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { connect } from "nats";
 import postgres from "postgres";
 import { Registry } from "prom-client";
 import { OrderCreatedSchema } from "../src/gen/ecommerce/orders/v1/events_pb.js";
@@ -37,9 +36,10 @@ import { OrderStatus } from "../src/gen/ecommerce/orders/v1/order_pb.js";
 import { StatisticsConsumer } from "../src/modules/statistics/statistics-consumer.js";
 import { mintToken } from "../src/platform/auth/mint-token.js";
 import { openDatabase } from "../src/platform/db/database.js";
-import { createJetStreamBus, streamNameFor } from "../src/platform/events/jetstream-bus.js";
+import { createJetStreamBus } from "../src/platform/events/jetstream-bus.js";
 import { uuidv7 } from "../src/platform/ids.js";
 import { createLogger } from "../src/platform/logger.js";
+import { deleteStream } from "../test/support/deployment.js";
 import { createTestDatabase, uniqueNamespace } from "../test/support/test-database.js";
 import { BENCH_SECRET, startPlatform, stopProcess } from "./load.js";
 
@@ -347,16 +347,6 @@ async function runConsumerAlone(
     await database.close();
     await testDatabase.drop();
     await deleteStream(natsUrl, namespace);
-  }
-}
-
-async function deleteStream(natsUrl: string, namespace: string): Promise<void> {
-  const nc = await connect({ servers: natsUrl, timeout: 2_000 }).catch(() => undefined);
-  if (nc === undefined) return;
-  try {
-    await (await nc.jetstreamManager()).streams.delete(streamNameFor(namespace)).catch(() => {});
-  } finally {
-    await nc.close();
   }
 }
 

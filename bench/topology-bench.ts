@@ -32,7 +32,7 @@ import {
 import { freePorts } from "../test/support/child-app.js";
 import { createServiceDeployment, type ServiceDeployment, testToken } from "../test/support/deployment.js";
 import { type SplitTopology, startSplitTopology } from "../test/support/topologies.js";
-import { type LoadResult, ratio, runLoad, startNodeProcess, stopProcess } from "./load.js";
+import { type LoadResult, ratio, runLoad, startPlatform, stopProcess } from "./load.js";
 
 const PRODUCTS = 100;
 const STOCK = 1_000_000;
@@ -371,24 +371,14 @@ export async function runTopologyBench(durationSeconds = 10): Promise<TopologyFi
   const server = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
   let split: SplitTopology | undefined;
   let singleDeployment: ServiceDeployment | undefined;
-  let single: Awaited<ReturnType<typeof startNodeProcess>> | undefined;
+  let single: Awaited<ReturnType<typeof startPlatform>> | undefined;
   try {
     // Both topologies at once, each on a fresh database and namespace of the same servers.
     const [port] = (await freePorts(1)) as [number];
     split = await startSplitTopology();
     singleDeployment = await createServiceDeployment();
-    single = await startNodeProcess(
-      "src/main.ts",
-      [],
-      {
-        ...singleDeployment.env,
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        DATA_DIR: "memory://",
-        LOG_LEVEL: "warn",
-      },
-      /listening on/,
-    );
+    // The deployment's JWT_SECRET replaces the bench's, so test tokens are accepted.
+    single = await startPlatform(port, { ...singleDeployment.env, DATA_DIR: "memory://" });
     const admin = await testToken("bench-admin", "admin");
     const customer = await testToken("bench-customer", "customer");
 

@@ -6,22 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/test-database.js";
 import { type Database, openDatabase } from "../../platform/db/database.js";
+import { sleep, waitFor } from "../../platform/events/test-support.js";
 import { createLogger } from "../../platform/logger.js";
 import { ProductStore } from "./product-store.js";
 import { startReservationExpiry } from "./reservation-expiry.js";
 import { ReservationStore } from "./reservation-store.js";
 
 const logger = createLogger("silent");
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 describe("reservation expiry job", () => {
   it("releases every reservation it claims, and claims again after a full batch", async () => {
     const waiting = Array.from({ length: 130 }, (_, i) => `order-${i}`);

@@ -4,7 +4,7 @@ import type { InventoryService } from "../../gen/ecommerce/inventory/v1/inventor
 import type { StockService } from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
 import { OrderService } from "../../gen/ecommerce/orders/v1/order_service_pb.js";
 import { OutboxRelay } from "../../platform/events/outbox-relay.js";
-import type { IntervalJob } from "../../platform/jobs/interval-job.js";
+import { type IntervalJob, startIntervalJob } from "../../platform/jobs/interval-job.js";
 import type { MountedModule, Platform } from "../../platform/module.js";
 import { IdempotencyStore } from "./idempotency-store.js";
 import { createOrderHandlers, createStockCalls } from "./order-service.js";
@@ -59,7 +59,7 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
     inventory: dependencies.inventory,
     auth: platform.auth,
   });
-  let purge: NodeJS.Timeout | undefined;
+  let purge: IntervalJob | undefined;
   let settlement: IntervalJob | undefined;
 
   return {
@@ -82,15 +82,17 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
         intervalMs: Math.max(100, Math.min(1000, reservationTimeoutMs / 8)),
         leaseMs: 30_000,
       });
-      purge = setInterval(() => {
-        idempotency
-          .purgeExpired()
-          .catch((error: unknown) => log.warn({ err: error }, "idempotency key purge failed"));
-      }, PURGE_INTERVAL_MS);
-      purge.unref();
+      purge = startIntervalJob({
+        name: "idempotency key purge",
+        intervalMs: PURGE_INTERVAL_MS,
+        logger: log,
+        sweep: async () => {
+          await idempotency.purgeExpired();
+        },
+      });
     },
     stop: async () => {
-      clearInterval(purge);
+      await purge?.stop();
       await settlement?.stop();
       await relay.stop();
     },

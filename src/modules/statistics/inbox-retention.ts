@@ -17,11 +17,12 @@
  */
 import { inArray, lt, max } from "drizzle-orm";
 import type { Db } from "../../platform/db/database.js";
+import { type IntervalJob, startIntervalJob } from "../../platform/jobs/interval-job.js";
 import type { Logger } from "../../platform/logger.js";
 import { inbox } from "./schema.js";
 
 export const INBOX_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
-export const INBOX_PURGE_INTERVAL_MS = 60 * 60 * 1000;
+const INBOX_PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
 /**
  * Deletes the inbox rows applied more than `retentionMs` before the newest one, in chunks so no
@@ -51,25 +52,15 @@ export async function purgeInbox(
   }
 }
 
-/** Purges every `intervalMs` until stopped; a failed purge is logged and tried again next time. */
-export function startInboxPurge(db: Db, logger: Logger, intervalMs = INBOX_PURGE_INTERVAL_MS) {
-  let running: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = purgeInbox(db)
-      .then((purged) => {
-        if (purged > 0) logger.info({ purged }, "statistics inbox: old event ids purged");
-      })
-      .catch((error: unknown) => logger.warn({ err: error }, "statistics inbox purge failed"))
-      .finally(() => {
-        running = undefined;
-      });
-  }, intervalMs);
-  timer.unref();
-  return {
-    async stop(): Promise<void> {
-      clearInterval(timer);
-      await running;
+/** Purges every hour until stopped; a failed purge is logged and tried again next time. */
+export function startInboxPurge(db: Db, logger: Logger): IntervalJob {
+  return startIntervalJob({
+    name: "statistics inbox purge",
+    intervalMs: INBOX_PURGE_INTERVAL_MS,
+    logger,
+    sweep: async () => {
+      const purged = await purgeInbox(db);
+      if (purged > 0) logger.info({ purged }, "statistics inbox: old event ids purged");
     },
-  };
+  });
 }

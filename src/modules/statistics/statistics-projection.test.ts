@@ -15,7 +15,7 @@ import { type Database, openDatabase } from "../../platform/db/database.js";
 import { uuidv7 } from "../../platform/ids.js";
 import { createLogger } from "../../platform/logger.js";
 import { storeTotals, userOrderStats, userOrdersByHour } from "./schema.js";
-import { applyEvent, applyEvents, type ProjectionEvent } from "./statistics-projection.js";
+import { applyEvents, type ProjectionEvent } from "./statistics-projection.js";
 
 const logger = createLogger("silent");
 
@@ -95,7 +95,7 @@ describe("statistics projection in batches", () => {
     const events = history(300);
     const [oneByOne, batched] = await Promise.all([embedded(), embedded()]);
     try {
-      for (const event of events) await applyEvent(oneByOne.db, event.id, event.type, event.payload);
+      for (const event of events) await applyEvents(oneByOne.db, [event]);
       for (let start = 0; start < events.length; start += 37) {
         await applyEvents(batched.db, events.slice(start, start + 37));
       }
@@ -115,7 +115,7 @@ describe("statistics projection in batches", () => {
       const product = productEvent("created");
       await applyEvents(database.db, [created, created, product, { ...created }]);
       await applyEvents(database.db, [product, created]);
-      await applyEvent(database.db, created.id, created.type, created.payload);
+      await applyEvents(database.db, [created]);
       const { users, hours, totals } = await projection(database);
       expect(users).toEqual([
         { userId: "repeat", totalOrders: 1, cancelledOrders: 0, totalSpentCents: 1_500n },
@@ -196,7 +196,7 @@ describe.skipIf(!process.env.DATABASE_URL)("statistics projection in batches on 
     const reference = await embedded();
     try {
       for (const events of appliers) {
-        for (const event of events) await applyEvent(reference.db, event.id, event.type, event.payload);
+        for (const event of events) await applyEvents(reference.db, [event]);
       }
       expect(await projection(database)).toEqual(await projection(reference));
     } finally {

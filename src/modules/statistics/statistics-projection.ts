@@ -59,20 +59,6 @@ interface Delta {
   products: number;
 }
 
-/**
- * Applies the event `eventId` once: a second call with the same id changes nothing. Throws
- * {@link PoisonEvent} (before touching the database) for an event it cannot use.
- */
-export async function applyEvent(
-  db: Db | Tx,
-  eventId: string,
-  type: string,
-  payload: Uint8Array,
-): Promise<void> {
-  const { poisoned } = await applyEvents(db, [{ id: eventId, type, payload }]);
-  if (poisoned[0] !== undefined) throw poisoned[0].error;
-}
-
 /** Events of a batch that could not be used, each with the reason; the rest were applied. */
 export interface AppliedBatch<E extends ProjectionEvent> {
   poisoned: { event: E; error: PoisonEvent }[];

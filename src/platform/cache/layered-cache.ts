@@ -153,9 +153,8 @@ export class LayeredCache<T> {
   readonly #codec: CacheCodec<T>;
   readonly #load: (key: string) => Promise<T | undefined>;
   readonly #l2TtlMs: number | undefined;
+  /** Also how long after its L2 read a fill may be sent: the token it compares with may be gone after it. */
   readonly #tombstoneTtlMs: number;
-  /** A fill issued later than this after its L2 read is not sent (its token may be gone). */
-  readonly #fillWindowMs: number;
   /** True when L1 must not answer reads (see readThroughL2). */
   readonly #l1Bypassed: boolean;
   readonly #logger: Logger | undefined;
@@ -186,7 +185,6 @@ export class LayeredCache<T> {
     this.#load = options.load;
     this.#l2TtlMs = options.l2TtlMs;
     this.#tombstoneTtlMs = Math.ceil(options.l2TombstoneTtlMs ?? DEFAULT_L2_TOMBSTONE_TTL_MS);
-    this.#fillWindowMs = this.#tombstoneTtlMs;
     this.#l1Bypassed = options.readThroughL2 === true && options.l2 !== undefined;
     this.#logger = options.logger;
     this.#warn = rateLimitedWarn(options.logger, 10_000);
@@ -321,8 +319,10 @@ export class LayeredCache<T> {
         const current = this.#l1.get(key);
         if (current !== undefined && fresh.size < this.#maxEntries) fresh.set(key, current);
       }
-      this.#l1.clear();
-      for (const [key, value] of fresh) this.#l1.set(key, value);
+      if (!this.#l1Bypassed) {
+        this.#l1.clear();
+        for (const [key, value] of fresh) this.#l1.set(key, value);
+      }
       const l2 = this.#l2;
       if (l2 === undefined) return;
       const candidates: RefillCandidate[] = [];
@@ -429,6 +429,8 @@ export class LayeredCache<T> {
   }
 
   #l1Put(key: string, value: T): void {
+    // Read through L2: L1 never answers, so holding values there is work and memory for nothing.
+    if (this.#l1Bypassed) return;
     this.#l1.delete(key);
     this.#l1.set(key, value);
     if (this.#l1.size > this.#maxEntries) {
@@ -475,7 +477,7 @@ export class LayeredCache<T> {
     observed: Observed,
     readAt: number,
   ): Promise<void> {
-    if (performance.now() - readAt >= this.#fillWindowMs) {
+    if (performance.now() - readAt >= this.#tombstoneTtlMs) {
       this.#logger?.debug({ cache: this.name, key }, "cache L2 fill dropped: its token may have expired");
       return;
     }
@@ -579,23 +581,20 @@ function instrumentsFor(registry: Registry): Instruments {
   let instruments = instrumentsByRegistry.get(registry);
   if (instruments === undefined) {
     const flushers = new Set<() => void>();
-    const existingHits = registry.getSingleMetric("cache_hits_total");
     instruments = {
       flushers,
-      hits:
-        existingHits instanceof Counter
-          ? (existingHits as Counter<"cache" | "layer">)
-          : new Counter({
-              name: "cache_hits_total",
-              help: "Cache reads answered by a cache layer.",
-              labelNames: ["cache", "layer"],
-              registers: [registry],
-              // L1 hits are tallied in plain numbers and added here, at scrape time: a labelled
-              // increment hashes its labels, a visible cost on the hottest read.
-              collect() {
-                for (const flush of flushers) flush();
-              },
-            }),
+      // One per registry (instrumentsByRegistry), so this is the only place that registers it.
+      hits: new Counter({
+        name: "cache_hits_total",
+        help: "Cache reads answered by a cache layer.",
+        labelNames: ["cache", "layer"],
+        registers: [registry],
+        // L1 hits are tallied in plain numbers and added here, at scrape time: a labelled
+        // increment hashes its labels, a visible cost on the hottest read.
+        collect() {
+          for (const flush of flushers) flush();
+        },
+      }),
       misses: counter(registry, "cache_misses_total", "Cache reads answered by neither layer.", ["cache"]),
       loads: counter(registry, "cache_loads_total", "Loads from the source of truth.", ["cache"]),
       l2Errors: counter(

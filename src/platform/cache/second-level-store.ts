@@ -235,11 +235,6 @@ export class MemorySecondLevelStore implements SecondLevelStore {
     this.#entries.clear();
   }
 
-  /** Keys currently held, tokens included (for assertions). */
-  keys(): string[] {
-    return [...this.#entries.keys()];
-  }
-
   #put(key: string, value: string, ttlMs: number | undefined): void {
     if (this.#closed) return;
     const expiresAt = ttlMs !== undefined && ttlMs > 0 ? Date.now() + ttlMs : undefined;

@@ -3,6 +3,7 @@
  * unreachable, shutting down, out of resources, or rolled the transaction back for a conflict)
  * rather than "this statement can never succeed". Drizzle wraps the driver's error as `cause`.
  */
+import { errorCodes } from "../errors/error-codes.js";
 
 /** SQLSTATE classes of conditions that pass: connection exception, insufficient resources,
  * operator intervention (shutdown, cancel), system error, transaction rollback (serialization
@@ -28,13 +29,10 @@ const TRANSIENT_CODES = new Set([
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 export function isTransientDatabaseError(error: unknown): boolean {
-  for (let current = error, depth = 0; current instanceof Object && depth < 5; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string") {
-      if (TRANSIENT_CODES.has(code)) return true;
-      if (SQLSTATE.test(code)) return TRANSIENT_SQLSTATE_CLASSES.has(code.slice(0, 2));
-    }
-    current = (current as { cause?: unknown }).cause;
+  // The outermost code that says something decides: a SQLSTATE is the server's verdict.
+  for (const code of errorCodes(error, 5)) {
+    if (TRANSIENT_CODES.has(code)) return true;
+    if (SQLSTATE.test(code)) return TRANSIENT_SQLSTATE_CLASSES.has(code.slice(0, 2));
   }
   return false;
 }

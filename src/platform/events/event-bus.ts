@@ -169,3 +169,17 @@ export async function poison(
     return false;
   }
 }
+
+/**
+ * After a failed delivery: whether the event is done with (it failed `maxDeliveries` times and
+ * {@link poison} let it go), or must be delivered again.
+ */
+export async function givenUp(
+  options: SubscribeOptions,
+  event: DeliveredEvent,
+  error: unknown,
+  logger: Logger | undefined,
+): Promise<boolean> {
+  if (event.deliveryCount < (options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES)) return false;
+  return poison(options, event, error, logger);
+}

@@ -19,11 +19,10 @@
 import type { Logger } from "../logger.js";
 import {
   assertValidSubject,
-  DEFAULT_MAX_DELIVERIES,
   type DeliveredEvent,
   type EventBus,
+  givenUp,
   type PublishedEvent,
-  poison,
   type RetryOptions,
   redeliveryDelay,
   type SubscribeOptions,
@@ -161,10 +160,7 @@ class Target {
     if (error === undefined) {
       this.failedDeliveries.delete(event.id);
       settle();
-    } else if (
-      attempt >= (member.options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES) &&
-      (await poison(member.options, delivered, error.reason, this.logger))
-    ) {
+    } else if (await givenUp(member.options, delivered, error.reason, this.logger)) {
       this.failedDeliveries.delete(event.id);
       settle();
     } else {
@@ -211,12 +207,7 @@ class Target {
       if (this.closed || this.members.length === 0) return false;
       const { member, delivered, error } = await this.handToNextMember(event, attempt);
       if (error === undefined) return true;
-      if (
-        attempt >= (member.options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES) &&
-        (await poison(member.options, delivered, error.reason, this.logger))
-      ) {
-        return true;
-      }
+      if (await givenUp(member.options, delivered, error.reason, this.logger)) return true;
       const delayMs = redeliveryDelay(this.retry, attempt);
       this.logger?.warn(
         { err: error.reason, eventId: event.id, subject: event.subject, attempt, delayMs },

@@ -34,11 +34,10 @@ import type { Logger } from "../logger.js";
 import {
   assertValidSubject,
   DEFAULT_MAX_BATCH,
-  DEFAULT_MAX_DELIVERIES,
   type DeliveredEvent,
   type EventBus,
+  givenUp,
   type PublishedEvent,
-  poison,
   type RetryOptions,
   redeliveryDelay,
   type SubscribeOptions,
@@ -363,16 +362,13 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
       msg.term();
       return;
     }
-    // A slow handler keeps its event from being redelivered to someone else meanwhile.
-    const keepAlive = setInterval(() => msg.working(), Math.max(1_000, ackWaitMs / 3));
+    const stopKeepingAlive = keepWorking([msg]);
     try {
       await subscribeOptions.handler(event);
       msg.ack();
     } catch (error) {
-      const maxDeliveries = subscribeOptions.maxDeliveries ?? DEFAULT_MAX_DELIVERIES;
-      if (event.deliveryCount >= maxDeliveries) {
-        if (await poison(subscribeOptions, event, error, log)) msg.term();
-        else msg.nak(redeliveryDelay(options.retry, event.deliveryCount));
+      if (await givenUp(subscribeOptions, event, error, log)) {
+        msg.term();
       } else {
         const delayMs = redeliveryDelay(options.retry, event.deliveryCount);
         log.warn(
@@ -388,20 +384,28 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
         msg.nak(delayMs);
       }
     } finally {
-      clearInterval(keepAlive);
+      stopKeepingAlive();
     }
   }
 
-  /** Handles events that arrived together in one batchHandler call, or one by one if it throws. */
-  async function handleBatch(batch: JsMsg[], subscribeOptions: SubscribeOptions): Promise<void> {
-    const batchHandler = subscribeOptions.batchHandler;
-    if (batchHandler === undefined) throw new Error("handleBatch needs a batchHandler");
-    const keepAlive = setInterval(
+  /** Tells the broker the events are being worked on, so a slow handler's are not redelivered meanwhile. */
+  function keepWorking(msgs: readonly JsMsg[]): () => void {
+    const timer = setInterval(
       () => {
-        for (const msg of batch) msg.working();
+        for (const msg of msgs) msg.working();
       },
       Math.max(1_000, ackWaitMs / 3),
     );
+    return () => clearInterval(timer);
+  }
+
+  /** Handles events that arrived together in one batchHandler call, or one by one if it throws. */
+  async function handleBatch(
+    batch: JsMsg[],
+    batchHandler: NonNullable<SubscribeOptions["batchHandler"]>,
+    subscribeOptions: SubscribeOptions,
+  ): Promise<void> {
+    const stopKeepingAlive = keepWorking(batch);
     try {
       const events = batch.map(toDeliveredEvent);
       await batchHandler(events);
@@ -410,7 +414,7 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
       for (const msg of batch) await handle(msg, subscribeOptions);
       return;
     } finally {
-      clearInterval(keepAlive);
+      stopKeepingAlive();
     }
     for (const msg of batch) msg.ack();
   }
@@ -426,7 +430,8 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
     let messages: ConsumerMessages | undefined;
     let sleep: { cancel(): void } | undefined;
     let lastSeen = since;
-    const batching = subscribeOptions.batchHandler !== undefined;
+    const { batchHandler } = subscribeOptions;
+    const batching = batchHandler !== undefined;
     const maxBatch = subscribeOptions.maxBatch ?? DEFAULT_MAX_BATCH;
 
     const config = (): Partial<ConsumerConfig> => ({
@@ -499,8 +504,9 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
               for (const msg of batch) msg.nak(); // buffered but not handled: another member may have it now
               continue;
             }
-            if (batch.length === 1) await handle(batch[0] as JsMsg, subscribeOptions);
-            else await handleBatch(batch, subscribeOptions);
+            if (batch.length === 1 || batchHandler === undefined)
+              await handle(batch[0] as JsMsg, subscribeOptions);
+            else await handleBatch(batch, batchHandler, subscribeOptions);
             const last = batch[batch.length - 1] as JsMsg;
             lastSeen = new Date(last.info.timestampNanos / 1e6);
           }

@@ -18,7 +18,7 @@
  */
 import { asc, count, inArray, isNull, lt, sql } from "drizzle-orm";
 import { Counter, Gauge, type Registry } from "prom-client";
-import type { Db } from "../db/database.js";
+import type { Db, Tx } from "../db/database.js";
 import type { Logger } from "../logger.js";
 import type { EventBus, PublishedEvent } from "./event-bus.js";
 import type { OutboxRow, OutboxTable } from "./outbox-table.js";
@@ -217,93 +217,55 @@ export class OutboxRelay {
    * does not throw. Exposed for tools and tests; the started relay calls it on its own.
    */
   async runOnce(): Promise<RunResult> {
-    if (this.bus.deliver) return this.deliverOnce(this.bus.deliver.bind(this.bus));
-    const table = this.table;
-    let published = 0;
-    let publishError: unknown;
+    const deliver = this.bus.deliver?.bind(this.bus);
+    let sent: Sent = { done: [] };
     try {
-      await this.db.transaction(async (tx) => {
-        const rows = await tx
-          .select()
-          .from(table)
-          .where(isNull(table.publishedAt))
-          .orderBy(asc(table.seq))
-          .limit(this.batchSize)
-          .for("update", { skipLocked: true });
-        // Published together (one round trip to the broker for the batch instead of one per row;
-        // they leave in seq order on the one connection) and marked up to the first failure, so
-        // a row never counts as published before one ahead of it. Rows after a failure that did
-        // get through are sent again with the failed one and dropped by the broker as repeats.
-        const outcomes = await Promise.allSettled(rows.map((row) => this.bus.publish(toEvent(row))));
-        const done: string[] = [];
-        for (const [index, outcome] of outcomes.entries()) {
-          if (outcome.status === "rejected") {
-            publishError = outcome.reason;
-            break;
-          }
-          done.push((rows[index] as OutboxRow).id);
-        }
-        if (done.length > 0) {
-          await tx.update(table).set({ publishedAt: sql`now()` }).where(inArray(table.id, done));
-        }
-        published = done.length;
-      });
+      if (deliver !== undefined) {
+        // A bus whose `deliver` resolves only once every subscriber has handled the event: the
+        // rows are read and marked in statements of their own, with no transaction held while the
+        // handlers run (PGlite runs one transaction at a time, so a handler writing to the
+        // database would wait forever for the relay's), and marked only after their delivery. A
+        // crash in between leaves them unmarked, to be delivered again after the restart;
+        // subscribers are idempotent. Without the row lock, relays of several processes on one
+        // database may both deliver a row, each to its own process's subscribers: at least once,
+        // as everywhere else.
+        sent = await deliverInTurn(await this.unpublished(this.db, false), deliver);
+        await this.markPublished(this.db, sent.done);
+      } else {
+        await this.db.transaction(async (tx) => {
+          sent = await publishTogether(await this.unpublished(tx, true), this.bus);
+          await this.markPublished(tx, sent.done);
+        });
+      }
     } catch (error) {
-      // The transaction failed (database down, commit failed): nothing was marked.
+      // The database failed: nothing was marked, and whatever was sent is sent again later.
       this.metrics?.failures.inc({ outbox: this.name });
       return { published: 0, error };
     }
+    const published = sent.done.length;
     if (published > 0) this.metrics?.published.inc({ outbox: this.name }, published);
-    if (publishError !== undefined) {
-      this.metrics?.failures.inc({ outbox: this.name });
-      return { published, error: publishError };
-    }
-    return { published };
+    if (sent.error === undefined) return { published };
+    this.metrics?.failures.inc({ outbox: this.name });
+    return { published, error: sent.error.reason };
   }
 
-  /**
-   * One batch for a bus whose `deliver` resolves only once every subscriber has handled the event:
-   * the rows are read and marked in statements of their own, with no transaction held while the
-   * handlers run (PGlite runs one transaction at a time, so a handler writing to the database
-   * would wait forever for the relay's), and marked only after their delivery. A crash in between
-   * leaves them unmarked, to be delivered again after the restart; subscribers are idempotent.
-   * Without the row lock, relays of several processes on one database may both deliver a row,
-   * each to its own process's subscribers: at least once, as everywhere else.
-   */
-  private async deliverOnce(deliver: (event: PublishedEvent) => Promise<void>): Promise<RunResult> {
-    const table = this.table;
-    const done: string[] = [];
-    let deliveryError: unknown;
-    try {
-      const rows = await this.db
-        .select()
-        .from(table)
-        .where(isNull(table.publishedAt))
-        .orderBy(asc(table.seq))
-        .limit(this.batchSize);
-      for (const row of rows) {
-        try {
-          await deliver(toEvent(row));
-        } catch (error) {
-          deliveryError = error;
-          break;
-        }
-        done.push(row.id);
-      }
-      if (done.length > 0) {
-        await this.db.update(table).set({ publishedAt: sql`now()` }).where(inArray(table.id, done));
-      }
-    } catch (error) {
-      // The database failed: whatever was delivered stays unmarked and is delivered again.
-      this.metrics?.failures.inc({ outbox: this.name });
-      return { published: 0, error };
-    }
-    if (done.length > 0) this.metrics?.published.inc({ outbox: this.name }, done.length);
-    if (deliveryError !== undefined) {
-      this.metrics?.failures.inc({ outbox: this.name });
-      return { published: done.length, error: deliveryError };
-    }
-    return { published: done.length };
+  /** The next batch of unpublished rows in `seq` order; `lock`: FOR UPDATE SKIP LOCKED. */
+  private unpublished(db: Db | Tx, lock: boolean): Promise<OutboxRow[]> {
+    const query = db
+      .select()
+      .from(this.table)
+      .where(isNull(this.table.publishedAt))
+      .orderBy(asc(this.table.seq))
+      .limit(this.batchSize);
+    return lock ? query.for("update", { skipLocked: true }) : query;
+  }
+
+  private async markPublished(db: Db | Tx, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await db
+      .update(this.table)
+      .set({ publishedAt: sql`now()` })
+      .where(inArray(this.table.id, [...ids]));
   }
 
   private async run(): Promise<void> {
@@ -371,6 +333,45 @@ export class OutboxRelay {
       this.logger.warn({ err: error }, "could not delete old published outbox rows");
     }
   }
+}
+
+/** The rows sent, in order, up to the first that could not be (whose error stops the run). */
+interface Sent {
+  done: string[];
+  error?: { reason: unknown };
+}
+
+/**
+ * Published together (one round trip to the broker for the batch instead of one per row; they
+ * leave in seq order on the one connection) and counted up to the first failure, so a row never
+ * counts as published before one ahead of it. Rows after a failure that did get through are sent
+ * again with the failed one and dropped by the broker as repeats.
+ */
+async function publishTogether(rows: readonly OutboxRow[], bus: Pick<EventBus, "publish">): Promise<Sent> {
+  const outcomes = await Promise.allSettled(rows.map((row) => bus.publish(toEvent(row))));
+  const done: string[] = [];
+  for (const [index, outcome] of outcomes.entries()) {
+    if (outcome.status === "rejected") return { done, error: { reason: outcome.reason } };
+    done.push((rows[index] as OutboxRow).id);
+  }
+  return { done };
+}
+
+/** Delivered one after the other, each once its predecessor has been handled; stops at a failure. */
+async function deliverInTurn(
+  rows: readonly OutboxRow[],
+  deliver: (event: PublishedEvent) => Promise<void>,
+): Promise<Sent> {
+  const done: string[] = [];
+  for (const row of rows) {
+    try {
+      await deliver(toEvent(row));
+    } catch (reason) {
+      return { done, error: { reason } };
+    }
+    done.push(row.id);
+  }
+  return { done };
 }
 
 function toEvent(row: OutboxRow): PublishedEvent {

@@ -6,17 +6,12 @@
  * wrong and should retry later.
  */
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { errorCodes } from "../errors/error-codes.js";
 
 const CONNECTION_LOST = new Set(["ECONNRESET", "EPIPE", "ERR_STREAM_DESTROYED", "ERR_HTTP2_INVALID_STREAM"]);
 
 function lostConnection(reason: unknown): boolean {
-  let current = reason;
-  for (let depth = 0; current instanceof Error && depth < 10; depth++) {
-    const code = (current as NodeJS.ErrnoException).code;
-    if (code !== undefined && CONNECTION_LOST.has(code)) return true;
-    current = current.cause;
-  }
-  return false;
+  return errorCodes(reason).some((code) => CONNECTION_LOST.has(code));
 }
 
 /**
