@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { Code, createClient, type Transport } from "@connectrpc/connect";
 import {
   createConnectTransport,
   createGrpcTransport,
@@ -24,6 +24,7 @@ import {
   InventoryService,
 } from "../src/gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import type { Product } from "../src/gen/ecommerce/inventory/v1/product_pb.js";
+import { connectError } from "./support/connect-call.js";
 import { grpcJsError, grpcJsUnary } from "./support/grpc-js-unary.js";
 import { httpCall } from "./support/http-call.js";
 import { invalidCredentials } from "./support/invalid-tokens.js";
@@ -63,16 +64,6 @@ function expectSameProduct(product: Product | undefined, rest: ProductJson): voi
     createdAt: rest.created_at,
     updatedAt: rest.updated_at,
   });
-}
-
-async function connectError(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConnectError);
-    return error as ConnectError;
-  }
-  throw new Error("expected the call to fail, but it succeeded");
 }
 
 describe.each(availableSetups())("InventoryService over RPC on the REST port (%s)", (setup) => {
