@@ -201,8 +201,16 @@ describe.skipIf(Array.isArray(serviceUrls()))("split: the orders process killed 
     expect(await everyOrder()).toEqual(orders);
 
     // Statistics equal the orders API, per user and for the store, within 10 s.
-    const storeTruth = storeStatsTruth(orders, await countProducts((path) => api.call("GET", path)));
     const userIds = [...new Set(orders.map((order) => order.user_id))];
+    const truth = {
+      store: storeStatsTruth(orders, await countProducts((path) => api.call("GET", path))),
+      users: userIds.map((userId) =>
+        userStatsTruth(
+          userId,
+          orders.filter((order) => order.user_id === userId),
+        ),
+      ),
+    };
     const converged = await pollUntil(
       async () => ({
         store: expectStoreStats(await api.call("GET", "/stats/user", { token: app.adminToken })),
@@ -216,26 +224,9 @@ describe.skipIf(Array.isArray(serviceUrls()))("split: the orders process killed 
           ),
         ),
       }),
-      (seen) =>
-        sameJson(seen, {
-          store: storeTruth,
-          users: userIds.map((userId) =>
-            userStatsTruth(
-              userId,
-              orders.filter((order) => order.user_id === userId),
-            ),
-          ),
-        }),
+      (seen) => sameJson(seen, truth),
       { timeoutMs: 10_000, intervalMs: 250 },
     );
-    expect(converged.value).toEqual({
-      store: storeTruth,
-      users: userIds.map((userId) =>
-        userStatsTruth(
-          userId,
-          orders.filter((order) => order.user_id === userId),
-        ),
-      ),
-    });
+    expect(converged.value).toEqual(truth);
   });
 });
