@@ -22,6 +22,10 @@ describe("loadConfig", () => {
       host: "0.0.0.0",
       namespace: "ecommerce",
       reservationTimeoutMs: 60_000,
+      maxBodyBytes: 1_048_576,
+      rpcTimeoutMs: 10_000,
+      pendingOrderTtlMs: 1_800_000,
+      maxPendingOrders: 20,
     });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.natsUrl).toBeUndefined();
@@ -36,10 +40,21 @@ describe("loadConfig", () => {
     [{ NATS_URL: "not a url" }, "NATS_URL"],
     [{ CACHE_REFRESH_CRON: "every noon" }, "CACHE_REFRESH_CRON"],
     [{ JWT_SECRET: "short" }, "JWT_SECRET"],
+    [{ JWT_SECRET: "x".repeat(31) }, "JWT_SECRET"],
+    [{ MAX_BODY_BYTES: "1kb" }, "MAX_BODY_BYTES"],
+    [{ RPC_TIMEOUT_MS: "0" }, "RPC_TIMEOUT_MS"],
+    [{ PENDING_ORDER_TTL_SECONDS: "-5" }, "PENDING_ORDER_TTL_SECONDS"],
+    [{ MAX_PENDING_ORDERS: "0" }, "MAX_PENDING_ORDERS"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
     [{ RESERVATION_TIMEOUT_SECONDS: "0" }, "RESERVATION_TIMEOUT_SECONDS"],
   ])("refuses %j naming %s", (env, variable) => {
     expect(refusal(env).variable).toBe(variable);
+  });
+
+  it("accepts a JWT_SECRET of 32 bytes, counted in bytes rather than characters", () => {
+    expect(loadConfig({ JWT_SECRET: "x".repeat(32) }).jwtSecret).toBe("x".repeat(32));
+    // 16 characters, 32 bytes in UTF-8.
+    expect(loadConfig({ JWT_SECRET: "é".repeat(16) }).jwtSecret).toBe("é".repeat(16));
   });
 
   it("accepts the split example of API.md", () => {

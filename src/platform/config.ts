@@ -29,6 +29,14 @@ export interface Config {
   storeCurrency: string;
   /** How long taken stock waits for its order to be confirmed before it is released. */
   reservationTimeoutMs: number;
+  /** Largest request body on every protocol, counted after decompression. */
+  maxBodyBytes: number;
+  /** Deadline of every gateway → module call, and the longest deadline a module accepts. */
+  rpcTimeoutMs: number;
+  /** An order still pending this long is cancelled by the system and its stock returns. */
+  pendingOrderTtlMs: number;
+  /** Pending orders one customer may hold at once. */
+  maxPendingOrders: number;
 }
 
 /** Thrown for an invalid or contradictory setting; main prints its message as one line. */
@@ -41,6 +49,9 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
   }
 }
+
+/** HS256 keys shorter than the hash (32 bytes) weaken it (RFC 7518 §3.2). */
+export const MIN_SECRET_BYTES = 32;
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
@@ -98,8 +109,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
 
   const jwtSecret = text("JWT_SECRET");
-  if (jwtSecret !== undefined && jwtSecret.length < 16) {
-    throw new ConfigError("JWT_SECRET", "must be at least 16 characters");
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < MIN_SECRET_BYTES) {
+    throw new ConfigError(
+      "JWT_SECRET",
+      `must be at least ${MIN_SECRET_BYTES} bytes (HS256 needs a key as long as its hash); e.g. openssl rand -base64 48`,
+    );
   }
 
   const storeCurrency = text("STORE_CURRENCY") ?? "USD";
@@ -107,14 +121,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError("STORE_CURRENCY", `"${storeCurrency}" is not an ISO 4217 code`);
   }
 
-  const timeoutText = text("RESERVATION_TIMEOUT_SECONDS") ?? "60";
-  const reservationTimeoutSeconds = Number(timeoutText);
-  if (!/^\d+$/.test(timeoutText) || reservationTimeoutSeconds < 1 || reservationTimeoutSeconds > 3600) {
-    throw new ConfigError(
-      "RESERVATION_TIMEOUT_SECONDS",
-      `"${timeoutText}" must be a whole number of seconds, 1–3600`,
-    );
-  }
+  const wholeNumber = (name: string, fallback: number, min: number, max: number, unit: string): number => {
+    const value = text(name) ?? String(fallback);
+    const parsed = Number(value);
+    if (!/^\d+$/.test(value) || parsed < min || parsed > max) {
+      throw new ConfigError(name, `"${value}" must be a whole number of ${unit}, ${min}–${max}`);
+    }
+    return parsed;
+  };
+  const reservationTimeoutSeconds = wholeNumber("RESERVATION_TIMEOUT_SECONDS", 60, 1, 3600, "seconds");
+  const maxBodyBytes = wholeNumber("MAX_BODY_BYTES", 1_048_576, 1024, 64 * 1024 * 1024, "bytes");
+  const rpcTimeoutMs = wholeNumber("RPC_TIMEOUT_MS", 10_000, 100, 600_000, "milliseconds");
+  const pendingOrderTtlSeconds = wholeNumber("PENDING_ORDER_TTL_SECONDS", 1800, 1, 30 * 24 * 3600, "seconds");
+  const maxPendingOrders = wholeNumber("MAX_PENDING_ORDERS", 20, 1, 100_000, "orders");
 
   const http = ["http:", "https:"];
   const moduleUrls: Record<Exclude<ModuleName, "gateway">, string | undefined> = {
@@ -142,6 +161,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel,
     storeCurrency,
     reservationTimeoutMs: reservationTimeoutSeconds * 1000,
+    maxBodyBytes,
+    rpcTimeoutMs,
+    pendingOrderTtlMs: pendingOrderTtlSeconds * 1000,
+    maxPendingOrders,
   };
 }
 

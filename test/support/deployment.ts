@@ -8,7 +8,7 @@ import { mintToken } from "../../src/platform/auth/mint-token.js";
 import { streamNameFor } from "../../src/platform/events/jetstream-bus.js";
 import { createTestDatabase, uniqueNamespace } from "./test-database.js";
 
-export const TEST_SECRET = "test-secret-that-is-long-enough";
+export const TEST_SECRET = "test-secret-that-is-long-enough-for-hs256";
 
 /** A token for any user and role, signed with {@link TEST_SECRET}. */
 export function testToken(sub: string, role: "admin" | "customer"): Promise<string> {

@@ -32,7 +32,7 @@ export async function invalidCredentials(): Promise<InvalidCredential[]> {
         .setProtectedHeader({ alg: "HS256" })
         .setSubject("mallory")
         .setExpirationTime(inOneHour())
-        .sign(key("some-other-secret-that-is-long-enough")),
+        .sign(key("some-other-secret-that-is-long-enough-for-hs256")),
     ],
     ["a customer token whose payload was edited to role admin", `${header}.${promotedPayload}.${signature}`],
     [
