@@ -19,7 +19,7 @@ import { mountOrders } from "./modules/orders/index.js";
 import { mountStatistics } from "./modules/statistics/index.js";
 import { Authenticator } from "./platform/auth/authenticator.js";
 import { resolveJwtSecret } from "./platform/auth/jwt-secret.js";
-import { mintToken } from "./platform/auth/mint-token.js";
+import { ServiceCredential } from "./platform/auth/service-credential.js";
 import { TokenVerifier } from "./platform/auth/token-verifier.js";
 import { createRedisStore } from "./platform/cache/redis-store.js";
 import type { SecondLevelStore } from "./platform/cache/second-level-store.js";
@@ -138,7 +138,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         bus,
         cacheStore,
         auth: new Authenticator(new TokenVerifier(secret)),
-        serviceToken: await mintToken(secret, { sub: "service", role: "admin" }),
+        serviceCredential: new ServiceCredential(secret, { caller: [...config.modules].join("+") }),
         logger,
         metrics,
       };

@@ -163,6 +163,7 @@ describe.skipIf(!services)("graceful shutdown on SIGTERM (child process, real se
       return adminToken;
     },
     customerToken: "",
+    serviceToken: "",
     token: testToken,
     stop: async () => {},
   };

@@ -48,7 +48,7 @@ describe.skipIf(!process.env.DATABASE_URL || !hasServices)("orders: no leaked st
           { productId: b.id, quantity: 5 },
         ],
       },
-      auth(app.adminToken),
+      auth(app.serviceToken),
     );
     expect(reserved.lines).toHaveLength(2);
     expect(await api.stockOf(a.id)).toBe(6);
@@ -70,14 +70,14 @@ describe.skipIf(!process.env.DATABASE_URL || !hasServices)("orders: no leaked st
     expect(all.map((order) => order.id)).not.toContain(orderId);
 
     // A late confirmation cannot resurrect it, and a late release returns nothing more.
-    const late = await stock.confirmReservations({ orderIds: [orderId] }, auth(app.adminToken));
+    const late = await stock.confirmReservations({ orderIds: [orderId] }, auth(app.serviceToken));
     expect(late.releasedOrderIds).toEqual([orderId]);
-    expect((await stock.releaseReservation({ orderId }, auth(app.adminToken))).released).toBe(false);
+    expect((await stock.releaseReservation({ orderId }, auth(app.serviceToken))).released).toBe(false);
     expect(await api.stockOf(a.id)).toBe(10);
     expect(await api.stockOf(b.id)).toBe(5);
 
     // Taking stock again for the same order id is not a second reservation.
-    await stock.reserveStock({ orderId, lines: [{ productId: a.id, quantity: 4 }] }, auth(app.adminToken));
+    await stock.reserveStock({ orderId, lines: [{ productId: a.id, quantity: 4 }] }, auth(app.serviceToken));
     expect(await api.stockOf(a.id)).toBe(10);
   });
 

@@ -85,7 +85,7 @@ describe.skipIf(!services)("reservation expiry with two replicas on one database
     const stock = replicas.map((replica) =>
       createClient(StockService, createConnectTransport({ baseUrl: replica.baseUrl, httpVersion: "1.1" })),
     );
-    const admin = { headers: { authorization: `Bearer ${adminToken}` } };
+    const service = { headers: { authorization: `Bearer ${await testToken("service:test", "service")}` } };
     const orderIds: string[] = [];
     const taken = new Map(products.map((id) => [id, 0]));
     for (let i = 0; i < 90; i++) {
@@ -94,7 +94,7 @@ describe.skipIf(!services)("reservation expiry with two replicas on one database
         { productId: products[i % 3] as string, quantity: 1 + (i % 4) },
         { productId: products[(i + 1) % 3] as string, quantity: 2 },
       ];
-      await stock[i % 2]?.reserveStock({ orderId, lines }, admin);
+      await stock[i % 2]?.reserveStock({ orderId, lines }, service);
       for (const line of lines) taken.set(line.productId, (taken.get(line.productId) ?? 0) + line.quantity);
       orderIds.push(orderId);
       if (i % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 100));

@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { resolveJwtSecret } from "../platform/auth/jwt-secret.js";
 import { mintToken } from "../platform/auth/mint-token.js";
-import { ROLES, type Role } from "../platform/auth/principal.js";
+import { USER_ROLES, type UserRole } from "../platform/auth/principal.js";
 import { ConfigError, loadConfig } from "../platform/config.js";
 
 try {
@@ -17,12 +17,14 @@ try {
     },
   });
   if (!values.sub) throw new Error("--sub <user id> is required");
-  if (!ROLES.includes(values.role as Role)) throw new Error(`--role must be one of ${ROLES.join(", ")}`);
+  // The service credential is minted by the processes themselves and never handed out.
+  if (!USER_ROLES.includes(values.role as UserRole))
+    throw new Error(`--role must be one of ${USER_ROLES.join(", ")}`);
   const config = loadConfig(process.env);
   const { secret } = resolveJwtSecret(config.jwtSecret, config.dataDir);
   const token = await mintToken(secret, {
     sub: values.sub,
-    role: values.role as Role,
+    role: values.role as UserRole,
     expiresIn: values.expires,
   });
   process.stdout.write(`${token}\n`);

@@ -4,6 +4,7 @@
  */
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { Authenticator } from "./auth/authenticator.js";
+import type { ServiceCredential } from "./auth/service-credential.js";
 import type { SecondLevelStore } from "./cache/second-level-store.js";
 import type { Config } from "./config.js";
 import type { Database } from "./db/database.js";
@@ -18,8 +19,8 @@ export interface Platform {
   /** Redis as the second cache layer, when configured. */
   cacheStore: SecondLevelStore | undefined;
   auth: Authenticator;
-  /** A bearer token (admin role) modules present when they call each other's internal services. */
-  serviceToken: string;
+  /** What modules present when they call each other's internal services (role `service`). */
+  serviceCredential: ServiceCredential;
   logger: Logger;
   metrics: Registry;
 }

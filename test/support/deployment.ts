@@ -5,13 +5,17 @@
  */
 import { connect } from "nats";
 import { mintToken } from "../../src/platform/auth/mint-token.js";
+import type { Role } from "../../src/platform/auth/principal.js";
 import { streamNameFor } from "../../src/platform/events/jetstream-bus.js";
 import { createTestDatabase, uniqueNamespace } from "./test-database.js";
 
 export const TEST_SECRET = "test-secret-that-is-long-enough-for-hs256";
 
-/** A token for any user and role, signed with {@link TEST_SECRET}. */
-export function testToken(sub: string, role: "admin" | "customer"): Promise<string> {
+/**
+ * A token for any user and role, signed with {@link TEST_SECRET}; role "service" is the credential
+ * the platform's processes mint for each other (tests stand in for a module with it).
+ */
+export function testToken(sub: string, role: Role): Promise<string> {
   return mintToken(TEST_SECRET, { sub, role, expiresIn: "1h" });
 }
 

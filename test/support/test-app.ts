@@ -14,6 +14,7 @@
  * ones this run can have (services when their URLs are given).
  */
 import { type RunningApp, startApp } from "../../src/app.js";
+import type { Role } from "../../src/platform/auth/principal.js";
 import { loadConfig } from "../../src/platform/config.js";
 import { createLogger } from "../../src/platform/logger.js";
 import { createServiceDeployment, serviceUrls, TEST_SECRET, testToken } from "./deployment.js";
@@ -41,8 +42,10 @@ export interface TestApp {
   databaseUrl: string | undefined;
   adminToken: string;
   customerToken: string;
+  /** The credential of the platform's own processes (role `service`), as a module presents it. */
+  serviceToken: string;
   /** A token for any user and role. */
-  token(sub: string, role: "admin" | "customer"): Promise<string>;
+  token(sub: string, role: Role): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -83,11 +86,14 @@ export function inProcessSetups(): InProcessSetup[] {
   );
 }
 
-async function withTokens(app: Omit<TestApp, "adminToken" | "customerToken" | "token">): Promise<TestApp> {
+async function withTokens(
+  app: Omit<TestApp, "adminToken" | "customerToken" | "serviceToken" | "token">,
+): Promise<TestApp> {
   return {
     ...app,
     adminToken: await testToken("admin-1", "admin"),
     customerToken: await testToken("customer-1", "customer"),
+    serviceToken: await testToken("service:test", "service"),
     token: testToken,
   };
 }

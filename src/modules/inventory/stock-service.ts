@@ -1,6 +1,6 @@
 /**
- * StockService: the internal side of ordering. Only modules call it (with an admin-role service
- * token); customer callers are rejected. Every change of stock invalidates the cached product
+ * StockService: the internal side of ordering. Only modules call it, with the service credential;
+ * every other caller is refused (admins change stock through UpdateProduct). Every change of stock invalidates the cached product
  * before the call answers, so a read that follows never shows the old stock.
  */
 import { create } from "@bufbuild/protobuf";
@@ -48,7 +48,7 @@ export function createStockService(deps: StockServiceDeps): ServiceImpl<typeof S
 
   return {
     async reserveStock(request, context) {
-      await auth.requireAdmin(context);
+      await auth.requireService(context);
       const violations = new Violations();
       checkOrderId(violations, request.orderId);
       if (request.lines.length < 1 || request.lines.length > MAX_LINES) {
@@ -78,7 +78,7 @@ export function createStockService(deps: StockServiceDeps): ServiceImpl<typeof S
     },
 
     async confirmReservations(request, context) {
-      await auth.requireAdmin(context);
+      await auth.requireService(context);
       const violations = new Violations();
       if (request.orderIds.length < 1 || request.orderIds.length > MAX_CONFIRMATIONS) {
         violations.add("order_ids", `must have between 1 and ${MAX_CONFIRMATIONS} ids`);
@@ -95,7 +95,7 @@ export function createStockService(deps: StockServiceDeps): ServiceImpl<typeof S
     },
 
     async releaseReservation(request, context) {
-      await auth.requireAdmin(context);
+      await auth.requireService(context);
       const violations = new Violations();
       checkOrderId(violations, request.orderId);
       violations.throwIfAny();

@@ -43,7 +43,7 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
   const commandGraceMs = Math.min(2000, reservationTimeoutMs / 4);
   const commands = new StockCommandStore(database.db);
   const orders = new OrderStore(database.db, commands, commandGraceMs);
-  const stock = createStockCalls(dependencies.stock, platform.serviceToken);
+  const stock = createStockCalls(dependencies.stock, platform.serviceCredential);
   const onEventsCommitted = () => relay.wake();
   const orderHandlers = createOrderHandlers({
     orders,

@@ -19,6 +19,7 @@ import {
 } from "../../gen/ecommerce/orders/v1/order_service_pb.js";
 import type { Authenticator } from "../../platform/auth/authenticator.js";
 import type { Principal } from "../../platform/auth/principal.js";
+import type { ServiceCredential } from "../../platform/auth/service-credential.js";
 import { CoalescingBatcher } from "../../platform/batching/coalescing-batcher.js";
 import { isUuid, uuidv7 } from "../../platform/ids.js";
 import type { Logger } from "../../platform/logger.js";
@@ -54,22 +55,25 @@ export interface StockCalls {
   release(orderId: string): Promise<void>;
 }
 
-export function createStockCalls(stock: Client<typeof StockService>, serviceToken: string): StockCalls {
-  const internal = (): CallOptions => ({
-    headers: { authorization: `Bearer ${serviceToken}` },
+export function createStockCalls(
+  stock: Client<typeof StockService>,
+  credential: Pick<ServiceCredential, "authorization">,
+): StockCalls {
+  const internal = async (): Promise<CallOptions> => ({
+    headers: { authorization: await credential.authorization() },
     timeoutMs: INTERNAL_CALL_TIMEOUT_MS,
   });
   return {
-    reserve: (orderId, lines) => stock.reserveStock({ orderId, lines }, internal()),
+    reserve: async (orderId, lines) => stock.reserveStock({ orderId, lines }, await internal()),
     confirm: async (orderIds) => {
-      const response = await stock.confirmReservations({ orderIds }, internal());
+      const response = await stock.confirmReservations({ orderIds }, await internal());
       const outcomes = new Map<string, Confirmation>(orderIds.map((id) => [id, "confirmed"]));
       for (const id of response.releasedOrderIds) outcomes.set(id, "released");
       for (const id of response.unknownOrderIds) outcomes.set(id, "unknown");
       return outcomes;
     },
     release: async (orderId) => {
-      await stock.releaseReservation({ orderId }, internal());
+      await stock.releaseReservation({ orderId }, await internal());
     },
   };
 }

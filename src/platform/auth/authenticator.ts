@@ -2,9 +2,14 @@
  * Authorization as the modules apply it: every service method asks the authenticator who is
  * calling, from the request's Authorization header, so a Connect or gRPC caller meets exactly the
  * rules a REST caller does (the gateway forwards the header unchanged).
+ *
+ * Public services serve users (admins and customers); the service credential grants nothing there
+ * beyond what an anonymous caller may do. Internal services (StockService) serve only that
+ * credential: an admin token is refused there, so a stolen admin token cannot take, confirm or
+ * return stock behind the orders module's back.
  */
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import type { Principal } from "./principal.js";
+import type { Principal, UserPrincipal } from "./principal.js";
 import type { TokenVerifier } from "./token-verifier.js";
 
 export class Authenticator {
@@ -21,18 +26,34 @@ export class Authenticator {
     return this.verifier.verify(match[1]);
   }
 
-  /** The caller, who must be authenticated. */
-  async requireUser(context: HandlerContext): Promise<Principal> {
+  /** The caller, who must be a user (admin or customer). */
+  async requireUser(context: HandlerContext): Promise<UserPrincipal> {
     const principal = await this.identify(context);
     if (principal === undefined) throw new ConnectError("a bearer token is required", Code.Unauthenticated);
-    return principal;
+    if (principal.role === "service") {
+      throw new ConnectError("the service credential does not act for a user", Code.PermissionDenied);
+    }
+    return principal as UserPrincipal;
   }
 
   /** The caller, who must be an admin. */
-  async requireAdmin(context: HandlerContext): Promise<Principal> {
+  async requireAdmin(context: HandlerContext): Promise<UserPrincipal> {
     const principal = await this.requireUser(context);
     if (principal.role !== "admin") {
       throw new ConnectError("this operation needs the admin role", Code.PermissionDenied);
+    }
+    return principal;
+  }
+
+  /** The caller, who must be one of the platform's own processes (an internal service method). */
+  async requireService(context: HandlerContext): Promise<Principal> {
+    const principal = await this.identify(context);
+    if (principal === undefined) throw new ConnectError("a bearer token is required", Code.Unauthenticated);
+    if (principal.role !== "service") {
+      throw new ConnectError(
+        "this is an internal service: only the platform's own processes may call it",
+        Code.PermissionDenied,
+      );
     }
     return principal;
   }

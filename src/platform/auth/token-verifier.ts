@@ -43,6 +43,11 @@ export class TokenVerifier {
     if (typeof role !== "string" || !ROLES.includes(role as Role)) {
       throw new ConnectError('token role must be "admin" or "customer"', Code.Unauthenticated);
     }
+    // The service credential is short-lived by construction; one without an expiry was not minted
+    // by the platform and would be good forever if it leaked.
+    if (role === "service" && exp === undefined) {
+      throw new ConnectError("token is not valid", Code.Unauthenticated);
+    }
     const principal: Principal = Object.freeze({ userId: sub, role: role as Role });
     if (this.remembered.size >= MAX_REMEMBERED) this.remembered.clear();
     this.remembered.set(token, { principal, expiresAt: exp === undefined ? Infinity : exp * 1000 });
