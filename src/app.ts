@@ -7,8 +7,7 @@
 import type { ConnectRouter, Transport } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
 import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
-import { getRequestListener } from "@hono/node-server";
-import { createGatewayApp } from "./gateway/gateway-app.js";
+import { createGatewayListener } from "./gateway/gateway-app.js";
 import type { ReadinessCheck } from "./gateway/operations-routes.js";
 import { InventoryService } from "./gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import { StockService } from "./gen/ecommerce/inventory/v1/stock_service_pb.js";
@@ -82,6 +81,8 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
 
   const closers: Closer[] = [];
   const readiness: ReadinessCheck[] = [];
+  /** Set the moment a stop begins: /readyz answers 503 from then on, on open connections too. */
+  let draining = false;
   try {
     let database: Database | undefined;
     if (hostsDataModule) {
@@ -155,7 +156,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       if (config.modules.has("statistics")) modules.push(mountStatistics(platform));
     }
 
-    let fallback: ReturnType<typeof getRequestListener> | undefined;
+    let fallback: Listener | undefined;
     if (config.modules.has("gateway")) {
       const clients = {
         inventory: createClient(InventoryService, transportFor(config.inventoryUrl)),
@@ -169,13 +170,14 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         forwarded.push((router) => forwardService(router, OrderService, clients.orders));
       if (config.statisticsUrl !== undefined)
         forwarded.push((router) => forwardService(router, StatisticsService, clients.statistics));
-      const app = createGatewayApp({
+      fallback = createGatewayListener({
         clients,
         readiness,
+        draining: () => draining,
         metrics,
         logger,
+        maxBodyBytes: config.maxBodyBytes,
       });
-      fallback = getRequestListener(app.fetch);
     }
 
     // Started one by one in reverse mounting order (below) and stopped in mounting order: a
@@ -207,11 +209,14 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     const server = await listenOnePort({
       port: config.port,
       host: config.host,
-      listener: splitByPath(connectNodeAdapter({ routes }), fallback),
+      // Connect, gRPC and gRPC-Web bodies: connect-node stops reading, and inflating, at the limit.
+      listener: splitByPath(connectNodeAdapter({ routes, readMaxBytes: config.maxBodyBytes }), fallback),
+      maxBodyBytes: config.maxBodyBytes,
     });
     closers.unshift({
       name: "http",
       close: async ({ drainMs }) => {
+        draining = true;
         const { abandoned } = await server.close(drainMs);
         if (abandoned === 0) return undefined;
         const what = `${abandoned} connection(s) cut with a request still in progress after ${drainMs ?? 10_000} ms`;

@@ -4,6 +4,7 @@
  * cache, the outbox backlog).
  */
 import { randomUUID } from "node:crypto";
+import http2 from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HttpCallOptions, httpCall } from "./support/http-call.js";
 import { expectProductShape, type ProductJson } from "./support/product-json.js";
@@ -14,7 +15,7 @@ const EXPECTED_CHECKS = { embedded: ["database"], services: ["database", "nats",
 
 interface Readiness {
   status: string;
-  checks: Record<string, { ok: boolean; error?: string }>;
+  checks: Record<string, { ok: boolean }>;
 }
 
 async function eventually(assertion: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
@@ -97,6 +98,28 @@ describe.each(inProcessSetups())("operations endpoints (%s)", (setup) => {
     expect(after).not.toContain(unmatched);
   });
 
+  it('labels a method it does not know "other" (HTTP/2 accepts any token as a method)', async () => {
+    const invented = `BREW${randomUUID().slice(0, 8).toUpperCase()}`;
+    const session = http2.connect(app.baseUrl);
+    try {
+      for (const path of ["/products", "/healthz", "/no-such-route"]) {
+        const status = await new Promise<number>((resolve, reject) => {
+          const stream = session.request({ ":method": invented, ":path": path });
+          stream.on("response", (headers) => resolve(Number(headers[":status"])));
+          stream.on("error", reject);
+          stream.resume();
+          stream.end();
+        });
+        expect(status).toBeLessThan(500);
+      }
+    } finally {
+      session.close();
+    }
+    const text = await metrics();
+    expect(text).not.toContain(invented);
+    expect(text).toMatch(/^http_requests_total\{[^}]*method="other"[^}]*\} \d+/m);
+  });
+
   it('counts product cache misses and hits under cache="products"', async () => {
     const product = await createProduct();
     const misses = (text: string) => sampleValue(text, "cache_misses_total", { cache: "products" }) ?? 0;
@@ -151,6 +174,8 @@ describe.skipIf(!servicesAvailable)("readiness while Redis is unreachable (servi
     expect(body.checks.redis?.ok).toBe(false);
     expect(body.checks.database?.ok).toBe(true);
     expect(body.checks.nats?.ok).toBe(true);
+    // Which dependency, never its error or address (API.md, "Limits": leaks).
+    expect(result.text).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|:1\b|error/i);
   });
 
   it("GET /healthz is still 200", async () => {

@@ -19,6 +19,7 @@ import { type ReadinessCheck, registerOperationsRoutes } from "./operations-rout
 import { registerOrderRoutes } from "./orders-routes.js";
 import { type Problem, problem, problemFromConnectError, validationProblem } from "./problem.js";
 import { registerProductRoutes } from "./products-routes.js";
+import { restListener } from "./rest-listener.js";
 import { registerReviewRoutes } from "./reviews-routes.js";
 import { registerStatisticsRoutes } from "./statistics-routes.js";
 
@@ -31,13 +32,27 @@ export interface GatewayClients {
 export interface GatewayOptions {
   clients: GatewayClients;
   readiness: ReadinessCheck[];
+  /** True from the moment the process starts stopping (readiness fails from then on). */
+  draining: () => boolean;
   metrics: Registry;
   logger: Logger;
+  /** Largest request body (MAX_BODY_BYTES); larger ones are refused while they arrive. */
+  maxBodyBytes: number;
 }
 
-export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
-  const { logger } = options;
+export type NodeListener = ReturnType<typeof restListener>;
+
+/** The REST edge as a Node request listener (see rest-listener.ts for where the body limit sits). */
+export function createGatewayListener(options: GatewayOptions): NodeListener {
   const httpMetrics = new HttpMetrics(options.metrics);
+  return restListener(createGatewayApp(options, httpMetrics), {
+    maxBodyBytes: options.maxBodyBytes,
+    metrics: httpMetrics,
+  });
+}
+
+export function createGatewayApp(options: GatewayOptions, httpMetrics: HttpMetrics): OpenAPIHono {
+  const { logger } = options;
   const app = new OpenAPIHono({
     // Type errors found by the route schemas: 400 with one entry per offending field.
     defaultHook: (result, c) => {
@@ -53,7 +68,13 @@ export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
     },
   });
 
-  registerOperationsRoutes(app, options.readiness, options.metrics, httpMetrics);
+  registerOperationsRoutes(app, {
+    checks: options.readiness,
+    draining: options.draining,
+    registry: options.metrics,
+    metrics: httpMetrics,
+    logger,
+  });
   registerProductRoutes(app, options.clients.inventory, httpMetrics);
   registerOrderRoutes(app, options.clients.orders, httpMetrics);
   registerReviewRoutes(app, options.clients.orders, httpMetrics);

@@ -1,5 +1,9 @@
-/** Liveness, readiness and Prometheus metrics. */
+/**
+ * Liveness, readiness and Prometheus metrics. Readiness names the dependency that does not answer
+ * but never its error (hosts, ports, credentials): that goes to the log, once per change.
+ */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Logger } from "../platform/logger.js";
 import type { Registry } from "../platform/metrics.js";
 import type { HttpMetrics } from "./http-metrics.js";
 
@@ -13,17 +17,35 @@ const READINESS_TIMEOUT_MS = 2000;
 
 const ReadinessSchema = z
   .object({
-    status: z.enum(["ready", "unavailable"]),
-    checks: z.record(z.string(), z.object({ ok: z.boolean(), error: z.string().optional() })),
+    status: z.enum(["ready", "unavailable", "draining"]),
+    checks: z.record(z.string(), z.object({ ok: z.boolean() })),
   })
   .openapi("Readiness");
 
-export function registerOperationsRoutes(
-  app: OpenAPIHono,
-  checks: ReadinessCheck[],
-  registry: Registry,
-  metrics: HttpMetrics,
-): void {
+export interface OperationsOptions {
+  checks: ReadinessCheck[];
+  /** True from the moment the process starts stopping: readiness fails at once. */
+  draining: () => boolean;
+  registry: Registry;
+  metrics: HttpMetrics;
+  logger: Logger;
+}
+
+export function registerOperationsRoutes(app: OpenAPIHono, options: OperationsOptions): void {
+  const { checks, registry, metrics } = options;
+  const failing = new Map<string, string>();
+  /** Logs a dependency's failure when it starts (or its reason changes) and its recovery. */
+  const remember = (name: string, result: ProbeResult) => {
+    const before = failing.get(name);
+    if (result.ok) {
+      if (before !== undefined)
+        options.logger.info({ dependency: name }, "readiness: dependency answers again");
+      failing.delete(name);
+    } else if (before !== result.error) {
+      options.logger.warn({ dependency: name, err: result.error }, "readiness: dependency does not answer");
+      failing.set(name, result.error);
+    }
+  };
   app.openapi(
     createRoute({
       method: "get",
@@ -56,10 +78,18 @@ export function registerOperationsRoutes(
     }),
     async (c) =>
       metrics.track(c, async () => {
+        if (options.draining()) {
+          c.header("Retry-After", "5");
+          return c.json({ status: "draining" as const, checks: {} }, 503);
+        }
         const results = await Promise.all(
-          checks.map(async ({ name, check }) => [name, await probe(check)] as const),
+          checks.map(async ({ name, check }) => {
+            const result = await probe(check);
+            remember(name, result);
+            return [name, { ok: result.ok }] as const;
+          }),
         );
-        const ready = results.every(([, result]) => result.ok);
+        const ready = results.every(([, result]) => result.ok) && !options.draining();
         const body = {
           status: ready ? ("ready" as const) : ("unavailable" as const),
           checks: Object.fromEntries(results),
@@ -84,7 +114,9 @@ export function registerOperationsRoutes(
   );
 }
 
-async function probe(check: () => Promise<void>): Promise<{ ok: boolean; error?: string }> {
+type ProbeResult = { ok: true } | { ok: false; error: string };
+
+async function probe(check: () => Promise<void>): Promise<ProbeResult> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([

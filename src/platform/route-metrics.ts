@@ -6,6 +6,12 @@
  */
 import type { Registry } from "prom-client";
 
+/**
+ * Method label values: any other method is "other", so a client cannot create series at will
+ * (HTTP/2 accepts any token as a method, and HTTP/1.1 a long list of them).
+ */
+const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 interface Series {
@@ -62,7 +68,8 @@ export class RouteMetrics {
   }
 
   /** Records one request that took `seconds`. */
-  observe(method: string, route: string, status: number, seconds: number): void {
+  observe(requestMethod: string, route: string, status: number, seconds: number): void {
+    const method = KNOWN_METHODS.has(requestMethod) ? requestMethod : "other";
     const key = `${method} ${route} ${status}`;
     let series = this.series.get(key);
     if (series === undefined) {

@@ -4,14 +4,23 @@
  * the HTTP/2 client preface goes to an http2 server, anything else to an http server. Both share
  * one request listener (connect-node's adapter, which falls back to the REST app).
  *
+ * Connections are bounded (see ConnectionLimits and docs/operations.md): a connection that sends
+ * nothing, or not its whole request headers, in time is closed; so is an idle keep-alive
+ * connection or an HTTP/2 connection without streams; HTTP/2 allows a bounded number of concurrent
+ * streams. An answer given before a request's body was read (a body refused for its size) ends
+ * with a short linger instead of reading the rest of the body.
+ *
  * Closing drains: the port stops accepting at once (a new connection is refused, which a client or
  * load balancer can always retry elsewhere, since nothing was sent), every request already received
  * runs to completion and gets its whole response, and each connection closes once it has nothing
- * in progress. Only when the grace runs out are the connections still busy cut.
+ * in progress; connections with no request in progress are closed at once. Only when the grace
+ * runs out are the connections still busy cut.
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connection-limits.js";
+import { declaredBodyLength, lingerAfterEarlyAnswer } from "./early-answer.js";
 
 type Listener = (
   request: IncomingMessage | http2.Http2ServerRequest,
@@ -28,7 +37,7 @@ const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const SETTLE_MS = 100;
 
 export interface ServerActivity {
-  /** Open connections (HTTP/1.1 sockets and HTTP/2 sessions). */
+  /** Open connections (HTTP/1.1 sockets, HTTP/2 sessions, and sockets that have sent nothing yet). */
   connections: number;
   /** Of those, the ones in the middle of a request (HTTP/1.1) or with an open session (HTTP/2). */
   busy: number;
@@ -52,6 +61,19 @@ export interface OnePortServer {
   close(graceMs?: number): Promise<CloseResult>;
 }
 
+export interface OnePortServerOptions {
+  port: number;
+  host: string;
+  listener: Listener;
+  /** Overrides of the API.md defaults (tests use shorter times). */
+  limits?: Partial<ConnectionLimits>;
+  /**
+   * The largest request body the listener accepts. An HTTP/1.1 request that declares more and
+   * asks `Expect: 100-continue` is answered without inviting its body.
+   */
+  maxBodyBytes?: number;
+}
+
 type HttpSocket = net.Socket & { _httpMessage?: ServerResponse | null };
 
 /** The HTTP/1.1 response in progress on a socket, if any (set by node:http while it runs). */
@@ -62,33 +84,56 @@ function responseInProgress(socket: net.Socket): ServerResponse | undefined {
 /** Ends an HTTP/1.1 connection now if it is idle, else right after the response in progress. */
 function closeWhenIdle(socket: net.Socket): void {
   const response = responseInProgress(socket);
-  if (!response) socket.end();
+  if (!response) socket.destroy();
   else if (!response.headersSent) response.setHeader("connection", "close");
   else if (!response.writableFinished) response.once("finish", () => socket.end());
   else socket.end();
 }
 
-export async function listenOnePort(options: {
-  port: number;
-  host: string;
-  listener: Listener;
-}): Promise<OnePortServer> {
+export async function listenOnePort(options: OnePortServerOptions): Promise<OnePortServer> {
+  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
   let draining = false;
-  const http1 = http.createServer({ keepAliveTimeout: 65_000 }, (request, response) => {
-    // A request that arrives on a kept-alive connection while draining is served, and its
-    // response tells the client that this connection ends with it.
-    if (draining) response.setHeader("connection", "close");
+  const serve: Listener = (request, response) => {
+    // A body left unread by an early answer is not read to its end: see lingerAfterEarlyAnswer.
+    if (declaredBodyLength(request) !== 0) lingerAfterEarlyAnswer(request, response, limits);
     options.listener(request, response);
+  };
+  const http1 = http.createServer(
+    {
+      keepAliveTimeout: limits.idleTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs / 4),
+    },
+    (request, response) => {
+      // A request that arrives on a kept-alive connection while draining is served, and its
+      // response tells the client that this connection ends with it.
+      if (draining) response.setHeader("connection", "close");
+      serve(request, response);
+    },
+  );
+  // Node arms headersTimeout and requestTimeout (and tracks connections for them) when its server
+  // starts listening; ours never listens itself (connections are handed to it), so its tracking is
+  // started the way listen() starts it. test/hostile-connections.test.ts fails without this.
+  http1.emit("listening");
+  // A body declared larger than the limit is refused without inviting it.
+  http1.on("checkContinue", (request, response) => {
+    const declared = declaredBodyLength(request);
+    if (options.maxBodyBytes === undefined || declared <= options.maxBodyBytes) response.writeContinue();
+    http1.emit("request", request, response);
   });
+
   const h2 = http2.createServer(
-    {},
-    options.listener as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+    { settings: { maxConcurrentStreams: limits.maxConcurrentStreams } },
+    serve as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
   );
   const sockets = new Set<net.Socket>();
+  const awaitingFirstBytes = new Set<net.Socket>();
   const h2Sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
     h2Sessions.add(session);
     session.on("close", () => h2Sessions.delete(session));
+    closeWhenStreamless(session, limits);
     // A connection accepted before close() whose first bytes came after it: let its first
     // requests in, then GOAWAY (streams already open finish).
     if (draining) setTimeout(() => session.close(), SETTLE_MS).unref();
@@ -97,9 +142,19 @@ export async function listenOnePort(options: {
   const http2Sockets = new WeakSet<net.Socket>();
   const tcp = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
+    awaitingFirstBytes.add(socket);
+    // Until its first bytes arrive a connection belongs to neither HTTP server, so their timeouts
+    // do not cover one that sends nothing at all.
+    const silence = setTimeout(() => socket.destroy(), limits.headersTimeoutMs);
+    socket.on("close", () => {
+      clearTimeout(silence);
+      sockets.delete(socket);
+      awaitingFirstBytes.delete(socket);
+    });
     socket.on("error", () => socket.destroy());
     socket.once("data", (head: Buffer) => {
+      clearTimeout(silence);
+      awaitingFirstBytes.delete(socket);
       // Put the first bytes back and let the chosen server read them as if it had accepted the socket.
       socket.pause();
       socket.unshift(head);
@@ -136,13 +191,15 @@ export async function listenOnePort(options: {
     draining = true;
     // No new connections from here on: the listening socket is closed, so connecting is refused.
     const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+    // A connection that has sent nothing has no request to serve.
+    for (const socket of awaitingFirstBytes) socket.destroy();
     // HTTP/2: GOAWAY now; streams already open finish, then the session closes.
     for (const session of h2Sessions) session.close();
     // HTTP/1.1: a connection busy with a request closes right after its response (http.Server only
     // tracks idle keep-alive connections when it listens itself, which ours never does, so each
     // socket's response in progress is looked up here rather than bookkept per request). One that
     // looks idle may have a request waiting to be read: it gets a moment, and the event loop a
-    // couple of turns, to start it, and is ended then if it is still idle.
+    // couple of turns, to start it, and is closed then if it is still idle.
     for (const socket of sockets) {
       if (!http2Sockets.has(socket) && responseInProgress(socket)) closeWhenIdle(socket);
     }
@@ -175,4 +232,29 @@ export async function listenOnePort(options: {
       return closing;
     },
   };
+}
+
+/**
+ * Closes an HTTP/2 session that has no open stream for too long: `headersTimeoutMs` before its
+ * first stream, `idleTimeoutMs` between streams. GOAWAY first; a session that does not close on
+ * its own within the linger time is destroyed.
+ */
+function closeWhenStreamless(session: http2.ServerHttp2Session, limits: ConnectionLimits): void {
+  let open = 0;
+  const expire = () => {
+    session.close();
+    setTimeout(() => session.destroy(), limits.lingerMs).unref();
+  };
+  let timer: NodeJS.Timeout | undefined = setTimeout(expire, limits.headersTimeoutMs);
+  session.on("stream", (stream: http2.ServerHttp2Stream) => {
+    open++;
+    clearTimeout(timer);
+    timer = undefined;
+    stream.once("close", () => {
+      open--;
+      if (open === 0 && !session.closed && !session.destroyed)
+        timer = setTimeout(expire, limits.idleTimeoutMs);
+    });
+  });
+  session.once("close", () => clearTimeout(timer));
 }
