@@ -9,6 +9,7 @@ import { createClient } from "@connectrpc/connect";
 import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
 import { createGatewayListener } from "./gateway/gateway-app.js";
 import type { ReadinessCheck } from "./gateway/operations-routes.js";
+import { problem } from "./gateway/problem.js";
 import { InventoryService } from "./gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import { StockService } from "./gen/ecommerce/inventory/v1/stock_service_pb.js";
 import { OrderService } from "./gen/ecommerce/orders/v1/order_service_pb.js";
@@ -30,6 +31,7 @@ import { createJetStreamBus } from "./platform/events/jetstream-bus.js";
 import type { Logger } from "./platform/logger.js";
 import { createMetricsRegistry, type Registry } from "./platform/metrics.js";
 import type { MountedModule, Platform } from "./platform/module.js";
+import { guardedRouter } from "./platform/rpc/guarded-router.js";
 import { listenOnePort } from "./platform/server/one-port-server.js";
 import { connectionLossIsUnavailable } from "./platform/transport/connection-loss.js";
 import { forwardService } from "./platform/transport/forwarding-service.js";
@@ -110,8 +112,10 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     /** Public services of modules hosted elsewhere, served on this port by the gateway. */
     const forwarded: ((router: ConnectRouter) => void)[] = [];
     const routes = (router: ConnectRouter) => {
-      for (const module of modules) module.routes(router);
-      for (const forward of forwarded) forward(router);
+      const hosted = guardedRouter(router, { logger, checkText: true });
+      for (const module of modules) module.routes(hosted);
+      const forwarding = guardedRouter(router, { logger, checkText: false });
+      for (const forward of forwarded) forward(forwarding);
     };
     // Built on first use, once every module hosted here is mounted and has registered its services.
     let localTransport: Transport | undefined;
@@ -212,6 +216,10 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       // Connect, gRPC and gRPC-Web bodies: connect-node stops reading, and inflating, at the limit.
       listener: splitByPath(connectNodeAdapter({ routes, readMaxBytes: config.maxBodyBytes }), fallback),
       maxBodyBytes: config.maxBodyBytes,
+      malformedRequestAnswer: (status, detail) => ({
+        contentType: "application/problem+json",
+        body: JSON.stringify(problem(status, "invalid_argument", detail)),
+      }),
     });
     closers.unshift({
       name: "http",

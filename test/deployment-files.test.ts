@@ -31,8 +31,17 @@ describe("docker-compose.yml", () => {
   });
 
   it.each(appServices)("gives %s a configuration the platform accepts", (_name, service) => {
-    expect(() => loadConfig(service.environment ?? {})).not.toThrow();
+    const environment = { ...service.environment, JWT_SECRET: "a-secret-the-operator-provides-32b+" };
+    expect(() => loadConfig(environment)).not.toThrow();
   });
+
+  it.each(appServices)(
+    "ships no usable JWT_SECRET for %s: compose requires one from the environment",
+    (_name, service) => {
+      // `${VAR:?message}`: compose stops with the message when VAR is unset or empty.
+      expect(service.environment?.JWT_SECRET).toMatch(/^\$\{JWT_SECRET:\?[^}]+\}$/);
+    },
+  );
 
   it("has the single process by default and the four processes of a split in the split profile", () => {
     expect(compose.services.app?.profiles).toBeUndefined();
@@ -51,6 +60,12 @@ describe("Dockerfile", () => {
     expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
+  });
+
+  it("applies the dependency patches before installing (patch-package runs at postinstall)", () => {
+    const copyPatches = dockerfile.indexOf("COPY patches ./patches");
+    expect(copyPatches).toBeGreaterThan(-1);
+    expect(copyPatches).toBeLessThan(dockerfile.indexOf("RUN npm ci"));
   });
 
   it("starts the platform with the command the start-up test runs outside Docker", () => {

@@ -270,6 +270,26 @@ describe("hostile bodies and connections (child process)", () => {
     }
   }, 40_000);
 
+  it("answers what node:http cannot parse (431, 400) in the API's problem+json, then closes", async () => {
+    const exchange = (request: string) =>
+      new Promise<string>((resolve) => {
+        let text = "";
+        const socket = net.connect(child.port, "127.0.0.1", () => socket.write(request));
+        socket.on("data", (data) => {
+          text += data.toString();
+        });
+        socket.on("close", () => resolve(text));
+        socket.on("error", () => resolve(text));
+      });
+    const tooLong = await exchange(`GET /products/${"x".repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    expect(statusOf(tooLong), tooLong).toBe(431);
+    expect(tooLong).toMatch(/content-type: application\/problem\+json/i);
+    expect(JSON.parse(bodyOf(tooLong))).toMatchObject({ status: 431, code: "invalid_argument" });
+    const garbled = await exchange("GET /healthz HTTP/1.1\r\nHost: x\r\nBad header line\r\n\r\n");
+    expect(statusOf(garbled), garbled).toBe(400);
+    expect(JSON.parse(bodyOf(garbled))).toMatchObject({ status: 400, code: "invalid_argument" });
+  });
+
   it("limits HTTP/2 streams per connection and idle keep-alive connections to API.md's values", async () => {
     const session = http2.connect(child.url);
     await new Promise<void>((resolve) => session.once("remoteSettings", () => resolve()));

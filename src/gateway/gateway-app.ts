@@ -10,8 +10,10 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { InventoryService } from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import type { OrderService } from "../gen/ecommerce/orders/v1/order_service_pb.js";
 import type { StatisticsService } from "../gen/ecommerce/statistics/v1/statistics_service_pb.js";
+import { reportFailure } from "../platform/errors/public-error.js";
 import type { Logger } from "../platform/logger.js";
 import type { Registry } from "../platform/metrics.js";
+import { REQUEST_ID_HEADER, requestIdFrom } from "../platform/rpc/request-id.js";
 import { registerApiDocs } from "./api-docs.js";
 import { registerDiscountRoutes } from "./discounts-routes.js";
 import { HttpMetrics } from "./http-metrics.js";
@@ -87,19 +89,24 @@ export function createGatewayApp(options: GatewayOptions, httpMetrics: HttpMetri
     return sendProblem(problem(404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
   });
   app.onError((error, c) => {
-    if (error instanceof ConnectError) {
-      const body = problemFromConnectError(error);
-      if (body.status >= 500 && body.code !== "unavailable")
-        logger.error({ err: error, path: c.req.path }, "module call failed");
-      const headers = body.code === "unavailable" ? { "Retry-After": "5" } : undefined;
-      return sendProblem(body, headers);
-    }
     if (error instanceof HTTPException && error.status < 500) {
       // Raised by Hono's body parsing, e.g. malformed JSON.
       return sendProblem(problem(error.status, "invalid_argument", error.message || "malformed request"));
     }
-    logger.error({ err: error, path: c.req.path }, "unexpected error");
-    return sendProblem(problem(500, "internal", "an internal error occurred"));
+    // A module's failure was logged where it happened (and carries its request id); anything else
+    // failed here and is logged here, once. Either way the body says nothing internal.
+    const requestId =
+      (error instanceof ConnectError ? error.metadata.get(REQUEST_ID_HEADER) : null) ??
+      requestIdFrom(c.req.header(REQUEST_ID_HEADER));
+    const failure = reportFailure(logger, error, {
+      operation: `${c.req.method} ${c.req.routePath}`,
+      requestId,
+    });
+    const body = problemFromConnectError(failure);
+    const headers: Record<string, string> = {};
+    if (body.status >= 500) headers[REQUEST_ID_HEADER] = requestId;
+    if (body.code === "unavailable") headers["Retry-After"] = "5";
+    return sendProblem(body, headers);
   });
   return app;
 }

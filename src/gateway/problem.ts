@@ -6,6 +6,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { HTTPException } from "hono/http-exception";
 import { ErrorReasonSchema, FieldViolationsSchema } from "../gen/ecommerce/common/v1/error_details_pb.js";
+import { publicError } from "../platform/errors/public-error.js";
 
 export interface FieldError {
   field: string;
@@ -44,6 +45,7 @@ const STATUS_BY_CODE: Record<Code, number> = {
 const TITLE_BY_STATUS: Record<number, string> = {
   400: "Bad Request",
   401: "Unauthorized",
+  408: "Request Timeout",
   403: "Forbidden",
   404: "Not Found",
   409: "Conflict",
@@ -51,6 +53,7 @@ const TITLE_BY_STATUS: Record<number, string> = {
   415: "Unsupported Media Type",
   422: "Unprocessable Content",
   429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
   499: "Client Closed Request",
   500: "Internal Server Error",
   501: "Not Implemented",
@@ -85,8 +88,8 @@ export function problemFromConnectError(error: ConnectError): Problem {
   const status = (reason && STATUS_BY_REASON[reason]) || (STATUS_BY_CODE[error.code] ?? 500);
   const code = codeName(error.code);
   const violations = error.findDetails(FieldViolationsSchema)[0]?.violations;
-  const detail =
-    status >= 500 && error.code !== Code.Unavailable ? "an internal error occurred" : error.rawMessage;
+  // A server failure says what kind it was and nothing of its cause (see public-error.ts).
+  const detail = status >= 500 ? publicError(error).rawMessage : error.rawMessage;
   return problem(status, code, detail, {
     ...(reason ? { reason } : {}),
     ...(violations && violations.length > 0

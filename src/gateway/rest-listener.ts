@@ -11,7 +11,7 @@ import { getRequestListener } from "@hono/node-server";
 import { declaredBodyLength } from "../platform/server/early-answer.js";
 import { readBody, TOO_LARGE } from "../platform/server/read-body.js";
 import type { HttpMetrics } from "./http-metrics.js";
-import { problem } from "./problem.js";
+import { problem, validationProblem } from "./problem.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
@@ -33,8 +33,28 @@ export function restListener(
     options.metrics.observe(request.method ?? "", "unmatched", status, performance.now());
   };
   const tooLarge = `the request body is larger than ${options.maxBodyBytes} bytes`;
+  const refuseInvalid = (request: Request, response: Response, field: string) => {
+    const errors = [{ field, message: "must be valid UTF-8 once percent-decoded" }];
+    const body = JSON.stringify(validationProblem(errors));
+    (response as ServerResponse).writeHead(400, {
+      "content-type": "application/problem+json",
+      "content-length": Buffer.byteLength(body),
+    });
+    response.end(body);
+    options.metrics.observe(request.method ?? "", "unmatched", 400, performance.now());
+  };
 
   return (request, response) => {
+    const url = request.url ?? "/";
+    // Percent-escapes that do not decode to UTF-8 (a lone surrogate's bytes, say) would reach the
+    // routes as the raw escapes: they are refused here, naming the path or the query parameter.
+    if (url.includes("%")) {
+      const field = undecodableUrlPart(url);
+      if (field !== undefined) {
+        refuseInvalid(request, response, field);
+        return;
+      }
+    }
     const declared = declaredBodyLength(request);
     if (declared === 0) {
       listener(request, response);
@@ -70,4 +90,30 @@ export function restListener(
       },
     );
   };
+}
+
+/** "path", or the name of the query parameter, whose percent-escapes are not UTF-8; else undefined. */
+function undecodableUrlPart(url: string): string | undefined {
+  const queryStart = url.indexOf("?");
+  const path = queryStart === -1 ? url : url.slice(0, queryStart);
+  if (!decodes(path)) return "path";
+  if (queryStart === -1) return undefined;
+  for (const pair of url.slice(queryStart + 1).split("&")) {
+    const equals = pair.indexOf("=");
+    const name = equals === -1 ? pair : pair.slice(0, equals);
+    const value = equals === -1 ? "" : pair.slice(equals + 1);
+    if (!decodes(name)) return "query";
+    if (!decodes(value)) return decodeURIComponent(name.replace(/\+/g, " "));
+  }
+  return undefined;
+}
+
+function decodes(text: string): boolean {
+  if (!text.includes("%")) return true;
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -51,6 +51,18 @@ describe("loadConfig", () => {
     expect(refusal(env).variable).toBe(variable);
   });
 
+  it("never repeats the credentials of a URL it refuses", () => {
+    const refused: Record<string, string>[] = [
+      { NATS_URL: "ftp://alice:s3cret@nats:4222" },
+      { DATABASE_URL: "mysql://app:s3cret@db/shop" },
+    ];
+    for (const env of refused) {
+      const { message } = refusal(env);
+      expect(message).not.toContain("s3cret");
+      expect(message).not.toContain("alice");
+    }
+  });
+
   it("accepts a JWT_SECRET of 32 bytes, counted in bytes rather than characters", () => {
     expect(loadConfig({ JWT_SECRET: "x".repeat(32) }).jwtSecret).toBe("x".repeat(32));
     // 16 characters, 32 bytes in UTF-8.

@@ -3,6 +3,7 @@
  * down as a typed object. Nothing else in the codebase reads process.env.
  */
 import { validate as isValidCron } from "node-cron";
+import { redactUrl } from "./redact-url.js";
 
 export const ALL_MODULES = ["inventory", "orders", "statistics", "gateway"] as const;
 export type ModuleName = (typeof ALL_MODULES)[number];
@@ -67,10 +68,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     try {
       parsed = new URL(value);
     } catch {
-      throw new ConfigError(name, `"${value}" is not a URL`);
+      throw new ConfigError(name, `"${redactUrl(value)}" is not a URL`);
     }
     if (!protocols.includes(parsed.protocol)) {
-      throw new ConfigError(name, `expected a ${protocols.join(" or ")} URL, got "${value}"`);
+      throw new ConfigError(name, `expected a ${protocols.join(" or ")} URL, got "${redactUrl(value)}"`);
     }
     return value.replace(/\/+$/, "");
   };

@@ -8,7 +8,7 @@ import { and, asc, desc, eq, gt, inArray, lt, lte, max, or } from "drizzle-orm";
 import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
 import type { Db } from "../../platform/db/database.js";
 import { uuidv7 } from "../../platform/ids.js";
-import { businessError, notFound } from "../../platform/rpc/errors.js";
+import { businessError, echo, notFound } from "../../platform/rpc/errors.js";
 import type { TimeCursor } from "../../platform/rpc/time-cursor.js";
 import { discountProducts, discounts } from "./discount-schema.js";
 import { productFromRow } from "./product-mapper.js";
@@ -157,6 +157,8 @@ function inForceAt(now: Date) {
 
 function productsNotFound(ids: string[]) {
   if (ids.length === 1) return notFound("product", ids[0] as string);
-  const named = ids.map((id) => `"${id}"`).join(", ");
+  const shown = ids.slice(0, 10).map((id) => `"${echo(id)}"`);
+  if (ids.length > shown.length) shown.push(`and ${ids.length - shown.length} more`);
+  const named = shown.join(", ");
   return businessError(Code.NotFound, "PRODUCT_NOT_FOUND", `products ${named} were not found`);
 }

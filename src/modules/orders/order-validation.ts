@@ -1,7 +1,7 @@
 /** CreateOrder's input rules, enforced in the module for every caller. */
 import type { CreateOrderRequest } from "../../gen/ecommerce/orders/v1/order_service_pb.js";
 import { isUuid } from "../../platform/ids.js";
-import { notFound } from "../../platform/rpc/errors.js";
+import { echo, notFound } from "../../platform/rpc/errors.js";
 import { Violations } from "../../platform/rpc/violations.js";
 
 export const MAX_LINES = 100;
@@ -32,7 +32,7 @@ export function validateCreateOrder(request: CreateOrderRequest): OrderLine[] {
     if (quantity > MAX_QUANTITY && request.items.filter((item) => item.productId === productId).length > 1) {
       violations.add(
         "items",
-        `product "${productId}" is ordered ${quantity} times in all, more than ${MAX_QUANTITY}`,
+        `product "${echo(productId)}" is ordered ${quantity} times in all, more than ${MAX_QUANTITY}`,
       );
     }
   }

@@ -4,9 +4,12 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { errors, jwtVerify } from "jose";
+import { isMalformedText } from "../rpc/malformed-text.js";
 import { type Principal, ROLES, type Role } from "./principal.js";
 
 const MAX_REMEMBERED = 10_000;
+/** User ids are short; a longer `sub` is no user this platform knows. */
+const MAX_SUBJECT_LENGTH = 256;
 
 interface Remembered {
   principal: Principal;
@@ -39,6 +42,10 @@ export class TokenVerifier {
     const { sub, role, exp } = payload;
     if (typeof sub !== "string" || sub === "") {
       throw new ConnectError("token has no subject (sub)", Code.Unauthenticated);
+    }
+    // The subject becomes a user id stored and compared in the database.
+    if (sub.length > MAX_SUBJECT_LENGTH || isMalformedText(sub)) {
+      throw new ConnectError("token subject (sub) is not a valid user id", Code.Unauthenticated);
     }
     if (typeof role !== "string" || !ROLES.includes(role as Role)) {
       throw new ConnectError('token role must be "admin" or "customer"', Code.Unauthenticated);

@@ -28,6 +28,17 @@ const TRANSIENT_CODES = new Set([
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 
+/**
+ * SQLSTATEs of a statement stopped for taking too long: statement_timeout (query_canceled) and
+ * lock_timeout (lock_not_available). The request pool sets both (see database.ts), so a request
+ * that waits on a slow statement or a held lock ends instead of holding a connection.
+ */
+const TIMEOUT_SQLSTATES = new Set(["57014", "55P03"]);
+
+export function isDatabaseTimeout(error: unknown): boolean {
+  return errorCodes(error, 5).some((code) => TIMEOUT_SQLSTATES.has(code));
+}
+
 export function isTransientDatabaseError(error: unknown): boolean {
   // The outermost code that says something decides: a SQLSTATE is the server's verdict.
   for (const code of errorCodes(error, 5)) {

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { connect, type NatsConnection } from "nats";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeliveredEvent, PublishedEvent } from "./event-bus.js";
 import { createJetStreamBus, type JetStreamBus, MSG_ID_HEADER, streamNameFor } from "./jetstream-bus.js";
@@ -41,6 +42,32 @@ describe("jetstream-bus without a server", () => {
       const sub = await bus.subscribe({ subjects: ["a.>"], durableName: "g", handler: async () => {} });
       await sub.stop();
       expect(Date.now() - started).toBeLessThan(1_000);
+    } finally {
+      await bus.close();
+    }
+  });
+});
+
+describe("jetstream-bus logs", () => {
+  it("never shows the credentials of its NATS URL", async () => {
+    const port = await freePort();
+    const lines: string[] = [];
+    const logger = pino({ level: "debug" }, { write: (line: string) => lines.push(line) });
+    const bus = createJetStreamBus({
+      url: `nats://alice:s3cret-password@127.0.0.1:${port}`,
+      namespace: "nobody",
+      logger,
+    });
+    try {
+      const deadline = Date.now() + 5_000;
+      while (!lines.some((line) => line.includes("NATS unreachable")) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const text = lines.join("");
+      expect(text).toContain("NATS unreachable");
+      expect(text).toContain(`nats://***@127.0.0.1:${port}`);
+      expect(text).not.toContain("s3cret-password");
+      expect(text).not.toContain("alice");
     } finally {
       await bus.close();
     }

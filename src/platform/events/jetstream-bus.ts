@@ -31,6 +31,7 @@ import {
 } from "nats";
 import { inBatches } from "../batching/async-batches.js";
 import type { Logger } from "../logger.js";
+import { redactUrl } from "../redact-url.js";
 import {
   assertValidSubject,
   DEFAULT_MAX_BATCH,
@@ -185,6 +186,8 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
     .split(",")
     .map((server) => server.trim())
     .filter(Boolean);
+  /** The servers as logs may show them: credentials hidden. */
+  const shownServers = servers.map(redactUrl);
 
   let closed = false;
   let nc: NatsConnection | undefined;
@@ -314,7 +317,7 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
         jsm = undefined;
         streamEnsured = undefined;
         connected = true;
-        log.info({ servers }, "connected to NATS");
+        log.info({ servers: shownServers }, "connected to NATS");
         watchStatus(conn).catch((error) => log.error({ err: error }, "NATS status watcher failed"));
         ensureStreamInBackground();
         const error = await conn.closed();
@@ -328,7 +331,10 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
       } catch (error) {
         failures++;
         if (failures === 1 || failures % 60 === 0) {
-          log.warn({ err: error, servers, failures }, "NATS unreachable; retrying in the background");
+          log.warn(
+            { err: error, servers: shownServers, failures },
+            "NATS unreachable; retrying in the background",
+          );
         }
       }
       if (closed) return;

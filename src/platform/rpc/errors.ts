@@ -38,5 +38,19 @@ export function businessError(code: Code, reason: string, message: string): Conn
 
 /** not_found for a resource kind and id, e.g. notFound("product", id). */
 export function notFound(kind: string, id: string): ConnectError {
-  return businessError(Code.NotFound, `${kind.toUpperCase()}_NOT_FOUND`, `${kind} "${id}" was not found`);
+  return businessError(
+    Code.NotFound,
+    `${kind.toUpperCase()}_NOT_FOUND`,
+    `${kind} "${echo(id)}" was not found`,
+  );
+}
+
+const ECHO_MAX = 100;
+
+/**
+ * A caller's value as an error message may repeat it: at most 100 characters. A message echoing a
+ * huge value in full would be huge too (and over gRPC, trailers too large to send).
+ */
+export function echo(value: string): string {
+  return value.length <= ECHO_MAX ? value : `${value.slice(0, ECHO_MAX)}…`;
 }

@@ -11,11 +11,21 @@ export function encodeTimeCursor(cursor: TimeCursor): string {
   return encodePageToken(`${cursor.createdAt.toISOString()}|${cursor.id}`);
 }
 
+/**
+ * Times a token may carry: what this API issues (created_at of a row) lies well inside; a forged
+ * token with a date PostgreSQL cannot hold (JavaScript dates reach year ±275760) is refused here
+ * instead of failing in the query.
+ */
+const EARLIEST = Date.UTC(1970, 0, 1);
+const LATEST = Date.UTC(9999, 11, 31);
+
 /** The cursor in a page token, undefined for the first page; invalid_argument for a bad token. */
 export function decodeTimeCursor(token: string): TimeCursor | undefined {
   const key = decodePageToken(token, (value) => {
     const [time, id] = value.split("|");
-    return time !== undefined && id !== undefined && !Number.isNaN(Date.parse(time)) && isUuid(id);
+    if (time === undefined || id === undefined || !isUuid(id)) return false;
+    const at = Date.parse(time);
+    return at >= EARLIEST && at <= LATEST;
   });
   if (key === undefined) return undefined;
   const [time, id] = key.split("|") as [string, string];

@@ -52,10 +52,14 @@ export function lingerAfterEarlyAnswer(
     }
     const socket = request.socket;
     const timer = setTimeout(() => socket.destroy(), limits.lingerMs);
-    socket.once("close", () => clearTimeout(timer));
+    const stopTimer = () => clearTimeout(timer);
+    socket.once("close", stopTimer);
     if (declaredBodyLength(request) <= limits.lingerBytes) {
       // A little is left: node:http reads it as usual and the connection stays usable.
-      request.once("end", () => clearTimeout(timer));
+      request.once("end", () => {
+        stopTimer();
+        socket.off("close", stopTimer);
+      });
       return;
     }
     // Too much to read: stop reading, tell the client the connection ends here (it reads the

@@ -4,7 +4,7 @@
  * the HTTP/2 client preface goes to an http2 server, anything else to an http server. Both share
  * one request listener (connect-node's adapter, which falls back to the REST app).
  *
- * Connections are bounded (see ConnectionLimits and docs/operations.md): a connection that sends
+ * Connections are bounded (see ConnectionLimits and docs/security.md): a connection that sends
  * nothing, or not its whole request headers, in time is closed; so is an idle keep-alive
  * connection or an HTTP/2 connection without streams; HTTP/2 allows a bounded number of concurrent
  * streams. An answer given before a request's body was read (a body refused for its size) ends
@@ -72,6 +72,21 @@ export interface OnePortServerOptions {
    * asks `Expect: 100-continue` is answered without inviting its body.
    */
   maxBodyBytes?: number;
+  /**
+   * The body of the answer to an HTTP/1.1 request node:http cannot parse (400), whose headers are
+   * too large (431) or too slow (408), as `{contentType, body}`; node:http's own is empty.
+   */
+  malformedRequestAnswer?: (status: number, detail: string) => { contentType: string; body: string };
+}
+
+/** What node:http's parser errors mean for the client. */
+function malformedRequestStatus(error: NodeJS.ErrnoException): { status: number; detail: string } {
+  if (error.code === "HPE_HEADER_OVERFLOW")
+    return { status: 431, detail: "the request headers are too large" };
+  if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+    return { status: 408, detail: "the request did not arrive in time" };
+  }
+  return { status: 400, detail: "the request is not valid HTTP/1.1" };
 }
 
 type HttpSocket = net.Socket & { _httpMessage?: ServerResponse | null };
@@ -116,6 +131,24 @@ export async function listenOnePort(options: OnePortServerOptions): Promise<OneP
   // starts listening; ours never listens itself (connections are handed to it), so its tracking is
   // started the way listen() starts it. test/hostile-connections.test.ts fails without this.
   http1.emit("listening");
+  // Requests the parser refuses get an answer in the API's error format, then the connection ends.
+  http1.on("clientError", (error: NodeJS.ErrnoException, socket: net.Socket) => {
+    // Only between responses: a kept-alive connection has written earlier ones, which is fine.
+    if (error.code !== "ECONNRESET" && socket.writable && !responseInProgress(socket)?.headersSent) {
+      const { status, detail } = malformedRequestStatus(error);
+      const answer = options.malformedRequestAnswer?.(status, detail) ?? {
+        contentType: "text/plain",
+        body: detail,
+      };
+      socket.end(
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: ${answer.contentType}\r\n` +
+          `content-length: ${Buffer.byteLength(answer.body)}\r\nconnection: close\r\n\r\n${answer.body}`,
+      );
+      setTimeout(() => socket.destroy(), limits.lingerMs).unref();
+      return;
+    }
+    socket.destroy();
+  });
   // A body declared larger than the limit is refused without inviting it.
   http1.on("checkContinue", (request, response) => {
     const declared = declaredBodyLength(request);

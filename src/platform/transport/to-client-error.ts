@@ -1,5 +1,6 @@
 import { create, type JsonValue, toBinary, toJson } from "@bufbuild/protobuf";
 import { appendHeaders, Code, ConnectError } from "@connectrpc/connect";
+import { isLogged, markLogged } from "../errors/public-error.js";
 
 /** A detail as a client receives it from the wire: the google.protobuf.Any parts plus Connect's debug JSON. */
 type WireDetail = { type: string; value: Uint8Array; debug?: JsonValue };
@@ -39,6 +40,8 @@ export function toClientError(
   }
   const clientError = new ConnectError(error.rawMessage, error.code, appendHeaders(header, responseTrailer));
   clientError.details.push(...details);
+  // Logged where it was thrown: the caller in this process must not log it again.
+  if (isLogged(error)) markLogged(clientError);
   return clientError;
 }
 
