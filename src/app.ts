@@ -24,7 +24,12 @@ import { TokenVerifier } from "./platform/auth/token-verifier.js";
 import { createRedisStore } from "./platform/cache/redis-store.js";
 import type { SecondLevelStore } from "./platform/cache/second-level-store.js";
 import type { Config } from "./platform/config.js";
-import { type Database, openDatabase } from "./platform/db/database.js";
+import {
+  BACKGROUND_STATEMENT_LIMITS,
+  type Database,
+  openDatabase,
+  requestStatementLimits,
+} from "./platform/db/database.js";
 import type { EventBus } from "./platform/events/event-bus.js";
 import { createInProcessBus } from "./platform/events/in-process-bus.js";
 import { createJetStreamBus } from "./platform/events/jetstream-bus.js";
@@ -33,7 +38,9 @@ import { createMetricsRegistry, type Registry } from "./platform/metrics.js";
 import type { MountedModule, Platform } from "./platform/module.js";
 import { guardedRouter } from "./platform/rpc/guarded-router.js";
 import { listenOnePort } from "./platform/server/one-port-server.js";
+import { capRpcDeadline } from "./platform/server/rpc-deadline.js";
 import { connectionLossIsUnavailable } from "./platform/transport/connection-loss.js";
+import { withDefaultTimeout } from "./platform/transport/default-timeout.js";
 import { forwardService } from "./platform/transport/forwarding-service.js";
 import { createInProcessTransport } from "./platform/transport/in-process-transport.js";
 
@@ -88,7 +95,13 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   try {
     let database: Database | undefined;
     if (hostsDataModule) {
-      database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger });
+      database = await openDatabase({
+        url: config.databaseUrl,
+        dataDir: config.dataDir,
+        logger,
+        requestLimits: requestStatementLimits(config.rpcTimeoutMs),
+        backgroundLimits: BACKGROUND_STATEMENT_LIMITS,
+      });
       const db = database;
       closers.unshift({ name: "database", close: () => db.close() });
       readiness.push({ name: "database", check: () => db.ping() });
@@ -162,10 +175,13 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
 
     let fallback: Listener | undefined;
     if (config.modules.has("gateway")) {
+      // Every call from the gateway to a module carries RPC_TIMEOUT_MS as its deadline.
+      const gatewayTransport = (url: string | undefined) =>
+        withDefaultTimeout(transportFor(url), config.rpcTimeoutMs);
       const clients = {
-        inventory: createClient(InventoryService, transportFor(config.inventoryUrl)),
-        orders: createClient(OrderService, transportFor(config.ordersUrl)),
-        statistics: createClient(StatisticsService, transportFor(config.statisticsUrl)),
+        inventory: createClient(InventoryService, gatewayTransport(config.inventoryUrl)),
+        orders: createClient(OrderService, gatewayTransport(config.ordersUrl)),
+        statistics: createClient(StatisticsService, gatewayTransport(config.statisticsUrl)),
       };
       // API.md: the one port serves every module service, wherever the module runs.
       if (config.inventoryUrl !== undefined)
@@ -214,7 +230,13 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       port: config.port,
       host: config.host,
       // Connect, gRPC and gRPC-Web bodies: connect-node stops reading, and inflating, at the limit.
-      listener: splitByPath(connectNodeAdapter({ routes, readMaxBytes: config.maxBodyBytes }), fallback),
+      listener: splitByPath(
+        capRpcDeadline(
+          connectNodeAdapter({ routes, readMaxBytes: config.maxBodyBytes }),
+          config.rpcTimeoutMs,
+        ),
+        fallback,
+      ),
       maxBodyBytes: config.maxBodyBytes,
       malformedRequestAnswer: (status, detail) => ({
         contentType: "application/problem+json",

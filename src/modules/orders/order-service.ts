@@ -78,6 +78,13 @@ export function createStockCalls(
   };
 }
 
+/** Fails with deadline_exceeded once the call's deadline has passed (or its caller went away). */
+function throwIfPastDeadline(signal: AbortSignal): void {
+  if (signal.aborted) {
+    throw new ConnectError("the request did not finish in time", Code.DeadlineExceeded);
+  }
+}
+
 /** Errors after which the stock service certainly took nothing. */
 function isDefiniteRefusal(error: unknown): boolean {
   const code = ConnectError.from(error).code;
@@ -110,7 +117,9 @@ export function createOrderHandlers(
     userId: string,
     lines: OrderLine[],
     idempotencyKey: string | undefined,
+    deadline: AbortSignal,
   ): Promise<Order> {
+    throwIfPastDeadline(deadline);
     const orderId = uuidv7();
     // Not tied to the caller's signal: once stock may be taken, the saga finishes or undoes itself
     // even if the client hangs up (a disconnect mid-call would otherwise leave stock taken).
@@ -125,6 +134,8 @@ export function createOrderHandlers(
     }
     let order: Order;
     try {
+      // The caller has given up: storing the order now would leave one it never heard of.
+      throwIfPastDeadline(deadline);
       order = await orders.insert(
         { id: orderId, userId, createdAt: new Date() },
         reserved.lines.map((line) => ({
@@ -208,7 +219,7 @@ export function createOrderHandlers(
       const key = request.idempotencyKey === "" ? undefined : request.idempotencyKey;
       if (key === undefined)
         return create(CreateOrderResponseSchema, {
-          order: await placeOrder(userId, lines, undefined),
+          order: await placeOrder(userId, lines, undefined, context.signal),
         });
 
       const requestHash = createHash("sha256").update(JSON.stringify({ userId, lines })).digest("hex");
@@ -233,7 +244,9 @@ export function createOrderHandlers(
         return create(CreateOrderResponseSchema, { order });
       }
       try {
-        return create(CreateOrderResponseSchema, { order: await placeOrder(userId, lines, key) });
+        return create(CreateOrderResponseSchema, {
+          order: await placeOrder(userId, lines, key, context.signal),
+        });
       } catch (error) {
         // A failed request leaves nothing behind, so the same key may be retried.
         await idempotency.forget(principal.userId, key);

@@ -1,8 +1,10 @@
 import { sql } from "drizzle-orm";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/test-database.js";
 import { createLogger } from "../logger.js";
 import { type Database, openDatabase } from "./database.js";
+import { isDatabaseTimeout } from "./database-errors.js";
 
 const logger = createLogger("silent");
 
@@ -40,6 +42,41 @@ describe.skipIf(!process.env.DATABASE_URL)("opening PostgreSQL", () => {
       expect(prepared).toContain("marker_outside");
       expect(prepared).toContain("marker_inside");
     } finally {
+      await database.close();
+    }
+  });
+
+  it("bounds request statements and lock waits, and background ones separately", async () => {
+    const database = await openDatabase({
+      url: fresh.url,
+      dataDir: "unused",
+      logger,
+      requestLimits: { statementTimeoutMs: 200, lockTimeoutMs: 100 },
+      backgroundLimits: { statementTimeoutMs: 5_000, lockTimeoutMs: 5_000 },
+    });
+    const holder = postgres(fresh.url, { max: 1, onnotice: () => {} });
+    try {
+      const slow = await database.db.execute(sql`select pg_sleep(1)`).catch((error: unknown) => error);
+      expect(isDatabaseTimeout(slow)).toBe(true);
+      // Background work may take longer.
+      await database.backgroundDb.execute(sql`select pg_sleep(0.4)`);
+
+      // A lock held elsewhere: the request gives up after its lock timeout.
+      await database.db.execute(sql`create table if not exists locked_thing (id int primary key)`);
+      await database.db.execute(sql`insert into locked_thing values (1) on conflict do nothing`);
+      const reserved = await holder.reserve();
+      await reserved`begin`;
+      await reserved`select * from locked_thing for update`;
+      const started = Date.now();
+      const waited = await database.db
+        .execute(sql`update locked_thing set id = 1 where id = 1`)
+        .catch((error: unknown) => error);
+      expect(isDatabaseTimeout(waited)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await reserved`rollback`;
+      reserved.release();
+    } finally {
+      await holder.end();
       await database.close();
     }
   });

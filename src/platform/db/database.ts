@@ -46,7 +46,35 @@ export interface DatabaseOptions {
   maxConnections?: number;
   /** Connection pool size for PostgreSQL (background work, see {@link Database.backgroundDb}). */
   maxBackgroundConnections?: number;
+  /**
+   * Longest a statement made for a request may run, and wait for a lock, on PostgreSQL; none by
+   * default. See {@link requestStatementLimits}.
+   */
+  requestLimits?: StatementLimits;
+  /** The same for background work (relays, consumers, sweeps), which may take longer. */
+  backgroundLimits?: StatementLimits;
 }
+
+export interface StatementLimits {
+  statementTimeoutMs: number;
+  lockTimeoutMs: number;
+}
+
+/**
+ * The request pool's limits for a module deadline of `rpcTimeoutMs`: a statement gets half of it
+ * and a lock wait a quarter, so that a request stuck on one fails (deadline_exceeded) while the
+ * module still has time to undo what it had done, before its caller gives up on it; and a handful
+ * of slow statements cannot hold the pool's connections for longer than that.
+ */
+export function requestStatementLimits(rpcTimeoutMs: number): StatementLimits {
+  return { statementTimeoutMs: Math.ceil(rpcTimeoutMs / 2), lockTimeoutMs: Math.ceil(rpcTimeoutMs / 4) };
+}
+
+/** Background work: a minute per statement, ten seconds per lock wait. */
+export const BACKGROUND_STATEMENT_LIMITS: StatementLimits = {
+  statementTimeoutMs: 60_000,
+  lockTimeoutMs: 10_000,
+};
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../../drizzle", import.meta.url));
 
@@ -55,7 +83,12 @@ const MIGRATION_LOCK_KEY = 7_316_542_019;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const database = options.url
-    ? await openPostgres(options.url, options.maxConnections ?? 10, options.maxBackgroundConnections ?? 3)
+    ? await openPostgres(options.url, {
+        maxConnections: options.maxConnections ?? 10,
+        maxBackgroundConnections: options.maxBackgroundConnections ?? 3,
+        requestLimits: options.requestLimits,
+        backgroundLimits: options.backgroundLimits,
+      })
     : await openPglite(options.dataDir);
   options.logger.debug({ kind: database.kind }, "database open, applying migrations");
   return database;
@@ -63,21 +96,38 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 async function openPostgres(
   url: string,
-  maxConnections: number,
-  maxBackgroundConnections: number,
+  options: {
+    maxConnections: number;
+    maxBackgroundConnections: number;
+    requestLimits: StatementLimits | undefined;
+    backgroundLimits: StatementLimits | undefined;
+  },
 ): Promise<Database> {
-  const pool = (max: number, name: string) =>
-    postgres(url, { max, onnotice: () => {}, connection: { application_name: name } });
-  const client = pool(maxConnections, "ecommerce");
-  const backgroundClient = pool(maxBackgroundConnections, "ecommerce-background");
+  // Limits are session settings sent when each connection opens: no statement of ours pays for them.
+  const pool = (max: number, name: string, limits: StatementLimits | undefined) =>
+    postgres(url, {
+      max,
+      onnotice: () => {},
+      connection: {
+        application_name: name,
+        ...(limits && { statement_timeout: limits.statementTimeoutMs, lock_timeout: limits.lockTimeoutMs }),
+      },
+    });
+  const client = pool(options.maxConnections, "ecommerce", options.requestLimits);
+  const backgroundClient = pool(
+    options.maxBackgroundConnections,
+    "ecommerce-background",
+    options.backgroundLimits,
+  );
   const db = drizzlePostgres({ client: preparingStatements(client) }) as unknown as Db;
   const backgroundDb = drizzlePostgres({ client: preparingStatements(backgroundClient) }) as unknown as Db;
-  // Session-level advisory lock on a connection of its own, so processes starting together
-  // apply migrations one after the other; the later ones then find nothing pending.
+  // Migrations run on a connection of their own, with no time limit (an index on a big table takes
+  // what it takes), under a session-level advisory lock, so processes starting together apply
+  // them one after the other; the later ones then find nothing pending.
   const lock = postgres(url, { max: 1, onnotice: () => {} });
   try {
     await lock`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
-    await migratePostgres(db as never, { migrationsFolder: MIGRATIONS_FOLDER });
+    await migratePostgres(drizzlePostgres({ client: lock }), { migrationsFolder: MIGRATIONS_FOLDER });
     await lock`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
   } finally {
     await lock.end();
