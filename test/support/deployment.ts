@@ -12,6 +12,12 @@ import { createTestDatabase, uniqueNamespace } from "./test-database.js";
 export const TEST_SECRET = "test-secret-that-is-long-enough-for-hs256";
 
 /**
+ * Settings every test deployment shares. Suites place hundreds of orders as one test customer and
+ * leave them pending, so the pending-order limit is lifted; the suites about it set their own.
+ */
+export const TEST_SETTINGS = { JWT_SECRET: TEST_SECRET, MAX_PENDING_ORDERS: "100000" } as const;
+
+/**
  * A token for any user and role, signed with {@link TEST_SECRET}; role "service" is the credential
  * the platform's processes mint for each other (tests stand in for a module with it).
  */
@@ -65,7 +71,7 @@ export async function createServiceDeployment(): Promise<ServiceDeployment> {
       NATS_URL: urls.natsUrl,
       REDIS_URL: urls.redisUrl,
       NAMESPACE: namespace,
-      JWT_SECRET: TEST_SECRET,
+      ...TEST_SETTINGS,
     },
     drop: async (natsUrl = urls.natsUrl) => {
       await database.drop();

@@ -17,7 +17,7 @@ import { type RunningApp, startApp } from "../../src/app.js";
 import type { Role } from "../../src/platform/auth/principal.js";
 import { loadConfig } from "../../src/platform/config.js";
 import { createLogger } from "../../src/platform/logger.js";
-import { createServiceDeployment, serviceUrls, TEST_SECRET, testToken } from "./deployment.js";
+import { createServiceDeployment, serviceUrls, TEST_SETTINGS, testToken } from "./deployment.js";
 import { uniqueNamespace } from "./test-database.js";
 import {
   type ReplicaTopology,
@@ -122,7 +122,7 @@ export async function startInProcessApp(
   const settings: Record<string, string> = {
     PORT: "0",
     HOST: "127.0.0.1",
-    JWT_SECRET: TEST_SECRET,
+    ...TEST_SETTINGS,
     NAMESPACE: namespace,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     DATA_DIR: "memory://",

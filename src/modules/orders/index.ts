@@ -9,11 +9,12 @@ import type { MountedModule, Platform } from "../../platform/module.js";
 import { IdempotencyStore } from "./idempotency-store.js";
 import { createOrderHandlers, createStockCalls } from "./order-service.js";
 import { OrderStore } from "./order-store.js";
+import { startPendingOrderExpiry } from "./pending-order-expiry.js";
 import { createReviewHandlers } from "./review-handlers.js";
 import { ReviewStore } from "./review-store.js";
 import { ordersOutbox } from "./schema.js";
 import { StockCommandStore } from "./stock-command-store.js";
-import { startStockSettlement } from "./stock-settlement.js";
+import { returnCancelledStock, startStockSettlement } from "./stock-settlement.js";
 
 export interface OrdersDependencies {
   /** Inventory's internal stock service, in-process or over the network. */
@@ -27,7 +28,8 @@ const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 export function mountOrders(platform: Platform, dependencies: OrdersDependencies): MountedModule {
   const { database, bus, logger, metrics } = platform;
   const log = logger.child({ module: "orders" });
-  const idempotency = new IdempotencyStore(database.db);
+  // An unfinished Idempotency-Key claim is its attempt's for twice the longest a request may run.
+  const idempotency = new IdempotencyStore(database.db, 2 * platform.config.rpcTimeoutMs);
   const relay = new OutboxRelay({
     name: "orders",
     db: database.backgroundDb,
@@ -52,6 +54,7 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
     stock,
     auth: platform.auth,
     logger: log,
+    maxPendingOrders: platform.config.maxPendingOrders,
     onEventsCommitted,
   });
   const reviewHandlers = createReviewHandlers({
@@ -61,6 +64,7 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
   });
   let purge: IntervalJob | undefined;
   let settlement: IntervalJob | undefined;
+  let expiry: IntervalJob | undefined;
 
   return {
     name: "orders",
@@ -82,6 +86,17 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
         intervalMs: Math.max(100, Math.min(1000, reservationTimeoutMs / 8)),
         leaseMs: 30_000,
       });
+      const pendingOrderTtlMs = platform.config.pendingOrderTtlMs;
+      expiry = startPendingOrderExpiry({
+        orders,
+        returnStock: (orderId) =>
+          returnCancelledStock({ release: stock.release, commands, logger: log }, orderId),
+        onEventsCommitted,
+        logger: log,
+        ttlMs: pendingOrderTtlMs,
+        // Several sweeps per TTL, so an order goes soon after its time; at least every minute.
+        intervalMs: Math.max(250, Math.min(60_000, pendingOrderTtlMs / 4)),
+      });
       purge = startIntervalJob({
         name: "idempotency key purge",
         intervalMs: PURGE_INTERVAL_MS,
@@ -92,6 +107,7 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
       });
     },
     stop: async () => {
+      await expiry?.stop();
       await purge?.stop();
       await settlement?.stop();
       await relay.stop();

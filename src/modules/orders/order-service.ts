@@ -32,7 +32,7 @@ import type { OrderStore } from "./order-store.js";
 import { type OrderLine, validateCreateOrder } from "./order-validation.js";
 import type { OrderStatusName } from "./schema.js";
 import type { StockCommandStore } from "./stock-command-store.js";
-import type { Confirmation } from "./stock-settlement.js";
+import { type Confirmation, returnCancelledStock } from "./stock-settlement.js";
 
 export interface OrderServiceDeps {
   orders: OrderStore;
@@ -41,6 +41,8 @@ export interface OrderServiceDeps {
   stock: StockCalls;
   auth: Authenticator;
   logger: Logger;
+  /** Pending orders one user may hold at once (MAX_PENDING_ORDERS). */
+  maxPendingOrders: number;
   onEventsCommitted: () => void;
 }
 
@@ -76,6 +78,15 @@ export function createStockCalls(
       await stock.releaseReservation({ orderId }, await internal());
     },
   };
+}
+
+/** 429 resource_exhausted: the user holds as many pending orders as they may. */
+function tooManyPending(max: number): ConnectError {
+  return businessError(
+    Code.ResourceExhausted,
+    "TOO_MANY_PENDING_ORDERS",
+    `at most ${max} orders may be pending at once: pay or cancel one first`,
+  );
 }
 
 /** Fails with deadline_exceeded once the call's deadline has passed (or its caller went away). */
@@ -116,10 +127,13 @@ export function createOrderHandlers(
   async function placeOrder(
     userId: string,
     lines: OrderLine[],
-    idempotencyKey: string | undefined,
-    deadline: AbortSignal,
+    options: { claim?: { userId: string; key: string; claimId: string }; deadline: AbortSignal },
   ): Promise<Order> {
-    throwIfPastDeadline(deadline);
+    throwIfPastDeadline(options.deadline);
+    // Stock is not taken for an order the limit would refuse anyway (checked again, strictly,
+    // when the order is stored).
+    if ((await orders.pendingCount(userId)) >= deps.maxPendingOrders)
+      throw tooManyPending(deps.maxPendingOrders);
     const orderId = uuidv7();
     // Not tied to the caller's signal: once stock may be taken, the saga finishes or undoes itself
     // even if the client hangs up (a disconnect mid-call would otherwise leave stock taken).
@@ -132,11 +146,11 @@ export function createOrderHandlers(
       if (!isDefiniteRefusal(error)) await releaseQuietly(orderId);
       throw error;
     }
-    let order: Order;
+    let stored: Awaited<ReturnType<OrderStore["insert"]>>;
     try {
       // The caller has given up: storing the order now would leave one it never heard of.
-      throwIfPastDeadline(deadline);
-      order = await orders.insert(
+      throwIfPastDeadline(options.deadline);
+      stored = await orders.insert(
         { id: orderId, userId, createdAt: new Date() },
         reserved.lines.map((line) => ({
           productId: line.productId,
@@ -145,17 +159,29 @@ export function createOrderHandlers(
           unitPriceCents: line.unitPriceCents,
           discountCents: BigInt(line.quantity) * line.unitDiscountCents,
         })),
-        idempotencyKey === undefined ? undefined : { userId, key: idempotencyKey },
+        { maxPending: deps.maxPendingOrders, idempotency: options.claim },
       );
     } catch (error) {
       // Give the stock back now rather than at expiry.
       await releaseQuietly(orderId);
       throw error;
     }
+    if (typeof stored === "string") {
+      await releaseQuietly(orderId);
+      if (stored === "too_many_pending") throw tooManyPending(deps.maxPendingOrders);
+      throw businessError(
+        Code.Aborted,
+        "IDEMPOTENCY_KEY_TAKEN_OVER",
+        "this request took too long and a repeat with the same Idempotency-Key took over",
+      );
+    }
     deps.onEventsCommitted();
     await confirmWithRetry(orderId);
-    return order;
+    return stored;
   }
+
+  const returnStock = (orderId: string) =>
+    returnCancelledStock({ release: stock.release, commands, logger }, orderId);
 
   /** Releases an order's stock, leaving it to the expiry job when inventory cannot be reached. */
   async function releaseQuietly(orderId: string): Promise<void> {
@@ -219,37 +245,38 @@ export function createOrderHandlers(
       const key = request.idempotencyKey === "" ? undefined : request.idempotencyKey;
       if (key === undefined)
         return create(CreateOrderResponseSchema, {
-          order: await placeOrder(userId, lines, undefined, context.signal),
+          order: await placeOrder(userId, lines, { deadline: context.signal }),
         });
 
       const requestHash = createHash("sha256").update(JSON.stringify({ userId, lines })).digest("hex");
-      const claim = await idempotency.claim(principal.userId, key, requestHash);
-      if (claim.state === "mismatch") {
+      const claimed = await idempotency.claim(principal.userId, key, requestHash);
+      if (claimed.state === "mismatch") {
         throw businessError(
           Code.InvalidArgument,
           "IDEMPOTENCY_KEY_REUSED",
           "this Idempotency-Key was used with a different request",
         );
       }
-      if (claim.state === "in_progress") {
+      if (claimed.state === "in_progress") {
         throw businessError(
           Code.Aborted,
           "IDEMPOTENCY_KEY_IN_USE",
           "a request with this Idempotency-Key is still running",
         );
       }
-      if (claim.state === "completed") {
-        const order = await orders.get(claim.orderId);
-        if (order === undefined) throw notFound("order", claim.orderId);
+      if (claimed.state === "completed") {
+        const order = await orders.get(claimed.orderId);
+        if (order === undefined) throw notFound("order", claimed.orderId);
         return create(CreateOrderResponseSchema, { order });
       }
+      const claim = { userId: principal.userId, key, claimId: claimed.claimId };
       try {
         return create(CreateOrderResponseSchema, {
-          order: await placeOrder(userId, lines, key, context.signal),
+          order: await placeOrder(userId, lines, { claim, deadline: context.signal }),
         });
       } catch (error) {
         // A failed request leaves nothing behind, so the same key may be retried.
-        await idempotency.forget(principal.userId, key);
+        await idempotency.forget(principal.userId, key, claim.claimId);
         throw error;
       }
     },
@@ -313,20 +340,7 @@ export function createOrderHandlers(
           continue;
         }
         deps.onEventsCommitted();
-        if (target === "cancelled") {
-          // Exactly once in inventory, however often it is asked. The cancellation is stored with
-          // the release it owes, so an unreachable inventory delays the stock's return (the
-          // settlement job retries) rather than failing a cancellation that already happened.
-          await stock
-            .release(order.id)
-            .then(() => commands.settled("release", [order.id]))
-            .catch((error: unknown) => {
-              logger.warn(
-                { err: error, orderId: order.id },
-                "stock of a cancelled order not returned yet; will retry",
-              );
-            });
-        }
+        if (target === "cancelled") await returnStock(order.id);
         return create(UpdateOrderStatusResponseSchema, { order: changed });
       }
     },

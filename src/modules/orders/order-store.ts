@@ -5,6 +5,7 @@
 import { and, desc, eq, inArray, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Order } from "../../gen/ecommerce/orders/v1/order_pb.js";
 import type { Db } from "../../platform/db/database.js";
+import { rawRows } from "../../platform/db/raw-rows.js";
 import { appendToOutbox, outboxValues } from "../../platform/events/outbox.js";
 import { orderCreatedEvent, orderStatusChangedEvent } from "./order-events.js";
 import { type OrderItemRow, type OrderRow, orderFromRows } from "./order-mapper.js";
@@ -14,6 +15,7 @@ import {
   orderItems,
   orders,
   ordersOutbox,
+  pendingCounts,
   stockCommands,
 } from "./schema.js";
 import { type StockCommandStore, stockCommandValues } from "./stock-command-store.js";
@@ -46,12 +48,18 @@ export class OrderStore {
     private readonly commandGraceMs: number,
   ) {}
 
-  /** Inserts a pending order with its items; `idempotency` links the key to it in the same transaction. */
+  /**
+   * Inserts a pending order with its items, in one statement that also counts it among its user's
+   * pending orders, owes inventory its confirmation, links its Idempotency-Key claim and records
+   * its event. Nothing is written when the user already holds `maxPending` pending orders
+   * ("too_many_pending") or when the key's claim is no longer this attempt's ("claim_lost": it
+   * was taken over after its lease).
+   */
   async insert(
     order: { id: string; userId: string; createdAt: Date },
     items: NewOrderItem[],
-    idempotency?: { userId: string; key: string },
-  ): Promise<Order> {
+    options: { maxPending: number; idempotency?: { userId: string; key: string; claimId: string } },
+  ): Promise<Order | "too_many_pending" | "claim_lost"> {
     const itemRows: OrderItemRow[] = items.map((item) => ({
       orderId: order.id,
       ...item,
@@ -79,32 +87,81 @@ export class OrderStore {
       ),
       sql`, `,
     );
-    const keyed = idempotency
+    const key = options.idempotency;
+    // The claim is read with a row lock, so an attempt that took the key over meanwhile is seen.
+    const claim = key
+      ? sql`claim as (
+          select 1 from ${idempotencyKeys}
+          where user_id = ${key.userId} and key = ${key.key} and claim_id = ${key.claimId}::uuid
+            and order_id is null
+          for update),`
+      : sql``;
+    const claimHeld = key ? sql`where exists (select 1 from claim)` : sql``;
+    const keyed = key
       ? sql`, keyed as (
           update ${idempotencyKeys} set order_id = ${order.id}::uuid
-          where user_id = ${idempotency.userId} and key = ${idempotency.key})`
+          where user_id = ${key.userId} and key = ${key.key} and exists (select 1 from counted))`
       : sql``;
-    // One statement: the order, its items, the confirmation owed to inventory, the idempotency
-    // key's link and the event commit together in a single round trip.
-    await this.db.execute(sql`
-      with placed as (
+    // Every write below happens only when the order was counted (under the limit, claim held).
+    const rows = await rawRows<{ placed: number; claimed: number }>(
+      this.db,
+      sql`
+      with ${claim}
+      counted as (
+        insert into ${pendingCounts} (user_id, pending)
+        select ${order.userId}, 1 ${claimHeld}
+        on conflict (user_id) do update set pending = ${pendingCounts.pending} + 1
+        where ${pendingCounts.pending} < ${options.maxPending}
+        returning 1
+      ),
+      placed as (
         insert into ${orders} (id, user_id, status, subtotal_cents, discount_cents, total_cents, created_at, updated_at)
-        values (${order.id}::uuid, ${order.userId}, 'pending', ${String(subtotalCents)}::bigint,
+        select ${order.id}::uuid, ${order.userId}, 'pending', ${String(subtotalCents)}::bigint,
           ${String(discountCents)}::bigint, ${String(orderRow.totalCents)}::bigint,
-          ${createdAt}::timestamptz, ${createdAt}::timestamptz)
+          ${createdAt}::timestamptz, ${createdAt}::timestamptz
+        where exists (select 1 from counted)
       ),
       lined as (
         insert into ${orderItems}
           (order_id, product_id, product_name, quantity, unit_price_cents, discount_cents, line_total_cents)
-        values ${itemValues}
+        select * from (values ${itemValues}) as v where exists (select 1 from counted)
       ),
       owed as (
         insert into ${stockCommands} (order_id, action, due_at)
-        values ${stockCommandValues(order.id, "confirm", new Date(order.createdAt.getTime() + this.commandGraceMs))}
+        select * from (values ${stockCommandValues(order.id, "confirm", new Date(order.createdAt.getTime() + this.commandGraceMs))}) as v
+        where exists (select 1 from counted)
+      ),
+      recorded as (
+        insert into ${ordersOutbox} (id, type, subject, payload)
+        select * from (values ${outboxValues([orderCreatedEvent(orderRow, itemRows)])}) as v
+        where exists (select 1 from counted)
       )${keyed}
-      insert into ${ordersOutbox} (id, type, subject, payload)
-      values ${outboxValues([orderCreatedEvent(orderRow, itemRows)])}`);
+      select (select count(*) from counted)::int as placed, ${key ? sql`(select count(*) from claim)::int` : sql`1`} as claimed`,
+    );
+    const result = rows[0];
+    if (result?.claimed === 0) return "claim_lost";
+    if (result?.placed === 0) return "too_many_pending";
     return orderFromRows(orderRow, itemRows);
+  }
+
+  /** How many orders `userId` holds in `pending` now (a cheap check before taking stock). */
+  async pendingCount(userId: string): Promise<number> {
+    const [row] = await this.db
+      .select({ pending: pendingCounts.pending })
+      .from(pendingCounts)
+      .where(eq(pendingCounts.userId, userId));
+    return row?.pending ?? 0;
+  }
+
+  /** Ids of orders still pending that were created before `cutoff`, oldest first. */
+  async pendingBefore(cutoff: Date, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: orders.id })
+      .from(orders)
+      .where(and(eq(orders.status, "pending"), lt(orders.createdAt, cutoff)))
+      .orderBy(orders.createdAt)
+      .limit(limit);
+    return rows.map((row) => row.id);
   }
 
   async get(id: string): Promise<Order | undefined> {
@@ -166,6 +223,12 @@ export class OrderStore {
         .returning();
       if (row === undefined) return undefined;
       await appendToOutbox(tx, ordersOutbox, [orderStatusChangedEvent(row, from)]);
+      if (from === "pending") {
+        await tx
+          .update(pendingCounts)
+          .set({ pending: sql`${pendingCounts.pending} - 1` })
+          .where(eq(pendingCounts.userId, row.userId));
+      }
       // A cancelled order's stock goes back, however long inventory takes to be reachable.
       if (to === "cancelled")
         await this.commands.add(tx, id, "release", new Date(now.getTime() + this.commandGraceMs));

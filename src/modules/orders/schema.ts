@@ -46,7 +46,23 @@ export const orders = ordersSchema.table(
     // Newest first, per user and overall (ids are UUIDv7, so they break ties in time order).
     index("orders_user_newest_idx").on(table.userId, table.createdAt.desc(), table.id.desc()),
     index("orders_newest_idx").on(table.createdAt.desc(), table.id.desc()),
+    // The pending-order expiry sweep reads the oldest pending orders.
+    index("orders_pending_oldest_idx").on(table.createdAt).where(sql`${table.status} = 'pending'`),
   ],
+);
+
+/**
+ * How many orders each user has in `pending` (API.md: MAX_PENDING_ORDERS). Counted up by the
+ * statement that creates an order, only while below the limit (the row lock makes concurrent
+ * orders of one user take turns), and down by the status change that leaves `pending`.
+ */
+export const pendingCounts = ordersSchema.table(
+  "pending_counts",
+  {
+    userId: text("user_id").primaryKey(),
+    pending: integer("pending").notNull(),
+  },
+  (table) => [check("pending_counts_not_negative", sql`${table.pending} >= 0`)],
 );
 
 export const orderItems = ordersSchema.table(
@@ -70,7 +86,9 @@ export const orderItems = ordersSchema.table(
 
 /**
  * Idempotency-Key records, per user. `request_hash` tells a repeat from a different request;
- * `order_id` is set once the first request has finished.
+ * `order_id` is set once the first request has finished. `claim_id` names the attempt that holds
+ * an unfinished key: another attempt may take the key over once `created_at` is older than the
+ * lease (its holder crashed), and the order of an attempt that lost its key is not stored.
  */
 export const idempotencyKeys = ordersSchema.table(
   "idempotency_keys",
@@ -79,6 +97,7 @@ export const idempotencyKeys = ordersSchema.table(
     key: text("key").notNull(),
     requestHash: text("request_hash").notNull(),
     orderId: uuid("order_id"),
+    claimId: uuid("claim_id"),
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull(),
   },
   (table) => [

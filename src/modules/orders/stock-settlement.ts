@@ -32,6 +32,24 @@ export interface SettlementDeps {
 
 const BATCH = 200;
 
+/**
+ * Returns a cancelled order's stock now if inventory answers: exactly once in inventory, however
+ * often it is asked. The cancellation was stored with the release it owes, so an unreachable
+ * inventory delays the stock's return (the settlement job retries) rather than failing a
+ * cancellation that already happened.
+ */
+export async function returnCancelledStock(
+  deps: Pick<SettlementDeps, "release" | "commands" | "logger">,
+  orderId: string,
+): Promise<void> {
+  await deps
+    .release(orderId)
+    .then(() => deps.commands.settled("release", [orderId]))
+    .catch((error: unknown) => {
+      deps.logger.warn({ err: error, orderId }, "stock of a cancelled order not returned yet; will retry");
+    });
+}
+
 export function startStockSettlement(deps: SettlementDeps): IntervalJob {
   const { commands, logger } = deps;
 
