@@ -85,6 +85,7 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
         logger: log,
         intervalMs: Math.max(100, Math.min(1000, reservationTimeoutMs / 8)),
         leaseMs: 30_000,
+        retryMs: 1_000,
       });
       const pendingOrderTtlMs = platform.config.pendingOrderTtlMs;
       expiry = startPendingOrderExpiry({

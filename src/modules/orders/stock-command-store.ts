@@ -51,6 +51,15 @@ export class StockCommandStore {
     return rows.map((row) => ({ orderId: row.order_id, action: row.action }));
   }
 
+  /** Makes claimed commands due again at `dueAt` (an attempt failed: retry sooner than the lease). */
+  async postpone(action: StockCommandAction, orderIds: readonly string[], dueAt: Date): Promise<void> {
+    if (orderIds.length === 0) return;
+    await this.db
+      .update(stockCommands)
+      .set({ dueAt })
+      .where(and(eq(stockCommands.action, action), inArray(stockCommands.orderId, [...orderIds])));
+  }
+
   /** Forgets commands inventory has carried out. */
   async settled(action: StockCommandAction, orderIds: readonly string[]): Promise<void> {
     if (orderIds.length === 0) return;

@@ -28,6 +28,11 @@ export interface SettlementDeps {
   intervalMs: number;
   /** How long a claimed command is this process's before another may take it. */
   leaseMs: number;
+  /**
+   * How soon a command whose attempt failed (inventory unreachable) is tried again: much sooner
+   * than the lease, so the stock returns soon after inventory does.
+   */
+  retryMs: number;
 }
 
 const BATCH = 200;
@@ -53,9 +58,19 @@ export async function returnCancelledStock(
 export function startStockSettlement(deps: SettlementDeps): IntervalJob {
   const { commands, logger } = deps;
 
+  const retryLater = (action: StockCommand["action"], orderIds: string[]) =>
+    commands.postpone(action, orderIds, new Date(Date.now() + deps.retryMs));
+
   const settleConfirmations = async (orderIds: string[]) => {
     if (orderIds.length === 0) return;
-    const outcomes = await deps.confirm(orderIds);
+    let outcomes: Map<string, Confirmation>;
+    try {
+      outcomes = await deps.confirm(orderIds);
+    } catch (error) {
+      logger.warn({ err: error, count: orderIds.length }, "could not confirm stored orders' stock yet");
+      await retryLater("confirm", orderIds);
+      return;
+    }
     for (const [orderId, outcome] of outcomes) {
       if (outcome === "confirmed") continue;
       const cancelled = await deps.cancelLapsed(orderId);
@@ -74,6 +89,10 @@ export function startStockSettlement(deps: SettlementDeps): IntervalJob {
       logger.warn({ err: error, orderId }, "could not return the stock of a cancelled order yet"),
     );
     await commands.settled("release", released);
+    await retryLater(
+      "release",
+      orderIds.filter((orderId) => !released.includes(orderId)),
+    );
   };
 
   const sweep = async (stopped: () => boolean) => {
