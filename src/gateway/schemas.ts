@@ -6,19 +6,19 @@
  */
 import { z } from "@hono/zod-openapi";
 
-const INT32_MAX = 2_147_483_647;
 
 const integerMessage = { error: "must be an integer" };
 
-/** A non-negative integer that fits a protobuf int32 (stock). */
+/** API.md, "Limits", amounts (the modules hold the same bounds). */
+const STOCK_MAX = 1_000_000_000;
+const PRICE_MAX = 10_000_000_000;
+
+/** A non-negative count of units in stock. */
 export const count = () =>
-  z.int(integerMessage).min(0, "must be at least 0").max(INT32_MAX, `must be at most ${INT32_MAX}`);
-/** A non-negative integer that is exact as a JSON number (money in cents). */
+  z.int(integerMessage).min(0, "must be at least 0").max(STOCK_MAX, `must be at most ${STOCK_MAX}`);
+/** A non-negative price in cents. */
 export const cents = () =>
-  z
-    .int(integerMessage)
-    .min(0, "must be at least 0")
-    .max(Number.MAX_SAFE_INTEGER, `must be at most ${Number.MAX_SAFE_INTEGER}`);
+  z.int(integerMessage).min(0, "must be at least 0").max(PRICE_MAX, `must be at most ${PRICE_MAX}`);
 /** Text of at most `max` characters (code points, as the modules count); `required` rejects blank text. */
 export const text = (max: number, required = false) => {
   const base = z

@@ -14,9 +14,15 @@ export const NAME_MAX = 200;
 export const DESCRIPTION_MAX = 5000;
 export const CATEGORY_MAX = 100;
 export const Q_MAX = 200;
-/** Prices stay exact as JSON numbers. */
-export const PRICE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
-export const STOCK_MAX = 2_147_483_647;
+/**
+ * API.md, "Limits", amounts: with at most 1,000 units a line and 100 lines an order, no order
+ * total (10^10 × 10^5 = 10^15) can pass 2^53, so every amount in a response stays exact as a
+ * JSON number.
+ */
+export const PRICE_MAX = 10_000_000_000n;
+export const STOCK_MAX = 1_000_000_000;
+/** A price filter may name any price a JSON number holds exactly; it matches nothing above PRICE_MAX. */
+const FILTER_PRICE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
 export function validateNewProduct(request: CreateProductRequest): NewProduct {
   const violations = new Violations();
@@ -70,9 +76,9 @@ export function validateListFilter(request: ListProductsRequest): void {
   violations.text("category", request.category, CATEGORY_MAX, { required: false });
   violations.text("q", request.q, Q_MAX, { required: false });
   if (request.minPriceCents !== undefined)
-    violations.range("min_price_cents", request.minPriceCents, 0n, PRICE_MAX);
+    violations.range("min_price_cents", request.minPriceCents, 0n, FILTER_PRICE_MAX);
   if (request.maxPriceCents !== undefined)
-    violations.range("max_price_cents", request.maxPriceCents, 0n, PRICE_MAX);
+    violations.range("max_price_cents", request.maxPriceCents, 0n, FILTER_PRICE_MAX);
   if (
     request.minPriceCents !== undefined &&
     request.maxPriceCents !== undefined &&
