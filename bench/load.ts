@@ -2,6 +2,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
+import { mintToken } from "../src/platform/auth/mint-token.js";
 
 export interface LoadResult {
   requestsPerSecond: number;
@@ -20,7 +21,15 @@ export async function runLoad(options: {
   body?: string;
   /** A fresh body for every request (autocannon's setupRequest). */
   makeBody?: () => string;
+  /** Headers added to every request, chosen afresh each time (e.g. another customer's token). */
+  makeHeaders?: () => Record<string, string>;
 }): Promise<LoadResult> {
+  const { makeBody, makeHeaders } = options;
+  const setupRequest = (request: { headers?: Record<string, string> }) => ({
+    ...request,
+    ...(makeBody && { body: makeBody() }),
+    ...(makeHeaders && { headers: { ...request.headers, ...makeHeaders() } }),
+  });
   const result = await autocannon({
     url: options.url,
     connections: options.connections ?? 50,
@@ -28,9 +37,7 @@ export async function runLoad(options: {
     method: options.method ?? "GET",
     headers: options.headers,
     body: options.body,
-    ...(options.makeBody
-      ? { requests: [{ setupRequest: (request: object) => ({ ...request, body: options.makeBody?.() }) }] }
-      : {}),
+    ...(makeBody || makeHeaders ? { requests: [{ setupRequest }] } : {}),
   });
   return {
     requestsPerSecond: result.requests.average,
@@ -89,6 +96,24 @@ export function rssMiB(pid: number): number {
 
 export function ratio(ours: number, baseline: number): string {
   return (ours / baseline).toFixed(2);
+}
+
+/**
+ * `Authorization` headers of `count` distinct customers, handed out in turn: load spread over many
+ * customers, as a shop sees it (one customer alone would meet MAX_PENDING_ORDERS, and the
+ * per-customer pending-order count would make all its orders wait for each other).
+ */
+export async function customerRotation(
+  count: number,
+  secret = BENCH_SECRET,
+): Promise<() => Record<string, string>> {
+  const headers = await Promise.all(
+    Array.from({ length: count }, async (_, index) => ({
+      authorization: `Bearer ${await mintToken(secret, { sub: `bench-customer-${index}`, role: "customer" })}`,
+    })),
+  );
+  let next = 0;
+  return () => headers[next++ % count] as Record<string, string>;
 }
 
 /** The JWT secret every benchmarked platform process is started with. */

@@ -30,9 +30,14 @@ import {
   InventoryService,
 } from "../src/gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import { freePorts } from "../test/support/child-app.js";
-import { createServiceDeployment, type ServiceDeployment, testToken } from "../test/support/deployment.js";
+import {
+  createServiceDeployment,
+  type ServiceDeployment,
+  TEST_SECRET,
+  testToken,
+} from "../test/support/deployment.js";
 import { type SplitTopology, startSplitTopology } from "../test/support/topologies.js";
-import { type LoadResult, ratio, runLoad, startPlatform, stopProcess } from "./load.js";
+import { customerRotation, type LoadResult, ratio, runLoad, startPlatform, stopProcess } from "./load.js";
 
 const PRODUCTS = 100;
 const STOCK = 1_000_000;
@@ -380,7 +385,8 @@ export async function runTopologyBench(durationSeconds = 10): Promise<TopologyFi
     // The deployment's JWT_SECRET replaces the bench's, so test tokens are accepted.
     single = await startPlatform(port, { ...singleDeployment.env, DATA_DIR: "memory://" });
     const admin = await testToken("bench-admin", "admin");
-    const customer = await testToken("bench-customer", "customer");
+    // Many customers, as a shop sees them (see customerRotation).
+    const nextCustomer = await customerRotation(5_000, TEST_SECRET);
 
     const pidSource = (name: string, pid: number | undefined): CpuSource => ({
       name,
@@ -470,7 +476,8 @@ export async function runTopologyBench(durationSeconds = 10): Promise<TopologyFi
             method: "POST",
             connections: 50,
             durationSeconds: seconds,
-            headers: { "content-type": "application/json", authorization: `Bearer ${customer}` },
+            headers: { "content-type": "application/json" },
+            makeHeaders: nextCustomer,
             makeBody: () => {
               const first = Math.floor(Math.random() * PRODUCTS);
               const second = (first + 1 + Math.floor(Math.random() * (PRODUCTS - 1))) % PRODUCTS;
