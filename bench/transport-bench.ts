@@ -27,6 +27,8 @@ import { createInProcessTransport } from "../src/platform/transport/in-process-t
 export interface TransportBenchResult {
   directUs: number;
   inProcessUs: number;
+  /** The in-process call with a 10 s deadline, as every gateway call has. */
+  withDeadlineUs: number;
   routerUs: number;
   /** inProcessUs / directUs */
   inProcessVsDirect: number;
@@ -75,17 +77,20 @@ export async function runTransportBench(options: TransportBenchOptions = {}): Pr
     url: "https://direct/ecommerce.inventory.v1.InventoryService/GetProduct",
   });
   const direct = () => impl.getProduct(request, context);
-  const viaClient = (transport: Transport) => {
+  const viaClient = (transport: Transport, timeoutMs?: number) => {
     const client = createClient(InventoryService, transport);
-    return () => client.getProduct(request);
+    return () => client.getProduct(request, { timeoutMs });
   };
 
   const directUs = await measure(direct, calls.direct);
   const inProcessUs = await measure(viaClient(createInProcessTransport(routes)), calls.inProcess);
+  // Every gateway call carries RPC_TIMEOUT_MS (10 s by default).
+  const withDeadlineUs = await measure(viaClient(createInProcessTransport(routes), 10_000), calls.inProcess);
   const routerUs = await measure(viaClient(createRouterTransport(routes)), calls.router);
   return {
     directUs,
     inProcessUs,
+    withDeadlineUs,
     routerUs,
     inProcessVsDirect: inProcessUs / directUs,
     routerVsInProcess: routerUs / inProcessUs,
@@ -119,6 +124,12 @@ export function printTransportFigures(result: TransportBenchResult): void {
       result.calls.inProcess,
       result.inProcessUs,
       result.inProcessVsDirect.toFixed(1),
+    ),
+    row(
+      "in-process, 10 s deadline",
+      result.calls.inProcess,
+      result.withDeadlineUs,
+      (result.withDeadlineUs / result.directUs).toFixed(1),
     ),
     row(
       "router transport",

@@ -4,7 +4,7 @@
  * each service's client gets its transport: in-process when the module is hosted here, over the
  * network when its *_URL is set.
  */
-import type { ConnectRouter, Transport } from "@connectrpc/connect";
+import type { ConnectRouter, HandlerContext, Transport } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
 import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
 import { createGatewayListener } from "./gateway/gateway-app.js";
@@ -30,13 +30,14 @@ import {
   openDatabase,
   requestStatementLimits,
 } from "./platform/db/database.js";
+import { reportHandlerFailure, reportingFailures } from "./platform/errors/public-error.js";
 import type { EventBus } from "./platform/events/event-bus.js";
 import { createInProcessBus } from "./platform/events/in-process-bus.js";
 import { createJetStreamBus } from "./platform/events/jetstream-bus.js";
 import type { Logger } from "./platform/logger.js";
 import { createMetricsRegistry, type Registry } from "./platform/metrics.js";
 import type { MountedModule, Platform } from "./platform/module.js";
-import { guardedRouter } from "./platform/rpc/guarded-router.js";
+import { textCheckingRouter } from "./platform/rpc/text-checking-router.js";
 import { listenOnePort } from "./platform/server/one-port-server.js";
 import { capRpcDeadline } from "./platform/server/rpc-deadline.js";
 import { connectionLossIsUnavailable } from "./platform/transport/connection-loss.js";
@@ -125,14 +126,17 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     /** Public services of modules hosted elsewhere, served on this port by the gateway. */
     const forwarded: ((router: ConnectRouter) => void)[] = [];
     const routes = (router: ConnectRouter) => {
-      const hosted = guardedRouter(router, { logger, checkText: true });
-      for (const module of modules) module.routes(hosted);
-      const forwarding = guardedRouter(router, { logger, checkText: false });
-      for (const forward of forwarded) forward(forwarding);
+      // Forwarded services are checked by the process that hosts them.
+      const checked = textCheckingRouter(router);
+      for (const module of modules) module.routes(checked);
+      for (const forward of forwarded) forward(router);
     };
+    // What a method throws reaches its caller as a public error, logged once (public-error.ts).
+    const onHandlerError = (thrown: unknown, context: HandlerContext) =>
+      reportHandlerFailure(logger, thrown, context);
     // Built on first use, once every module hosted here is mounted and has registered its services.
     let localTransport: Transport | undefined;
-    const local = () => (localTransport ??= createInProcessTransport(routes));
+    const local = () => (localTransport ??= createInProcessTransport(routes, { onHandlerError }));
     const inProcess: Transport = {
       unary: (...args) => local().unary(...args),
       stream: (...args) => local().stream(...args),
@@ -232,7 +236,11 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       // Connect, gRPC and gRPC-Web bodies: connect-node stops reading, and inflating, at the limit.
       listener: splitByPath(
         capRpcDeadline(
-          connectNodeAdapter({ routes, readMaxBytes: config.maxBodyBytes }),
+          connectNodeAdapter({
+            routes,
+            readMaxBytes: config.maxBodyBytes,
+            interceptors: [reportingFailures(logger)],
+          }),
           config.rpcTimeoutMs,
         ),
         fallback,

@@ -6,7 +6,6 @@
  */
 import { z } from "@hono/zod-openapi";
 
-
 const integerMessage = { error: "must be an integer" };
 
 /** API.md, "Limits", amounts (the modules hold the same bounds). */

@@ -8,9 +8,10 @@
  * become what they mean for the caller: a statement stopped by its timeout is
  * `deadline_exceeded`, an unreachable database `unavailable`, anything else `internal`.
  */
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { isDatabaseTimeout, isTransientDatabaseError } from "../db/database-errors.js";
 import type { Logger } from "../logger.js";
+import { REQUEST_ID_HEADER, requestIdFrom } from "../rpc/request-id.js";
 
 const SERVER_CODES = new Set([
   Code.Internal,
@@ -93,4 +94,37 @@ export function reportFailure(logger: Logger, thrown: unknown, context: FailureC
   );
   markLogged(error);
   return error;
+}
+
+/**
+ * What a module's method threw, as its caller gets it: reported (see reportFailure) under the
+ * request's id, which a server failure also carries back in its `x-request-id` metadata. Applied
+ * where handler errors are caught anyway, so a call that succeeds pays nothing for it: by the
+ * in-process transport, and by the interceptor below over the network.
+ */
+export function reportHandlerFailure(
+  logger: Logger,
+  thrown: unknown,
+  call: { service: { typeName: string }; method: { name: string }; requestHeader: Headers },
+): ConnectError {
+  const requestId = requestIdFrom(call.requestHeader.get(REQUEST_ID_HEADER));
+  const operation = `/${call.service.typeName}/${call.method.name}`;
+  const error = reportFailure(logger, thrown, { operation, requestId });
+  if (isServerFailure(error.code)) error.metadata.set(REQUEST_ID_HEADER, requestId);
+  return error;
+}
+
+/** reportHandlerFailure for the methods connect-node serves (Connect, gRPC, gRPC-Web). */
+export function reportingFailures(logger: Logger): Interceptor {
+  return (next) => async (request) => {
+    try {
+      return await next(request);
+    } catch (thrown) {
+      throw reportHandlerFailure(logger, thrown, {
+        service: request.service,
+        method: request.method,
+        requestHeader: request.header,
+      });
+    }
+  };
 }

@@ -23,6 +23,12 @@ export function findMalformedText(schema: DescMessage, message: Message): string
   return checkFor(schema)(message as unknown as Record<string, unknown>);
 }
 
+/** findMalformedText for one message type, worked out now rather than looked up on every call. */
+export function compileMalformedTextCheck(schema: DescMessage): (message: unknown) => string | undefined {
+  const check = checkFor(schema);
+  return (message) => check(message as Record<string, unknown>);
+}
+
 function checkFor(schema: DescMessage): Check {
   let check = checks.get(schema);
   if (check === undefined) {

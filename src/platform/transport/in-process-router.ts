@@ -4,6 +4,7 @@ import {
   createConnectRouter,
   createMethodImplSpec,
   createServiceImplSpec,
+  type HandlerContext,
   type Interceptor,
   type MethodImpl,
   type MethodImplSpec,
@@ -17,6 +18,21 @@ export interface UnaryRoute {
   readonly interceptors: readonly Interceptor[];
   readonly maxTimeoutMs: number;
   readonly shutdownSignal: AbortSignal | undefined;
+  /** What a failure of the handler becomes before the caller sees it (see InProcessRouterOptions). */
+  readonly onError: HandlerErrorHook | undefined;
+}
+
+/** Turns what a handler threw into what its caller gets (the server's own error reporting). */
+export type HandlerErrorHook = (thrown: unknown, context: HandlerContext) => unknown;
+
+/** Router-wide handler options, as given to connectNodeAdapter, plus the in-process error hook. */
+export interface InProcessRouterOptions extends Partial<UniversalHandlerOptions> {
+  /**
+   * Applied to every failure a handler throws, where the transport catches it anyway: the
+   * in-process counterpart of a server interceptor that reports failures, at no cost to a call
+   * that succeeds.
+   */
+  onHandlerError?: HandlerErrorHook;
 }
 
 /**
@@ -28,12 +44,14 @@ export interface UnaryRoute {
 export class InProcessRouter implements ConnectRouter {
   readonly #streaming: ConnectRouter;
   readonly #defaults: Partial<UniversalHandlerOptions>;
+  readonly #onError: HandlerErrorHook | undefined;
   readonly #byMethod = new Map<DescMethod, UnaryRoute>();
   readonly #byPath = new Map<string, UnaryRoute>();
 
   /** `defaults` are router-wide handler options, as given to connectNodeAdapter. */
-  constructor(defaults: Partial<UniversalHandlerOptions>) {
+  constructor({ onHandlerError, ...defaults }: InProcessRouterOptions) {
     this.#defaults = defaults;
+    this.#onError = onHandlerError;
     this.#streaming = createConnectRouter({ ...defaults, connect: true });
   }
 
@@ -85,6 +103,7 @@ export class InProcessRouter implements ConnectRouter {
       interceptors: merged.interceptors ?? [],
       maxTimeoutMs: merged.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER,
       shutdownSignal: merged.shutdownSignal,
+      onError: this.#onError,
     };
     this.#byMethod.set(spec.method, route);
     this.#byPath.set(pathOf(spec.method), route);

@@ -13,7 +13,8 @@ import {
 import { createMethodUrl, createUniversalHandlerClient } from "@connectrpc/connect/protocol";
 import { createTransport } from "@connectrpc/connect/protocol-connect";
 import { applyInterceptors } from "./apply-interceptors.js";
-import { InProcessRouter } from "./in-process-router.js";
+import { type DeadlineSlot, DeadlineWheel, type Expiring } from "./deadline-wheel.js";
+import { type HandlerErrorHook, InProcessRouter } from "./in-process-router.js";
 import { invokeUnaryHandler } from "./invoke-unary-handler.js";
 import { defineLazySignal, LazyAbortController } from "./lazy-abort-controller.js";
 
@@ -23,6 +24,8 @@ export interface InProcessTransportOptions {
   interceptors?: Interceptor[];
   /** Server-side interceptors around every handler, as given to connectNodeAdapter. */
   serverInterceptors?: Interceptor[];
+  /** What a failure of a handler becomes before the caller sees it (see InProcessRouterOptions). */
+  onHandlerError?: HandlerErrorHook;
   /**
    * Deep-freeze request and response messages as they cross the boundary, so that code that
    * writes to a message it does not own throws. For tests and development: it costs a walk of
@@ -63,7 +66,10 @@ export function createInProcessTransport(
   routes: (router: ConnectRouter) => void,
   options: InProcessTransportOptions = {},
 ): Transport {
-  const router = new InProcessRouter({ interceptors: options.serverInterceptors ?? [] });
+  const router = new InProcessRouter({
+    interceptors: options.serverInterceptors ?? [],
+    onHandlerError: options.onHandlerError,
+  });
   routes(router);
   const interceptors = options.interceptors ?? [];
   const freezeMessages = options.freezeMessages === true;
@@ -128,10 +134,70 @@ function callUnary(
   } catch (e) {
     return Promise.reject(callFailed(abort, e));
   }
-  if (interceptors.length === 0 && timeout === undefined && signal === undefined) {
-    return callUnaryDirectly(router, request, abort, freezeMessages);
+  if (interceptors.length === 0 && signal === undefined) {
+    if (timeout === undefined) return callUnaryDirectly(router, request, abort, freezeMessages);
+    if (timeout >= COARSE_DEADLINE_MIN_MS) {
+      return callUnaryWithDeadline(router, request, abort, freezeMessages, timeout);
+    }
   }
   return callUnaryGuarded(router, interceptors, freezeMessages, request, abort, signal, timeout);
+}
+
+/** Deadlines this long or longer share timers, firing at most DEADLINE_SLACK_MS late (≤ 5 %). */
+const COARSE_DEADLINE_MIN_MS = 1_000;
+const DEADLINE_SLACK_MS = 50;
+const deadlines = new DeadlineWheel(DEADLINE_SLACK_MS);
+
+/**
+ * A call only a (long) deadline can end early: every call the gateway makes, with RPC_TIMEOUT_MS.
+ * The deadline joins a shared timer and settles the caller's promise if it comes first; the
+ * handler's signal follows the call's, so it learns of the deadline as it would over the network.
+ * (No closure is made per call but the promise's: under tsx each named one costs a defineProperty.)
+ */
+function callUnaryWithDeadline(
+  router: InProcessRouter,
+  request: UnaryRequest,
+  abort: LazyAbortController,
+  freezeMessages: boolean,
+  timeout: number,
+): Promise<UnaryResponse> {
+  const route = router.findUnary(request.method);
+  if (route === undefined) return Promise.reject(callFailed(abort, unimplemented(request.method)));
+  return new Promise<UnaryResponse>((resolve, reject) => {
+    const call = new DeadlineCall(abort, resolve, reject);
+    call.slot = deadlines.schedule(timeout, call);
+    invokeUnaryHandler(route, request, abort, timeout, freezeMessages, true).then(
+      (response) => call.answered(response),
+      (e: unknown) => call.failed(e),
+    );
+  });
+}
+
+/** One call waiting for its handler or its deadline, whichever comes first. */
+class DeadlineCall implements Expiring {
+  slot: DeadlineSlot | undefined;
+
+  constructor(
+    private readonly abort: LazyAbortController,
+    private readonly resolve: (response: UnaryResponse) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  expire(): void {
+    abortOnDeadline(this.abort);
+    this.reject(this.abort.reason);
+  }
+
+  answered(response: UnaryResponse): void {
+    this.slot?.cancel(this);
+    this.abort.abort();
+    this.resolve(response);
+  }
+
+  failed(e: unknown): void {
+    this.slot?.cancel(this);
+    this.reject(callFailed(this.abort, e));
+  }
 }
 
 function unaryRequest(

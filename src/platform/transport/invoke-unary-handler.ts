@@ -82,7 +82,8 @@ export async function invokeUnaryHandler(
       trailer: context.responseTrailer,
       message: freezeMessages ? deepFreeze(message) : message,
     };
-  } catch (e) {
+  } catch (thrown) {
+    const e = route.onError === undefined ? thrown : route.onError(thrown, context);
     abort.abort(e);
     throw toClientError(e, context.responseHeader, context.responseTrailer);
   } finally {
