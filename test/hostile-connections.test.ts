@@ -240,7 +240,8 @@ describe("hostile bodies and connections (child process)", () => {
       return entry;
     };
     // 300 that say nothing, 100 that start a request and never finish its headers, 50 that
-    // trickle a header line every 2 s, 30 HTTP/2 connections that never open a stream.
+    // trickle a header line every 2 s, 30 HTTP/2 connections that never open a stream; below,
+    // 20 whose second request stalls and 5 idle ones that must stay.
     for (let i = 0; i < 300; i++) open();
     for (let i = 0; i < 100; i++) open("GET /healthz HTTP/1.1\r\nHost: x\r\n");
     const tricklers = Array.from({ length: 50 }, () => open("GET /healthz HTTP/1.1\r\n"));
@@ -252,20 +253,35 @@ describe("hostile bodies and connections (child process)", () => {
       session.on("error", () => {});
       return session;
     });
+    // 20 that complete one request, then start a second and never finish its headers.
+    const secondRequests = Array.from({ length: 20 }, () => open("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    // 5 idle after one complete request: only the 65 s keep-alive timeout may close them.
+    const idle: net.Socket[] = [];
+    for (let i = 0; i < 5; i++) {
+      const socket = net.connect(child.port, "127.0.0.1", () =>
+        socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+      );
+      socket.on("error", () => {});
+      socket.resume();
+      idle.push(socket);
+    }
     try {
       await sleep(1_000);
+      for (const { socket } of secondRequests) socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n");
       // Normal requests are served while all of that is open.
       const during = await fetch(`${child.url}/products?page_size=1`);
       expect(during.status).toBe(200);
       await sleep(11_500);
       const stillOpen = opened.filter((entry) => entry.closedAt === undefined).length;
       expect(stillOpen).toBe(0);
+      expect(idle.filter((socket) => socket.destroyed || socket.readableEnded)).toHaveLength(0);
       expect(sessions.filter((session) => !session.closed && !session.destroyed)).toHaveLength(0);
       const after = await fetch(`${child.url}/healthz`);
       expect(after.status).toBe(200);
     } finally {
       clearInterval(trickle);
       for (const { socket } of opened) socket.destroy();
+      for (const socket of idle) socket.destroy();
       for (const session of sessions) session.destroy();
     }
   }, 40_000);

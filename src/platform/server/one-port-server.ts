@@ -21,6 +21,7 @@ import http2 from "node:http2";
 import net from "node:net";
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connection-limits.js";
 import { declaredBodyLength, lingerAfterEarlyAnswer } from "./early-answer.js";
+import { Http1RequestTimeouts } from "./http1-request-timeouts.js";
 
 type Listener = (
   request: IncomingMessage | http2.Http2ServerRequest,
@@ -83,9 +84,6 @@ export interface OnePortServerOptions {
 function malformedRequestStatus(error: NodeJS.ErrnoException): { status: number; detail: string } {
   if (error.code === "HPE_HEADER_OVERFLOW")
     return { status: 431, detail: "the request headers are too large" };
-  if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
-    return { status: 408, detail: "the request did not arrive in time" };
-  }
   return { status: 400, detail: "the request is not valid HTTP/1.1" };
 }
 
@@ -113,41 +111,42 @@ export async function listenOnePort(options: OnePortServerOptions): Promise<OneP
     if (declaredBodyLength(request) !== 0) lingerAfterEarlyAnswer(request, response, limits);
     options.listener(request, response);
   };
-  const http1 = http.createServer(
-    {
-      keepAliveTimeout: limits.idleTimeoutMs,
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs / 4),
-    },
-    (request, response) => {
-      // A request that arrives on a kept-alive connection while draining is served, and its
-      // response tells the client that this connection ends with it.
-      if (draining) response.setHeader("connection", "close");
-      serve(request, response);
-    },
-  );
-  // Node arms headersTimeout and requestTimeout (and tracks connections for them) when its server
-  // starts listening; ours never listens itself (connections are handed to it), so its tracking is
-  // started the way listen() starts it. test/hostile-connections.test.ts fails without this.
-  http1.emit("listening");
-  // Requests the parser refuses get an answer in the API's error format, then the connection ends.
-  http1.on("clientError", (error: NodeJS.ErrnoException, socket: net.Socket) => {
+  // The header and request timeouts are ours (see http1-request-timeouts.ts), not node:http's.
+  const http1 = http.createServer({ keepAliveTimeout: limits.idleTimeoutMs }, (request, response) => {
+    // A request that arrives on a kept-alive connection while draining is served, and its
+    // response tells the client that this connection ends with it.
+    if (draining) response.setHeader("connection", "close");
+    serve(request, response);
+  });
+  /** Answers `status` in the API's error format, unless a response has begun, and closes. */
+  const answerAndClose = (socket: net.Socket, status: number, detail: string) => {
     // Only between responses: a kept-alive connection has written earlier ones, which is fine.
-    if (error.code !== "ECONNRESET" && socket.writable && !responseInProgress(socket)?.headersSent) {
-      const { status, detail } = malformedRequestStatus(error);
-      const answer = options.malformedRequestAnswer?.(status, detail) ?? {
-        contentType: "text/plain",
-        body: detail,
-      };
-      socket.end(
-        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: ${answer.contentType}\r\n` +
-          `content-length: ${Buffer.byteLength(answer.body)}\r\nconnection: close\r\n\r\n${answer.body}`,
-      );
-      setTimeout(() => socket.destroy(), limits.lingerMs).unref();
+    if (!socket.writable || responseInProgress(socket)?.headersSent) {
+      socket.destroy();
       return;
     }
-    socket.destroy();
+    const answer = options.malformedRequestAnswer?.(status, detail) ?? {
+      contentType: "text/plain",
+      body: detail,
+    };
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: ${answer.contentType}\r\n` +
+        `content-length: ${Buffer.byteLength(answer.body)}\r\nconnection: close\r\n\r\n${answer.body}`,
+    );
+    setTimeout(() => socket.destroy(), limits.lingerMs).unref();
+  };
+  const timeouts = new Http1RequestTimeouts(limits, (socket, what) => {
+    if (what === "headers") answerAndClose(socket, 408, "the request headers did not arrive in time");
+    else socket.destroy();
+  });
+  // Requests the parser refuses get an answer in the API's error format, then the connection ends.
+  http1.on("clientError", (error: NodeJS.ErrnoException, socket: net.Socket) => {
+    if (error.code === "ECONNRESET") {
+      socket.destroy();
+      return;
+    }
+    const { status, detail } = malformedRequestStatus(error);
+    answerAndClose(socket, status, detail);
   });
   // A body declared larger than the limit is refused without inviting it.
   http1.on("checkContinue", (request, response) => {
@@ -194,6 +193,7 @@ export async function listenOnePort(options: OnePortServerOptions): Promise<OneP
       const prefix = head.subarray(0, Math.min(head.length, HTTP2_PREFACE.length));
       const isHttp2 = prefix.equals(HTTP2_PREFACE.subarray(0, prefix.length));
       if (isHttp2) http2Sockets.add(socket);
+      else timeouts.track(socket);
       (isHttp2 ? h2 : http1).emit("connection", socket);
       process.nextTick(() => socket.resume());
     });
@@ -222,6 +222,7 @@ export async function listenOnePort(options: OnePortServerOptions): Promise<OneP
   let closing: Promise<CloseResult> | undefined;
   const drain = async (graceMs: number): Promise<CloseResult> => {
     draining = true;
+    timeouts.stop();
     // No new connections from here on: the listening socket is closed, so connecting is refused.
     const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
     // A connection that has sent nothing has no request to serve.
