@@ -13,7 +13,7 @@ import {
 import { createMethodUrl, createUniversalHandlerClient } from "@connectrpc/connect/protocol";
 import { createTransport } from "@connectrpc/connect/protocol-connect";
 import { applyInterceptors } from "./apply-interceptors.js";
-import { type DeadlineSlot, DeadlineWheel, type Expiring } from "./deadline-wheel.js";
+import { DeadlineWheel, Expiring } from "./deadline-wheel.js";
 import { type HandlerErrorHook, InProcessRouter } from "./in-process-router.js";
 import { invokeUnaryHandler } from "./invoke-unary-handler.js";
 import { defineLazySignal, LazyAbortController } from "./lazy-abort-controller.js";
@@ -165,7 +165,7 @@ function callUnaryWithDeadline(
   if (route === undefined) return Promise.reject(callFailed(abort, unimplemented(request.method)));
   return new Promise<UnaryResponse>((resolve, reject) => {
     const call = new DeadlineCall(abort, resolve, reject);
-    call.slot = deadlines.schedule(timeout, call);
+    deadlines.schedule(timeout, call);
     invokeUnaryHandler(route, request, abort, timeout, freezeMessages, true).then(
       (response) => call.answered(response),
       (e: unknown) => call.failed(e),
@@ -174,28 +174,28 @@ function callUnaryWithDeadline(
 }
 
 /** One call waiting for its handler or its deadline, whichever comes first. */
-class DeadlineCall implements Expiring {
-  slot: DeadlineSlot | undefined;
-
+class DeadlineCall extends Expiring {
   constructor(
     private readonly abort: LazyAbortController,
     private readonly resolve: (response: UnaryResponse) => void,
     private readonly reject: (error: unknown) => void,
-  ) {}
+  ) {
+    super();
+  }
 
-  expire(): void {
+  override expire(): void {
     abortOnDeadline(this.abort);
     this.reject(this.abort.reason);
   }
 
   answered(response: UnaryResponse): void {
-    this.slot?.cancel(this);
+    this.cancelDeadline();
     this.abort.abort();
     this.resolve(response);
   }
 
   failed(e: unknown): void {
-    this.slot?.cancel(this);
+    this.cancelDeadline();
     this.reject(callFailed(this.abort, e));
   }
 }
