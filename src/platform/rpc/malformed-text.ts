@@ -25,8 +25,7 @@ export function findMalformedText(schema: DescMessage, message: Message): string
 
 /** findMalformedText for one message type, worked out now rather than looked up on every call. */
 export function compileMalformedTextCheck(schema: DescMessage): (message: unknown) => string | undefined {
-  const check = checkFor(schema);
-  return (message) => check(message as Record<string, unknown>);
+  return checkFor(schema) as (message: unknown) => string | undefined;
 }
 
 function checkFor(schema: DescMessage): Check {
