@@ -91,6 +91,37 @@ describe.skipIf(!services)("pending orders on the real services", () => {
     }
   });
 
+  it("a customer refused at the limit does not take stock again on every retry", async () => {
+    const app = await startTestApp("services", { MAX_PENDING_ORDERS: "2" });
+    const sql = postgres(app.databaseUrl as string, { max: 1, onnotice: () => {} });
+    try {
+      const api = orderApi(() => app);
+      const product = await api.createProduct({ stock: 100 });
+      const customer = await api.newCustomer();
+      const order = () => api.postOrder(customer.token, { items: [{ product_id: product.id, quantity: 1 }] });
+      const reservations = async () => {
+        const [row] = await sql`select count(*)::int as n from inventory.reservations`;
+        return row?.n as number;
+      };
+      for (let i = 0; i < 2; i++) expect((await order()).status).toBe(201);
+      // The first refusal is the strict one, when the order is stored: its stock was taken and
+      // returned (one reservation, released).
+      expectProblem(await order(), 429, "resource_exhausted");
+      const afterFirstRefusal = await reservations();
+      expect(afterFirstRefusal).toBe(3);
+      for (let i = 0; i < 5; i++) expectProblem(await order(), 429, "resource_exhausted");
+      expect(await reservations()).toBe(afterFirstRefusal);
+      expect(await api.stockOf(product.id)).toBe(98);
+      // Room again: the next order is placed.
+      const [first] = await api.listAll(customer.token);
+      expect((await api.setStatus(customer.token, first?.id as string, "cancelled")).status).toBe(200);
+      expect((await order()).status).toBe(201);
+    } finally {
+      await sql.end();
+      await app.stop();
+    }
+  });
+
   describe("expiry across two replicas", () => {
     let deployment: ServiceDeployment;
     const replicas: RunningApp[] = [];

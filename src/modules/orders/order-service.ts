@@ -33,6 +33,7 @@ import { type OrderLine, validateCreateOrder } from "./order-validation.js";
 import type { OrderStatusName } from "./schema.js";
 import type { StockCommandStore } from "./stock-command-store.js";
 import { type Confirmation, returnCancelledStock } from "./stock-settlement.js";
+import { UsersAtPendingLimit } from "./users-at-pending-limit.js";
 
 export interface OrderServiceDeps {
   orders: OrderStore;
@@ -114,6 +115,7 @@ export function createOrderHandlers(
   deps: OrderServiceDeps,
 ): Pick<ServiceImpl<typeof OrderService>, OrderMethods> {
   const { orders, idempotency, commands, stock, auth, logger } = deps;
+  const usersAtLimit = new UsersAtPendingLimit();
 
   /** The order if the caller may see it; another user's order does not exist for a customer. */
   async function visibleOrder(id: string, principal: Principal): Promise<Order> {
@@ -130,10 +132,14 @@ export function createOrderHandlers(
     options: { claim?: { userId: string; key: string; claimId: string }; deadline: AbortSignal },
   ): Promise<Order> {
     throwIfPastDeadline(options.deadline);
-    // Stock is not taken for an order the limit would refuse anyway (checked again, strictly,
-    // when the order is stored).
-    if ((await orders.pendingCount(userId)) >= deps.maxPendingOrders)
-      throw tooManyPending(deps.maxPendingOrders);
+    // A customer refused recently is checked before stock is taken for them (the strict check is
+    // when the order is stored): see users-at-pending-limit.ts.
+    if (usersAtLimit.mayBeAtLimit(userId)) {
+      if ((await orders.pendingCount(userId)) >= deps.maxPendingOrders) {
+        throw tooManyPending(deps.maxPendingOrders);
+      }
+      usersAtLimit.forget(userId);
+    }
     const orderId = uuidv7();
     // Not tied to the caller's signal: once stock may be taken, the saga finishes or undoes itself
     // even if the client hangs up (a disconnect mid-call would otherwise leave stock taken).
@@ -168,7 +174,10 @@ export function createOrderHandlers(
     }
     if (typeof stored === "string") {
       await releaseQuietly(orderId);
-      if (stored === "too_many_pending") throw tooManyPending(deps.maxPendingOrders);
+      if (stored === "too_many_pending") {
+        usersAtLimit.remember(userId);
+        throw tooManyPending(deps.maxPendingOrders);
+      }
       throw businessError(
         Code.Aborted,
         "IDEMPOTENCY_KEY_TAKEN_OVER",
