@@ -2,12 +2,13 @@
  * The header and request timeouts of HTTP/1.1 connections, checked by one sweep a second.
  *
  * node:http has both (headersTimeout, requestTimeout) but arms them only when its server listens
- * itself, and ours is handed its connections; started by hand, its bookkeeping runs for every
- * connection and message and cost a few percent of a cached product read (BENCHMARKS.md, "Limits
- * on the hot paths"). Its HTTP parser keeps what those timeouts need anyway, whoever started it:
- * how long the message being parsed has been arriving (`duration()`, 0 between messages) and
- * whether its headers are complete. The sweep reads both for each connection, so a request costs
- * nothing here:
+ * itself, and ours is handed its connections (node starts its tracking from the "listening" event,
+ * which ours never has). The parser node:http attaches to every connection keeps what those
+ * timeouts need anyway: how long the message being parsed has been arriving (`duration()`, 0
+ * between messages) and whether its headers are complete. One sweep a second reads both for each
+ * connection, so a request costs nothing here (a CPU profile of the cached product read showed no
+ * difference between this and node's own tracking started by hand; BENCHMARKS.md, "Limits on the
+ * hot paths"):
  * - a message whose headers are incomplete after `headersTimeoutMs` (however slowly it trickles)
  *   is answered 408 and its connection closed;
  * - a message whose body is still arriving `requestTimeoutMs` after it began: the connection is
