@@ -128,13 +128,15 @@ function callUnary(
   // Connect transports treat a timeout <= 0 as no timeout.
   const timeout = timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined;
   const abort = new LazyAbortController();
+  const unguarded = interceptors.length === 0 && signal === undefined;
   let request: UnaryRequest;
   try {
-    request = unaryRequest(method, header, input, contextValues, abort);
+    // Only an interceptor copies the request (with a spread, which needs an own `signal`).
+    request = unaryRequest(method, header, input, contextValues, abort, !unguarded);
   } catch (e) {
     return Promise.reject(callFailed(abort, e));
   }
-  if (interceptors.length === 0 && signal === undefined) {
+  if (unguarded) {
     if (timeout === undefined) return callUnaryDirectly(router, request, abort, freezeMessages);
     if (timeout >= COARSE_DEADLINE_MIN_MS) {
       return callUnaryWithDeadline(router, request, abort, freezeMessages, timeout);
@@ -206,20 +208,50 @@ function unaryRequest(
   input: MessageInitShape<DescMessage>,
   contextValues: ContextValues | undefined,
   abort: LazyAbortController,
+  spreadable: boolean,
 ): UnaryRequest {
-  return defineLazySignal(
-    {
-      stream: false as const,
-      service: method.parent,
-      method,
-      requestMethod: "POST",
-      url: urlOf(method),
-      header: new Headers(header),
-      contextValues: contextValues ?? createContextValues(),
-      message: create(method.input, input),
-    },
-    abort,
-  );
+  const fields = {
+    stream: false as const,
+    service: method.parent,
+    method,
+    requestMethod: "POST",
+    url: urlOf(method),
+    header: new Headers(header),
+    contextValues: contextValues ?? createContextValues(),
+    message: create(method.input, input),
+  };
+  return spreadable ? defineLazySignal(fields, abort) : new InProcessUnaryRequest(fields, abort);
+}
+
+/**
+ * A request no interceptor sees, its `signal` made on first read by a getter on the prototype
+ * (cheaper than defineLazySignal's own property, which a spread copy needs).
+ */
+class InProcessUnaryRequest implements UnaryRequest {
+  readonly stream = false as const;
+  readonly service: UnaryRequest["service"];
+  readonly method: UnaryRequest["method"];
+  readonly requestMethod: string;
+  readonly url: string;
+  readonly header: Headers;
+  readonly contextValues: ContextValues;
+  readonly message: UnaryRequest["message"];
+  readonly #abort: LazyAbortController;
+
+  constructor(fields: Omit<UnaryRequest, "signal">, abort: LazyAbortController) {
+    this.service = fields.service;
+    this.method = fields.method;
+    this.requestMethod = fields.requestMethod;
+    this.url = fields.url;
+    this.header = fields.header;
+    this.contextValues = fields.contextValues;
+    this.message = fields.message;
+    this.#abort = abort;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
 }
 
 /**

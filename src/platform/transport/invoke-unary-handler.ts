@@ -37,7 +37,7 @@ export async function invokeUnaryHandler(
   abort.follow(callAbort);
   const unfollowShutdown = route.shutdownSignal === undefined ? noop : abort.follow(route.shutdownSignal);
   const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
-  const context: HandlerContext = defineLazySignal(
+  const context = new InProcessHandlerContext(
     {
       method: spec.method,
       service: spec.method.parent,
@@ -164,3 +164,41 @@ function noTimeout(): undefined {
 }
 
 function noop(): void {}
+
+/**
+ * The HandlerContext a handler gets, its `signal` created on first read by a getter on the
+ * prototype: defining a lazy property on each object instead (defineLazySignal) was the costliest
+ * line of our own on the cached product read (1.6 % of its CPU samples). A spread copy of it has no
+ * `signal`; the one place that copies a context (mergeRequest) sets its own.
+ */
+class InProcessHandlerContext implements HandlerContext {
+  readonly method: HandlerContext["method"];
+  readonly service: HandlerContext["service"];
+  readonly timeoutMs: HandlerContext["timeoutMs"];
+  readonly requestMethod: string;
+  readonly requestHeader: Headers;
+  readonly responseHeader: Headers;
+  readonly responseTrailer: Headers;
+  readonly protocolName: string;
+  readonly values: HandlerContext["values"];
+  readonly url: string;
+  readonly #abort: LazyAbortController;
+
+  constructor(fields: Omit<HandlerContext, "signal">, abort: LazyAbortController) {
+    this.method = fields.method;
+    this.service = fields.service;
+    this.timeoutMs = fields.timeoutMs;
+    this.requestMethod = fields.requestMethod;
+    this.requestHeader = fields.requestHeader;
+    this.responseHeader = fields.responseHeader;
+    this.responseTrailer = fields.responseTrailer;
+    this.protocolName = fields.protocolName;
+    this.values = fields.values;
+    this.url = fields.url;
+    this.#abort = abort;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+}
