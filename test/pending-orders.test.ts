@@ -136,7 +136,9 @@ describe.skipIf(!services)("pending orders on the real services", () => {
           PORT: "0",
           HOST: "127.0.0.1",
           LOG_LEVEL: "silent",
-          PENDING_ORDER_TTL_SECONDS: "2",
+          // Long enough for the 60 orders below to be placed (and one paid) before any expires,
+          // on a loaded CI machine too (2 s was not: four had expired by the first check).
+          PENDING_ORDER_TTL_SECONDS: "6",
         });
         replicas.push(await startApp(config, createLogger("silent")));
       }
