@@ -4,7 +4,9 @@
  * - src/platform imports no module and not the gateway;
  * - the gateway talks to modules only through generated clients;
  * - only the composition root (src/app.ts) imports a module's index.ts, and nothing reaches
- *   past a module's index.ts from outside.
+ *   past a module's index.ts from outside;
+ * - outside src/platform, a platform subsystem (src/platform/<name>/) is used only through its
+ *   index.ts, its public surface.
  */
 module.exports = {
   forbidden: [
@@ -46,6 +48,14 @@ module.exports = {
       severity: "error",
       from: { pathNot: "^src/modules/" },
       to: { path: "^src/modules/[^/]+/(?!index\\.ts$)" },
+    },
+    {
+      name: "platform-subsystems-through-their-index",
+      comment:
+        "The gateway, the modules and the composition roots use a platform subsystem only through its index.ts.",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/platform/" },
+      to: { path: "^src/platform/[^/]+/(?!index\\.ts$)" },
     },
     {
       name: "generated-code-is-a-leaf",

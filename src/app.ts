@@ -17,33 +17,28 @@ import { StatisticsService } from "./gen/ecommerce/statistics/v1/statistics_serv
 import { mountInventory } from "./modules/inventory/index.js";
 import { mountOrders } from "./modules/orders/index.js";
 import { mountStatistics } from "./modules/statistics/index.js";
-import { Authenticator } from "./platform/auth/authenticator.js";
-import { resolveJwtSecret } from "./platform/auth/jwt-secret.js";
-import { ServiceCredential } from "./platform/auth/service-credential.js";
-import { TokenVerifier } from "./platform/auth/token-verifier.js";
-import { createRedisStore } from "./platform/cache/redis-store.js";
-import type { SecondLevelStore } from "./platform/cache/second-level-store.js";
+import { Authenticator, resolveJwtSecret, ServiceCredential, TokenVerifier } from "./platform/auth/index.js";
+import { createRedisStore, type SecondLevelStore } from "./platform/cache/index.js";
 import type { Config } from "./platform/config.js";
 import {
   BACKGROUND_STATEMENT_LIMITS,
   type Database,
   openDatabase,
   requestStatementLimits,
-} from "./platform/db/database.js";
-import { reportHandlerFailure, reportingFailures } from "./platform/errors/public-error.js";
-import type { EventBus } from "./platform/events/event-bus.js";
-import { createInProcessBus } from "./platform/events/in-process-bus.js";
-import { createJetStreamBus } from "./platform/events/jetstream-bus.js";
+} from "./platform/db/index.js";
+import { reportHandlerFailure, reportingFailures } from "./platform/errors/index.js";
+import { createInProcessBus, createJetStreamBus, type EventBus } from "./platform/events/index.js";
 import type { Logger } from "./platform/logger.js";
 import { createMetricsRegistry, type Registry } from "./platform/metrics.js";
 import type { MountedModule, Platform } from "./platform/module.js";
-import { textCheckingRouter } from "./platform/rpc/text-checking-router.js";
-import { listenOnePort } from "./platform/server/one-port-server.js";
-import { capRpcDeadline } from "./platform/server/rpc-deadline.js";
-import { connectionLossIsUnavailable } from "./platform/transport/connection-loss.js";
-import { withDefaultTimeout } from "./platform/transport/default-timeout.js";
-import { forwardService } from "./platform/transport/forwarding-service.js";
-import { createInProcessTransport } from "./platform/transport/in-process-transport.js";
+import { textCheckingRouter } from "./platform/rpc/index.js";
+import { capRpcDeadline, listenOnePort } from "./platform/server/index.js";
+import {
+  connectionLossIsUnavailable,
+  createInProcessTransport,
+  forwardService,
+  withDefaultTimeout,
+} from "./platform/transport/index.js";
 
 export interface RunningApp {
   readonly port: number;

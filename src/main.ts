@@ -14,7 +14,7 @@
  * expires. Exit code 1 is for the supervisor and the operator: this stop was not clean.
  */
 import { startApp } from "./app.js";
-import { mintToken } from "./platform/auth/mint-token.js";
+import { mintToken } from "./platform/auth/index.js";
 import { ConfigError, loadConfig } from "./platform/config.js";
 import { createLogger } from "./platform/logger.js";
 

@@ -3,9 +3,7 @@
  * JWT_SECRET, or with the secret generated in DATA_DIR.
  */
 import { parseArgs } from "node:util";
-import { resolveJwtSecret } from "../platform/auth/jwt-secret.js";
-import { mintToken } from "../platform/auth/mint-token.js";
-import { USER_ROLES, type UserRole } from "../platform/auth/principal.js";
+import { mintToken, resolveJwtSecret, USER_ROLES, type UserRole } from "../platform/auth/index.js";
 import { ConfigError, loadConfig } from "../platform/config.js";
 
 try {

@@ -5,7 +5,7 @@
  */
 import { rebuildStatistics } from "../modules/statistics/index.js";
 import { ConfigError, loadConfig } from "../platform/config.js";
-import { openDatabase } from "../platform/db/database.js";
+import { openDatabase } from "../platform/db/index.js";
 import { createLogger } from "../platform/logger.js";
 
 try {

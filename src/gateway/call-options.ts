@@ -6,7 +6,7 @@
 import type { CallOptions } from "@connectrpc/connect";
 import type { HttpBindings } from "@hono/node-server";
 import type { Context } from "hono";
-import { saneRequestId } from "../platform/rpc/request-id.js";
+import { saneRequestId } from "../platform/rpc/index.js";
 
 export function callOptions(c: Context): CallOptions | undefined {
   // Read from Node's own request when there is one: asking the fetch-style Request for a header

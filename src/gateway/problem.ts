@@ -6,7 +6,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { HTTPException } from "hono/http-exception";
 import { ErrorReasonSchema, FieldViolationsSchema } from "../gen/ecommerce/common/v1/error_details_pb.js";
-import { publicError } from "../platform/errors/public-error.js";
+import { publicError } from "../platform/errors/index.js";
 
 export interface FieldError {
   field: string;

@@ -8,8 +8,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { getRequestListener } from "@hono/node-server";
-import { declaredBodyLength } from "../platform/server/early-answer.js";
-import { readBody, TOO_LARGE } from "../platform/server/read-body.js";
+import { declaredBodyLength, readBody, TOO_LARGE } from "../platform/server/index.js";
 import type { HttpMetrics } from "./http-metrics.js";
 import { problem, validationProblem } from "./problem.js";
 

@@ -11,11 +11,16 @@ import {
   ListDiscountedProductsResponseSchema,
   ListDiscountsResponseSchema,
 } from "../../gen/ecommerce/inventory/v1/inventory_service_pb.js";
-import type { Authenticator } from "../../platform/auth/authenticator.js";
+import type { Authenticator } from "../../platform/auth/index.js";
 import { isUuid } from "../../platform/ids.js";
-import { notFound } from "../../platform/rpc/errors.js";
-import { decodePageToken, encodePageToken, resolvePageSize } from "../../platform/rpc/page-token.js";
-import { decodeTimeCursor, encodeTimeCursor } from "../../platform/rpc/time-cursor.js";
+import {
+  decodePageToken,
+  decodeTimeCursor,
+  encodePageToken,
+  encodeTimeCursor,
+  notFound,
+  resolvePageSize,
+} from "../../platform/rpc/index.js";
 import { discountedProductFrom, discountFromStored } from "./discount-mapper.js";
 import type { DiscountStore } from "./discount-store.js";
 import { validateNewDiscount } from "./discount-validation.js";

@@ -6,10 +6,9 @@
 import { Code } from "@connectrpc/connect";
 import { and, asc, desc, eq, gt, inArray, lt, lte, max, or } from "drizzle-orm";
 import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
-import type { Db } from "../../platform/db/database.js";
+import type { Db } from "../../platform/db/index.js";
 import { uuidv7 } from "../../platform/ids.js";
-import { businessError, echo, notFound } from "../../platform/rpc/errors.js";
-import type { TimeCursor } from "../../platform/rpc/time-cursor.js";
+import { businessError, echo, notFound, type TimeCursor } from "../../platform/rpc/index.js";
 import { discountProducts, discounts } from "./discount-schema.js";
 import { productFromRow } from "./product-mapper.js";
 import { products } from "./schema.js";

@@ -5,7 +5,7 @@
 import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import type { CreateDiscountRequest } from "../../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import { isUuid } from "../../platform/ids.js";
-import { Violations } from "../../platform/rpc/violations.js";
+import { Violations } from "../../platform/rpc/index.js";
 import type { NewDiscount } from "./discount-store.js";
 
 export const DISCOUNT_NAME_MAX = 200;

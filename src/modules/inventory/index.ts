@@ -1,8 +1,8 @@
 /** The inventory module's only public entry: how the composition root mounts it. */
 import { InventoryService } from "../../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import { StockService } from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
-import { scheduleRefresh } from "../../platform/cache/refresh-schedule.js";
-import { OutboxRelay } from "../../platform/events/outbox-relay.js";
+import { scheduleRefresh } from "../../platform/cache/index.js";
+import { OutboxRelay } from "../../platform/events/index.js";
 import type { MountedModule, Platform } from "../../platform/module.js";
 import { DiscountStore } from "./discount-store.js";
 import { createInventoryService } from "./inventory-service.js";

@@ -15,11 +15,10 @@ import {
   UpdateProductResponseSchema,
 } from "../../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
-import type { Authenticator } from "../../platform/auth/authenticator.js";
-import type { LayeredCache } from "../../platform/cache/layered-cache.js";
+import type { Authenticator } from "../../platform/auth/index.js";
+import type { LayeredCache } from "../../platform/cache/index.js";
 import { isUuid } from "../../platform/ids.js";
-import { notFound } from "../../platform/rpc/errors.js";
-import { decodePageToken, encodePageToken, resolvePageSize } from "../../platform/rpc/page-token.js";
+import { decodePageToken, encodePageToken, notFound, resolvePageSize } from "../../platform/rpc/index.js";
 import { createDiscountHandlers } from "./discount-handlers.js";
 import type { DiscountStore } from "./discount-store.js";
 import type { ProductStore } from "./product-store.js";

@@ -23,8 +23,8 @@ import {
   ProductUpdatedSchema,
 } from "../../gen/ecommerce/inventory/v1/events_pb.js";
 import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
-import type { LayeredCache } from "../../platform/cache/layered-cache.js";
-import type { DeliveredEvent, EventBus, Subscription } from "../../platform/events/event-bus.js";
+import type { LayeredCache } from "../../platform/cache/index.js";
+import type { DeliveredEvent, EventBus, Subscription } from "../../platform/events/index.js";
 import type { Logger } from "../../platform/logger.js";
 
 /**

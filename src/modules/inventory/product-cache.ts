@@ -4,8 +4,7 @@
  */
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type Product, ProductSchema } from "../../gen/ecommerce/inventory/v1/product_pb.js";
-import { LayeredCache } from "../../platform/cache/layered-cache.js";
-import type { SecondLevelStore } from "../../platform/cache/second-level-store.js";
+import { LayeredCache, type SecondLevelStore } from "../../platform/cache/index.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Registry } from "../../platform/metrics.js";
 import type { ProductStore } from "./product-store.js";

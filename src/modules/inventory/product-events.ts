@@ -11,7 +11,7 @@ import {
   ProductUpdatedSchema,
 } from "../../gen/ecommerce/inventory/v1/events_pb.js";
 import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
-import type { NewOutboxEvent } from "../../platform/events/outbox.js";
+import type { NewOutboxEvent } from "../../platform/events/index.js";
 import { uuidv7 } from "../../platform/ids.js";
 
 export const PRODUCT_SUBJECTS = {

@@ -4,8 +4,8 @@
  */
 import { and, asc, eq, gt, gte, ilike, lte, type SQL } from "drizzle-orm";
 import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
-import type { Db } from "../../platform/db/database.js";
-import { appendToOutbox } from "../../platform/events/outbox.js";
+import type { Db } from "../../platform/db/index.js";
+import { appendToOutbox } from "../../platform/events/index.js";
 import { uuidv7 } from "../../platform/ids.js";
 import { productCreatedEvent, productDeletedEvent, productUpdatedEvent } from "./product-events.js";
 import { productFromRow } from "./product-mapper.js";

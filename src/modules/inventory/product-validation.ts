@@ -7,7 +7,7 @@ import type {
   ListProductsRequest,
   UpdateProductRequest,
 } from "../../gen/ecommerce/inventory/v1/inventory_service_pb.js";
-import { Violations } from "../../platform/rpc/violations.js";
+import { Violations } from "../../platform/rpc/index.js";
 import type { NewProduct, ProductChanges } from "./product-store.js";
 
 export const NAME_MAX = 200;

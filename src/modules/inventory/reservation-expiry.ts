@@ -5,7 +5,7 @@
  * reservations it releases (`expired`, FOR UPDATE SKIP LOCKED with a lease), so two processes
  * never take the same one, and releasing is exactly-once per reservation anyway.
  */
-import { attemptEach, type IntervalJob, startIntervalJob } from "../../platform/jobs/interval-job.js";
+import { attemptEach, type IntervalJob, startIntervalJob } from "../../platform/jobs/index.js";
 import type { Logger } from "../../platform/logger.js";
 
 export interface ExpiryDeps {

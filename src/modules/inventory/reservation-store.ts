@@ -10,10 +10,9 @@
  */
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
-import type { Db } from "../../platform/db/database.js";
-import { rawRows } from "../../platform/db/raw-rows.js";
-import { appendToOutbox, outboxValues } from "../../platform/events/outbox.js";
-import { businessError, notFound } from "../../platform/rpc/errors.js";
+import { type Db, rawRows } from "../../platform/db/index.js";
+import { appendToOutbox, outboxValues } from "../../platform/events/index.js";
+import { businessError, notFound } from "../../platform/rpc/index.js";
 import { unitDiscountCents } from "./discount-price.js";
 import { discountProducts, discounts } from "./discount-schema.js";
 import { productStockChangedEvent } from "./product-events.js";

@@ -4,7 +4,7 @@
  */
 import { sql } from "drizzle-orm";
 import { bigint, check, index, integer, pgSchema, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import { defineOutboxTable } from "../../platform/events/outbox-table.js";
+import { defineOutboxTable } from "../../platform/events/index.js";
 
 export const inventorySchema = pgSchema("inventory");
 

@@ -13,11 +13,10 @@ import {
   ReserveStockResponseSchema,
   type StockService,
 } from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
-import type { Authenticator } from "../../platform/auth/authenticator.js";
-import type { LayeredCache } from "../../platform/cache/layered-cache.js";
+import type { Authenticator } from "../../platform/auth/index.js";
+import type { LayeredCache } from "../../platform/cache/index.js";
 import { isUuid } from "../../platform/ids.js";
-import { notFound } from "../../platform/rpc/errors.js";
-import { Violations } from "../../platform/rpc/violations.js";
+import { notFound, Violations } from "../../platform/rpc/index.js";
 import type { ReservationStore, StockRequestLine } from "./reservation-store.js";
 
 export const MAX_LINES = 100;

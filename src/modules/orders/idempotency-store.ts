@@ -10,7 +10,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { and, eq, isNull, lt, sql } from "drizzle-orm";
-import type { Db } from "../../platform/db/database.js";
+import type { Db } from "../../platform/db/index.js";
 import { idempotencyKeys } from "./schema.js";
 
 export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;

@@ -2,7 +2,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { OrderCreatedSchema, OrderStatusChangedSchema } from "../../gen/ecommerce/orders/v1/events_pb.js";
-import type { NewOutboxEvent } from "../../platform/events/outbox.js";
+import type { NewOutboxEvent } from "../../platform/events/index.js";
 import { uuidv7 } from "../../platform/ids.js";
 import { statusToProto } from "./order-lifecycle.js";
 import type { OrderItemRow, OrderRow } from "./order-mapper.js";

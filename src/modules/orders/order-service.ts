@@ -17,15 +17,18 @@ import {
   type OrderService,
   UpdateOrderStatusResponseSchema,
 } from "../../gen/ecommerce/orders/v1/order_service_pb.js";
-import type { Authenticator } from "../../platform/auth/authenticator.js";
-import type { Principal } from "../../platform/auth/principal.js";
-import type { ServiceCredential } from "../../platform/auth/service-credential.js";
-import { CoalescingBatcher } from "../../platform/batching/coalescing-batcher.js";
+import type { Authenticator, Principal, ServiceCredential } from "../../platform/auth/index.js";
+import { CoalescingBatcher } from "../../platform/batching/index.js";
 import { isUuid, uuidv7 } from "../../platform/ids.js";
 import type { Logger } from "../../platform/logger.js";
-import { businessError, invalidArgument, notFound } from "../../platform/rpc/errors.js";
-import { resolvePageSize } from "../../platform/rpc/page-token.js";
-import { decodeTimeCursor, encodeTimeCursor } from "../../platform/rpc/time-cursor.js";
+import {
+  businessError,
+  decodeTimeCursor,
+  encodeTimeCursor,
+  invalidArgument,
+  notFound,
+  resolvePageSize,
+} from "../../platform/rpc/index.js";
 import type { IdempotencyStore } from "./idempotency-store.js";
 import { canMove, statusFromProto } from "./order-lifecycle.js";
 import type { OrderStore } from "./order-store.js";

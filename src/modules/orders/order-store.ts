@@ -4,9 +4,8 @@
  */
 import { and, desc, eq, inArray, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Order } from "../../gen/ecommerce/orders/v1/order_pb.js";
-import type { Db } from "../../platform/db/database.js";
-import { rawRows } from "../../platform/db/raw-rows.js";
-import { appendToOutbox, outboxValues } from "../../platform/events/outbox.js";
+import { type Db, rawRows } from "../../platform/db/index.js";
+import { appendToOutbox, outboxValues } from "../../platform/events/index.js";
 import { orderCreatedEvent, orderStatusChangedEvent } from "./order-events.js";
 import { type OrderItemRow, type OrderRow, orderFromRows } from "./order-mapper.js";
 import {

@@ -1,8 +1,7 @@
 /** CreateOrder's input rules, enforced in the module for every caller. */
 import type { CreateOrderRequest } from "../../gen/ecommerce/orders/v1/order_service_pb.js";
 import { isUuid } from "../../platform/ids.js";
-import { echo, notFound } from "../../platform/rpc/errors.js";
-import { Violations } from "../../platform/rpc/violations.js";
+import { echo, notFound, Violations } from "../../platform/rpc/index.js";
 
 export const MAX_LINES = 100;
 export const MAX_QUANTITY = 1000;

@@ -5,7 +5,7 @@
  * hosting orders sweeps; each order is cancelled exactly once across them, because the
  * cancellation is a change from `pending` that only one of them can make (OrderStore.changeStatus).
  */
-import { type IntervalJob, startIntervalJob } from "../../platform/jobs/interval-job.js";
+import { type IntervalJob, startIntervalJob } from "../../platform/jobs/index.js";
 import type { Logger } from "../../platform/logger.js";
 import type { OrderStore } from "./order-store.js";
 

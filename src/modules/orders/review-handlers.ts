@@ -14,12 +14,16 @@ import {
   type OrderService,
   UpdateReviewResponseSchema,
 } from "../../gen/ecommerce/orders/v1/order_service_pb.js";
-import type { Authenticator } from "../../platform/auth/authenticator.js";
+import type { Authenticator } from "../../platform/auth/index.js";
 import { isUuid } from "../../platform/ids.js";
-import { businessError, notFound } from "../../platform/rpc/errors.js";
-import { resolvePageSize } from "../../platform/rpc/page-token.js";
-import { decodeTimeCursor, encodeTimeCursor } from "../../platform/rpc/time-cursor.js";
-import { Violations } from "../../platform/rpc/violations.js";
+import {
+  businessError,
+  decodeTimeCursor,
+  encodeTimeCursor,
+  notFound,
+  resolvePageSize,
+  Violations,
+} from "../../platform/rpc/index.js";
 import type { ReviewStore } from "./review-store.js";
 
 export const COMMENT_MAX = 2000;

@@ -7,9 +7,9 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { and, avg, count, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
 import { type Review, ReviewSchema } from "../../gen/ecommerce/orders/v1/review_pb.js";
-import type { Db } from "../../platform/db/database.js";
+import type { Db } from "../../platform/db/index.js";
 import { uuidv7 } from "../../platform/ids.js";
-import { businessError } from "../../platform/rpc/errors.js";
+import { businessError } from "../../platform/rpc/index.js";
 import { orderItems, orders, reviews } from "./schema.js";
 
 type ReviewRow = typeof reviews.$inferSelect;

@@ -15,7 +15,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { defineOutboxTable } from "../../platform/events/outbox-table.js";
+import { defineOutboxTable } from "../../platform/events/index.js";
 
 export const ordersSchema = pgSchema("orders");
 

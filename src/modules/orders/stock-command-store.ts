@@ -3,8 +3,7 @@
  * claimed by the settlement job when due, deleted once inventory has carried them out.
  */
 import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
-import type { Db, Tx } from "../../platform/db/database.js";
-import { rawRows } from "../../platform/db/raw-rows.js";
+import { type Db, rawRows, type Tx } from "../../platform/db/index.js";
 import { type StockCommandAction, stockCommands } from "./schema.js";
 
 export interface StockCommand {

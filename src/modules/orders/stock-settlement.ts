@@ -9,7 +9,7 @@
  * stock it no longer holds: a pending one is cancelled, anything further along is logged for an
  * operator.
  */
-import { attemptEach, type IntervalJob, startIntervalJob } from "../../platform/jobs/interval-job.js";
+import { attemptEach, type IntervalJob, startIntervalJob } from "../../platform/jobs/index.js";
 import type { Logger } from "../../platform/logger.js";
 import type { StockCommand, StockCommandStore } from "./stock-command-store.js";
 

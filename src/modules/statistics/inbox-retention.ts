@@ -16,8 +16,8 @@
  * while the statistics kept applying other events.
  */
 import { inArray, lt, max } from "drizzle-orm";
-import type { Db } from "../../platform/db/database.js";
-import { type IntervalJob, startIntervalJob } from "../../platform/jobs/interval-job.js";
+import type { Db } from "../../platform/db/index.js";
+import { type IntervalJob, startIntervalJob } from "../../platform/jobs/index.js";
 import type { Logger } from "../../platform/logger.js";
 import { inbox } from "./schema.js";
 

@@ -4,8 +4,8 @@
  * between is in the inbox and is not counted again during the replay.
  */
 import { sql } from "drizzle-orm";
-import type { Db } from "../../platform/db/database.js";
-import { resetDurableGroup } from "../../platform/events/jetstream-bus.js";
+import type { Db } from "../../platform/db/index.js";
+import { resetDurableGroup } from "../../platform/events/index.js";
 import { STATISTICS_SOURCES } from "./statistics-consumer.js";
 
 export async function rebuildStatistics(options: {

@@ -6,9 +6,8 @@
  * stream moves on.
  */
 import { Buffer } from "node:buffer";
-import type { Db } from "../../platform/db/database.js";
-import { isTransientDatabaseError } from "../../platform/db/database-errors.js";
-import type { DeliveredEvent, EventBus, Subscription } from "../../platform/events/event-bus.js";
+import { type Db, isTransientDatabaseError } from "../../platform/db/index.js";
+import type { DeliveredEvent, EventBus, Subscription } from "../../platform/events/index.js";
 import type { Logger } from "../../platform/logger.js";
 import { Counter, Gauge, type Registry } from "../../platform/metrics.js";
 import { parkedEvents } from "./schema.js";

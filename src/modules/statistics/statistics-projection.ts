@@ -24,7 +24,7 @@ import {
 } from "../../gen/ecommerce/inventory/v1/events_pb.js";
 import { OrderCreatedSchema, OrderStatusChangedSchema } from "../../gen/ecommerce/orders/v1/events_pb.js";
 import { OrderStatus } from "../../gen/ecommerce/orders/v1/order_pb.js";
-import type { Db, Tx } from "../../platform/db/database.js";
+import type { Db, Tx } from "../../platform/db/index.js";
 
 /** An event the projection cannot use: parked for an operator instead of retried forever. */
 export class PoisonEvent extends Error {}

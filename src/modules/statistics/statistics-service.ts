@@ -11,12 +11,10 @@ import {
   RebuildStatisticsResponseSchema,
   type StatisticsService,
 } from "../../gen/ecommerce/statistics/v1/statistics_service_pb.js";
-import type { Authenticator } from "../../platform/auth/authenticator.js";
-import type { Db } from "../../platform/db/database.js";
-import { rawRows } from "../../platform/db/raw-rows.js";
+import type { Authenticator } from "../../platform/auth/index.js";
+import { type Db, rawRows } from "../../platform/db/index.js";
 import type { Logger } from "../../platform/logger.js";
-import { businessError } from "../../platform/rpc/errors.js";
-import { Violations } from "../../platform/rpc/violations.js";
+import { businessError, Violations } from "../../platform/rpc/index.js";
 import { storeTotals, userOrderStats, userOrdersByHour } from "./schema.js";
 
 /** One user's row of the projection, with their hours as "hour:count,…". */

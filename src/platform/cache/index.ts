@@ -1,0 +1,11 @@
+/**
+ * The product cache: an in-memory first level over a shared second level (Redis through keyv),
+ * kept fresh across replicas, and the schedule that refreshes it.
+ *
+ * The gateway, the modules and the composition root use this subsystem only through this file
+ * (a dependency-cruiser rule); files inside the platform import each other directly.
+ */
+export { LayeredCache } from "./layered-cache.js";
+export { createRedisStore } from "./redis-store.js";
+export { scheduleRefresh } from "./refresh-schedule.js";
+export type { SecondLevelStore } from "./second-level-store.js";

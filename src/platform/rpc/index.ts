@@ -1,0 +1,13 @@
+/**
+ * What every RPC shares: Connect errors with the API's error reasons, field violations, page tokens and
+ * time cursors, request ids, and the text checks every request message passes.
+ *
+ * The gateway, the modules and the composition root use this subsystem only through this file
+ * (a dependency-cruiser rule); files inside the platform import each other directly.
+ */
+export { businessError, echo, invalidArgument, notFound } from "./errors.js";
+export { decodePageToken, encodePageToken, resolvePageSize } from "./page-token.js";
+export { REQUEST_ID_HEADER, requestIdFrom, saneRequestId } from "./request-id.js";
+export { textCheckingRouter } from "./text-checking-router.js";
+export { decodeTimeCursor, encodeTimeCursor, type TimeCursor } from "./time-cursor.js";
+export { Violations } from "./violations.js";
