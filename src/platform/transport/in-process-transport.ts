@@ -168,7 +168,11 @@ function callUnaryWithDeadline(
   return new Promise<UnaryResponse>((resolve, reject) => {
     const call = new DeadlineCall(abort, resolve, reject);
     deadlines.schedule(timeout, call);
-    invokeUnaryHandler(route, request, abort, timeout, freezeMessages, true).then(
+    invokeUnaryHandler(route, request, abort, {
+      timeoutMs: timeout,
+      freezeMessages,
+      headerIsPrivate: true,
+    }).then(
       (response) => call.answered(response),
       (e: unknown) => call.failed(e),
     );
@@ -266,7 +270,11 @@ function callUnaryDirectly(
 ): Promise<UnaryResponse> {
   const route = router.findUnary(request.method);
   if (route === undefined) return Promise.reject(callFailed(abort, unimplemented(request.method)));
-  return invokeUnaryHandler(route, request, abort, undefined, freezeMessages, true).then(
+  return invokeUnaryHandler(route, request, abort, {
+    timeoutMs: undefined,
+    freezeMessages,
+    headerIsPrivate: true,
+  }).then(
     (response) => {
       abort.abort();
       return response;
@@ -289,15 +297,15 @@ async function callUnaryGuarded(
 ): Promise<UnaryResponse> {
   const unfollowSignal = signal === undefined ? noop : abort.follow(signal);
   const timer = timeout === undefined ? undefined : setTimeout(abortOnDeadline, timeout, abort);
-  const call = new UnaryCall(
+  const call = new UnaryCall({
     router,
     request,
     abort,
     timeout,
-    signal !== undefined,
+    hasSignal: signal !== undefined,
     freezeMessages,
-    interceptors.length === 0,
-  );
+    headersUnshared: interceptors.length === 0,
+  });
   try {
     const response =
       interceptors.length === 0
@@ -326,27 +334,30 @@ function unimplemented(method: DescMethodUnary): ConnectError {
 }
 
 /** What the innermost client function needs to hand a request to the server side. */
+interface UnaryCallState {
+  readonly router: InProcessRouter;
+  readonly request: UnaryRequest;
+  readonly abort: LazyAbortController;
+  readonly timeout: number | undefined;
+  /** The caller passed a signal of its own. */
+  readonly hasSignal: boolean;
+  readonly freezeMessages: boolean;
+  /** No client interceptor saw the request, so nothing but the server holds its headers. */
+  readonly headersUnshared: boolean;
+}
+
 class UnaryCall {
-  constructor(
-    private readonly router: InProcessRouter,
-    private readonly request: UnaryRequest,
-    private readonly abort: LazyAbortController,
-    private readonly timeout: number | undefined,
-    private readonly hasSignal: boolean,
-    private readonly freezeMessages: boolean,
-    /** No client interceptor saw the request, so nothing but the server holds its headers. */
-    private readonly headersUnshared: boolean,
-  ) {}
+  constructor(private readonly call: UnaryCallState) {}
 
   /** Sends `req` (the call's request, or what interceptors made of it) to the handler. */
   send(req: UnaryRequest): Promise<UnaryResponse> {
-    const route = this.router.findUnary(req.method);
+    const route = this.call.router.findUnary(req.method);
     if (route === undefined) return Promise.reject(unimplemented(req.method));
     // The server follows the signal of the request that reaches it: the call's, unless an
     // interceptor replaced it.
-    let source = this.abort;
+    let source = this.call.abort;
     let unfollowSource = noop;
-    if (req !== this.request && !source.owns(req.signal)) {
+    if (req !== this.call.request && !source.owns(req.signal)) {
       source = new LazyAbortController();
       unfollowSource = source.follow(req.signal);
     }
@@ -357,17 +368,14 @@ class UnaryCall {
     }
     // The request's headers were made for this call (from the caller's HeadersInit); when no
     // interceptor could have kept a reference, the server takes them instead of a copy.
-    const reply = invokeUnaryHandler(
-      route,
-      req,
-      source,
-      this.timeout,
-      this.freezeMessages,
-      this.headersUnshared && req === this.request,
-    );
+    const reply = invokeUnaryHandler(route, req, source, {
+      timeoutMs: this.call.timeout,
+      freezeMessages: this.call.freezeMessages,
+      headerIsPrivate: this.call.headersUnshared && req === this.call.request,
+    });
     // Only a deadline, the caller's signal or an interceptor's own signal can end the call before
     // the handler does; without them there is nothing to race.
-    if (source === this.abort && this.timeout === undefined && !this.hasSignal) {
+    if (source === this.call.abort && this.call.timeout === undefined && !this.call.hasSignal) {
       return reply;
     }
     // The caller stops waiting when the call is aborted, even if the handler ignores its signal.

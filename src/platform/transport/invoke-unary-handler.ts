@@ -23,15 +23,22 @@ import { toClientError } from "./to-client-error.js";
  * deadline or a cancellation reaches the handler as it would over the network. The handler's signal
  * also fires, without a reason, once the handler is done, and with the thrown value if it fails.
  */
+export interface InvokeOptions {
+  /** The call's deadline, from now; undefined for none. */
+  timeoutMs: number | undefined;
+  /** Freeze the request and response messages, so neither side can change the other's. */
+  freezeMessages: boolean;
+  /** The server may use `req.header` itself: nobody else holds it. */
+  headerIsPrivate: boolean;
+}
+
 export async function invokeUnaryHandler(
   route: UnaryRoute,
   req: UnaryRequest,
   callAbort: LazyAbortController,
-  timeoutMs: number | undefined,
-  freezeMessages: boolean,
-  /** The server may use `req.header` itself: nobody else holds it. */
-  headerIsPrivate = false,
+  options: InvokeOptions,
 ): Promise<UnaryResponse> {
+  const { timeoutMs, freezeMessages, headerIsPrivate } = options;
   const { spec } = route;
   const abort = new LazyAbortController();
   abort.follow(callAbort);
