@@ -34,6 +34,7 @@
  */
 import { createHash } from "node:crypto";
 import KeyvRedis, { createClient, Keyv, type RedisClientType } from "@keyv/redis";
+import { backoffDelay } from "../backoff.js";
 import type { Logger } from "../logger.js";
 import { Counter, type Registry } from "../metrics.js";
 import { errorMessage, rateLimitedWarn } from "./rate-limited-log.js";
@@ -218,7 +219,7 @@ class KeyvRedisStore implements RedisStore {
       socket: {
         connectTimeout: Math.max(1000, this.#opTimeoutMs * 5),
         // Never give up: a number means "retry after that many ms".
-        reconnectStrategy: (retries) => Math.min(50 * 2 ** Math.min(retries, 10), maxDelay),
+        reconnectStrategy: (retries) => backoffDelay({ initialMs: 50, maxMs: maxDelay }, retries + 1),
       },
     }) as RedisClientType;
     this.#client.on("error", (error: unknown) => {

@@ -8,6 +8,8 @@
  * Subjects are relative to the deployment's namespace (`inventory.product.created`); the JetStream
  * bus puts them under `<NAMESPACE>.` on the wire.
  */
+
+import { backoffDelay } from "../backoff.js";
 import type { Logger } from "../logger.js";
 
 export interface PublishedEvent {
@@ -103,10 +105,10 @@ export const DEFAULT_MAX_BATCH = 256;
 
 /** The delay before delivery number `deliveryCount + 1`, doubling from `initialDelayMs`. */
 export function redeliveryDelay(retry: RetryOptions | undefined, deliveryCount: number): number {
-  const initial = retry?.initialDelayMs ?? 500;
-  const max = retry?.maxDelayMs ?? 60_000;
-  const exponent = Math.min(Math.max(deliveryCount - 1, 0), 30);
-  return Math.min(max, initial * 2 ** exponent);
+  return backoffDelay(
+    { initialMs: retry?.initialDelayMs ?? 500, maxMs: retry?.maxDelayMs ?? 60_000 },
+    deliveryCount,
+  );
 }
 
 const TOKEN = /^[^\s.*>]+$/;

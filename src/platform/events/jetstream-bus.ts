@@ -29,6 +29,7 @@ import {
   RetentionPolicy,
   StorageType,
 } from "nats";
+import { backoffDelay } from "../backoff.js";
 import { inBatches } from "../batching/async-batches.js";
 import type { Logger } from "../logger.js";
 import { redactUrl } from "../redact-url.js";
@@ -338,7 +339,12 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
         }
       }
       if (closed) return;
-      const sleep = cancellableSleep(Math.min(reconnectTimeWaitMs * 2 ** Math.min(failures, 4), 5_000));
+      const sleep = cancellableSleep(
+        backoffDelay(
+          { initialMs: reconnectTimeWaitMs, maxMs: Math.min(5_000, reconnectTimeWaitMs * 16) },
+          failures + 1,
+        ),
+      );
       connectSleep = sleep;
       await sleep.promise;
     }
@@ -529,7 +535,7 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
           messages = undefined;
         }
         if (stopped) break;
-        const pause = cancellableSleep(Math.min(250 * 2 ** Math.min(failures, 4), 4_000));
+        const pause = cancellableSleep(backoffDelay({ initialMs: 250, maxMs: 4_000 }, failures + 1));
         sleep = pause;
         await pause.promise;
       }

@@ -18,6 +18,7 @@
  */
 import { asc, count, inArray, isNull, lt, sql } from "drizzle-orm";
 import { Counter, Gauge, type Registry } from "prom-client";
+import { backoffDelay } from "../backoff.js";
 import type { Db, Tx } from "../db/database.js";
 import type { Logger } from "../logger.js";
 import type { EventBus, PublishedEvent } from "./event-bus.js";
@@ -280,7 +281,7 @@ export class OutboxRelay {
       if (!this.running) break;
       if (result.error !== undefined) {
         failures++;
-        const delay = Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** Math.min(failures - 1, 20));
+        const delay = backoffDelay({ initialMs: this.minBackoffMs, maxMs: this.maxBackoffMs }, failures);
         const jittered = Math.round(delay * (0.8 + Math.random() * 0.4));
         const context = { err: result.error, published: result.published, failures, retryInMs: jittered };
         if (failures === 1 || failures % 20 === 0)
