@@ -49,7 +49,7 @@
  */
 import type { Logger } from "../logger.js";
 import { Counter, type Registry } from "../metrics.js";
-import { errorMessage, rateLimitedWarn } from "./rate-limited-log.js";
+import { errorMessage, rateLimitedWarn } from "../rate-limited-log.js";
 import type { Observed, SecondLevelRead, SecondLevelStore } from "./second-level-store.js";
 
 export interface CacheCodec<T> {

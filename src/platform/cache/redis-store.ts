@@ -37,7 +37,7 @@ import KeyvRedis, { createClient, Keyv, type RedisClientType } from "@keyv/redis
 import { backoffDelay } from "../backoff.js";
 import type { Logger } from "../logger.js";
 import { Counter, type Registry } from "../metrics.js";
-import { errorMessage, rateLimitedWarn } from "./rate-limited-log.js";
+import { errorMessage, rateLimitedWarn } from "../rate-limited-log.js";
 import {
   isToken,
   newFillMarker,

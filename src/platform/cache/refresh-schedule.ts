@@ -5,7 +5,7 @@
  */
 import { schedule, validate } from "node-cron";
 import type { Logger } from "../logger.js";
-import { errorMessage } from "./rate-limited-log.js";
+import { errorMessage } from "../rate-limited-log.js";
 
 export interface RefreshSchedule {
   /** Stops future runs (a run in progress finishes). Idempotent. */

@@ -32,6 +32,7 @@ import {
 import { backoffDelay } from "../backoff.js";
 import { inBatches } from "../batching/async-batches.js";
 import type { Logger } from "../logger.js";
+import { logsFailure } from "../rate-limited-log.js";
 import { redactUrl } from "../redact-url.js";
 import {
   assertValidSubject,
@@ -331,7 +332,7 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
         log.warn({ err: error }, "NATS connection closed; connecting again");
       } catch (error) {
         failures++;
-        if (failures === 1 || failures % 60 === 0) {
+        if (logsFailure(failures, 60)) {
           log.warn(
             { err: error, servers: shownServers, failures },
             "NATS unreachable; retrying in the background",
@@ -524,7 +525,7 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
           }
         } catch (error) {
           failures++;
-          if (!(error instanceof NotConnectedError) && (failures === 1 || failures % 30 === 0)) {
+          if (!(error instanceof NotConnectedError) && logsFailure(failures, 30)) {
             log.warn({ err: error, consumer: name, failures }, "JetStream consumer failed; retrying");
           }
         } finally {

@@ -21,6 +21,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import { backoffDelay } from "../backoff.js";
 import type { Db, Tx } from "../db/database.js";
 import type { Logger } from "../logger.js";
+import { logsFailure } from "../rate-limited-log.js";
 import type { EventBus, PublishedEvent } from "./event-bus.js";
 import type { OutboxRow, OutboxTable } from "./outbox-table.js";
 
@@ -284,8 +285,7 @@ export class OutboxRelay {
         const delay = backoffDelay({ initialMs: this.minBackoffMs, maxMs: this.maxBackoffMs }, failures);
         const jittered = Math.round(delay * (0.8 + Math.random() * 0.4));
         const context = { err: result.error, published: result.published, failures, retryInMs: jittered };
-        if (failures === 1 || failures % 20 === 0)
-          this.logger.warn(context, "outbox publish failed; will retry");
+        if (logsFailure(failures, 20)) this.logger.warn(context, "outbox publish failed; will retry");
         else this.logger.debug(context, "outbox publish failed again");
         await this.wait(jittered, false);
         continue;

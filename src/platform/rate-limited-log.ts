@@ -1,4 +1,9 @@
-import type { Logger } from "../logger.js";
+/**
+ * Logging a failure that repeats without flooding the log, the platform's two ways: by time (a
+ * dependency down under request load: at most one line per interval) and by count (a retry loop:
+ * the first failure in a row, then every n-th).
+ */
+import type { Logger } from "./logger.js";
 
 /**
  * A warning logger that writes at most one line per `intervalMs`, adding how many were
@@ -22,6 +27,11 @@ export function rateLimitedWarn(
     logger.warn(suppressed > 0 ? { ...fields, suppressed } : fields, message);
     suppressed = 0;
   };
+}
+
+/** Whether the `failures`-th failure in a row is logged: the first, then every `every`-th. */
+export function logsFailure(failures: number, every: number): boolean {
+  return failures === 1 || failures % every === 0;
 }
 
 /** The message of an unknown thrown value, for log fields. */
