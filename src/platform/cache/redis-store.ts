@@ -38,6 +38,7 @@ import { backoffDelay } from "../backoff.js";
 import type { Logger } from "../logger.js";
 import { Counter, type Registry } from "../metrics.js";
 import { errorMessage, rateLimitedWarn } from "../rate-limited-log.js";
+import { withTimeout } from "../with-timeout.js";
 import {
   isToken,
   newFillMarker,
@@ -331,7 +332,11 @@ class KeyvRedisStore implements RedisStore {
 
   async ping(): Promise<void> {
     if (this.#closed) throw new StoreClosedError();
-    const reply = await withTimeout(this.#client.ping(), this.#opTimeoutMs);
+    const reply = await withTimeout(
+      this.#client.ping(),
+      this.#opTimeoutMs,
+      () => new TimeoutError(this.#opTimeoutMs),
+    );
     if (reply !== "PONG") throw new Error(`unexpected PING reply ${String(reply)}`);
   }
 
@@ -374,7 +379,8 @@ class KeyvRedisStore implements RedisStore {
         }
       }
       try {
-        const result = await withTimeout(run(), options.timeoutMs ?? this.#opTimeoutMs);
+        const timeoutMs = options.timeoutMs ?? this.#opTimeoutMs;
+        const result = await withTimeout(run(), timeoutMs, () => new TimeoutError(timeoutMs));
         this.#consecutiveFailures = 0;
         return result;
       } catch (error) {
@@ -512,21 +518,4 @@ function merged(known: LostInvalidation | undefined, what: LostInvalidation): Lo
 
 function positive(ms: number | undefined): number | undefined {
   return ms !== undefined && ms > 0 ? ms : undefined;
-}
-
-/** `promise`, or a TimeoutError after `ms`; the late settlement of `promise` is swallowed. */
-function withTimeout<R>(promise: Promise<R>, ms: number): Promise<R> {
-  return new Promise<R>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new TimeoutError(ms)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }

@@ -34,6 +34,7 @@ import { inBatches } from "../batching/async-batches.js";
 import type { Logger } from "../logger.js";
 import { logsFailure } from "../rate-limited-log.js";
 import { redactUrl } from "../redact-url.js";
+import { withTimeout } from "../with-timeout.js";
 import {
   assertValidSubject,
   DEFAULT_MAX_BATCH,
@@ -156,14 +157,6 @@ function cancellableSleep(ms: number): { promise: Promise<void>; cancel(): void 
     };
   });
   return { promise, cancel };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -608,7 +601,11 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
 
     async ping() {
       const conn = currentConnection();
-      await withTimeout(Promise.all([conn.flush(), ensureStream()]), 2_000, "NATS did not answer in time");
+      await withTimeout(
+        Promise.all([conn.flush(), ensureStream()]),
+        2_000,
+        () => new Error("NATS did not answer in time"),
+      );
     },
 
     async ready() {
@@ -638,8 +635,8 @@ export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
         // close() drops what is still in the outgoing buffer: a round trip to the server first
         // makes sure the last acks and naks arrived (else those events come again after ack_wait).
         if (connected) {
-          await withTimeout(conn.flush(), 2_000, "NATS flush timed out").catch((error: unknown) =>
-            log.debug({ err: error }, "could not flush before closing"),
+          await withTimeout(conn.flush(), 2_000, () => new Error("NATS flush timed out")).catch(
+            (error: unknown) => log.debug({ err: error }, "could not flush before closing"),
           );
         }
         await conn.close();
