@@ -11,3 +11,20 @@ export function createMetricsRegistry(options: { defaultMetrics: boolean }): Reg
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
   return registry;
 }
+
+/**
+ * `create`, run once per registry: the instruments several instances share (every cache, store or
+ * relay on one registry reports into the same series, each with its own label), made the first
+ * time one of them needs them.
+ */
+export function perRegistry<T>(create: (registry: Registry) => T): (registry: Registry) => T {
+  const byRegistry = new WeakMap<Registry, T>();
+  return (registry) => {
+    let instruments = byRegistry.get(registry);
+    if (instruments === undefined) {
+      instruments = create(registry);
+      byRegistry.set(registry, instruments);
+    }
+    return instruments;
+  };
+}

@@ -48,7 +48,7 @@
  *   may read the old L2 value until then (forgetLocally does not write to L2).
  */
 import type { Logger } from "../logger.js";
-import { Counter, type Registry } from "../metrics.js";
+import { Counter, perRegistry, type Registry } from "../metrics.js";
 import { errorMessage, rateLimitedWarn } from "../rate-limited-log.js";
 import type { Observed, SecondLevelRead, SecondLevelStore } from "./second-level-store.js";
 
@@ -575,50 +575,31 @@ function markStale<T>(flight: Flight<T>): void {
   if (flight.previous !== undefined) flight.previous.stale = true;
 }
 
-const instrumentsByRegistry = new WeakMap<Registry, Instruments>();
-
-function instrumentsFor(registry: Registry): Instruments {
-  let instruments = instrumentsByRegistry.get(registry);
-  if (instruments === undefined) {
-    const flushers = new Set<() => void>();
-    instruments = {
-      flushers,
-      // One per registry (instrumentsByRegistry), so this is the only place that registers it.
-      hits: new Counter({
-        name: "cache_hits_total",
-        help: "Cache reads answered by a cache layer.",
-        labelNames: ["cache", "layer"],
-        registers: [registry],
-        // L1 hits are tallied in plain numbers and added here, at scrape time: a labelled
-        // increment hashes its labels, a visible cost on the hottest read.
-        collect() {
-          for (const flush of flushers) flush();
-        },
-      }),
-      misses: counter(registry, "cache_misses_total", "Cache reads answered by neither layer.", ["cache"]),
-      loads: counter(registry, "cache_loads_total", "Loads from the source of truth.", ["cache"]),
-      l2Errors: counter(
-        registry,
-        "cache_l2_errors_total",
-        "Second-layer operations that failed (treated as a miss / no-op).",
-        ["cache"],
-      ),
-    };
-    instrumentsByRegistry.set(registry, instruments);
-  }
-  return instruments;
-}
-
-function counter<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: L[],
-): Counter<L> {
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Counter) return existing as Counter<L>;
-  return new Counter({ name, help, labelNames, registers: [registry] });
-}
+const instrumentsFor = perRegistry((registry): Instruments => {
+  const flushers = new Set<() => void>();
+  const counter = (name: string, help: string) =>
+    new Counter({ name, help, labelNames: ["cache"], registers: [registry] });
+  return {
+    flushers,
+    hits: new Counter({
+      name: "cache_hits_total",
+      help: "Cache reads answered by a cache layer.",
+      labelNames: ["cache", "layer"],
+      registers: [registry],
+      // L1 hits are tallied in plain numbers and added here, at scrape time: a labelled
+      // increment hashes its labels, a visible cost on the hottest read.
+      collect() {
+        for (const flush of flushers) flush();
+      },
+    }),
+    misses: counter("cache_misses_total", "Cache reads answered by neither layer."),
+    loads: counter("cache_loads_total", "Loads from the source of truth."),
+    l2Errors: counter(
+      "cache_l2_errors_total",
+      "Second-layer operations that failed (treated as a miss / no-op).",
+    ),
+  };
+});
 
 function bindInstruments(registry: Registry | undefined, cache: string): BoundInstruments {
   if (registry === undefined) {

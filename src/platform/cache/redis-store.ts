@@ -36,7 +36,7 @@ import { createHash } from "node:crypto";
 import KeyvRedis, { createClient, Keyv, type RedisClientType } from "@keyv/redis";
 import { backoffDelay } from "../backoff.js";
 import type { Logger } from "../logger.js";
-import { Counter, type Registry } from "../metrics.js";
+import { Counter, perRegistry, type Registry } from "../metrics.js";
 import { errorMessage, rateLimitedWarn } from "../rate-limited-log.js";
 import { withTimeout } from "../with-timeout.js";
 import {
@@ -96,29 +96,17 @@ interface Instruments {
   skipped: Counter<"op">;
 }
 
-const instrumentsByRegistry = new WeakMap<Registry, Instruments>();
-
-function instrumentsFor(registry: Registry): Instruments {
-  let instruments = instrumentsByRegistry.get(registry);
-  if (instruments === undefined) {
-    instruments = {
-      errors: counter(registry, "cache_redis_errors_total", "Redis operations that failed or timed out."),
-      skipped: counter(
-        registry,
-        "cache_redis_skipped_total",
-        "Redis operations skipped because the circuit breaker was open.",
-      ),
-    };
-    instrumentsByRegistry.set(registry, instruments);
-  }
-  return instruments;
-}
-
-function counter(registry: Registry, name: string, help: string): Counter<"op"> {
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Counter) return existing as Counter<"op">;
-  return new Counter({ name, help, labelNames: ["op"], registers: [registry] });
-}
+const instrumentsFor = perRegistry((registry): Instruments => {
+  const counter = (name: string, help: string) =>
+    new Counter({ name, help, labelNames: ["op"], registers: [registry] });
+  return {
+    errors: counter("cache_redis_errors_total", "Redis operations that failed or timed out."),
+    skipped: counter(
+      "cache_redis_skipped_total",
+      "Redis operations skipped because the circuit breaker was open.",
+    ),
+  };
+});
 
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
   return new KeyvRedisStore(options);

@@ -17,10 +17,10 @@
  * be delivered again (see {@link OutboxRelay.deliverOnce}).
  */
 import { asc, count, inArray, isNull, lt, sql } from "drizzle-orm";
-import { Counter, Gauge, type Registry } from "prom-client";
 import { backoffDelay } from "../backoff.js";
 import type { Db, Tx } from "../db/database.js";
 import type { Logger } from "../logger.js";
+import { Counter, Gauge, perRegistry, type Registry } from "../metrics.js";
 import { logsFailure } from "../rate-limited-log.js";
 import type { EventBus, PublishedEvent } from "./event-bus.js";
 import type { OutboxRow, OutboxTable } from "./outbox-table.js";
@@ -63,50 +63,43 @@ interface RelayMetrics {
   readonly relays: Set<OutboxRelay>;
 }
 
-const metricsByRegistry = new WeakMap<Registry, RelayMetrics>();
-
 /** One set of instruments per registry, shared by every relay on it (one `outbox` label each). */
-function relayMetrics(registry: Registry): RelayMetrics {
-  let metrics = metricsByRegistry.get(registry);
-  if (!metrics) {
-    const relays = new Set<OutboxRelay>();
-    new Gauge({
-      name: "outbox_backlog",
-      help: "Outbox rows not yet published to the event bus.",
+const relayMetrics = perRegistry((registry): RelayMetrics => {
+  const relays = new Set<OutboxRelay>();
+  new Gauge({
+    name: "outbox_backlog",
+    help: "Outbox rows not yet published to the event bus.",
+    labelNames: ["outbox"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      await Promise.all(
+        [...relays].map(async (relay) => {
+          try {
+            this.set({ outbox: relay.name }, await relay.backlog());
+          } catch {
+            // Database unreachable: leave the series out rather than fail the whole scrape.
+          }
+        }),
+      );
+    },
+  });
+  return {
+    relays,
+    published: new Counter({
+      name: "outbox_published_total",
+      help: "Outbox events published to the event bus.",
       labelNames: ["outbox"] as const,
       registers: [registry],
-      async collect() {
-        this.reset();
-        await Promise.all(
-          [...relays].map(async (relay) => {
-            try {
-              this.set({ outbox: relay.name }, await relay.backlog());
-            } catch {
-              // Database unreachable: leave the series out rather than fail the whole scrape.
-            }
-          }),
-        );
-      },
-    });
-    metrics = {
-      relays,
-      published: new Counter({
-        name: "outbox_published_total",
-        help: "Outbox events published to the event bus.",
-        labelNames: ["outbox"] as const,
-        registers: [registry],
-      }),
-      failures: new Counter({
-        name: "outbox_publish_failures_total",
-        help: "Outbox relay runs that stopped because publishing (or the database) failed.",
-        labelNames: ["outbox"] as const,
-        registers: [registry],
-      }),
-    };
-    metricsByRegistry.set(registry, metrics);
-  }
-  return metrics;
-}
+    }),
+    failures: new Counter({
+      name: "outbox_publish_failures_total",
+      help: "Outbox relay runs that stopped because publishing (or the database) failed.",
+      labelNames: ["outbox"] as const,
+      registers: [registry],
+    }),
+  };
+});
 
 export interface RunResult {
   published: number;
