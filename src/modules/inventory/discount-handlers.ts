@@ -18,6 +18,7 @@ import {
   decodeTimeCursor,
   encodePageToken,
   encodeTimeCursor,
+  fetchPage,
   notFound,
   resolvePageSize,
 } from "../../platform/rpc/index.js";
@@ -52,15 +53,11 @@ export function createDiscountHandlers(deps: DiscountHandlersDeps): DiscountHand
       await auth.requireAdmin(context);
       const limit = resolvePageSize(request.pageSize);
       const after = decodeTimeCursor(request.pageToken);
-      // One extra row tells whether another page exists without a count query.
-      const page = await discounts.list(after, limit + 1);
-      const hasMore = page.length > limit;
-      const items = hasMore ? page.slice(0, limit) : page;
-      const last = items[items.length - 1];
+      const page = await fetchPage(limit, (rows) => discounts.list(after, rows), encodeTimeCursor);
       const at = now();
       return create(ListDiscountsResponseSchema, {
-        discounts: items.map((discount) => discountFromStored(discount, at)),
-        nextPageToken: hasMore && last !== undefined ? encodeTimeCursor(last) : "",
+        discounts: page.items.map((discount) => discountFromStored(discount, at)),
+        nextPageToken: page.nextPageToken,
       });
     },
 
@@ -76,13 +73,14 @@ export function createDiscountHandlers(deps: DiscountHandlersDeps): DiscountHand
       if (context.requestHeader.has("authorization")) await auth.identify(context);
       const limit = resolvePageSize(request.pageSize);
       const afterId = decodePageToken(request.pageToken, isUuid);
-      const page = await discounts.listDiscountedProducts(now(), afterId, limit + 1);
-      const hasMore = page.length > limit;
-      const items = hasMore ? page.slice(0, limit) : page;
-      const last = items[items.length - 1];
+      const page = await fetchPage(
+        limit,
+        (rows) => discounts.listDiscountedProducts(now(), afterId, rows),
+        (last) => encodePageToken(last.product.id),
+      );
       return create(ListDiscountedProductsResponseSchema, {
-        products: items.map(discountedProductFrom),
-        nextPageToken: hasMore && last !== undefined ? encodePageToken(last.product.id) : "",
+        products: page.items.map(discountedProductFrom),
+        nextPageToken: page.nextPageToken,
       });
     },
   };

@@ -18,7 +18,13 @@ import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
 import type { Authenticator } from "../../platform/auth/index.js";
 import type { LayeredCache } from "../../platform/cache/index.js";
 import { isUuid } from "../../platform/ids.js";
-import { decodePageToken, encodePageToken, notFound, resolvePageSize } from "../../platform/rpc/index.js";
+import {
+  decodePageToken,
+  encodePageToken,
+  fetchPage,
+  notFound,
+  resolvePageSize,
+} from "../../platform/rpc/index.js";
 import { createDiscountHandlers } from "./discount-handlers.js";
 import type { DiscountStore } from "./discount-store.js";
 import type { ProductStore } from "./product-store.js";
@@ -92,23 +98,21 @@ function createProductHandlers(deps: InventoryServiceDeps): ProductHandlers {
       const limit = resolvePageSize(request.pageSize);
       validateListFilter(request);
       const afterId = decodePageToken(request.pageToken, isUuid);
-      // One extra row tells whether another page exists without a count query.
-      const page = await store.list({
-        category: request.category || undefined,
-        nameContains: request.q || undefined,
-        minPriceCents: request.minPriceCents,
-        maxPriceCents: request.maxPriceCents,
-        inStock: request.inStock,
-        afterId,
-        limit: limit + 1,
-      });
-      const hasMore = page.length > limit;
-      const products = hasMore ? page.slice(0, limit) : page;
-      const last = products[products.length - 1];
-      return create(ListProductsResponseSchema, {
-        products,
-        nextPageToken: hasMore && last !== undefined ? encodePageToken(last.id) : "",
-      });
+      const page = await fetchPage(
+        limit,
+        (rows) =>
+          store.list({
+            category: request.category || undefined,
+            nameContains: request.q || undefined,
+            minPriceCents: request.minPriceCents,
+            maxPriceCents: request.maxPriceCents,
+            inStock: request.inStock,
+            afterId,
+            limit: rows,
+          }),
+        (last) => encodePageToken(last.id),
+      );
+      return create(ListProductsResponseSchema, { products: page.items, nextPageToken: page.nextPageToken });
     },
 
     async updateProduct(request, context) {

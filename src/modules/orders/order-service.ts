@@ -6,7 +6,6 @@
  */
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type CallOptions, type Client, Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { StockService } from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
 import type { Order } from "../../gen/ecommerce/orders/v1/order_pb.js";
@@ -24,10 +23,11 @@ import type { Logger } from "../../platform/logger.js";
 import {
   businessError,
   decodeTimeCursor,
-  encodeTimeCursor,
+  fetchPage,
   invalidArgument,
   notFound,
   resolvePageSize,
+  timeCursorOf,
 } from "../../platform/rpc/index.js";
 import type { IdempotencyStore } from "./idempotency-store.js";
 import { canMove, statusFromProto } from "./order-lifecycle.js";
@@ -309,17 +309,12 @@ export function createOrderHandlers(
       }
       const before = decodeTimeCursor(request.pageToken);
       const userId = principal.role === "admin" ? request.userId || undefined : principal.userId;
-      const page = await orders.list({ userId, status, before, limit: limit + 1 });
-      const hasMore = page.orders.length > limit;
-      const shown = hasMore ? page.orders.slice(0, limit) : page.orders;
-      const last = shown[shown.length - 1];
-      return create(ListOrdersResponseSchema, {
-        orders: shown,
-        nextPageToken:
-          hasMore && last?.createdAt !== undefined
-            ? encodeTimeCursor({ createdAt: timestampDate(last.createdAt), id: last.id })
-            : "",
-      });
+      const page = await fetchPage(
+        limit,
+        async (rows) => (await orders.list({ userId, status, before, limit: rows })).orders,
+        timeCursorOf,
+      );
+      return create(ListOrdersResponseSchema, { orders: page.items, nextPageToken: page.nextPageToken });
     },
 
     async updateOrderStatus(request, context) {

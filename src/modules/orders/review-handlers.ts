@@ -4,7 +4,6 @@
  * is asked of inventory through its client.
  */
 import { create } from "@bufbuild/protobuf";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { InventoryService } from "../../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import {
@@ -19,9 +18,10 @@ import { isUuid } from "../../platform/ids.js";
 import {
   businessError,
   decodeTimeCursor,
-  encodeTimeCursor,
+  fetchPage,
   notFound,
   resolvePageSize,
+  timeCursorOf,
   Violations,
 } from "../../platform/rpc/index.js";
 import type { ReviewStore } from "./review-store.js";
@@ -85,18 +85,12 @@ export function createReviewHandlers(
       const before = decodeTimeCursor(request.pageToken);
       await requireProduct(request.productId, context);
       const [page, summary] = await Promise.all([
-        reviews.list(request.productId, before, limit + 1),
+        fetchPage(limit, (rows) => reviews.list(request.productId, before, rows), timeCursorOf),
         reviews.summary(request.productId),
       ]);
-      const hasMore = page.length > limit;
-      const shown = hasMore ? page.slice(0, limit) : page;
-      const last = shown[shown.length - 1];
       return create(ListReviewsResponseSchema, {
-        reviews: shown,
-        nextPageToken:
-          hasMore && last?.createdAt !== undefined
-            ? encodeTimeCursor({ createdAt: timestampDate(last.createdAt), id: last.id })
-            : "",
+        reviews: page.items,
+        nextPageToken: page.nextPageToken,
         averageRating: summary.averageRating,
         reviewCount: summary.reviewCount,
       });

@@ -6,8 +6,8 @@
  * (a dependency-cruiser rule); files inside the platform import each other directly.
  */
 export { businessError, echo, invalidArgument, notFound } from "./errors.js";
-export { decodePageToken, encodePageToken, resolvePageSize } from "./page-token.js";
+export { decodePageToken, encodePageToken, fetchPage, resolvePageSize } from "./page-token.js";
 export { REQUEST_ID_HEADER, requestIdFrom, saneRequestId } from "./request-id.js";
 export { textCheckingRouter } from "./text-checking-router.js";
-export { decodeTimeCursor, encodeTimeCursor, type TimeCursor } from "./time-cursor.js";
+export { decodeTimeCursor, encodeTimeCursor, type TimeCursor, timeCursorOf } from "./time-cursor.js";
 export { Violations } from "./violations.js";

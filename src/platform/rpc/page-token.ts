@@ -32,3 +32,20 @@ export function resolvePageSize(pageSize: number): number {
   }
   return pageSize;
 }
+
+/**
+ * One page of a keyset-paged list: `query` is asked for one row more than `limit` (the extra row
+ * says whether another page exists, without a count query); the page is the first `limit` rows,
+ * and the next page's token is `tokenOf` its last row, or "" when there is no next page.
+ */
+export async function fetchPage<T>(
+  limit: number,
+  query: (rows: number) => Promise<readonly T[]>,
+  tokenOf: (last: T) => string,
+): Promise<{ items: T[]; nextPageToken: string }> {
+  const rows = await query(limit + 1);
+  const hasMore = rows.length > limit;
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextPageToken: hasMore && last !== undefined ? tokenOf(last) : "" };
+}

@@ -1,4 +1,5 @@
 /** Page tokens for newest-first lists: the (created_at, id) of the last item shown. */
+import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import { isUuid } from "../ids.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 
@@ -9,6 +10,13 @@ export interface TimeCursor {
 
 export function encodeTimeCursor(cursor: TimeCursor): string {
   return encodePageToken(`${cursor.createdAt.toISOString()}|${cursor.id}`);
+}
+
+/** The token after `item`, a message with a creation time and an id ("" without a time). */
+export function timeCursorOf(item: { createdAt?: Timestamp; id: string }): string {
+  return item.createdAt === undefined
+    ? ""
+    : encodeTimeCursor({ createdAt: timestampDate(item.createdAt), id: item.id });
 }
 
 /**
