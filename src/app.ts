@@ -111,7 +111,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
 
     let cacheStore: SecondLevelStore | undefined;
     if (config.redisUrl) {
-      const store = createRedisStore({ url: config.redisUrl, namespace: config.namespace, logger });
+      const store = createRedisStore({ url: config.redisUrl, namespace: config.namespace, logger, metrics });
       cacheStore = store;
       closers.unshift({ name: "redis", close: () => store.close() });
       readiness.push({ name: "redis", check: () => store.ping() });

@@ -218,4 +218,19 @@ describe.skipIf(!servicesAvailable)("readiness while Redis is unreachable (servi
     expect((await call("DELETE", `/products/${product.id}`, { token: app.adminToken })).status).toBe(204);
     expect((await call("GET", `/products/${product.id}`)).status).toBe(404);
   });
+
+  it("counts the Redis operations that failed or were skipped in /metrics", async () => {
+    const created = await call("POST", "/products", {
+      token: app.adminToken,
+      json: { name: "Counted without Redis", price_cents: 100, stock: 1 },
+    });
+    expect(created.status, created.text).toBe(201);
+    expect((await call("GET", `/products/${(created.body as { id: string }).id}`)).status).toBe(200);
+    const text = (await call("GET", "/metrics")).text;
+    const counted = [...text.matchAll(/^cache_redis_(?:errors|skipped)_total\{[^}]*\} (\d+)$/gm)].reduce(
+      (sum, match) => sum + Number(match[1]),
+      0,
+    );
+    expect(counted).toBeGreaterThan(0);
+  });
 });
