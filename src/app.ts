@@ -20,14 +20,10 @@ import { mountStatistics } from "./modules/statistics/index.js";
 import { Authenticator, resolveJwtSecret, ServiceCredential, TokenVerifier } from "./platform/auth/index.js";
 import { createRedisStore, type SecondLevelStore } from "./platform/cache/index.js";
 import type { Config } from "./platform/config.js";
-import {
-  BACKGROUND_STATEMENT_LIMITS,
-  type Database,
-  openDatabase,
-  requestStatementLimits,
-} from "./platform/db/index.js";
+import { BACKGROUND_STATEMENT_LIMITS, openDatabase, requestStatementLimits } from "./platform/db/index.js";
 import { reportHandlerFailure, reportingFailures } from "./platform/errors/index.js";
 import { createInProcessBus, createJetStreamBus, type EventBus } from "./platform/events/index.js";
+import { Lifecycle, type StopOptions, type StopReport } from "./platform/lifecycle.js";
 import type { Logger } from "./platform/logger.js";
 import { createMetricsRegistry, type Registry } from "./platform/metrics.js";
 import type { MountedModule, Platform } from "./platform/module.js";
@@ -59,23 +55,7 @@ export interface RunningApp {
   stopProgress(): string[];
 }
 
-export interface StopOptions {
-  /** How long requests in progress get to finish before their connections are cut. Default 10 s. */
-  drainMs?: number;
-}
-
-export interface StopReport {
-  /** What was cut short, in words (for logs and the exit code); empty after a clean stop. */
-  abandoned: string[];
-}
-
-interface Closer {
-  readonly name: string;
-  /** Resolves with a description of what it had to abandon (a string), if anything. */
-  close(options: StopOptions): Promise<unknown>;
-  /** Live detail for the progress report (e.g. the connections still open). */
-  describe?(): string;
-}
+export type { StopOptions, StopReport };
 
 export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
   const { secret, generated } = resolveJwtSecret(config.jwtSecret, config.dataDir);
@@ -83,39 +63,59 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   const hostsDataModule = ["inventory", "orders", "statistics"].some((name) =>
     config.modules.has(name as never),
   );
-
-  const closers: Closer[] = [];
   const readiness: ReadinessCheck[] = [];
   /** Set the moment a stop begins: /readyz answers 503 from then on, on open connections too. */
   let draining = false;
+
+  // The steps below start in this order and stop in the reverse one (lifecycle.ts): the port, then
+  // the modules, then the cache, the event bus and the database.
+  const life = new Lifecycle(logger);
   try {
-    let database: Database | undefined;
-    if (hostsDataModule) {
-      database = await openDatabase({
-        url: config.databaseUrl,
-        dataDir: config.dataDir,
-        logger,
-        requestLimits: requestStatementLimits(config.rpcTimeoutMs),
-        backgroundLimits: BACKGROUND_STATEMENT_LIMITS,
-      });
-      const db = database;
-      closers.unshift({ name: "database", close: () => db.close() });
-      readiness.push({ name: "database", check: () => db.ping() });
-    }
+    const database = !hostsDataModule
+      ? undefined
+      : await life.run({
+          name: "database",
+          start: async () => {
+            const opened = await openDatabase({
+              url: config.databaseUrl,
+              dataDir: config.dataDir,
+              logger,
+              requestLimits: requestStatementLimits(config.rpcTimeoutMs),
+              backgroundLimits: BACKGROUND_STATEMENT_LIMITS,
+            });
+            readiness.push({ name: "database", check: () => opened.ping() });
+            return opened;
+          },
+          stop: (opened) => opened?.close(),
+        });
 
-    const bus: EventBus = config.natsUrl
-      ? createJetStreamBus({ url: config.natsUrl, namespace: config.namespace, logger })
-      : createInProcessBus({ logger });
-    closers.unshift({ name: "event bus", close: () => bus.close() });
-    if (config.natsUrl) readiness.push({ name: "nats", check: () => bus.ping() });
+    const bus = await life.run<EventBus>({
+      name: "event bus",
+      start: () => {
+        if (!config.natsUrl) return createInProcessBus({ logger });
+        const jetStream = createJetStreamBus({ url: config.natsUrl, namespace: config.namespace, logger });
+        readiness.push({ name: "nats", check: () => jetStream.ping() });
+        return jetStream;
+      },
+      stop: (started) => started?.close(),
+    });
 
-    let cacheStore: SecondLevelStore | undefined;
-    if (config.redisUrl) {
-      const store = createRedisStore({ url: config.redisUrl, namespace: config.namespace, logger, metrics });
-      cacheStore = store;
-      closers.unshift({ name: "redis", close: () => store.close() });
-      readiness.push({ name: "redis", check: () => store.ping() });
-    }
+    const cacheStore: SecondLevelStore | undefined = !config.redisUrl
+      ? undefined
+      : await life.run({
+          name: "redis",
+          start: () => {
+            const store = createRedisStore({
+              url: config.redisUrl as string,
+              namespace: config.namespace,
+              logger,
+              metrics,
+            });
+            readiness.push({ name: "redis", check: () => store.ping() });
+            return store;
+          },
+          stop: (store) => store?.close(),
+        });
 
     const modules: MountedModule[] = [];
     /** Public services of modules hosted elsewhere, served on this port by the gateway. */
@@ -182,7 +182,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         orders: createClient(OrderService, gatewayTransport(config.ordersUrl)),
         statistics: createClient(StatisticsService, gatewayTransport(config.statisticsUrl)),
       };
-      // API.md: the one port serves every module service, wherever the module runs.
+      // The one port serves every module service, wherever the module runs.
       if (config.inventoryUrl !== undefined)
         forwarded.push((router) => forwardService(router, InventoryService, clients.inventory));
       if (config.ordersUrl !== undefined)
@@ -199,14 +199,21 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       });
     }
 
-    // Started one by one in reverse mounting order (below) and stopped in mounting order: a
-    // module's relay flushes its last events before the modules after it (statistics, last) stop
-    // consuming.
+    // Started in reverse mounting order: consumers (statistics) subscribe before the relays of the
+    // modules they listen to start, so an event left in an outbox never finds its group missing.
+    // Stopped in mounting order: a module's relay flushes its last events before the modules after
+    // it (statistics, last) stop consuming.
     const started: MountedModule[] = [];
     let stoppingModule: string | undefined;
-    closers.unshift({
+    await life.run({
       name: "modules",
-      close: async () => {
+      start: async () => {
+        for (const module of [...modules].reverse()) {
+          await module.start();
+          started.push(module);
+        }
+      },
+      stop: async () => {
         for (const module of [...started].reverse()) {
           stoppingModule = module.name;
           // One module failing to stop must not keep the others running.
@@ -218,61 +225,57 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       },
       describe: () => `stopping module ${stoppingModule ?? "(none)"}`,
     });
-    // In reverse mounting order: consumers (statistics) subscribe before the relays of the modules
-    // they listen to start, so an event left in an outbox never finds its group missing.
-    for (const module of [...modules].reverse()) {
-      await module.start();
-      started.push(module);
-    }
 
-    const server = await listenOnePort({
-      port: config.port,
-      host: config.host,
-      // Connect, gRPC and gRPC-Web bodies: connect-node stops reading, and inflating, at the limit.
-      listener: splitByPath(
-        capRpcDeadline(
-          connectNodeAdapter({
-            routes,
-            readMaxBytes: config.maxBodyBytes,
-            interceptors: [reportingFailures(logger)],
-          }),
-          config.rpcTimeoutMs,
-        ),
-        fallback,
-      ),
-      maxBodyBytes: config.maxBodyBytes,
-      malformedRequestAnswer: (status, detail) => ({
-        contentType: "application/problem+json",
-        body: JSON.stringify(problem(status, "invalid_argument", detail)),
-      }),
-    });
-    closers.unshift({
+    const server = await life.run({
       name: "http",
-      close: async ({ drainMs }) => {
+      start: () =>
+        listenOnePort({
+          port: config.port,
+          host: config.host,
+          // Connect, gRPC and gRPC-Web bodies: connect-node stops reading, and inflating, at the limit.
+          listener: splitByPath(
+            capRpcDeadline(
+              connectNodeAdapter({
+                routes,
+                readMaxBytes: config.maxBodyBytes,
+                interceptors: [reportingFailures(logger)],
+              }),
+              config.rpcTimeoutMs,
+            ),
+            fallback,
+          ),
+          maxBodyBytes: config.maxBodyBytes,
+          malformedRequestAnswer: (status, detail) => ({
+            contentType: "application/problem+json",
+            body: JSON.stringify(problem(status, "invalid_argument", detail)),
+          }),
+        }),
+      stop: async (listening, { drainMs }) => {
         draining = true;
-        const { abandoned } = await server.close(drainMs);
+        if (listening === undefined) return undefined;
+        const { abandoned } = await listening.close(drainMs);
         if (abandoned === 0) return undefined;
         const what = `${abandoned} connection(s) cut with a request still in progress after ${drainMs ?? 10_000} ms`;
         logger.warn({ abandoned }, `shutdown: ${what}`);
         return what;
       },
-      describe: () => {
-        const { connections, busy } = server.activity();
+      describe: (listening) => {
+        if (listening === undefined) return "not listening";
+        const { connections, busy } = listening.activity();
         return `${connections} connection(s) open, ${busy} with a request in progress`;
       },
     });
 
-    const stopper = new Stopper(closers, logger);
     return {
       port: server.port,
       jwtSecret: secret,
       generatedSecret: generated,
       metrics,
-      stop: (options) => stopper.run(options),
-      stopProgress: () => stopper.progress(),
+      stop: (options) => life.stop(options),
+      stopProgress: () => life.progress(),
     };
   } catch (error) {
-    await new Stopper(closers, logger).run({ drainMs: 0 });
+    await life.stop({ drainMs: 0 });
     throw error;
   }
 }
@@ -289,43 +292,4 @@ function splitByPath(rpc: Listener, rest: Listener | undefined): Listener {
     if (request.url?.startsWith("/ecommerce.")) rpc(request, response);
     else rest(request, response);
   };
-}
-
-/** Runs the closers once, in order, remembering which are left (for a deadline's log line). */
-class Stopper {
-  private running: Promise<StopReport> | undefined;
-  private remaining: Closer[] = [];
-
-  constructor(
-    private readonly closers: Closer[],
-    private readonly logger: Logger,
-  ) {}
-
-  run(options: StopOptions = {}): Promise<StopReport> {
-    this.running ??= this.closeAll(options);
-    return this.running;
-  }
-
-  progress(): string[] {
-    return this.remaining.map((closer, index) => {
-      const detail = index === 0 && closer.describe ? `: ${closer.describe()}` : "";
-      return `${closer.name}${index === 0 ? " (in progress)" : " (not started)"}${detail}`;
-    });
-  }
-
-  private async closeAll(options: StopOptions): Promise<StopReport> {
-    const abandoned: string[] = [];
-    this.remaining = this.closers.splice(0);
-    while (this.remaining.length > 0) {
-      const closer = this.remaining[0] as Closer;
-      try {
-        const result = await closer.close(options);
-        if (typeof result === "string") abandoned.push(`${closer.name}: ${result}`);
-      } catch (error) {
-        this.logger.warn({ err: error, step: closer.name }, "error while stopping");
-      }
-      this.remaining.shift();
-    }
-    return { abandoned };
-  }
 }
