@@ -1,5 +1,5 @@
 /**
- * API.md, "Limits", amounts: `price_cents` ≤ 10,000,000,000 and `stock` ≤ 1,000,000,000 on REST
+ * docs/api.md, "Limits", amounts: `price_cents` ≤ 10,000,000,000 and `stock` ≤ 1,000,000,000 on REST
  * and Connect, so the largest possible order (100 lines of 1,000 units at the highest price) is
  * 10^15 cents, written exactly as a JSON number (below 2^53).
  */

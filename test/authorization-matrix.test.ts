@@ -2,14 +2,14 @@
  * The authorization matrix: every REST route (as GET /openapi.json lists them) and every RPC (as
  * the generated service descriptors list them) × every caller {anonymous, customer (the owner of
  * the fixtures), other customer, admin, service} × every protocol (REST for routes; Connect JSON and
- * gRPC with @grpc/grpc-js for RPCs), against the rules of API.md ("Authentication and roles",
+ * gRPC with @grpc/grpc-js for RPCs), against the rules of docs/api.md ("Authentication and roles",
  * "Internal services"):
  *
  * - anyone reads products, product reviews, discounted products and the operations endpoints;
  * - a customer creates orders for themselves, reads and lists only their own (another's reads as
  *   404), cancels their own pending order (any other change: 403), writes, edits and deletes their
  *   own reviews (another's: 403) and reads their own statistics (another's, or the store's: 403);
- * - an admin does everything on the public services, but edits no one else's review (API.md:
+ * - an admin does everything on the public services, but edits no one else's review (docs/api.md:
  *   `PUT /reviews/:id (author)`, against `DELETE /reviews/:id (author or admin)`);
  * - StockService, internal, serves only the service credential: anonymous 401, customers and admins
  *   403; on the public services that credential grants nothing beyond what an anonymous caller
@@ -60,7 +60,7 @@ import { type InProcessSetup, inProcessSetups, startTestApp, type TestApp } from
 const SERVICES: DescService[] = [InventoryService, StockService, OrderService, StatisticsService];
 
 /**
- * Routes API.md names that the OpenAPI document does not describe: the document itself and its
+ * Routes docs/api.md names that the OpenAPI document does not describe: the document itself and its
  * viewer. They are in the table too, and are expected to answer.
  */
 const ROUTES_OUTSIDE_OPENAPI = ["GET /openapi.json", "GET /docs"];

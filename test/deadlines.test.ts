@@ -1,5 +1,5 @@
 /**
- * API.md, "Limits", deadlines: a request held up by a slow statement or by a lock another session
+ * docs/api.md, "Limits", deadlines: a request held up by a slow statement or by a lock another session
  * holds ends with 504 deadline_exceeded, on REST and Connect, and leaves nothing half done: no
  * order, no stock held. Run on the real PostgreSQL (statement and lock timeouts are PostgreSQL
  * settings), with RPC_TIMEOUT_MS = 1 s, so a statement gets 500 ms and a lock wait 250 ms.

@@ -1,7 +1,7 @@
 /**
  * What can be checked of the Docker files without a Docker engine: the compose file parses, every
  * app service's environment is a configuration the platform accepts, the split profile is the
- * four-process topology of API.md, and the image starts the platform the way `npm start` does.
+ * four-process topology of docs/api.md, and the image starts the platform the way `npm start` does.
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 /**
- * Discounts end to end, as API.md describes them: admin-only writes and listing, validation
+ * Discounts end to end, as docs/api.md describes them: admin-only writes and listing, validation
  * (every bad field at once), products that must exist, paging, deletion, and the public list of
  * products with a discount in force now, with integer discounted prices. The same rules over
  * Connect. Runs once per available set-up.

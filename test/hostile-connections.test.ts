@@ -1,5 +1,5 @@
 /**
- * API.md, "Limits": bodies and connections, attacked for real against a child process started as
+ * docs/api.md, "Limits": bodies and connections, attacked for real against a child process started as
  * `npm start` starts it (on the real services when this run has them, embedded otherwise). Each
  * test asserts on what the attack cost the server (bytes it accepted, its peak memory, how long
  * connections stayed open), not only on the status it answered.
@@ -306,7 +306,7 @@ describe("hostile bodies and connections (child process)", () => {
     expect(JSON.parse(bodyOf(garbled))).toMatchObject({ status: 400, code: "invalid_argument" });
   });
 
-  it("limits HTTP/2 streams per connection and idle keep-alive connections to API.md's values", async () => {
+  it("limits HTTP/2 streams per connection and idle keep-alive connections to docs/api.md's values", async () => {
     const session = http2.connect(child.url);
     await new Promise<void>((resolve) => session.once("remoteSettings", () => resolve()));
     expect(session.remoteSettings.maxConcurrentStreams).toBe(100);

@@ -1,5 +1,5 @@
 /**
- * A hostile-input sweep (API.md, "Errors", "Limits: what hostile or careless clients get",
+ * A hostile-input sweep (docs/api.md, "Errors", "Limits: what hostile or careless clients get",
  * "Internal services"): thousands of requests that are wrong on purpose, generated from the app's
  * own OpenAPI document (every REST operation) and from the generated service descriptors (every
  * RPC, over Connect JSON, Connect binary and gRPC), each sent as an anonymous caller, a customer,

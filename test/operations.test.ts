@@ -179,7 +179,7 @@ describe.skipIf(!servicesAvailable)("readiness while Redis is unreachable (servi
     expect(body.checks.redis?.ok).toBe(false);
     expect(body.checks.database?.ok).toBe(true);
     expect(body.checks.nats?.ok).toBe(true);
-    // Which dependency, never its error or address (API.md, "Limits": leaks).
+    // Which dependency, never its error or address (docs/api.md, "Limits": leaks).
     expect(result.text).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|:1\b|error/i);
   });
 

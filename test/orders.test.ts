@@ -1,5 +1,5 @@
 /**
- * Orders end to end over REST, as API.md describes them: creation (catalog prices, merged lines,
+ * Orders end to end over REST, as docs/api.md describes them: creation (catalog prices, merged lines,
  * the largest active discount with floor rounding, stock taken all or nothing), who may order and
  * read what, listing with paging and filters, the status lifecycle with stock returned exactly once
  * on cancellation, bad input that changes nothing, and Idempotency-Key. The same flows over Connect.

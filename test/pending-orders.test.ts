@@ -1,5 +1,5 @@
 /**
- * API.md, "Limits", stock hoarding (OWASP OAT-021): a customer may hold MAX_PENDING_ORDERS pending
+ * docs/api.md, "Limits", stock hoarding (OWASP OAT-021): a customer may hold MAX_PENDING_ORDERS pending
  * orders (the next is 429 resource_exhausted and takes no stock), and an order still pending after
  * PENDING_ORDER_TTL_SECONDS is cancelled by the system exactly once, its stock returned and its
  * order.status_changed event emitted so statistics follow: in one process, concurrently, across

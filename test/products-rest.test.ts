@@ -1,5 +1,5 @@
 /**
- * The product catalog over REST, exactly as API.md describes it: status codes, headers, body
+ * The product catalog over REST, exactly as docs/api.md describes it: status codes, headers, body
  * shapes, filters, paging, validation (every bad field at once), problem+json errors and the
  * role table. Runs once per available set-up, one app per set-up.
  */

@@ -1,5 +1,5 @@
 /**
- * API.md, "Limits", text: a NUL character or an unpaired surrogate in any text field, path segment
+ * docs/api.md, "Limits", text: a NUL character or an unpaired surrogate in any text field, path segment
  * or query value is 400 invalid_argument naming the field, on REST, Connect and gRPC alike, and
  * changes nothing (PostgreSQL cannot store NUL; before, such requests were 500s).
  */

@@ -1,5 +1,5 @@
 /**
- * Product reviews as API.md describes them, over REST and Connect: the review shape, validation,
+ * Product reviews as docs/api.md describes them, over REST and Connect: the review shape, validation,
  * one review per user and product, verified_purchase following the author's orders (and their
  * cancellation), public newest-first listing with paging and an average and count over all
  * reviews, and the role table (edit by the author only, delete by the author or an admin).

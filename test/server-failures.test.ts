@@ -1,5 +1,5 @@
 /**
- * API.md, "Limits", leaks: a failure of the server reaches the caller as its code and a fixed
+ * docs/api.md, "Limits", leaks: a failure of the server reaches the caller as its code and a fixed
  * message (never SQL, hosts or a stack) and is logged once, with its cause and the request id the
  * caller can quote, on REST, Connect and gRPC alike. The failure is real: a table the module reads
  * is renamed away under the running process, on the real PostgreSQL.

@@ -1,5 +1,5 @@
 /**
- * API.md, "Internal services", split into services: the orders process takes stock from the
+ * docs/api.md, "Internal services", split into services: the orders process takes stock from the
  * inventory process with the service credential it mints, so orders still work across
  * processes, while an admin token (or a customer's) sent straight to the inventory process's
  * StockService is refused with 403 and changes nothing; the gateway does not serve StockService.

@@ -1,5 +1,5 @@
 /**
- * Statistics end to end (API.md "Statistics", issue 4): the projection fed by order and product
+ * Statistics end to end (docs/api.md "Statistics", issue 4): the projection fed by order and product
  * events must equal the truth computed from the orders and products APIs, over REST and Connect,
  * with the documented authorization, and follow a new order within a second.
  */

@@ -1,6 +1,6 @@
 /**
  * StockService is internal: anonymous, customer and admin callers are refused over the network
- * (API.md, "Internal services"), and the service credential a module presents can take and return
+ * (docs/api.md, "Internal services"), and the service credential a module presents can take and return
  * stock, with the cached product fresh afterwards.
  * A reservation never confirmed comes back on its own after the reservation timeout.
  */

@@ -8,7 +8,7 @@ import { z } from "@hono/zod-openapi";
 
 const integerMessage = { error: "must be an integer" };
 
-/** API.md, "Limits", amounts (the modules hold the same bounds). */
+/** docs/api.md, "Limits", amounts (the modules hold the same bounds). */
 const STOCK_MAX = 1_000_000_000;
 const PRICE_MAX = 10_000_000_000;
 

@@ -69,7 +69,7 @@ describe("loadConfig", () => {
     expect(loadConfig({ JWT_SECRET: "é".repeat(16) }).jwtSecret).toBe("é".repeat(16));
   });
 
-  it("accepts the split example of API.md", () => {
+  it("accepts the split example of docs/api.md", () => {
     expect(() => loadConfig({ ...split, MODULES: "inventory", PORT: "7001" })).not.toThrow();
     expect(() =>
       loadConfig({ ...split, MODULES: "orders", PORT: "7002", INVENTORY_URL: "http://127.0.0.1:7001" }),

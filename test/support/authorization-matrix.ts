@@ -24,7 +24,7 @@ export type Caller = (typeof CALLERS)[number];
 /** The user id of "other" (the owner is TestApp.customerToken's `customer-1`). */
 export const OTHER_CUSTOMER_ID = "customer-2";
 
-/** What a cell expects: allowed, or refused with this code (API.md, "Errors"). */
+/** What a cell expects: allowed, or refused with this code (docs/api.md, "Errors"). */
 export type Expected = "ok" | "unauthenticated" | "permission_denied" | "not_found";
 
 /** One expectation per caller: a row of the table. */
@@ -86,7 +86,7 @@ export function fitsTemplate(template: string, path: string): boolean {
   return new RegExp(`^${pattern}$`).test(path.split("?")[0] ?? "");
 }
 
-/** snake_case of a Connect code, as REST `code` and API.md write it: PermissionDenied → permission_denied. */
+/** snake_case of a Connect code, as REST `code` and docs/api.md write it: PermissionDenied → permission_denied. */
 export function codeName(code: Code): string {
   return (Code[code] ?? `code_${code}`).replace(/[A-Z]/g, (letter, index: number) =>
     index === 0 ? letter.toLowerCase() : `_${letter.toLowerCase()}`,

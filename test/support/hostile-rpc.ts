@@ -35,7 +35,7 @@ import {
 
 export interface RpcService {
   service: DescService;
-  /** Only the platform's service credential may call it (API.md, "Internal services"). */
+  /** Only the platform's service credential may call it (docs/api.md, "Internal services"). */
   internal: boolean;
 }
 

@@ -19,7 +19,7 @@ export interface Verdict {
   note?: (answer: Answer) => string;
 }
 
-/** Bad input is never a 5xx (API.md, "Errors"), nor a gRPC server error, nor no answer at all. */
+/** Bad input is never a 5xx (docs/api.md, "Errors"), nor a gRPC server error, nor no answer at all. */
 export function serverErrors(answers: Answer[]): Verdict {
   return {
     title: "Server errors (5xx, gRPC server codes, no answer)",
@@ -59,7 +59,7 @@ const INTERNAL_REFUSAL: Record<string, string> = {
 };
 
 /**
- * API.md, "Internal services": only the service credential may call them; admin and customer
+ * docs/api.md, "Internal services": only the service credential may call them; admin and customer
  * tokens get permission_denied, an anonymous caller unauthenticated. A request the decoder accepts
  * reaches the service, so it must be refused for who sent it, not for what it holds; none succeeds.
  * The one check made before the caller's is the platform's text check (NUL, unpaired surrogates),
@@ -67,7 +67,7 @@ const INTERNAL_REFUSAL: Record<string, string> = {
  */
 export function internalServiceLeaks(answers: Answer[]): Verdict {
   return {
-    title: "Internal-service calls not refused as API.md says",
+    title: "Internal-service calls not refused as docs/api.md says",
     offenders: answers.filter((answer) => {
       const wanted = INTERNAL_REFUSAL[answer.caller.name];
       if (!answer.case.internal || wanted === undefined) return false;
@@ -80,7 +80,7 @@ export function internalServiceLeaks(answers: Answer[]): Verdict {
 }
 
 /**
- * API.md, "Internal services": on the public services a service token grants nothing beyond what
+ * docs/api.md, "Internal services": on the public services a service token grants nothing beyond what
  * an anonymous caller may do, so where the same request is refused as anonymous, it fails for the
  * service credential too.
  */

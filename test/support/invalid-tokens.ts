@@ -1,5 +1,5 @@
 /**
- * Bearer tokens that API.md says must be refused with 401 / Unauthenticated, minted with jose
+ * Bearer tokens that docs/api.md says must be refused with 401 / Unauthenticated, minted with jose
  * directly (not with the app's own minting code) so the app's verifier is tested, not trusted.
  */
 import { SignJWT, UnsecuredJWT } from "jose";

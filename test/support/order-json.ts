@@ -1,5 +1,5 @@
 /**
- * The REST order as API.md defines it, checks of its wire format (exactly the documented keys,
+ * The REST order as docs/api.md defines it, checks of its wire format (exactly the documented keys,
  * integer money, RFC 3339 UTC times, totals that add up), and small REST helpers the order suites
  * share: products, stock reads, per-test customers, listing every page.
  */

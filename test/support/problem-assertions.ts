@@ -1,5 +1,5 @@
 /**
- * Assertions for RFC 9457 problem+json errors as API.md defines them:
+ * Assertions for RFC 9457 problem+json errors as docs/api.md defines them:
  * `{type, title, status, detail, code}` plus `errors: [{field, message}]` for validation failures.
  */
 import { expect } from "vitest";

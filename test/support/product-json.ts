@@ -1,5 +1,5 @@
 /**
- * The REST product as API.md defines it, and checks of its wire format: exactly the documented
+ * The REST product as docs/api.md defines it, and checks of its wire format: exactly the documented
  * keys, integer money written as a plain JSON integer, RFC 3339 UTC times.
  */
 import { expect } from "vitest";

@@ -1,5 +1,5 @@
 /**
- * The REST review as API.md defines it and checks of its wire format: exactly the documented keys,
+ * The REST review as docs/api.md defines it and checks of its wire format: exactly the documented keys,
  * an integer rating 1–5, RFC 3339 UTC times; and the list envelope with its average and count.
  */
 import { expect } from "vitest";

@@ -1,5 +1,5 @@
 /**
- * Statistics as API.md defines them, the truth they must equal (computed from the orders and
+ * Statistics as docs/api.md defines them, the truth they must equal (computed from the orders and
  * products APIs, never from the projection), and a bounded poll for eventually consistent reads.
  */
 import { expect } from "vitest";

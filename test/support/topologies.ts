@@ -3,7 +3,7 @@
  * deployment (database, namespace) of the real PostgreSQL, NATS and Redis:
  *
  * - split: four processes, MODULES=inventory, orders, statistics and gateway, wired by *_URL as
- *   in API.md's split example; the gateway is the front door.
+ *   in docs/api.md's split example; the gateway is the front door.
  * - replicas: full processes (default MODULES) side by side behind a round-robin proxy, so that
  *   consecutive requests alternate between them.
  *

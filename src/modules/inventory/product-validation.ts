@@ -15,7 +15,7 @@ export const DESCRIPTION_MAX = 5000;
 export const CATEGORY_MAX = 100;
 export const Q_MAX = 200;
 /**
- * API.md, "Limits", amounts: with at most 1,000 units a line and 100 lines an order, no order
+ * docs/api.md, "Limits", amounts: with at most 1,000 units a line and 100 lines an order, no order
  * total (10^10 × 10^5 = 10^15) can pass 2^53, so every amount in a response stays exact as a
  * JSON number.
  */

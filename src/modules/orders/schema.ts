@@ -52,7 +52,7 @@ export const orders = ordersSchema.table(
 );
 
 /**
- * How many orders each user has in `pending` (API.md: MAX_PENDING_ORDERS). Counted up by the
+ * How many orders each user has in `pending` (docs/api.md: MAX_PENDING_ORDERS). Counted up by the
  * statement that creates an order, only while below the limit (the row lock makes concurrent
  * orders of one user take turns), and down by the status change that leaves `pending`.
  */

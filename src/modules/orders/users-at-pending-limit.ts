@@ -7,7 +7,7 @@
  * customers remembered here are checked before their stock is taken: a hoarder's repeated attempts
  * cost one read each instead of taking and returning stock, and everyone else pays nothing.
  * Memory is per process and bounded; forgetting someone only means their next attempt is refused
- * by the strict check instead (API.md's answer is the same).
+ * by the strict check instead (docs/api.md's answer is the same).
  */
 export class UsersAtPendingLimit {
   private readonly refusedAt = new Map<string, number>();

@@ -1,6 +1,6 @@
 /** Who is calling, as proven by a verified bearer token. */
 
-/** The roles of people: what API.md's authorization table is written in. */
+/** The roles of people: what docs/api.md's authorization table is written in. */
 export type UserRole = "admin" | "customer";
 /**
  * `service` is the platform's own processes calling each other's internal services: a credential

@@ -1,7 +1,7 @@
 /**
  * Finds text PostgreSQL cannot store, or that is not text at all: a NUL character (U+0000) or an
  * unpaired UTF-16 surrogate, in any string of a request message, nested messages and lists
- * included. API.md ("Limits", text): such a request is invalid_argument naming the field, on
+ * included. docs/api.md ("Limits", text): such a request is invalid_argument naming the field, on
  * every protocol, rather than a database error. Which fields hold strings is worked out once per
  * message type, so a check costs one regular expression per string present.
  */

@@ -1,5 +1,5 @@
 /**
- * What a connection may cost the server before it is closed: the limits of API.md's "Limits"
+ * What a connection may cost the server before it is closed: the limits of docs/api.md's "Limits"
  * section for connections, and how an early answer to an unread body ends. The defaults are the
  * contract; tests pass shorter ones.
  */

@@ -66,7 +66,7 @@ export interface OnePortServerOptions {
   port: number;
   host: string;
   listener: Listener;
-  /** Overrides of the API.md defaults (tests use shorter times). */
+  /** Overrides of the docs/api.md defaults (tests use shorter times). */
   limits?: Partial<ConnectionLimits>;
   /**
    * The largest request body the listener accepts. An HTTP/1.1 request that declares more and
