@@ -14,7 +14,7 @@ import {
   type NatsServerProcess,
   startNatsServer,
   waitFor,
-} from "../src/platform/events/test-support.js";
+} from "./support/event-test-support.js";
 import { startTestApp, type TestApp } from "./support/test-app.js";
 
 const binary = findNatsServer();

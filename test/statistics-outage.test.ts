@@ -23,7 +23,7 @@ import {
   sleep,
   startNatsServer,
   waitFor,
-} from "../src/platform/events/test-support.js";
+} from "./support/event-test-support.js";
 import { type OrderJson, orderApi } from "./support/order-json.js";
 import type { ProductJson } from "./support/product-json.js";
 import {

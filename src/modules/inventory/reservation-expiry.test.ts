@@ -4,9 +4,9 @@
  * real PostgreSQL: PGlite runs one transaction at a time).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sleep, waitFor } from "../../../test/support/event-test-support.js";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/test-database.js";
 import { type Database, openDatabase } from "../../platform/db/database.js";
-import { sleep, waitFor } from "../../platform/events/test-support.js";
 import { createLogger } from "../../platform/logger.js";
 import { ProductStore } from "./product-store.js";
 import { startReservationExpiry } from "./reservation-expiry.js";

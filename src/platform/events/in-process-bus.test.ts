@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { sleep, waitFor } from "../../../test/support/event-test-support.js";
 import type { DeliveredEvent, EventBus, PublishedEvent } from "./event-bus.js";
 import { subjectMatches } from "./event-bus.js";
 import { createInProcessBus } from "./in-process-bus.js";
-import { sleep, waitFor } from "./test-support.js";
 
 function event(subject: string, n: number): PublishedEvent {
   return {

@@ -2,9 +2,9 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { connect, type NatsConnection } from "nats";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, silentLogger, sleep, waitFor } from "../../../test/support/event-test-support.js";
 import type { DeliveredEvent, PublishedEvent } from "./event-bus.js";
 import { createJetStreamBus, type JetStreamBus, MSG_ID_HEADER, streamNameFor } from "./jetstream-bus.js";
-import { freePort, silentLogger, sleep, waitFor } from "./test-support.js";
 
 function event(subject: string, n: number, id: string = randomUUID()): PublishedEvent {
   return {

@@ -8,11 +8,6 @@ import path from "node:path";
 import { connect } from "nats";
 import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Db } from "../db/database.js";
-import { createJetStreamBus, type JetStreamBus, MSG_ID_HEADER } from "./jetstream-bus.js";
-import { appendToOutbox } from "./outbox.js";
-import { OutboxRelay } from "./outbox-relay.js";
-import type { OutboxTable } from "./outbox-table.js";
 import {
   createOutboxTable,
   findNatsServer,
@@ -24,7 +19,12 @@ import {
   startNatsServer,
   type TestDatabase,
   waitFor,
-} from "./test-support.js";
+} from "../../../test/support/event-test-support.js";
+import type { Db } from "../db/database.js";
+import { createJetStreamBus, type JetStreamBus, MSG_ID_HEADER } from "./jetstream-bus.js";
+import { appendToOutbox } from "./outbox.js";
+import { OutboxRelay } from "./outbox-relay.js";
+import type { OutboxTable } from "./outbox-table.js";
 
 const natsServer = findNatsServer();
 // In CI (NATS_URL set) a missing binary must fail the suite, not skip it.

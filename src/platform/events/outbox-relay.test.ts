@@ -2,12 +2,6 @@ import { randomUUID } from "node:crypto";
 import { eq, isNull } from "drizzle-orm";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Db } from "../db/database.js";
-import type { DeliveredEvent, EventBus, PublishedEvent } from "./event-bus.js";
-import { createInProcessBus } from "./in-process-bus.js";
-import { appendToOutbox, type NewOutboxEvent } from "./outbox.js";
-import { OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.js";
-import type { OutboxTable } from "./outbox-table.js";
 import {
   createOutboxTable,
   createTestPostgresDatabase,
@@ -16,7 +10,13 @@ import {
   sleep,
   type TestDatabase,
   waitFor,
-} from "./test-support.js";
+} from "../../../test/support/event-test-support.js";
+import type { Db } from "../db/database.js";
+import type { DeliveredEvent, EventBus, PublishedEvent } from "./event-bus.js";
+import { createInProcessBus } from "./in-process-bus.js";
+import { appendToOutbox, type NewOutboxEvent } from "./outbox.js";
+import { OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.js";
+import type { OutboxTable } from "./outbox-table.js";
 
 /** A bus that records what it accepted and can be told to refuse publishes. */
 class RecordingBus implements Pick<EventBus, "publish"> {

@@ -8,10 +8,10 @@ import net from "node:net";
 import path from "node:path";
 import { sql } from "drizzle-orm";
 import { pgSchema } from "drizzle-orm/pg-core";
-import { createTestDatabase } from "../../../test/support/test-database.js";
-import { type Db, openDatabase } from "../db/database.js";
-import { createLogger } from "../logger.js";
-import { defineOutboxTable, type OutboxTable } from "./outbox-table.js";
+import { type Db, openDatabase } from "../../src/platform/db/database.js";
+import { defineOutboxTable, type OutboxTable } from "../../src/platform/events/outbox-table.js";
+import { createLogger } from "../../src/platform/logger.js";
+import { createTestDatabase } from "./test-database.js";
 
 export const silentLogger = createLogger("silent");
 
