@@ -9,7 +9,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { runChildToExit, startChildApp } from "./support/child-app.js";
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "embedded-"));
-const port = 20_000 + Math.floor(Math.random() * 20_000);
+// Below Linux's ephemeral range (32768–60999): between the stop and the restart, an outgoing
+// connection (the suites' PostgreSQL clients, say) could otherwise be given this port.
+const port = 20_000 + Math.floor(Math.random() * 12_000);
 const env = { DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", JWT_SECRET: "" };
 
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
