@@ -1,51 +1,12 @@
 /**
- * A generic two-layer read-through cache: L1 is a bounded in-process LRU map holding the values
- * themselves (no serialization on a hit, values are treated as immutable), L2 an optional shared
- * string store (Redis), and below both the caller's `load` (the database).
- *
- * Guarantees within one process:
- * - Single flight: concurrent misses of one key share one L2 read and at most one load (with
- *   readThroughL2: gets that arrive after a flight's L2 read was issued share the next flight
- *   instead, so a burst costs at most two L2 reads and, in the usual case, one load; see below).
- * - No stale reads: once `invalidate(key)` or `set(key, …)` has resolved, no `get(key)` that
- *   starts afterwards returns the value from before, and no read or load that started before
- *   fills L1 or L2 afterwards. Every in-flight read of a key carries a "stale" mark that
- *   invalidate/set/clear raise; a marked read still answers the callers that joined it (they
- *   started before the write) but fills nothing, and later gets start a new read instead of
- *   joining it.
- * - L2 trouble never fails a read: L2 errors are counted, logged (rate-limited) and treated as a
- *   miss / no-op.
- *
- * Across processes sharing one L2 (see second-level-store.ts for the protocol):
- * - No stale write-back: `invalidate` leaves a unique tombstone in L2 (a miss for every reader,
- *   kept `l2TombstoneTtlMs`) instead of deleting. A get's L2 read never observes "nothing": on an
- *   empty key it installs a unique fill marker (also a miss, same lifetime). The load runs after
- *   that read, and its fill is a compare-and-set against the token the read observed. So a load's
- *   value reaches L2 only if no invalidation of the key (in any process) was executed by L2
- *   between its read and its fill: an invalidation after the read replaced the token for good,
- *   and the fill is refused even if that tombstone has since expired, been evicted or wiped (L2
- *   restarted empty, namespace cleared) or the fill is executed late. An invalidation executed
- *   before the read means the write committed before the load read the row. A load whose read saw
- *   the tombstone replaces it, so L2 serves the key again after one load. Fills are not sent once
- *   the token they compare against may have expired (`l2TombstoneTtlMs` after the read): that only
- *   saves a write that would be refused. `set` (a known current value) overwrites unconditionally.
- * - A full reload never writes a value over anything: per key it reads L2 like a get (installing
- *   a marker on an empty key), leaves equal values alone and tombstones a different value (stale,
- *   e.g. changed behind the cache's back, or newer than the reload: a read then loads). For the
- *   keys that held a token it reads the entries a second time (after those L2 reads) and fills
- *   them by the same compare-and-set, so the reload obeys the rule of gets.
- * - With readThroughL2 (L1 never answers): once `invalidate(key)` has resolved in any process, a
- *   get that starts afterwards in any process returns a value at least as new as that write. Its
- *   L2 read is issued after it started (it never joins a flight whose L2 read was already issued),
- *   so it sees the tombstone, a value written over it by a load that read the tombstone, a marker
- *   or nothing (then it loads), never a value filled by a load that read the key before.
- * - Without readThroughL2 a process answers from its L1 until it is told: the caller drops the key
- *   from every process's L1 (`forgetLocally`, e.g. from the product events).
- * - The cross-process guarantees hold as long as the writer's invalidation reaches L2 (and L2
- *   does not lose an acknowledged write while keeping older ones: failover with asynchronous
- *   replication). An invalidation lost to L2 trouble is remembered and replayed by the writer's
- *   store (redis-store.ts), and the writer reads the key as a miss meanwhile, but other processes
- *   may read the old L2 value until then (forgetLocally does not write to L2).
+ * A generic two-layer read-through cache: L1 a bounded in-process LRU map of the values themselves
+ * (immutable, no serialization on a hit), L2 an optional shared string store (Redis), and below
+ * both the caller's `load` (the database). Concurrent misses of a key share one L2 read and at most
+ * one load; once `invalidate` or `set` has resolved no get that starts afterwards returns the old
+ * value, and no read or load that started before fills anything (a "stale" mark on its flight);
+ * across processes, tombstones, fill markers and compare-and-set fills keep a load's old value out
+ * of L2; L2 trouble is a miss, never a failed read. The protocol, its diagrams, the full reload and
+ * the limits it states: docs/cache-protocol.md.
  */
 import type { Logger } from "../logger.js";
 import { Counter, perRegistry, type Registry } from "../metrics.js";

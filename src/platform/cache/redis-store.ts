@@ -1,36 +1,13 @@
 /**
- * Redis as the second cache layer, through keyv and @keyv/redis.
- *
- * Redis being down slows reads but never fails them:
- * - The client is created here with an offline queue that is off (a command while disconnected
- *   fails at once instead of waiting) and a reconnect strategy that never gives up (capped
- *   backoff), and it connects in the background: construction never waits for Redis.
- * - Every operation is bounded by `opTimeoutMs`; an error or a timeout is logged (rate-limited)
- *   and answered as a miss / no-op.
- * - After `breakerThreshold` failures in a row a circuit breaker skips Redis for `breakerMs`,
- *   then lets operations try again (one more failure opens it again).
- * - Operations on one key that reach Redis are issued in call order (an invalidation or delete
- *   is never overtaken by an earlier read's marker, set or fill of the same key). An
- *   invalidation (tombstone), delete or set that could not be done (error, timeout, or skipped
- *   at once while the breaker is open) is remembered: that key reads as a miss here, fills of it
- *   are not attempted, and a tombstone (delete) is written once Redis answers, so a lost
- *   invalidation cannot resurface an old value after an outage. A call that succeeds forgets
- *   only the losses of calls made before it (a per-call sequence number): a slow earlier call
- *   that succeeds after a later one was lost does not cancel that later one's replay. If too many
- *   are lost, the whole namespace is cleared instead once Redis is back (tokens included: fills
- *   compare against tokens, so every fill in flight is then refused).
- * - Cross-process write-back (see second-level-store.ts): `invalidate` writes a unique tombstone
- *   (SET … PX); `read` is a plain GET when the key holds anything (one round trip: a hit, or a
- *   token answered as a miss), and only when the key is empty a Lua script that installs a unique
- *   fill marker unless something is there by then (SET NX PX semantics, also returning what is
- *   there); `fill` is a Lua compare-and-set against the token (or undecodable text) the read
- *   observed. Scripts run by EVALSHA, with EVAL only when Redis does not know them (NOSCRIPT). A
- *   fill is refused once any invalidation ran after its read, even if that tombstone is gone by
- *   then (expired, evicted, Redis restarted empty, namespace cleared, the fill delayed). Reads
- *   that are skipped (breaker, lost invalidation, closed) observe nothing, so no fill follows.
- * - Every 'error' event (keyv, adapter, client) has a listener: nothing can crash the process.
- *
- * `ping()` is the readiness check and rejects when Redis is unreachable.
+ * Redis as the second cache layer, through keyv and @keyv/redis. Redis being down slows reads but
+ * never fails them: no offline queue, a reconnect that never gives up, every operation bounded by
+ * `opTimeoutMs`, a circuit breaker after `breakerThreshold` failures in a row, and every 'error'
+ * event listened to. Operations on one key reach Redis in call order; an invalidation, delete or
+ * set that could not be done is remembered (with a per-call sequence) and replayed, the key read
+ * as a miss here meanwhile, or the namespace cleared when too many are lost. `invalidate` writes a
+ * unique tombstone, `read` installs a fill marker on an empty key, `fill` is a Lua compare-and-set
+ * (second-level-store.ts). How it all fits: docs/cache-protocol.md, "(d) Redis cannot take an
+ * invalidation". `ping()` is the readiness check.
  */
 import { createHash } from "node:crypto";
 import KeyvRedis, { createClient, Keyv, type RedisClientType } from "@keyv/redis";

@@ -30,6 +30,7 @@
  * - Tokens expire (markers: `markerTtlMs`; tombstones: `ttlMs`): a fill issued after its token
  *   may have expired is pointless (refused), and LayeredCache does not send it. Expiry is never
  *   needed for safety.
+ * The protocol as a whole, with sequence diagrams: docs/cache-protocol.md.
  */
 import { randomBytes } from "node:crypto";
 
