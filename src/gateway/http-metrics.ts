@@ -43,12 +43,6 @@ export class HttpMetrics {
     this.routes.observe(method, route, status, (performance.now() - started) / 1000);
   }
 
-  /** A counter for one hot route, resolved once (see RouteMetrics.route). */
-  route(method: string, route: string): { observe(status: number, started: number): void } {
-    const series = this.routes.route(method, route);
-    return { observe: (status, started) => series.observe(status, (performance.now() - started) / 1000) };
-  }
-
   /** Counts a request that matched no route (Hono has no route path to ask for then). */
   recordUnmatched(c: Context, status: number): void {
     this.routes.observe(c.req.method, "unmatched", status, 0);
