@@ -16,7 +16,7 @@ import { applyInterceptors } from "./apply-interceptors.js";
 import { DeadlineWheel, Expiring } from "./deadline-wheel.js";
 import { type HandlerErrorHook, InProcessRouter } from "./in-process-router.js";
 import { invokeUnaryHandler } from "./invoke-unary-handler.js";
-import { defineLazySignal, LazyAbortController } from "./lazy-abort-controller.js";
+import { defineLazySignal, LazyAbortController, WithLazySignal } from "./lazy-abort-controller.js";
 
 /** Options of createInProcessTransport. */
 export interface InProcessTransportOptions {
@@ -227,11 +227,8 @@ function unaryRequest(
   return spreadable ? defineLazySignal(fields, abort) : new InProcessUnaryRequest(fields, abort);
 }
 
-/**
- * A request no interceptor sees, its `signal` made on first read by a getter on the prototype
- * (cheaper than defineLazySignal's own property, which a spread copy needs).
- */
-class InProcessUnaryRequest implements UnaryRequest {
+/** A request no interceptor sees (see WithLazySignal). */
+class InProcessUnaryRequest extends WithLazySignal implements UnaryRequest {
   readonly stream = false as const;
   readonly service: UnaryRequest["service"];
   readonly method: UnaryRequest["method"];
@@ -240,9 +237,9 @@ class InProcessUnaryRequest implements UnaryRequest {
   readonly header: Headers;
   readonly contextValues: ContextValues;
   readonly message: UnaryRequest["message"];
-  readonly #abort: LazyAbortController;
 
   constructor(fields: Omit<UnaryRequest, "signal">, abort: LazyAbortController) {
+    super(abort);
     this.service = fields.service;
     this.method = fields.method;
     this.requestMethod = fields.requestMethod;
@@ -250,11 +247,6 @@ class InProcessUnaryRequest implements UnaryRequest {
     this.header = fields.header;
     this.contextValues = fields.contextValues;
     this.message = fields.message;
-    this.#abort = abort;
-  }
-
-  get signal(): AbortSignal {
-    return this.#abort.signal;
   }
 }
 

@@ -123,4 +123,22 @@ export class LazyAbortController {
   }
 }
 
+/**
+ * Base of the objects of a call nobody copies with a spread (the handler's context, the request
+ * when no interceptor sees it): `signal` is a getter on the prototype that creates it on first read.
+ * Cheaper than defineLazySignal's own property (that line was 1.6 % of a cached read's CPU
+ * samples), which only a spread copy needs.
+ */
+export abstract class WithLazySignal {
+  readonly #abort: LazyAbortController;
+
+  constructor(abort: LazyAbortController) {
+    this.#abort = abort;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+}
+
 function noop(): void {}
