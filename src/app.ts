@@ -100,13 +100,14 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       stop: (started) => started?.close(),
     });
 
-    const cacheStore: SecondLevelStore | undefined = !config.redisUrl
+    const { redisUrl } = config;
+    const cacheStore: SecondLevelStore | undefined = !redisUrl
       ? undefined
       : await life.run({
           name: "redis",
           start: () => {
             const store = createRedisStore({
-              url: config.redisUrl as string,
+              url: redisUrl,
               namespace: config.namespace,
               logger,
               metrics,
