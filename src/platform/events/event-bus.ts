@@ -133,6 +133,16 @@ export function assertValidSubject(subject: string, options: { wildcards: boolea
   }
 }
 
+/** Throws unless `options` can be subscribed: at least one valid subject, a positive `maxBatch`. */
+export function assertValidSubscription(options: SubscribeOptions): void {
+  if (options.subjects.length === 0) throw new Error("subscribe needs at least one subject");
+  const { maxBatch } = options;
+  if (maxBatch !== undefined && !(Number.isInteger(maxBatch) && maxBatch >= 1)) {
+    throw new RangeError(`maxBatch must be a positive integer, not ${maxBatch}`);
+  }
+  for (const subject of options.subjects) assertValidSubject(subject, { wildcards: true });
+}
+
 /** NATS subject matching of a concrete subject against a pattern with `*` / `>` wildcards. */
 export function subjectMatches(pattern: string, subject: string): boolean {
   const p = pattern.split(".");

@@ -16,9 +16,11 @@
  *   place: the row stays in the outbox and the relay delivers it again after its backoff, to the
  *   subscribers that have not handled it yet, counting deliveries towards `maxDeliveries`.
  */
+import { InterruptibleSleep } from "../interruptible-sleep.js";
 import type { Logger } from "../logger.js";
 import {
   assertValidSubject,
+  assertValidSubscription,
   type DeliveredEvent,
   type EventBus,
   givenUp,
@@ -68,7 +70,7 @@ class Target {
   private nextMember = 0;
   private draining = false;
   private closed = false;
-  private cancelSleep: (() => void) | undefined;
+  private readonly pause = new InterruptibleSleep();
 
   constructor(
     /** For error messages: the durable group, or the subjects of a plain subscription. */
@@ -122,7 +124,7 @@ class Target {
     this.closed = true;
     this.rejectWaiting("event bus is closed");
     this.queue.length = 0;
-    this.cancelSleep?.();
+    this.pause.interrupt();
   }
 
   private async drain(): Promise<void> {
@@ -213,19 +215,8 @@ class Target {
         { err: error.reason, eventId: event.id, subject: event.subject, attempt, delayMs },
         "event handler failed; redelivering",
       );
-      await this.sleep(delayMs);
+      await this.pause.sleep(delayMs);
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.cancelSleep = done;
-    });
   }
 }
 
@@ -268,8 +259,7 @@ export function createInProcessBus(options: InProcessBusOptions = {}): InProcess
 
     async subscribe(subscribeOptions) {
       if (closed) throw new Error("event bus is closed");
-      if (subscribeOptions.subjects.length === 0) throw new Error("subscribe needs at least one subject");
-      for (const subject of subscribeOptions.subjects) assertValidSubject(subject, { wildcards: true });
+      assertValidSubscription(subscribeOptions);
       const { durableName } = subscribeOptions;
       let target = durableName === undefined ? undefined : groups.get(durableName);
       if (target) {

@@ -19,10 +19,13 @@
 import { asc, count, inArray, isNull, lt, sql } from "drizzle-orm";
 import { backoffDelay } from "../backoff.js";
 import type { Db, Tx } from "../db/database.js";
+import { InterruptibleSleep } from "../interruptible-sleep.js";
 import type { Logger } from "../logger.js";
-import { Counter, Gauge, perRegistry, type Registry } from "../metrics.js";
+import type { Registry } from "../metrics.js";
 import { logsFailure } from "../rate-limited-log.js";
 import type { EventBus, PublishedEvent } from "./event-bus.js";
+import { type RelayMetrics, relayMetrics } from "./outbox-relay-metrics.js";
+import { deliverInTurn, publishTogether, type Sent } from "./outbox-sending.js";
 import type { OutboxRow, OutboxTable } from "./outbox-table.js";
 
 export interface OutboxRelayOptions {
@@ -56,51 +59,6 @@ export interface OutboxRelayOptions {
   purgeIntervalMs?: number;
 }
 
-interface RelayMetrics {
-  readonly published: Counter<"outbox">;
-  readonly failures: Counter<"outbox">;
-  /** The relays whose backlog the shared gauge reports at collection time. */
-  readonly relays: Set<OutboxRelay>;
-}
-
-/** One set of instruments per registry, shared by every relay on it (one `outbox` label each). */
-const relayMetrics = perRegistry((registry): RelayMetrics => {
-  const relays = new Set<OutboxRelay>();
-  new Gauge({
-    name: "outbox_backlog",
-    help: "Outbox rows not yet published to the event bus.",
-    labelNames: ["outbox"] as const,
-    registers: [registry],
-    async collect() {
-      this.reset();
-      await Promise.all(
-        [...relays].map(async (relay) => {
-          try {
-            this.set({ outbox: relay.name }, await relay.backlog());
-          } catch {
-            // Database unreachable: leave the series out rather than fail the whole scrape.
-          }
-        }),
-      );
-    },
-  });
-  return {
-    relays,
-    published: new Counter({
-      name: "outbox_published_total",
-      help: "Outbox events published to the event bus.",
-      labelNames: ["outbox"] as const,
-      registers: [registry],
-    }),
-    failures: new Counter({
-      name: "outbox_publish_failures_total",
-      help: "Outbox relay runs that stopped because publishing (or the database) failed.",
-      labelNames: ["outbox"] as const,
-      registers: [registry],
-    }),
-  };
-});
-
 export interface RunResult {
   published: number;
   /** Set when the run stopped early; the rows from the failed one on are still unpublished. */
@@ -125,10 +83,10 @@ export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeRequested = false;
-  /** Ends the current idle wait early (undefined while running a batch or backing off). */
-  private interruptIdle: (() => void) | undefined;
-  /** Ends any wait early; used by stop(). */
-  private interruptAny: (() => void) | undefined;
+  /** The wait between runs: stop() ends it, and so does wake() while it is the idle poll. */
+  private readonly pause = new InterruptibleSleep();
+  /** Whether the wait in progress is the idle poll (not a backoff or the batch window). */
+  private idle = false;
   private lastPurge = 0;
   /** Whether the last run of the loop failed (then stop() does not try a flush). */
   private lastRunFailed = false;
@@ -168,7 +126,7 @@ export class OutboxRelay {
   async stop(options: { flushMs?: number } = {}): Promise<void> {
     const wasRunning = this.running;
     this.running = false;
-    this.interruptAny?.();
+    this.pause.interrupt();
     await this.loop;
     this.loop = undefined;
     if (wasRunning && !this.lastRunFailed) await this.flush(options.flushMs ?? 1_000);
@@ -198,7 +156,7 @@ export class OutboxRelay {
    */
   wake(): void {
     this.wakeRequested = true;
-    this.interruptIdle?.();
+    if (this.idle) this.pause.interrupt();
   }
 
   /** Number of rows not yet published. */
@@ -293,18 +251,13 @@ export class OutboxRelay {
     }
   }
 
-  private wait(ms: number, wakeable: boolean): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.interruptIdle = undefined;
-        this.interruptAny = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.interruptAny = done;
-      if (wakeable) this.interruptIdle = done;
-    });
+  private async wait(ms: number, wakeable: boolean): Promise<void> {
+    this.idle = wakeable;
+    try {
+      await this.pause.sleep(ms);
+    } finally {
+      this.idle = false;
+    }
   }
 
   private async purgeIfDue(): Promise<void> {
@@ -327,53 +280,4 @@ export class OutboxRelay {
       this.logger.warn({ err: error }, "could not delete old published outbox rows");
     }
   }
-}
-
-/** The rows sent, in order, up to the first that could not be (whose error stops the run). */
-interface Sent {
-  done: string[];
-  error?: { reason: unknown };
-}
-
-/**
- * Published together (one round trip to the broker for the batch instead of one per row; they
- * leave in seq order on the one connection) and counted up to the first failure, so a row never
- * counts as published before one ahead of it. Rows after a failure that did get through are sent
- * again with the failed one and dropped by the broker as repeats.
- */
-async function publishTogether(rows: readonly OutboxRow[], bus: Pick<EventBus, "publish">): Promise<Sent> {
-  const outcomes = await Promise.allSettled(rows.map((row) => bus.publish(toEvent(row))));
-  const done: string[] = [];
-  for (const [index, outcome] of outcomes.entries()) {
-    if (outcome.status === "rejected") return { done, error: { reason: outcome.reason } };
-    done.push((rows[index] as OutboxRow).id);
-  }
-  return { done };
-}
-
-/** Delivered one after the other, each once its predecessor has been handled; stops at a failure. */
-async function deliverInTurn(
-  rows: readonly OutboxRow[],
-  deliver: (event: PublishedEvent) => Promise<void>,
-): Promise<Sent> {
-  const done: string[] = [];
-  for (const row of rows) {
-    try {
-      await deliver(toEvent(row));
-    } catch (reason) {
-      return { done, error: { reason } };
-    }
-    done.push(row.id);
-  }
-  return { done };
-}
-
-function toEvent(row: OutboxRow): PublishedEvent {
-  return {
-    id: row.id,
-    type: row.type,
-    subject: row.subject,
-    payload: row.payload,
-    occurredAt: row.occurredAt,
-  };
 }
