@@ -57,101 +57,64 @@ export const MIN_SECRET_BYTES = 32;
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const text = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === undefined || value === "" ? undefined : value;
-  };
-  const url = (name: string, protocols: string[]): string | undefined => {
-    const value = text(name);
-    if (value === undefined) return undefined;
-    let parsed: URL;
-    try {
-      parsed = new URL(value);
-    } catch {
-      throw new ConfigError(name, `"${redactUrl(value)}" is not a URL`);
-    }
-    if (!protocols.includes(parsed.protocol)) {
-      throw new ConfigError(name, `expected a ${protocols.join(" or ")} URL, got "${redactUrl(value)}"`);
-    }
-    return value.replace(/\/+$/, "");
-  };
-
-  const portText = text("PORT") ?? "8080";
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) {
-    throw new ConfigError("PORT", `"${portText}" is not a port number (0–65535)`);
-  }
-
-  const moduleNames = (text("MODULES") ?? ALL_MODULES.join(","))
-    .split(",")
-    .map((name) => name.trim())
-    .filter((name) => name !== "");
-  for (const name of moduleNames) {
-    if (!(ALL_MODULES as readonly string[]).includes(name)) {
-      throw new ConfigError("MODULES", `unknown module "${name}" (known: ${ALL_MODULES.join(", ")})`);
-    }
-  }
-  if (moduleNames.length === 0) throw new ConfigError("MODULES", "names no module");
-  const modules = new Set(moduleNames as ModuleName[]);
-
-  const namespace = text("NAMESPACE") ?? "ecommerce";
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(namespace)) {
-    throw new ConfigError("NAMESPACE", `"${namespace}" must be 1–64 letters, digits, "_" or "-"`);
-  }
-
-  const cacheRefreshCron = text("CACHE_REFRESH_CRON") ?? "0 */12 * * *";
-  if (!isValidCron(cacheRefreshCron)) {
-    throw new ConfigError("CACHE_REFRESH_CRON", `"${cacheRefreshCron}" is not a cron expression`);
-  }
-
-  const logLevel = text("LOG_LEVEL") ?? "info";
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError("LOG_LEVEL", `"${logLevel}" is not one of ${LOG_LEVELS.join(", ")}`);
-  }
-
-  const jwtSecret = text("JWT_SECRET");
-  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < MIN_SECRET_BYTES) {
-    throw new ConfigError(
-      "JWT_SECRET",
-      `must be at least ${MIN_SECRET_BYTES} bytes (HS256 needs a key as long as its hash); e.g. openssl rand -base64 48`,
-    );
-  }
-
-  const storeCurrency = text("STORE_CURRENCY") ?? "USD";
-  if (!/^[A-Z]{3}$/.test(storeCurrency)) {
-    throw new ConfigError("STORE_CURRENCY", `"${storeCurrency}" is not an ISO 4217 code`);
-  }
-
-  const wholeNumber = (name: string, fallback: number, min: number, max: number, unit: string): number => {
-    const value = text(name) ?? String(fallback);
-    const parsed = Number(value);
-    if (!/^\d+$/.test(value) || parsed < min || parsed > max) {
-      throw new ConfigError(name, `"${value}" must be a whole number of ${unit}, ${min}–${max}`);
-    }
-    return parsed;
-  };
-  const reservationTimeoutSeconds = wholeNumber("RESERVATION_TIMEOUT_SECONDS", 60, 1, 3600, "seconds");
-  const maxBodyBytes = wholeNumber("MAX_BODY_BYTES", 1_048_576, 1024, 64 * 1024 * 1024, "bytes");
-  const rpcTimeoutMs = wholeNumber("RPC_TIMEOUT_MS", 10_000, 100, 600_000, "milliseconds");
-  const pendingOrderTtlSeconds = wholeNumber("PENDING_ORDER_TTL_SECONDS", 1800, 1, 30 * 24 * 3600, "seconds");
-  const maxPendingOrders = wholeNumber("MAX_PENDING_ORDERS", 20, 1, 100_000, "orders");
-
+  const read = new EnvironmentReader(env);
+  // Read in this order, so that of several bad settings the same one is reported first every time.
+  const port = Number(
+    read.checked(
+      "PORT",
+      "8080",
+      (value) => /^\d+$/.test(value) && Number(value) <= 65535,
+      "is not a port number (0–65535)",
+    ),
+  );
+  const modules = parseModules(read.text("MODULES") ?? ALL_MODULES.join(","));
+  const namespace = read.matching(
+    "NAMESPACE",
+    "ecommerce",
+    /^[A-Za-z0-9_-]{1,64}$/,
+    'must be 1–64 letters, digits, "_" or "-"',
+  );
+  const cacheRefreshCron = read.checked(
+    "CACHE_REFRESH_CRON",
+    "0 */12 * * *",
+    isValidCron,
+    "is not a cron expression",
+  );
+  const logLevel = read.checked(
+    "LOG_LEVEL",
+    "info",
+    (level) => LOG_LEVELS.includes(level),
+    `is not one of ${LOG_LEVELS.join(", ")}`,
+  );
+  const jwtSecret = readJwtSecret(read);
+  const storeCurrency = read.matching("STORE_CURRENCY", "USD", /^[A-Z]{3}$/, "is not an ISO 4217 code");
+  const reservationTimeoutSeconds = read.wholeNumber("RESERVATION_TIMEOUT_SECONDS", 60, 1, 3600, "seconds");
+  const maxBodyBytes = read.wholeNumber("MAX_BODY_BYTES", 1_048_576, 1024, 64 * 1024 * 1024, "bytes");
+  const rpcTimeoutMs = read.wholeNumber("RPC_TIMEOUT_MS", 10_000, 100, 600_000, "milliseconds");
+  const pendingOrderTtlSeconds = read.wholeNumber(
+    "PENDING_ORDER_TTL_SECONDS",
+    1800,
+    1,
+    30 * 24 * 3600,
+    "seconds",
+  );
+  const maxPendingOrders = read.wholeNumber("MAX_PENDING_ORDERS", 20, 1, 100_000, "orders");
   const http = ["http:", "https:"];
   const moduleUrls: Record<Exclude<ModuleName, "gateway">, string | undefined> = {
-    inventory: url("INVENTORY_URL", http),
-    orders: url("ORDERS_URL", http),
-    statistics: url("STATISTICS_URL", http),
+    inventory: read.url("INVENTORY_URL", http),
+    orders: read.url("ORDERS_URL", http),
+    statistics: read.url("STATISTICS_URL", http),
   };
-  const natsUrl = url("NATS_URL", ["nats:", "tls:", "ws:", "wss:"]);
-  const databaseUrl = url("DATABASE_URL", ["postgres:", "postgresql:"]);
+  const natsUrl = read.url("NATS_URL", ["nats:", "tls:", "ws:", "wss:"]);
+  const databaseUrl = read.url("DATABASE_URL", ["postgres:", "postgresql:"]);
   checkTopology(modules, moduleUrls, { natsUrl, databaseUrl });
   return {
     port,
-    host: text("HOST") ?? "0.0.0.0",
+    host: read.text("HOST") ?? "0.0.0.0",
     databaseUrl,
-    dataDir: text("DATA_DIR") ?? "./data",
+    dataDir: read.text("DATA_DIR") ?? "./data",
     natsUrl,
-    redisUrl: url("REDIS_URL", ["redis:", "rediss:"]),
+    redisUrl: read.url("REDIS_URL", ["redis:", "rediss:"]),
     jwtSecret,
     modules,
     inventoryUrl: moduleUrls.inventory,
@@ -167,6 +130,79 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pendingOrderTtlMs: pendingOrderTtlSeconds * 1000,
     maxPendingOrders,
   };
+}
+
+/** Reads variables of the environment: blank counts as unset, and a bad value is a ConfigError. */
+class EnvironmentReader {
+  constructor(private readonly env: Record<string, string | undefined>) {}
+
+  /** The trimmed value, or undefined when unset or blank. */
+  text(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === "" ? undefined : value;
+  }
+
+  /** The value (or `fallback`) when `valid` accepts it; else "`name`: "value" `problem`". */
+  checked(name: string, fallback: string, valid: (value: string) => boolean, problem: string): string {
+    const value = this.text(name) ?? fallback;
+    if (!valid(value)) throw new ConfigError(name, `"${value}" ${problem}`);
+    return value;
+  }
+
+  matching(name: string, fallback: string, pattern: RegExp, problem: string): string {
+    return this.checked(name, fallback, (value) => pattern.test(value), problem);
+  }
+
+  wholeNumber(name: string, fallback: number, min: number, max: number, unit: string): number {
+    const value = this.text(name) ?? String(fallback);
+    const parsed = Number(value);
+    if (!/^\d+$/.test(value) || parsed < min || parsed > max) {
+      throw new ConfigError(name, `"${value}" must be a whole number of ${unit}, ${min}–${max}`);
+    }
+    return parsed;
+  }
+
+  /** A URL of one of `protocols`, without trailing slashes; credentials never in the error. */
+  url(name: string, protocols: string[]): string | undefined {
+    const value = this.text(name);
+    if (value === undefined) return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      throw new ConfigError(name, `"${redactUrl(value)}" is not a URL`);
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      throw new ConfigError(name, `expected a ${protocols.join(" or ")} URL, got "${redactUrl(value)}"`);
+    }
+    return value.replace(/\/+$/, "");
+  }
+}
+
+/** MODULES: a comma-separated list of known module names, at least one. */
+function parseModules(list: string): ReadonlySet<ModuleName> {
+  const names = list
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+  for (const name of names) {
+    if (!(ALL_MODULES as readonly string[]).includes(name)) {
+      throw new ConfigError("MODULES", `unknown module "${name}" (known: ${ALL_MODULES.join(", ")})`);
+    }
+  }
+  if (names.length === 0) throw new ConfigError("MODULES", "names no module");
+  return new Set(names as ModuleName[]);
+}
+
+function readJwtSecret(read: EnvironmentReader): string | undefined {
+  const jwtSecret = read.text("JWT_SECRET");
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < MIN_SECRET_BYTES) {
+    throw new ConfigError(
+      "JWT_SECRET",
+      `must be at least ${MIN_SECRET_BYTES} bytes (HS256 needs a key as long as its hash); e.g. openssl rand -base64 48`,
+    );
+  }
+  return jwtSecret;
 }
 
 /** Which modules each one calls: they must be hosted here or reachable at their *_URL. */

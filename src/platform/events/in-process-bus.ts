@@ -221,103 +221,116 @@ class Target {
 }
 
 export function createInProcessBus(options: InProcessBusOptions = {}): InProcessBus {
-  const targets = new Set<Target>();
-  const groups = new Map<string, Target>();
+  return new InProcessEventBus(options);
+}
+
+class InProcessEventBus implements InProcessBus {
+  private readonly targets = new Set<Target>();
+  private readonly groups = new Map<string, Target>();
   /** For events whose `deliver` failed somewhere: the subscriptions that did handle them. */
-  const handledBy = new Map<string, Set<Target>>();
-  let closed = false;
+  private readonly handledBy = new Map<string, Set<Target>>();
+  private closed = false;
 
-  const bus: InProcessBus = {
-    async publish(event) {
-      if (closed) throw new Error("event bus is closed");
-      assertValidSubject(event.subject, { wildcards: false });
-      for (const target of targets) {
-        if (target.matches(event.subject)) target.enqueue(event);
-      }
-    },
+  constructor(private readonly options: InProcessBusOptions) {}
 
-    async deliver(event) {
-      if (closed) throw new Error("event bus is closed");
-      assertValidSubject(event.subject, { wildcards: false });
-      const handled = handledBy.get(event.id) ?? new Set<Target>();
-      const results = await Promise.allSettled(
-        [...targets]
-          .filter((target) => target.matches(event.subject) && !handled.has(target))
-          .map(async (target) => {
-            await target.handle(event);
-            handled.add(target);
-          }),
-      );
-      const failed = results.find((result) => result.status === "rejected");
-      if (failed === undefined) {
-        handledBy.delete(event.id);
-        return;
-      }
-      handledBy.set(event.id, handled);
-      throw failed.reason;
-    },
+  async publish(event: PublishedEvent): Promise<void> {
+    this.assertOpen();
+    assertValidSubject(event.subject, { wildcards: false });
+    for (const target of this.targets) {
+      if (target.matches(event.subject)) target.enqueue(event);
+    }
+  }
 
-    async subscribe(subscribeOptions) {
-      if (closed) throw new Error("event bus is closed");
-      assertValidSubscription(subscribeOptions);
-      const { durableName } = subscribeOptions;
-      let target = durableName === undefined ? undefined : groups.get(durableName);
-      if (target) {
-        const same =
-          target.subjects.length === subscribeOptions.subjects.length &&
-          target.subjects.every((subject, i) => subject === subscribeOptions.subjects[i]);
-        if (!same) throw new Error(`durable group ${durableName} already subscribes to other subjects`);
-      } else {
-        const name =
-          durableName === undefined
-            ? `the subscription to ${subscribeOptions.subjects.join(", ")}`
-            : `durable group ${durableName}`;
-        target = new Target(name, [...subscribeOptions.subjects], options.retry, options.logger);
-        targets.add(target);
-        if (durableName !== undefined) groups.set(durableName, target);
-      }
-      const member: Member = { options: subscribeOptions, current: undefined };
-      target.members.push(member);
-      target.schedule();
-      const joined = target;
-      let stopped = false;
-      const subscription: Subscription = {
-        async stop() {
-          if (!stopped) {
-            stopped = true;
-            const index = joined.members.indexOf(member);
-            if (index >= 0) joined.members.splice(index, 1);
-            // Whoever awaits these hears so at once rather than waiting for a member to come back.
-            if (joined.members.length === 0)
-              joined.rejectWaiting(`${durableName ?? "the subscription"} stopped`);
-            if (durableName === undefined) {
-              joined.close();
-              targets.delete(joined);
-            }
+  async deliver(event: PublishedEvent): Promise<void> {
+    this.assertOpen();
+    assertValidSubject(event.subject, { wildcards: false });
+    const handled = this.handledBy.get(event.id) ?? new Set<Target>();
+    const results = await Promise.allSettled(
+      [...this.targets]
+        .filter((target) => target.matches(event.subject) && !handled.has(target))
+        .map(async (target) => {
+          await target.handle(event);
+          handled.add(target);
+        }),
+    );
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed === undefined) {
+      this.handledBy.delete(event.id);
+      return;
+    }
+    this.handledBy.set(event.id, handled);
+    throw failed.reason;
+  }
+
+  async subscribe(subscribeOptions: SubscribeOptions): Promise<Subscription> {
+    this.assertOpen();
+    assertValidSubscription(subscribeOptions);
+    const target = this.targetFor(subscribeOptions);
+    const member: Member = { options: subscribeOptions, current: undefined };
+    target.members.push(member);
+    target.schedule();
+    let stopped = false;
+    const { durableName } = subscribeOptions;
+    const targets = this.targets;
+    return {
+      async stop() {
+        if (!stopped) {
+          stopped = true;
+          const index = target.members.indexOf(member);
+          if (index >= 0) target.members.splice(index, 1);
+          // Whoever awaits these hears so at once rather than waiting for a member to come back.
+          if (target.members.length === 0)
+            target.rejectWaiting(`${durableName ?? "the subscription"} stopped`);
+          if (durableName === undefined) {
+            target.close();
+            targets.delete(target);
           }
-          await member.current?.catch(() => {});
-        },
-        pending: async () => joined.backlog,
-      };
-      return subscription;
-    },
+        }
+        await member.current?.catch(() => {});
+      },
+      pending: async () => target.backlog,
+    };
+  }
 
-    async ping() {
-      if (closed) throw new Error("event bus is closed");
-    },
+  async ping(): Promise<void> {
+    this.assertOpen();
+  }
 
-    async close() {
-      closed = true;
-      const inFlight: Promise<unknown>[] = [];
-      for (const target of targets) {
-        for (const member of target.members) if (member.current) inFlight.push(member.current);
-        target.close();
-      }
-      targets.clear();
-      groups.clear();
-      handledBy.clear();
-      await Promise.allSettled(inFlight);
-    },
-  };
-  return bus;
+  async close(): Promise<void> {
+    this.closed = true;
+    const inFlight: Promise<unknown>[] = [];
+    for (const target of this.targets) {
+      for (const member of target.members) if (member.current) inFlight.push(member.current);
+      target.close();
+    }
+    this.targets.clear();
+    this.groups.clear();
+    this.handledBy.clear();
+    await Promise.allSettled(inFlight);
+  }
+
+  /** The durable group's target (which must subscribe to the same subjects), or a new one. */
+  private targetFor(subscribeOptions: SubscribeOptions): Target {
+    const { durableName, subjects } = subscribeOptions;
+    const existing = durableName === undefined ? undefined : this.groups.get(durableName);
+    if (existing) {
+      const same =
+        existing.subjects.length === subjects.length &&
+        existing.subjects.every((subject, i) => subject === subjects[i]);
+      if (!same) throw new Error(`durable group ${durableName} already subscribes to other subjects`);
+      return existing;
+    }
+    const name =
+      durableName === undefined
+        ? `the subscription to ${subjects.join(", ")}`
+        : `durable group ${durableName}`;
+    const target = new Target(name, [...subjects], this.options.retry, this.options.logger);
+    this.targets.add(target);
+    if (durableName !== undefined) this.groups.set(durableName, target);
+    return target;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error("event bus is closed");
+  }
 }

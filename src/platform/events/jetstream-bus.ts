@@ -100,119 +100,129 @@ export async function resetDurableGroup(
  * is reachable.
  */
 export function createJetStreamBus(options: JetStreamBusOptions): JetStreamBus {
-  const { namespace } = options;
-  assertValidNamespace(namespace);
-  const log = options.logger.child({ component: "jetstream-bus" });
-  const subjectPrefix = `${namespace}.`;
-  const duplicateWindowMs = Math.max(options.duplicateWindowMs ?? 10 * 60_000, 2 * 60_000);
-  const publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
-  const ackWaitMs = options.ackWaitMs ?? 30_000;
+  return new JetStreamEventBus(options);
+}
 
-  const connection = new NatsConnection({
-    servers: options.url
-      .split(",")
-      .map((server) => server.trim())
-      .filter(Boolean),
-    name: `${namespace}-events`,
-    reconnectTimeWaitMs: options.reconnectTimeWaitMs ?? 500,
-    requestTimeoutMs: publishTimeoutMs,
-    log,
-  });
-  const stream = new JetStreamStream(connection, {
-    name: streamNameFor(namespace),
-    subject: `${namespace}.>`,
-    duplicateWindowMs,
-    // Unlimited by default: the stream is the history a projection (statistics) is rebuilt from.
-    maxAgeMs: options.maxAgeMs ? Math.max(options.maxAgeMs, duplicateWindowMs) : 0,
-    log,
-  });
-  const subscriptions = new Set<Subscription>();
+class JetStreamEventBus implements JetStreamBus {
+  readonly streamName: string;
+  private readonly connection: NatsConnection;
+  private readonly stream: JetStreamStream;
+  private readonly subscriptions = new Set<Subscription>();
+  private readonly log: Logger;
+  private readonly subjectPrefix: string;
+  private readonly publishTimeoutMs: number;
 
-  function consumerOf(subject: string, subscribeOptions: SubscribeOptions, since: Date): JetStreamConsumer {
+  constructor(private readonly options: JetStreamBusOptions) {
+    const { namespace } = options;
+    assertValidNamespace(namespace);
+    this.log = options.logger.child({ component: "jetstream-bus" });
+    this.subjectPrefix = `${namespace}.`;
+    this.publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
+    const duplicateWindowMs = Math.max(options.duplicateWindowMs ?? 10 * 60_000, 2 * 60_000);
+    this.connection = new NatsConnection({
+      servers: options.url
+        .split(",")
+        .map((server) => server.trim())
+        .filter(Boolean),
+      name: `${namespace}-events`,
+      reconnectTimeWaitMs: options.reconnectTimeWaitMs ?? 500,
+      requestTimeoutMs: this.publishTimeoutMs,
+      log: this.log,
+    });
+    this.stream = new JetStreamStream(this.connection, {
+      name: streamNameFor(namespace),
+      subject: `${namespace}.>`,
+      duplicateWindowMs,
+      // Unlimited by default: the stream is the history a projection (statistics) is rebuilt from.
+      maxAgeMs: options.maxAgeMs ? Math.max(options.maxAgeMs, duplicateWindowMs) : 0,
+      log: this.log,
+    });
+    this.streamName = this.stream.name;
+  }
+
+  async publish(event: PublishedEvent): Promise<void> {
+    assertValidSubject(event.subject, { wildcards: false });
+    this.connection.connected();
+    await this.stream.ensure();
+    const { js } = this.connection.connected();
+    await js.publish(`${this.subjectPrefix}${event.subject}`, event.payload, {
+      msgID: event.id,
+      headers: eventHeaders(event),
+      timeout: this.publishTimeoutMs,
+    });
+  }
+
+  async subscribe(subscribeOptions: SubscribeOptions): Promise<Subscription> {
+    if (this.connection.isClosed) throw new Error("event bus is closed");
+    assertValidSubscription(subscribeOptions);
+    const since = new Date();
+    const consumers = subscribeOptions.subjects.map((subject) =>
+      this.consumerOf(subject, subscribeOptions, since),
+    );
+    const subscriptions = this.subscriptions;
+    const subscription: Subscription = {
+      async stop() {
+        subscriptions.delete(subscription);
+        await Promise.all(consumers.map((consumer) => consumer.stop()));
+      },
+      async pending() {
+        const counts = await Promise.all(consumers.map((consumer) => consumer.pending()));
+        return counts.reduce((sum, count) => sum + count, 0);
+      },
+    };
+    subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async ping(): Promise<void> {
+    const { conn } = this.connection.connected();
+    await withTimeout(
+      Promise.all([conn.flush(), this.stream.ensure()]),
+      2_000,
+      () => new Error("NATS did not answer in time"),
+    );
+  }
+
+  async ready(): Promise<void> {
+    while (!this.connection.isClosed) {
+      if (this.connection.current.kind === "connected") {
+        try {
+          await this.stream.ensure();
+          return;
+        } catch {
+          // not yet: JetStream may still be starting
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error("event bus is closed");
+  }
+
+  async close(): Promise<void> {
+    if (this.connection.isClosed) return;
+    // Each subscription stops after the event its handler is on (acknowledged) and gives back
+    // the ones it had buffered (nak), so another member or the next start gets them at once.
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
+    await this.connection.close();
+  }
+
+  private consumerOf(subject: string, subscribeOptions: SubscribeOptions, since: Date): JetStreamConsumer {
+    const { namespace } = this.options;
     const { durableName } = subscribeOptions;
     return new JetStreamConsumer({
-      connection,
-      stream: stream,
+      connection: this.connection,
+      stream: this.stream,
       name:
         durableName === undefined
           ? privateConsumerName(namespace, subject)
           : durableConsumerName(namespace, durableName, subject),
-      filterSubject: `${subjectPrefix}${subject}`,
+      filterSubject: `${this.subjectPrefix}${subject}`,
       since,
       subscribeOptions,
-      subjectPrefix,
-      retry: options.retry,
-      ackWaitMs,
-      log,
+      subjectPrefix: this.subjectPrefix,
+      retry: this.options.retry,
+      ackWaitMs: this.options.ackWaitMs ?? 30_000,
+      log: this.log,
     });
   }
-
-  return {
-    streamName: stream.name,
-
-    async publish(event: PublishedEvent) {
-      assertValidSubject(event.subject, { wildcards: false });
-      connection.connected();
-      await stream.ensure();
-      const { js } = connection.connected();
-      await js.publish(`${subjectPrefix}${event.subject}`, event.payload, {
-        msgID: event.id,
-        headers: eventHeaders(event),
-        timeout: publishTimeoutMs,
-      });
-    },
-
-    async subscribe(subscribeOptions) {
-      if (connection.isClosed) throw new Error("event bus is closed");
-      assertValidSubscription(subscribeOptions);
-      const since = new Date();
-      const consumers = subscribeOptions.subjects.map((subject) =>
-        consumerOf(subject, subscribeOptions, since),
-      );
-      const subscription: Subscription = {
-        async stop() {
-          subscriptions.delete(subscription);
-          await Promise.all(consumers.map((consumer) => consumer.stop()));
-        },
-        async pending() {
-          const counts = await Promise.all(consumers.map((consumer) => consumer.pending()));
-          return counts.reduce((sum, count) => sum + count, 0);
-        },
-      };
-      subscriptions.add(subscription);
-      return subscription;
-    },
-
-    async ping() {
-      const { conn } = connection.connected();
-      await withTimeout(
-        Promise.all([conn.flush(), stream.ensure()]),
-        2_000,
-        () => new Error("NATS did not answer in time"),
-      );
-    },
-
-    async ready() {
-      while (!connection.isClosed) {
-        if (connection.current.kind === "connected") {
-          try {
-            await stream.ensure();
-            return;
-          } catch {
-            // not yet: JetStream may still be starting
-          }
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      throw new Error("event bus is closed");
-    },
-
-    async close() {
-      if (connection.isClosed) return;
-      // Each subscription stops after the event its handler is on (acknowledged) and gives back
-      // the ones it had buffered (nak), so another member or the next start gets them at once.
-      await Promise.all([...subscriptions].map((subscription) => subscription.stop()));
-      await connection.close();
-    },
-  };
 }
