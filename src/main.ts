@@ -1,17 +1,7 @@
 /**
  * `npm start`: reads the configuration, starts the platform, prints where to find it, and stops
- * cleanly on SIGINT / SIGTERM.
- *
- * Stopping (see RunningApp.stop): new connections are refused at once, requests in progress
- * finish, background work stops after its current unit, and the process exits with 0. It always
- * exits within 10 s of the signal, and the exit code says whether anything was cut short:
- * - requests still running after DRAIN_MS have their connections cut, the rest of the stop
- *   proceeds as usual, and the exit code is 1;
- * - if the whole stop is not done after DEADLINE_MS, what is still running is logged and the
- *   process exits with 1 right then.
- * Either way nothing committed is lost: events wait in the outbox and unacknowledged deliveries
- * come again, and the stock of an order cut before it was stored comes back when its reservation
- * expires. Exit code 1 is for the supervisor and the operator: this stop was not clean.
+ * cleanly on SIGINT / SIGTERM — within 10 s, exit code 1 when something had to be cut short
+ * (docs/operations.md, "Shutdown").
  */
 import { startApp } from "./app.js";
 import { mintToken } from "./platform/auth/index.js";

@@ -1,20 +1,8 @@
 /**
- * The event bus of a process that has no NATS: events go from the outbox relay straight to this
- * process's subscribers.
- *
- * - Each subscription (or durable group) has one queue handled one event at a time, so its events
- *   arrive in the order they were handed over.
- * - A durable group hands each event to one of its members (round robin) and keeps queueing while
- *   it has no member.
- * - `publish` only enqueues: handlers run later on their own stack, and a failing event is retried
- *   in place (with backoff) before the next one is delivered. The queue lives in memory, so an
- *   event published this way is lost if the process dies before its handlers finish.
- * - `deliver`, which the outbox relay uses, resolves only once every subscriber has handled the
- *   event (its handler resolved: for the statistics projection, its transaction committed), so the
- *   relay marks an outbox row only after its effects are durable, and a crash in between leaves
- *   the row to be delivered again. A failing handler rejects the call instead of being retried in
- *   place: the row stays in the outbox and the relay delivers it again after its backoff, to the
- *   subscribers that have not handled it yet, counting deliveries towards `maxDeliveries`.
+ * The event bus of a process without NATS: events go from the outbox relay straight to this
+ * process's subscribers, one queue per subscription or durable group, in order. `deliver` (what
+ * the relay uses) resolves only once every subscriber has handled the event, so the relay marks a
+ * row only after its effects are durable: docs/guarantees.md, "No lost or doubled events".
  */
 import { InterruptibleSleep } from "../interruptible-sleep.js";
 import type { Logger } from "../logger.js";
