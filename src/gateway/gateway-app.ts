@@ -57,9 +57,8 @@ export function createGatewayApp(options: GatewayOptions, httpMetrics: HttpMetri
   const { logger } = options;
   const app = new OpenAPIHono({
     // Type errors found by the route schemas: 400 with one entry per offending field.
-    defaultHook: (result, c) => {
+    defaultHook: (result) => {
       if (result.success) return;
-      httpMetrics.record(c, 400);
       // One entry per field (the first rule it broke), as the modules report them.
       const byField = new Map<string, string>();
       for (const issue of result.error.issues) {
@@ -70,22 +69,21 @@ export function createGatewayApp(options: GatewayOptions, httpMetrics: HttpMetri
     },
   });
 
+  app.use(httpMetrics.middleware());
   registerOperationsRoutes(app, {
     checks: options.readiness,
     draining: options.draining,
     registry: options.metrics,
-    metrics: httpMetrics,
     logger,
   });
-  registerProductRoutes(app, options.clients.inventory, httpMetrics);
-  registerOrderRoutes(app, options.clients.orders, httpMetrics);
-  registerReviewRoutes(app, options.clients.orders, httpMetrics);
-  registerStatisticsRoutes(app, options.clients.statistics, httpMetrics);
-  registerDiscountRoutes(app, options.clients.inventory, httpMetrics);
+  registerProductRoutes(app, options.clients.inventory);
+  registerOrderRoutes(app, options.clients.orders);
+  registerReviewRoutes(app, options.clients.orders);
+  registerStatisticsRoutes(app, options.clients.statistics);
+  registerDiscountRoutes(app, options.clients.inventory);
   registerApiDocs(app);
 
   app.notFound((c) => {
-    httpMetrics.recordUnmatched(c, 404);
     return sendProblem(problem(404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
   });
   app.onError((error, c) => {

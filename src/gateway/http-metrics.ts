@@ -1,14 +1,11 @@
 /**
- * Request counts and latency per route template (not per URL, so ids do not explode the series).
- *
- * Recorded around each route handler rather than by a Hono middleware: a middleware makes Hono
- * compose an async chain for every request, which cost about a tenth of a cached product read's
- * throughput (measured; see BENCHMARKS.md).
+ * Request counts and latency per route template (not per URL, so ids do not explode the series),
+ * recorded for every request by one Hono middleware; requests refused before Hono (body limit,
+ * undecodable URL) are counted by the listener. docs/operations.md lists the series.
  */
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { Registry } from "../platform/metrics.js";
 import { RouteMetrics } from "../platform/route-metrics.js";
-import { statusOfError } from "./problem.js";
 
 export class HttpMetrics {
   private readonly routes: RouteMetrics;
@@ -17,25 +14,16 @@ export class HttpMetrics {
     this.routes = new RouteMetrics(registry);
   }
 
-  /** Runs a route handler's body, counting and timing its outcome, success or error. */
-  async track<T>(c: Context, run: () => T | Promise<T>): Promise<T> {
-    const started = performance.now();
-    try {
-      const response = await run();
-      this.record(c, (response as Response).status, started);
-      return response;
-    } catch (error) {
-      this.record(c, statusOfError(error), started);
-      throw error;
-    }
-  }
-
-  /** Counts a request of a matched route answered outside `track` (a validation failure, the hot read). */
-  record(c: Context, status: number, started = performance.now()): void {
-    // routePath is the matched template ("/products/:id"); "/*" when nothing but a catch-all matched.
-    const routePath = c.req.routePath;
-    const route = routePath && routePath !== "/*" ? routePath : "unmatched";
-    this.routes.observe(c.req.method, route, status, (performance.now() - started) / 1000);
+  /**
+   * The middleware: counts and times the response whatever produced it — the route, a validation
+   * failure, the error handler or the not-found handler (Hono's compose sets `c.res` for each).
+   */
+  middleware(): MiddlewareHandler {
+    return async (c, next) => {
+      const started = performance.now();
+      await next();
+      this.record(c, c.res.status, started);
+    };
   }
 
   /** Counts a request whose method and route template the caller knows. */
@@ -43,8 +31,10 @@ export class HttpMetrics {
     this.routes.observe(method, route, status, (performance.now() - started) / 1000);
   }
 
-  /** Counts a request that matched no route (Hono has no route path to ask for then). */
-  recordUnmatched(c: Context, status: number): void {
-    this.routes.observe(c.req.method, "unmatched", status, 0);
+  private record(c: Context, status: number, started: number): void {
+    // After next(), routePath is the template of the handler that answered ("/products/:id"); it
+    // is the middleware's own "/*" when nothing but the middleware matched.
+    const routePath = c.req.routePath;
+    this.observe(c.req.method, routePath && routePath !== "/*" ? routePath : "unmatched", status, started);
   }
 }

@@ -5,7 +5,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Logger } from "../platform/logger.js";
 import type { Registry } from "../platform/metrics.js";
-import type { HttpMetrics } from "./http-metrics.js";
 
 /** A dependency that /readyz asks; `check` rejects when it does not answer. */
 export interface ReadinessCheck {
@@ -27,12 +26,46 @@ export interface OperationsOptions {
   /** True from the moment the process starts stopping: readiness fails at once. */
   draining: () => boolean;
   registry: Registry;
-  metrics: HttpMetrics;
   logger: Logger;
 }
 
+const livenessRoute = createRoute({
+  method: "get",
+  path: "/healthz",
+  tags: ["operations"],
+  summary: "Liveness: 200 while the process runs",
+  responses: {
+    200: {
+      content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } },
+      description: "Alive",
+    },
+  },
+});
+
+const readinessRoute = createRoute({
+  method: "get",
+  path: "/readyz",
+  tags: ["operations"],
+  summary: "Readiness: 200 when every configured dependency answers, else 503 naming those that do not",
+  responses: {
+    200: { content: { "application/json": { schema: ReadinessSchema } }, description: "Ready" },
+    503: {
+      content: { "application/json": { schema: ReadinessSchema } },
+      description: "A dependency is down",
+    },
+  },
+});
+
+const metricsRoute = createRoute({
+  method: "get",
+  path: "/metrics",
+  tags: ["operations"],
+  summary: "Prometheus metrics (text exposition format)",
+  responses: { 200: { content: { "text/plain": { schema: z.string() } }, description: "Metrics" } },
+});
+
 export function registerOperationsRoutes(app: OpenAPIHono, options: OperationsOptions): void {
-  const { checks, registry, metrics } = options;
+  const { checks, registry } = options;
   const failing = new Map<string, string>();
   /** Logs a dependency's failure when it starts (or its reason changes) and its recovery. */
   const remember = (name: string, result: ProbeResult) => {
@@ -46,71 +79,32 @@ export function registerOperationsRoutes(app: OpenAPIHono, options: OperationsOp
       failing.set(name, result.error);
     }
   };
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/healthz",
-      tags: ["operations"],
-      summary: "Liveness: 200 while the process runs",
-      responses: {
-        200: {
-          content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } },
-          description: "Alive",
-        },
-      },
-    }),
-    (c) => metrics.track(c, () => c.json({ status: "ok" as const }, 200)),
-  );
 
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/readyz",
-      tags: ["operations"],
-      summary: "Readiness: 200 when every configured dependency answers, else 503 naming those that do not",
-      responses: {
-        200: { content: { "application/json": { schema: ReadinessSchema } }, description: "Ready" },
-        503: {
-          content: { "application/json": { schema: ReadinessSchema } },
-          description: "A dependency is down",
-        },
-      },
-    }),
-    async (c) =>
-      metrics.track(c, async () => {
-        if (options.draining()) {
-          c.header("Retry-After", "5");
-          return c.json({ status: "draining" as const, checks: {} }, 503);
-        }
-        const results = await Promise.all(
-          checks.map(async ({ name, check }) => {
-            const result = await probe(check);
-            remember(name, result);
-            return [name, { ok: result.ok }] as const;
-          }),
-        );
-        const ready = results.every(([, result]) => result.ok) && !options.draining();
-        const body = {
-          status: ready ? ("ready" as const) : ("unavailable" as const),
-          checks: Object.fromEntries(results),
-        };
-        if (!ready) c.header("Retry-After", "5");
-        return c.json(body, ready ? 200 : 503);
+  app.openapi(livenessRoute, (c) => c.json({ status: "ok" as const }, 200));
+
+  app.openapi(readinessRoute, async (c) => {
+    if (options.draining()) {
+      c.header("Retry-After", "5");
+      return c.json({ status: "draining" as const, checks: {} }, 503);
+    }
+    const results = await Promise.all(
+      checks.map(async ({ name, check }) => {
+        const result = await probe(check);
+        remember(name, result);
+        return [name, { ok: result.ok }] as const;
       }),
-  );
+    );
+    const ready = results.every(([, result]) => result.ok) && !options.draining();
+    const body = {
+      status: ready ? ("ready" as const) : ("unavailable" as const),
+      checks: Object.fromEntries(results),
+    };
+    if (!ready) c.header("Retry-After", "5");
+    return c.json(body, ready ? 200 : 503);
+  });
 
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/metrics",
-      tags: ["operations"],
-      summary: "Prometheus metrics (text exposition format)",
-      responses: { 200: { content: { "text/plain": { schema: z.string() } }, description: "Metrics" } },
-    }),
-    async (c) =>
-      metrics.track(c, async () =>
-        c.text(await registry.metrics(), 200, { "content-type": registry.contentType }),
-      ),
+  app.openapi(metricsRoute, async (c) =>
+    c.text(await registry.metrics(), 200, { "content-type": registry.contentType }),
   );
 }
 

@@ -3,7 +3,6 @@ import type { Client } from "@connectrpc/connect";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { StatisticsService } from "../gen/ecommerce/statistics/v1/statistics_service_pb.js";
 import { callOptions } from "./call-options.js";
-import type { HttpMetrics } from "./http-metrics.js";
 import { errorResponses, jsonContent } from "./route-helpers.js";
 
 const tags = ["statistics"];
@@ -30,66 +29,61 @@ const UserStatisticsSchema = z
   })
   .openapi("UserStatistics");
 
+const getUserOrderStatisticsRoute = createRoute({
+  method: "get",
+  path: "/stats/user-orders/{user_id}",
+  tags,
+  security,
+  summary: "One user's order statistics (a customer reads only their own); eventually consistent",
+  request: {
+    params: z.object({ user_id: z.string().openapi({ param: { name: "user_id", in: "path" } }) }),
+  },
+  responses: {
+    200: jsonContent(UserOrderStatisticsSchema, "The statistics"),
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+const getUserStatisticsRoute = createRoute({
+  method: "get",
+  path: "/stats/user",
+  tags,
+  security,
+  summary: "Store-wide statistics (admin); eventually consistent",
+  responses: { 200: jsonContent(UserStatisticsSchema, "The statistics"), ...errorResponses(401, 403) },
+});
+
 export function registerStatisticsRoutes(
   app: OpenAPIHono,
   statistics: Client<typeof StatisticsService>,
-  metrics: HttpMetrics,
 ): void {
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/stats/user-orders/{user_id}",
-      tags,
-      security,
-      summary: "One user's order statistics (a customer reads only their own); eventually consistent",
-      request: {
-        params: z.object({ user_id: z.string().openapi({ param: { name: "user_id", in: "path" } }) }),
+  app.openapi(getUserOrderStatisticsRoute, async (c) => {
+    const response = await statistics.getUserOrderStatistics(
+      { userId: c.req.param("user_id") },
+      callOptions(c),
+    );
+    return c.json(
+      {
+        user_id: response.userId,
+        total_orders: response.totalOrders,
+        orders_by_hour: response.ordersByHour.map(({ hour, count }) => ({ hour, count })),
+        cancelled_orders: response.cancelledOrders,
+        total_spent_cents: Number(response.totalSpentCents),
       },
-      responses: {
-        200: jsonContent(UserOrderStatisticsSchema, "The statistics"),
-        ...errorResponses(400, 401, 403),
-      },
-    }),
-    async (c) =>
-      metrics.track(c, async () => {
-        const response = await statistics.getUserOrderStatistics(
-          { userId: c.req.param("user_id") },
-          callOptions(c),
-        );
-        return c.json(
-          {
-            user_id: response.userId,
-            total_orders: response.totalOrders,
-            orders_by_hour: response.ordersByHour.map(({ hour, count }) => ({ hour, count })),
-            cancelled_orders: response.cancelledOrders,
-            total_spent_cents: Number(response.totalSpentCents),
-          },
-          200,
-        );
-      }),
-  );
+      200,
+    );
+  });
 
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/stats/user",
-      tags,
-      security,
-      summary: "Store-wide statistics (admin); eventually consistent",
-      responses: { 200: jsonContent(UserStatisticsSchema, "The statistics"), ...errorResponses(401, 403) },
-    }),
-    async (c) =>
-      metrics.track(c, async () => {
-        const response = await statistics.getUserStatistics({}, callOptions(c));
-        return c.json(
-          {
-            total_users: response.totalUsers,
-            total_products: response.totalProducts,
-            total_orders: response.totalOrders,
-            revenue_cents: Number(response.revenueCents),
-          },
-          200,
-        );
-      }),
-  );
+  app.openapi(getUserStatisticsRoute, async (c) => {
+    const response = await statistics.getUserStatistics({}, callOptions(c));
+    return c.json(
+      {
+        total_users: response.totalUsers,
+        total_products: response.totalProducts,
+        total_orders: response.totalOrders,
+        revenue_cents: Number(response.revenueCents),
+      },
+      200,
+    );
+  });
 }
