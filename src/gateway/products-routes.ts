@@ -4,7 +4,8 @@ import type { Client } from "@connectrpc/connect";
 import { createRoute, type OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { InventoryService } from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import { callOptions } from "./call-options.js";
-import { productJson, productJsonText } from "./product-json.js";
+import { productJsonText, sendJsonText } from "./node-fast-path.js";
+import { productJson } from "./product-json.js";
 import { errorResponses, jsonBody, jsonContent, pageRequest } from "./route-helpers.js";
 import {
   CreateProductBody,
@@ -14,7 +15,6 @@ import {
   ProductSchema,
   UpdateProductBody,
 } from "./schemas.js";
-import { sendJsonText } from "./send-json.js";
 
 const tags = ["products"];
 const security = [{ bearerAuth: [] }];

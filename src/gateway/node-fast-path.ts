@@ -1,0 +1,69 @@
+/**
+ * Where the gateway departs from ordinary Hono code for speed — all of it here. The cached product
+ * read (GET /products/:id) is the platform's hottest request, and on it each of these was measured
+ * with `npm run bench -- product-read` (BENCHMARKS.md, "Cached product read", "Where the time
+ * goes"). Each falls back to the ordinary way when the app does not run on @hono/node-server
+ * (tests calling `app.request`).
+ */
+import type { HttpBindings } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import type { Context } from "hono";
+import type { Product } from "../gen/ecommerce/inventory/v1/product_pb.js";
+import { productJson } from "./product-json.js";
+
+/** The headers the gateway forwards to a module with each call. */
+export interface ForwardedHeaders {
+  authorization: string | undefined;
+  requestId: string | undefined;
+}
+
+/**
+ * Read from Node's raw header list: asking the fetch-style Request for a header makes
+ * @hono/node-server build a full Headers object, a visible cost on a cached read.
+ */
+export function forwardedHeaders(c: Context): ForwardedHeaders {
+  const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+  if (!incoming) {
+    return { authorization: c.req.header("authorization"), requestId: c.req.header("x-request-id") };
+  }
+  const found: ForwardedHeaders = { authorization: undefined, requestId: undefined };
+  const raw = incoming.rawHeaders;
+  for (let index = 0; index < raw.length; index += 2) {
+    const name = raw[index] as string;
+    if (name.length === 13 && name.toLowerCase() === "authorization") found.authorization = raw[index + 1];
+    else if (name.length === 12 && name.toLowerCase() === "x-request-id") found.requestId = raw[index + 1];
+  }
+  return found;
+}
+
+const serialized = new WeakMap<Product, string>();
+
+/**
+ * JSON text of one product, computed once per message object: cached products reach the gateway
+ * as the same immutable object on every hit, so a warm read serializes nothing.
+ */
+export function productJsonText(product: Product): string {
+  let text = serialized.get(product);
+  if (text === undefined) {
+    text = JSON.stringify(productJson(product));
+    serialized.set(product, text);
+  }
+  return text;
+}
+
+/**
+ * Writes a JSON text straight to Node's response, skipping the fetch-style Response object and its
+ * conversion back to Node.
+ */
+export function sendJsonText(c: Context, status: number, text: string): Response {
+  const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
+  if (outgoing === undefined) {
+    return new Response(text, { status, headers: { "content-type": "application/json" } });
+  }
+  outgoing.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+  });
+  outgoing.end(text);
+  return RESPONSE_ALREADY_SENT;
+}
