@@ -1,6 +1,6 @@
 /**
- * The product cache: an in-memory first level over a shared second level (Redis through keyv),
- * kept fresh across replicas, and the schedule that refreshes it.
+ * The product cache: an in-memory first level over a shared second level (Redis), kept fresh
+ * across replicas, and the schedule that refreshes it. How it stays fresh: docs/cache-protocol.md.
  *
  * The gateway, the modules and the composition root use this subsystem only through this file
  * (a dependency-cruiser rule); files inside the platform import each other directly.

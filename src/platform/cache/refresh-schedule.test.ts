@@ -1,3 +1,7 @@
+/**
+ * scheduleRefresh: runs on its cron schedule, skips a run while the previous one goes, logs
+ * failures, stops. docs/cache-protocol.md, "The scheduled full reload".
+ */
 import { pino } from "pino";
 import { describe, expect, it, vi } from "vitest";
 import { scheduleRefresh } from "./refresh-schedule.js";

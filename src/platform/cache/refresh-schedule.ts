@@ -1,7 +1,8 @@
 /**
  * Runs a refresh (e.g. a cache's full reload) on a cron schedule with node-cron. A failing
  * refresh is logged and never thrown; a run that comes due while the previous one is still
- * running is skipped (and logged), so reloads never pile up.
+ * running is skipped (and logged), so reloads never pile up. What the product cache's reload does:
+ * docs/cache-protocol.md, "The scheduled full reload".
  */
 import { schedule, validate } from "node-cron";
 import type { Logger } from "../logger.js";

@@ -1,43 +1,15 @@
 /**
- * The second cache layer as LayeredCache sees it: a shared string key/value store (Redis in
- * production, see redis-store.ts). Implementations should never make a read fail because the
- * store is down: every operation resolves (as a miss / no-op / refused fill) on trouble.
- * LayeredCache still guards against a store that rejects, and treats a rejection the same way.
- *
- * Cross-process write-back protocol (several processes share one store):
- * - A key holds a value, a token, or nothing. Tokens read as a miss and are unique: no two calls
- *   (in any process) ever produce the same one, and nothing writes a token it did not create.
- *   `invalidate(key, ttlMs)` replaces whatever the key holds with a new tombstone (a token).
- *   `read(key, markerTtlMs)` answers a value as-is (a plain GET); when the key holds nothing it
- *   installs a new fill marker (a token) in the same atomic step that looked (SET NX), or answers
- *   what another client put there first. So a read never observes "nothing": it observes a
- *   value or a token.
- * - After loading from the source of truth a reader writes back with `fill(key, value,
- *   observed)`: stored only if the key holds exactly what its read observed (atomic
- *   compare-and-set). There is no "fill if absent".
- * - What holds: a fill that observed token X is stored only while the key still holds X. Any
- *   invalidation executed after the read replaced X with a different token, and X can never come
- *   back, so the fill is refused whatever happens to the key afterwards (the tombstone expiring,
- *   being evicted, deleted, the whole store emptied by a restart or a namespace clear, a fill
- *   executed long after it was issued). Hence a value read from the source of truth after a read
- *   that observed X is stored only if no invalidation of the key was executed in between.
- *   Remaining exposure: an invalidation that never reached the store (the writer replays it, see
- *   redis-store.ts), a store that loses an acknowledged write while keeping an older one
- *   (failover with asynchronous replication), and a fill that observed an undecodable value
- *   (compared by its exact text, so the same text written again would pass).
- * - `set` is unconditional: a write-through of a value known to be current. `delete` leaves the
- *   key empty; a fill compares against a token, so it is refused afterwards as well.
- * - Tokens expire (markers: `markerTtlMs`; tombstones: `ttlMs`): a fill issued after its token
- *   may have expired is pointless (refused), and LayeredCache does not send it. Expiry is never
- *   needed for safety.
- * The protocol as a whole, with sequence diagrams: docs/cache-protocol.md.
+ * The second cache layer as LayeredCache sees it: the SecondLevelStore contract (Redis in
+ * production, redis-store.ts) and MemorySecondLevelStore, an in-process implementation for tests
+ * and for sharing one "L2" between several caches in one process. The write-back protocol these
+ * methods carry, and why it keeps old values out: docs/cache-protocol.md.
  */
-import { randomBytes } from "node:crypto";
+import { isFillMarker, isToken, isTombstone, newFillMarker, newTombstone } from "./cache-tokens.js";
 
 /**
  * What a key held when it was read, for a later conditional `fill`: the exact stored text (a
- * tombstone, a fill marker, or a value the reader could not use). Never "nothing" (see above).
- * Opaque to callers.
+ * tombstone, a fill marker, or a value the reader could not use). Never "nothing" (see
+ * SecondLevelStore). Opaque to callers.
  */
 export type Observed = string;
 
@@ -51,6 +23,15 @@ export interface SecondLevelRead {
   observed: Observed | undefined;
 }
 
+/**
+ * A shared string key/value store. A key holds a value, a token (cache-tokens.ts, reads as a miss)
+ * or nothing; a `read` never observes "nothing". A value loaded after a read that observed X is
+ * written back by `fill(…, X)`, stored only while the key still holds X: an invalidation executed
+ * in between replaced X with a new token for good, so the fill is refused whatever happens to the
+ * key afterwards (expiry, eviction, a restart). Expiry is never needed for safety.
+ * Implementations never make a read fail because the store is down: every operation resolves, as
+ * a miss, a no-op or a refused fill (LayeredCache still treats a rejection the same way).
+ */
 export interface SecondLevelStore {
   /**
    * The stored value, or undefined when absent, a token, or the store could not be asked. Never
@@ -78,44 +59,6 @@ export interface SecondLevelStore {
   ping(): Promise<void>;
   /** Releases connections; later calls are no-ops / misses. */
   close(): Promise<void>;
-}
-
-/**
- * Tokens start with a NUL character, which no codec's text starts with in practice (JSON,
- * base64); then their kind, a random tag of this process and a counter, so every call leaves a
- * token that no other call (in any process) leaves.
- */
-const TOMBSTONE_PREFIX = "\u0000tombstone:";
-const MARKER_PREFIX = "\u0000marker:";
-const processTag = randomBytes(9).toString("base64url");
-let tokens = 0;
-
-function newToken(prefix: string): string {
-  tokens++;
-  return `${prefix}${processTag}:${tokens.toString(36)}`;
-}
-
-/** A tombstone no other call (in this or another process) returns. */
-export function newTombstone(): string {
-  return newToken(TOMBSTONE_PREFIX);
-}
-
-/** A fill marker no other call (in this or another process) returns. */
-export function newFillMarker(): string {
-  return newToken(MARKER_PREFIX);
-}
-
-export function isTombstone(text: string): boolean {
-  return text.startsWith(TOMBSTONE_PREFIX);
-}
-
-export function isFillMarker(text: string): boolean {
-  return text.startsWith(MARKER_PREFIX);
-}
-
-/** A tombstone or a fill marker: reads as a miss. */
-export function isToken(text: string): boolean {
-  return isTombstone(text) || isFillMarker(text);
 }
 
 /** Operation counts of the in-memory store, so tests can assert how often the layer was asked. */
