@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { Lifecycle } from "./lifecycle.js";
 import { createLogger } from "./logger.js";
 
-describe("Lifecycle", () => {
-  const logger = createLogger("silent");
+const logger = createLogger("silent");
 
+describe("Lifecycle stopping", () => {
   it("stops the steps in the reverse of their start order, once, reporting what each abandoned", async () => {
     const events: string[] = [];
     const life = new Lifecycle(logger);
@@ -36,6 +36,28 @@ describe("Lifecycle", () => {
     expect(events).toEqual(["start database", "start http", "stop http", "stop database (db)"]);
   });
 
+  it("describes the steps left while stopping: the one in progress with its detail, then the rest", async () => {
+    const life = new Lifecycle(logger);
+    let release = () => {};
+    await life.run({ name: "database", start: () => undefined, stop: async () => undefined });
+    await life.run({
+      name: "modules",
+      start: () => "orders",
+      stop: () => new Promise<void>((resolve) => (release = resolve)),
+      describe: (module) => `stopping module ${module}`,
+    });
+    const stopping = life.stop();
+    expect(life.progress()).toEqual([
+      "modules (in progress): stopping module orders",
+      "database (not started)",
+    ]);
+    release();
+    await stopping;
+    expect(life.progress()).toEqual([]);
+  });
+});
+
+describe("Lifecycle with a failing step", () => {
   it("undoes a step whose start failed halfway, with the steps before it, and goes on past a failing stop", async () => {
     const events: string[] = [];
     const life = new Lifecycle(logger);
@@ -70,25 +92,5 @@ describe("Lifecycle", () => {
     ).rejects.toThrow("orders did not start");
     await life.stop();
     expect(events).toEqual(["stop modules (start unfinished: inventory)", "stop bus"]);
-  });
-
-  it("describes the steps left while stopping: the one in progress with its detail, then the rest", async () => {
-    const life = new Lifecycle(logger);
-    let release = () => {};
-    await life.run({ name: "database", start: () => undefined, stop: async () => undefined });
-    await life.run({
-      name: "modules",
-      start: () => "orders",
-      stop: () => new Promise<void>((resolve) => (release = resolve)),
-      describe: (module) => `stopping module ${module}`,
-    });
-    const stopping = life.stop();
-    expect(life.progress()).toEqual([
-      "modules (in progress): stopping module orders",
-      "database (not started)",
-    ]);
-    release();
-    await stopping;
-    expect(life.progress()).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../../test/support/test-database.js";
+import { describe, expect, it } from "vitest";
+import { useFreshDatabase } from "../../../test/support/database-test-setup.js";
 import { createLogger } from "../logger.js";
 import { type Database, openDatabase } from "./database.js";
 import { isDatabaseTimeout } from "./database-errors.js";
@@ -18,14 +18,8 @@ describe("embedded database", () => {
   });
 });
 
-describe.skipIf(!process.env.DATABASE_URL)("opening PostgreSQL", () => {
-  let fresh: TestDatabase;
-  beforeAll(async () => {
-    fresh = await createTestDatabase(process.env.DATABASE_URL as string);
-  });
-  afterAll(async () => {
-    await fresh?.drop();
-  });
+describe.skipIf(!process.env.DATABASE_URL)("statements on PostgreSQL", () => {
+  const fresh = useFreshDatabase();
 
   it("prepares parameterized statements, in transactions too (drizzle alone sends them unprepared)", async () => {
     const database = await openDatabase({ url: fresh.url, dataDir: "unused", logger, maxConnections: 1 });
@@ -80,6 +74,10 @@ describe.skipIf(!process.env.DATABASE_URL)("opening PostgreSQL", () => {
       await database.close();
     }
   });
+});
+
+describe.skipIf(!process.env.DATABASE_URL)("opening PostgreSQL", () => {
+  const fresh = useFreshDatabase();
 
   it("keeps background work on a pool of its own, so it goes on while requests hold every connection", async () => {
     const database = await openDatabase({ url: fresh.url, dataDir: "unused", logger, maxConnections: 1 });

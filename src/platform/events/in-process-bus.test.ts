@@ -38,7 +38,7 @@ describe("subjectMatches", () => {
   });
 });
 
-describe("in-process event bus", () => {
+describe("in-process event bus delivery by subject", () => {
   it("delivers asynchronously, never inside publish's call stack", async () => {
     await withBus(async (bus) => {
       const seen: string[] = [];
@@ -83,6 +83,38 @@ describe("in-process event bus", () => {
     });
   });
 
+  it("gives every subscriber its own copy of the payload", async () => {
+    await withBus(async (bus) => {
+      const payloads: Uint8Array[] = [];
+      for (let i = 0; i < 2; i++) {
+        await bus.subscribe({
+          subjects: ["a.>"],
+          handler: async (e) => {
+            payloads.push(e.payload);
+            e.payload[0] = 99;
+          },
+        });
+      }
+      const e = event("a.b", 7);
+      await bus.publish(e);
+      await waitFor("both", () => payloads.length === 2);
+      expect(e.payload[0]).toBe(7);
+      expect(payloads[0]).not.toBe(payloads[1]);
+    });
+  });
+
+  it("rejects invalid subjects", async () => {
+    await withBus(async (bus) => {
+      await expect(bus.publish(event("a.*", 1))).rejects.toThrow(/invalid event subject/);
+      await expect(bus.publish(event("a..b", 1))).rejects.toThrow(/invalid event subject/);
+      await expect(bus.subscribe({ subjects: ["a.>.b"], handler: async () => {} })).rejects.toThrow(
+        /invalid event subject/,
+      );
+    });
+  });
+});
+
+describe("in-process event bus retries and poison events", () => {
   it("retries a throwing handler with redelivered=true before moving on, keeping order", async () => {
     await withBus(async (bus) => {
       const deliveries: DeliveredEvent[] = [];
@@ -129,7 +161,9 @@ describe("in-process event bus", () => {
       expect(handled).toEqual([2]);
     });
   });
+});
 
+describe("in-process event bus when onPoison throws", () => {
   it("keeps an event whose onPoison throws and delivers it again, on publish and on deliver", async () => {
     const bus = createInProcessBus({ retry: fastRetry });
     try {
@@ -164,7 +198,9 @@ describe("in-process event bus", () => {
       await bus.close();
     }
   });
+});
 
+describe("in-process event bus durable groups", () => {
   it("delivers each event to one member of a durable group, and to every plain subscriber", async () => {
     await withBus(async (bus) => {
       const members: number[][] = [[], [], []];
@@ -223,7 +259,9 @@ describe("in-process event bus", () => {
       expect(second).toEqual([2, 3]);
     });
   });
+});
 
+describe("in-process event bus stopping and closing", () => {
   it("stop() waits for the handler in flight and delivers nothing afterwards", async () => {
     await withBus(async (bus) => {
       let finished = 0;
@@ -243,36 +281,6 @@ describe("in-process event bus", () => {
       expect(finished).toBe(1);
       await sleep(80);
       expect(started).toBe(1);
-    });
-  });
-
-  it("gives every subscriber its own copy of the payload", async () => {
-    await withBus(async (bus) => {
-      const payloads: Uint8Array[] = [];
-      for (let i = 0; i < 2; i++) {
-        await bus.subscribe({
-          subjects: ["a.>"],
-          handler: async (e) => {
-            payloads.push(e.payload);
-            e.payload[0] = 99;
-          },
-        });
-      }
-      const e = event("a.b", 7);
-      await bus.publish(e);
-      await waitFor("both", () => payloads.length === 2);
-      expect(e.payload[0]).toBe(7);
-      expect(payloads[0]).not.toBe(payloads[1]);
-    });
-  });
-
-  it("rejects invalid subjects", async () => {
-    await withBus(async (bus) => {
-      await expect(bus.publish(event("a.*", 1))).rejects.toThrow(/invalid event subject/);
-      await expect(bus.publish(event("a..b", 1))).rejects.toThrow(/invalid event subject/);
-      await expect(bus.subscribe({ subjects: ["a.>.b"], handler: async () => {} })).rejects.toThrow(
-        /invalid event subject/,
-      );
     });
   });
 

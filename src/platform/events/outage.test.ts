@@ -7,21 +7,21 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { connect } from "nats";
 import { Registry } from "prom-client";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { usePglite } from "../../../test/support/database-test-setup.js";
 import {
   createOutboxTable,
   findNatsServer,
   freePort,
   type NatsServerProcess,
-  openTestPglite,
   silentLogger,
   sleep,
   startNatsServer,
-  type TestDatabase,
   waitFor,
 } from "../../../test/support/event-test-support.js";
+import { storedMessages } from "../../../test/support/jetstream-test-setup.js";
 import type { Db } from "../db/database.js";
-import { createJetStreamBus, type JetStreamBus, MSG_ID_HEADER } from "./jetstream-bus.js";
+import { createJetStreamBus, type JetStreamBus } from "./jetstream-bus.js";
 import { appendToOutbox } from "./outbox.js";
 import { OutboxRelay } from "./outbox-relay.js";
 import type { OutboxTable } from "./outbox-table.js";
@@ -34,16 +34,8 @@ const skip = !natsServer && !process.env.NATS_URL;
 async function readStream(url: string, stream: string): Promise<{ total: number; ids: string[] }> {
   const nc = await connect({ servers: url, timeout: 2_000 });
   try {
-    const jsm = await nc.jetstreamManager();
-    const info = await jsm.streams.info(stream);
-    const ids: string[] = [];
-    if (info.state.messages > 0) {
-      for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-        const m = await jsm.streams.getMessage(stream, { seq });
-        ids.push(m.header.get(MSG_ID_HEADER));
-      }
-    }
-    return { total: info.state.messages, ids };
+    const { total, messages } = await storedMessages(await nc.jetstreamManager(), stream);
+    return { total, ids: messages.map((m) => m.msgId) };
   } finally {
     await nc.close();
   }
@@ -63,53 +55,49 @@ async function appendOneByOne(db: Db, table: OutboxTable, relay: OutboxRelay, co
   return ids;
 }
 
-describe.skipIf(skip)("outbox → JetStream through a NATS outage", () => {
-  let database: TestDatabase;
-  let storeDir: string;
-  let server: NatsServerProcess | undefined;
-  let bus: JetStreamBus | undefined;
-  let relay: OutboxRelay | undefined;
-  let schemas = 0;
-  const binary = natsServer as string;
+// Shared by the suites below, with the file's hooks (which vitest skips when every suite is skipped).
+let storeDir: string;
+let server: NatsServerProcess | undefined;
+let bus: JetStreamBus | undefined;
+let relay: OutboxRelay | undefined;
+let schemas = 0;
+const binary = natsServer as string;
 
-  beforeAll(async () => {
-    if (!natsServer) throw new Error("nats-server binary not found (set NATS_SERVER_BIN)");
-    database = await openTestPglite();
+beforeAll(() => {
+  if (!natsServer) throw new Error("nats-server binary not found (set NATS_SERVER_BIN)");
+});
+const database = usePglite();
+
+afterEach(async () => {
+  await relay?.stop();
+  await bus?.close();
+  await server?.kill();
+  relay = undefined;
+  bus = undefined;
+  server = undefined;
+  if (storeDir) rmSync(storeDir, { recursive: true, force: true });
+});
+
+function startRelay(table: OutboxTable, metrics: Registry) {
+  relay = new OutboxRelay({
+    db: database.db,
+    table,
+    bus: bus as JetStreamBus,
+    logger: silentLogger,
+    name: "outage",
+    pollIntervalMs: 200,
+    maxBackoffMs: 1_000,
+    metrics,
   });
+  relay.start();
+  return relay;
+}
 
-  afterEach(async () => {
-    await relay?.stop();
-    await bus?.close();
-    await server?.kill();
-    relay = undefined;
-    bus = undefined;
-    server = undefined;
-    if (storeDir) rmSync(storeDir, { recursive: true, force: true });
-  });
+function failuresIn(text: string): number {
+  return Number(/outbox_publish_failures_total\{outbox="outage"\} (\d+)/.exec(text)?.[1] ?? 0);
+}
 
-  afterAll(async () => {
-    await database?.close();
-  });
-
-  function startRelay(table: OutboxTable, metrics: Registry) {
-    relay = new OutboxRelay({
-      db: database.db,
-      table,
-      bus: bus as JetStreamBus,
-      logger: silentLogger,
-      name: "outage",
-      pollIntervalMs: 200,
-      maxBackoffMs: 1_000,
-      metrics,
-    });
-    relay.start();
-    return relay;
-  }
-
-  function failuresIn(text: string): number {
-    return Number(/outbox_publish_failures_total\{outbox="outage"\} (\d+)/.exec(text)?.[1] ?? 0);
-  }
-
+describe.skipIf(skip)("outbox → JetStream when nats-server restarts after an outage", () => {
   it("publishes events committed while nats-server is down, each exactly once, after it restarts", async () => {
     storeDir = mkdtempSync(path.join(tmpdir(), "ev-outage-"));
     const port = await freePort();
@@ -160,7 +148,9 @@ describe.skipIf(skip)("outbox → JetStream through a NATS outage", () => {
     await waitFor("subscriber caught up", () => all.every((id) => handled.has(id)), 10_000);
     await sub.stop();
   });
+});
 
+describe.skipIf(skip)("outbox → JetStream when nats-server dies in the middle of a burst", () => {
   it("loses and repeats nothing when nats-server dies in the middle of a burst", async () => {
     storeDir = mkdtempSync(path.join(tmpdir(), "ev-outage-"));
     const port = await freePort();
@@ -200,7 +190,9 @@ describe.skipIf(skip)("outbox → JetStream through a NATS outage", () => {
     expect(stream.total).toBe(ids.length);
     expect([...stream.ids].sort()).toEqual([...ids].sort());
   });
+});
 
+describe.skipIf(skip)("outbox → JetStream when it starts while nats-server is down", () => {
   it("starts while nats-server is down and publishes everything once it comes up", async () => {
     storeDir = mkdtempSync(path.join(tmpdir(), "ev-outage-"));
     const port = await freePort();

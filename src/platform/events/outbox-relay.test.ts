@@ -1,116 +1,35 @@
-import { randomUUID } from "node:crypto";
 import { eq, isNull } from "drizzle-orm";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createOutboxTable,
   createTestPostgresDatabase,
-  openTestPglite,
   silentLogger,
   sleep,
-  type TestDatabase,
   waitFor,
 } from "../../../test/support/event-test-support.js";
+import {
+  appendCommitted,
+  expectExactlyOnce,
+  newEvent,
+  RecordingBus,
+  useOutboxDatabase,
+} from "../../../test/support/outbox-test-setup.js";
 import type { Db } from "../db/database.js";
-import type { DeliveredEvent, EventBus, PublishedEvent } from "./event-bus.js";
+import type { DeliveredEvent, PublishedEvent } from "./event-bus.js";
 import { createInProcessBus } from "./in-process-bus.js";
-import { appendToOutbox, type NewOutboxEvent } from "./outbox.js";
-import { OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.js";
-import type { OutboxTable } from "./outbox-table.js";
+import { appendToOutbox } from "./outbox.js";
+import { OutboxRelay } from "./outbox-relay.js";
 
-/** A bus that records what it accepted and can be told to refuse publishes. */
-class RecordingBus implements Pick<EventBus, "publish"> {
-  readonly published: PublishedEvent[] = [];
-  /** Returns an error to refuse this publish. */
-  refuse: (event: PublishedEvent) => Error | undefined = () => undefined;
-  delayMs = 0;
-  attempts = 0;
+// One PGlite for the whole file: opening one takes seconds.
+const outboxDatabase = useOutboxDatabase();
+const { freshOutbox, relay } = outboxDatabase;
+let db: Db;
+beforeAll(() => {
+  db = outboxDatabase.db;
+});
 
-  readonly #seen = new Set<string>();
-
-  /**
-   * Like JetStream: an event is stored in the order it arrives (when publish is called, not when
-   * its acknowledgement comes back) and a repeat of an id already stored is dropped.
-   */
-  async publish(event: PublishedEvent): Promise<void> {
-    this.attempts++;
-    const error = this.refuse(event);
-    if (!error && !this.#seen.has(event.id)) {
-      this.#seen.add(event.id);
-      this.published.push(event);
-    }
-    if (this.delayMs) await sleep(this.delayMs * Math.random());
-    if (error) throw error;
-  }
-
-  ids(): string[] {
-    return this.published.map((e) => e.id);
-  }
-}
-
-function newEvent(n: number): NewOutboxEvent & { id: string } {
-  return {
-    id: randomUUID(),
-    type: "ecommerce.test.v1.Thing",
-    subject: `test.thing.n${n % 3}`,
-    payload: new Uint8Array([n % 256, 0, 255, (n >> 8) % 256]),
-  };
-}
-
-/** Appends `count` events in `count / perTx` committed transactions and returns them in order. */
-async function appendCommitted(db: Db, table: OutboxTable, count: number, perTx = 1, from = 0) {
-  const events: Array<NewOutboxEvent & { id: string }> = [];
-  for (let i = 0; i < count; i += perTx) {
-    const batch = Array.from({ length: Math.min(perTx, count - i) }, (_, j) => newEvent(from + i + j));
-    await db.transaction(async (tx) => {
-      await appendToOutbox(tx, table, batch);
-    });
-    events.push(...batch);
-  }
-  return events;
-}
-
-function expectExactlyOnce(bus: RecordingBus, expectedIds: string[]) {
-  const ids = bus.ids();
-  expect(new Set(ids).size).toBe(ids.length);
-  expect(ids.sort()).toEqual([...expectedIds].sort());
-}
-
-describe("outbox relay on PGlite", () => {
-  let database: TestDatabase;
-  let db: Db;
-  let schemaCounter = 0;
-  const relays: OutboxRelay[] = [];
-
-  beforeAll(async () => {
-    database = await openTestPglite();
-    db = database.db;
-  });
-
-  afterAll(async () => {
-    await Promise.allSettled(relays.map((relay) => relay.stop()));
-    await database?.close();
-  });
-
-  /** A fresh outbox (own schema) per test. */
-  async function freshOutbox() {
-    return createOutboxTable(db, `outbox_test_${++schemaCounter}`);
-  }
-
-  function relay(options: Partial<OutboxRelayOptions> & Pick<OutboxRelayOptions, "table" | "bus">) {
-    const r = new OutboxRelay({
-      db,
-      logger: silentLogger,
-      name: "test",
-      pollIntervalMs: 50,
-      minBackoffMs: 10,
-      maxBackoffMs: 50,
-      ...options,
-    });
-    relays.push(r);
-    return r;
-  }
-
+describe("the outbox on PGlite", () => {
   it("stores the payload bytes and defaults (bytea round trip)", async () => {
     const table = await freshOutbox();
     const payload = new Uint8Array([0, 1, 2, 254, 255, 92, 120]);
@@ -135,7 +54,9 @@ describe("outbox relay on PGlite", () => {
     await expect(appendToOutbox(db, table, [{ type: "t", subject: "", payload }])).rejects.toThrow(/subject/);
     await expect(appendToOutbox(db, table, [{ type: "", subject: "a.b", payload }])).rejects.toThrow(/type/);
   });
+});
 
+describe("outbox relay publishing on PGlite", () => {
   it("never publishes events of a rolled-back transaction; publishes committed ones once, in order", async () => {
     const table = await freshOutbox();
     const bus = new RecordingBus();
@@ -163,6 +84,45 @@ describe("outbox relay on PGlite", () => {
     expect(unpublished).toHaveLength(0);
   });
 
+  it("publishes promptly on wake() even with a long poll interval", async () => {
+    const table = await freshOutbox();
+    const bus = new RecordingBus();
+    const r = relay({ table, bus, pollIntervalMs: 60_000 });
+    r.start();
+    await sleep(50); // the first (empty) run is over; the relay now idles for a minute
+    const events = await appendCommitted(db, table, 3);
+    for (let i = 0; i < 50; i++) r.wake();
+    await waitFor("wake", () => bus.published.length === 3, 2_000);
+    await r.stop();
+    expect(bus.ids()).toEqual(events.map((e) => e.id));
+  });
+
+  it("feeds the in-process bus: subscribers get every committed event once, in order", async () => {
+    const table = await freshOutbox();
+    const bus = createInProcessBus();
+    const seen: DeliveredEvent[] = [];
+    await bus.subscribe({
+      subjects: ["test.>"],
+      durableName: "stats",
+      handler: async (e) => {
+        seen.push(e);
+      },
+    });
+    const r = relay({ table, bus, batchSize: 4 });
+    r.start();
+    const events = await appendCommitted(db, table, 15, 2);
+    r.wake();
+    await waitFor("delivery", () => seen.length >= 15);
+    await sleep(150);
+    await r.stop();
+    await bus.close();
+    expect(seen.map((e) => e.id)).toEqual(events.map((e) => e.id));
+    expect(seen[4]?.payload).toEqual(events[4]?.payload);
+    expect(seen[4]?.subject).toBe(events[4]?.subject);
+  });
+});
+
+describe("outbox relay failures and shutdown on PGlite", () => {
   it("retries after publish failures without losing, skipping or repeating an event", async () => {
     const table = await freshOutbox();
     const bus = new RecordingBus();
@@ -198,19 +158,6 @@ describe("outbox relay on PGlite", () => {
     expect(failures).toBeGreaterThanOrEqual(5);
   });
 
-  it("publishes promptly on wake() even with a long poll interval", async () => {
-    const table = await freshOutbox();
-    const bus = new RecordingBus();
-    const r = relay({ table, bus, pollIntervalMs: 60_000 });
-    r.start();
-    await sleep(50); // the first (empty) run is over; the relay now idles for a minute
-    const events = await appendCommitted(db, table, 3);
-    for (let i = 0; i < 50; i++) r.wake();
-    await waitFor("wake", () => bus.published.length === 3, 2_000);
-    await r.stop();
-    expect(bus.ids()).toEqual(events.map((e) => e.id));
-  });
-
   it("stop() lets the batch in progress finish and commit", async () => {
     const table = await freshOutbox();
     const bus = new RecordingBus();
@@ -224,31 +171,9 @@ describe("outbox relay on PGlite", () => {
     expect(bus.published.length).toBe(10);
     expect(await r.backlog()).toBe(0);
   });
+});
 
-  it("feeds the in-process bus: subscribers get every committed event once, in order", async () => {
-    const table = await freshOutbox();
-    const bus = createInProcessBus();
-    const seen: DeliveredEvent[] = [];
-    await bus.subscribe({
-      subjects: ["test.>"],
-      durableName: "stats",
-      handler: async (e) => {
-        seen.push(e);
-      },
-    });
-    const r = relay({ table, bus, batchSize: 4 });
-    r.start();
-    const events = await appendCommitted(db, table, 15, 2);
-    r.wake();
-    await waitFor("delivery", () => seen.length >= 15);
-    await sleep(150);
-    await r.stop();
-    await bus.close();
-    expect(seen.map((e) => e.id)).toEqual(events.map((e) => e.id));
-    expect(seen[4]?.payload).toEqual(events[4]?.payload);
-    expect(seen[4]?.subject).toBe(events[4]?.subject);
-  });
-
+describe("outbox relay housekeeping on PGlite", () => {
   it("reports the backlog of several outboxes on one registry", async () => {
     const registry = new Registry();
     const a = await freshOutbox();
