@@ -6,12 +6,10 @@
  * then the connection is closed. On HTTP/2 the stream is reset with NO_ERROR after the answer,
  * which tells the client to stop sending (RFC 9113, section 8.1).
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import http2 from "node:http2";
 import type { ConnectionLimits } from "./connection-limits.js";
-
-type AnyRequest = IncomingMessage | http2.Http2ServerRequest;
-type AnyResponse = ServerResponse | http2.Http2ServerResponse;
+import type { AnyRequest, AnyResponse } from "./request-listener.js";
 
 /**
  * The body length the request declares: 0 for none, its Content-Length, or Infinity when it is

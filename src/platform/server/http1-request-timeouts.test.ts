@@ -1,3 +1,7 @@
+/**
+ * The HTTP/1.1 header and request timeouts (http1-request-timeouts.ts): the sweep's decisions on
+ * fake sockets, then on a real node:http parser, whose internals it relies on.
+ */
 import { EventEmitter } from "node:events";
 import http from "node:http";
 import net from "node:net";
@@ -16,20 +20,21 @@ class FakeSocket extends EventEmitter {
 
 const LIMITS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
 
-describe("Http1RequestTimeouts", () => {
-  let timeouts: Http1RequestTimeouts;
-  const expired: [unknown, string][] = [];
-  const setUp = () => {
-    expired.length = 0;
-    timeouts = new Http1RequestTimeouts(LIMITS, (socket, what) => expired.push([socket, what]), 3_600_000);
-  };
-  const connect = () => {
-    const socket = new FakeSocket();
-    timeouts.track(socket as unknown as net.Socket);
-    return socket;
-  };
-  afterEach(() => timeouts?.stop());
+/** The sweep under test, and what it expired; a test sets it up (a long interval: it sweeps by hand). */
+let timeouts: Http1RequestTimeouts;
+const expired: [unknown, string][] = [];
+const setUp = () => {
+  expired.length = 0;
+  timeouts = new Http1RequestTimeouts(LIMITS, (socket, what) => expired.push([socket, what]), 3_600_000);
+};
+const connect = () => {
+  const socket = new FakeSocket();
+  timeouts.track(socket as unknown as net.Socket);
+  return socket;
+};
+afterEach(() => timeouts?.stop());
 
+describe("Http1RequestTimeouts", () => {
   it("closes a connection whose message has not completed its headers after the headers timeout", () => {
     setUp();
     const socket = connect();

@@ -1,3 +1,7 @@
+/**
+ * The deadline cap of served calls (rpc-deadline.ts): the grpc-timeout parser, then the cap as
+ * Connect and gRPC handlers behind the one-port server see it.
+ */
 import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { connectNodeAdapter, createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";

@@ -5,13 +5,7 @@
  * `timeoutMs()`, its signal, and the deadline a forwarded call passes on) never sees more.
  * connect-node's own `maxTimeoutMs` would refuse such calls instead of capping them.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-
-type Listener = (
-  request: IncomingMessage | Http2ServerRequest,
-  response: ServerResponse | Http2ServerResponse,
-) => void;
+import type { RequestListener } from "./request-listener.js";
 
 const GRPC_TIMEOUT = /^(\d{1,8})([HMSmun])$/;
 const GRPC_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 1e-3, n: 1e-6 };
@@ -23,7 +17,7 @@ export function parseGrpcTimeout(value: string | undefined): number | undefined 
   return Number(match[1]) * (GRPC_UNIT_MS[match[2] as string] as number);
 }
 
-export function capRpcDeadline(listener: Listener, maxMs: number): Listener {
+export function capRpcDeadline(listener: RequestListener, maxMs: number): RequestListener {
   const grpcMax = `${maxMs}m`;
   const connectMax = String(maxMs);
   return (request, response) => {

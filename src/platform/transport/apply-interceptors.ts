@@ -1,3 +1,7 @@
+/**
+ * Interceptors wrapped around a call, as Connect does it, for both sides of an in-process call
+ * (client interceptors in guarded-unary-call.ts, server ones in invoke-unary-handler.ts).
+ */
 import type { Interceptor } from "@connectrpc/connect";
 
 /** The call shape interceptors wrap; Connect's own type for it is not exported. */

@@ -1,3 +1,7 @@
+/**
+ * Which failures of a network call connectionLossIsUnavailable reports as `unavailable`
+ * (connection-loss.ts), and which it leaves alone.
+ */
 import { Code, ConnectError, type UnaryRequest } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { InventoryService } from "../../gen/ecommerce/inventory/v1/inventory_service_pb.js";

@@ -7,6 +7,11 @@
  * through the calls themselves: a call that ends unlinks itself at once (no hashing, and nothing
  * keeps a finished call alive until its slot is due, which would cost more in garbage collection).
  */
+
+/**
+ * A call with a deadline in the wheel. The links of its slot's list live here, so joining a slot
+ * allocates nothing.
+ */
 export abstract class Expiring {
   /** @internal The slot's list. */
   prev: Expiring | undefined;

@@ -1,4 +1,10 @@
 /**
+ * The check behind the in-process transport's freezeMessages option: messages crossing a module
+ * boundary are handed over, not copied (in-process-transport.ts), so tests and development freeze
+ * them to make code that writes to one it does not own throw.
+ */
+
+/**
  * Freezes a message and every object and array inside it, so that writing to it throws a TypeError
  * in strict-mode code. Typed arrays (bytes fields) cannot be frozen and stay writable.
  */

@@ -1,3 +1,8 @@
+/**
+ * Where the in-process transport finds a method's implementation: the ConnectRouter its `routes`
+ * register services on, keeping unary methods for direct calls and the handler options that apply
+ * to each (see InProcessRouter below; docs/architecture.md, "A request").
+ */
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import {
   type ConnectRouter,

@@ -1,22 +1,33 @@
-import { create, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
-import {
-  Code,
-  ConnectError,
-  type ConnectRouter,
-  type ContextValues,
-  createContextValues,
-  type Interceptor,
-  type Transport,
-  type UnaryRequest,
-  type UnaryResponse,
+/**
+ * The transport modules in one process call each other through: the request message is handed to
+ * the implementation, with Connect's semantics kept (docs/architecture.md, "A request"). This file
+ * builds it and picks, per call, the cheapest path that keeps those semantics; the paths are
+ * direct-unary-call.ts, deadline-unary-call.ts and guarded-unary-call.ts.
+ */
+import type { DescMessage, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
+import type {
+  ConnectRouter,
+  ContextValues,
+  Interceptor,
+  Transport,
+  UnaryRequest,
+  UnaryResponse,
 } from "@connectrpc/connect";
-import { createMethodUrl, createUniversalHandlerClient } from "@connectrpc/connect/protocol";
+import { createUniversalHandlerClient } from "@connectrpc/connect/protocol";
 import { createTransport } from "@connectrpc/connect/protocol-connect";
-import { applyInterceptors } from "./apply-interceptors.js";
-import { DeadlineWheel, Expiring } from "./deadline-wheel.js";
+import { callFailed, unimplemented } from "./call-failure.js";
+import { COARSE_DEADLINE_MIN_MS, callUnaryWithDeadline } from "./deadline-unary-call.js";
+import { callUnaryDirectly } from "./direct-unary-call.js";
+import { callUnaryGuarded } from "./guarded-unary-call.js";
 import { type HandlerErrorHook, InProcessRouter } from "./in-process-router.js";
-import { invokeUnaryHandler } from "./invoke-unary-handler.js";
-import { defineLazySignal, LazyAbortController, WithLazySignal } from "./lazy-abort-controller.js";
+import { defineLazySignal, LazyAbortController } from "./lazy-abort-controller.js";
+import type { UnaryCallSettings } from "./unary-call-settings.js";
+import {
+  type HeadersInit,
+  IN_PROCESS_BASE_URL,
+  InProcessUnaryRequest,
+  unaryRequestFields,
+} from "./unary-request.js";
 
 /** Options of createInProcessTransport. */
 export interface InProcessTransportOptions {
@@ -33,11 +44,6 @@ export interface InProcessTransportOptions {
    */
   freezeMessages?: boolean;
 }
-
-/** What Transport.unary accepts as request headers (the DOM's HeadersInit, not in this lib). */
-type HeadersInit = ConstructorParameters<typeof Headers>[0];
-
-const baseUrl = "https://in-process";
 
 /**
  * Build a transport that dispatches to the services registered by `routes` in this process.
@@ -72,10 +78,14 @@ export function createInProcessTransport(
   });
   routes(router);
   const interceptors = options.interceptors ?? [];
-  const freezeMessages = options.freezeMessages === true;
+  const settings: UnaryCallSettings = {
+    router,
+    interceptors,
+    freezeMessages: options.freezeMessages === true,
+  };
   const streaming = createTransport({
     httpClient: createUniversalHandlerClient(router.handlers),
-    baseUrl,
+    baseUrl: IN_PROCESS_BASE_URL,
     useBinaryFormat: true,
     interceptors,
     acceptCompression: [],
@@ -94,9 +104,7 @@ export function createInProcessTransport(
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
       return callUnary(
-        router,
-        interceptors,
-        freezeMessages,
+        settings,
         method as unknown as DescMethodUnary,
         signal,
         timeoutMs,
@@ -115,9 +123,7 @@ export function createInProcessTransport(
  * a call that ends while aborted fails with the abort reason (`deadline_exceeded`, `canceled`).
  */
 function callUnary(
-  router: InProcessRouter,
-  interceptors: readonly Interceptor[],
-  freezeMessages: boolean,
+  settings: UnaryCallSettings,
   method: DescMethodUnary,
   signal: AbortSignal | undefined,
   timeoutMs: number | undefined,
@@ -128,286 +134,23 @@ function callUnary(
   // Connect transports treat a timeout <= 0 as no timeout.
   const timeout = timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined;
   const abort = new LazyAbortController();
-  const unguarded = interceptors.length === 0 && signal === undefined;
+  const unguarded = settings.interceptors.length === 0 && signal === undefined;
   let request: UnaryRequest;
   try {
+    const fields = unaryRequestFields(method, header, input, contextValues);
     // Only an interceptor copies the request (with a spread, which needs an own `signal`).
-    request = unaryRequest(method, header, input, contextValues, abort, !unguarded);
+    request = unguarded ? new InProcessUnaryRequest(fields, abort) : defineLazySignal(fields, abort);
   } catch (e) {
     return Promise.reject(callFailed(abort, e));
   }
-  if (unguarded) {
-    if (timeout === undefined) return callUnaryDirectly(router, request, abort, freezeMessages);
-    if (timeout >= COARSE_DEADLINE_MIN_MS) {
-      return callUnaryWithDeadline(router, request, abort, freezeMessages, timeout);
-    }
+  // Without an interceptor or the caller's signal, and with no deadline or a long one, nothing
+  // needs racing against the handler or a timer of its own.
+  if (unguarded && (timeout === undefined || timeout >= COARSE_DEADLINE_MIN_MS)) {
+    const route = settings.router.findUnary(method);
+    if (route === undefined) return Promise.reject(callFailed(abort, unimplemented(method)));
+    return timeout === undefined
+      ? callUnaryDirectly(settings, route, request, abort)
+      : callUnaryWithDeadline(settings, route, request, abort, timeout);
   }
-  return callUnaryGuarded(router, interceptors, freezeMessages, request, abort, signal, timeout);
+  return callUnaryGuarded(settings, request, abort, signal, timeout);
 }
-
-/** Deadlines this long or longer share timers, firing at most DEADLINE_SLACK_MS late (≤ 5 %). */
-const COARSE_DEADLINE_MIN_MS = 1_000;
-const DEADLINE_SLACK_MS = 50;
-const deadlines = new DeadlineWheel(DEADLINE_SLACK_MS);
-
-/**
- * A call only a (long) deadline can end early: every call the gateway makes, with RPC_TIMEOUT_MS.
- * The deadline joins a shared timer and settles the caller's promise if it comes first; the
- * handler's signal follows the call's, so it learns of the deadline as it would over the network.
- * (No closure is made per call but the promise's: under tsx each named one costs a defineProperty.)
- */
-function callUnaryWithDeadline(
-  router: InProcessRouter,
-  request: UnaryRequest,
-  abort: LazyAbortController,
-  freezeMessages: boolean,
-  timeout: number,
-): Promise<UnaryResponse> {
-  const route = router.findUnary(request.method);
-  if (route === undefined) return Promise.reject(callFailed(abort, unimplemented(request.method)));
-  return new Promise<UnaryResponse>((resolve, reject) => {
-    const call = new DeadlineCall(abort, resolve, reject);
-    deadlines.schedule(timeout, call);
-    invokeUnaryHandler(route, request, abort, {
-      timeoutMs: timeout,
-      freezeMessages,
-      headerIsPrivate: true,
-    }).then(
-      (response) => call.answered(response),
-      (e: unknown) => call.failed(e),
-    );
-  });
-}
-
-/** One call waiting for its handler or its deadline, whichever comes first. */
-class DeadlineCall extends Expiring {
-  constructor(
-    private readonly abort: LazyAbortController,
-    private readonly resolve: (response: UnaryResponse) => void,
-    private readonly reject: (error: unknown) => void,
-  ) {
-    super();
-  }
-
-  override expire(): void {
-    abortOnDeadline(this.abort);
-    this.reject(this.abort.reason);
-  }
-
-  answered(response: UnaryResponse): void {
-    this.cancelDeadline();
-    this.abort.abort();
-    this.resolve(response);
-  }
-
-  failed(e: unknown): void {
-    this.cancelDeadline();
-    this.reject(callFailed(this.abort, e));
-  }
-}
-
-function unaryRequest(
-  method: DescMethodUnary,
-  header: HeadersInit | undefined,
-  input: MessageInitShape<DescMessage>,
-  contextValues: ContextValues | undefined,
-  abort: LazyAbortController,
-  spreadable: boolean,
-): UnaryRequest {
-  const fields = {
-    stream: false as const,
-    service: method.parent,
-    method,
-    requestMethod: "POST",
-    url: urlOf(method),
-    header: new Headers(header),
-    contextValues: contextValues ?? createContextValues(),
-    message: create(method.input, input),
-  };
-  return spreadable ? defineLazySignal(fields, abort) : new InProcessUnaryRequest(fields, abort);
-}
-
-/** A request no interceptor sees (see WithLazySignal). */
-class InProcessUnaryRequest extends WithLazySignal implements UnaryRequest {
-  readonly stream = false as const;
-  readonly service: UnaryRequest["service"];
-  readonly method: UnaryRequest["method"];
-  readonly requestMethod: string;
-  readonly url: string;
-  readonly header: Headers;
-  readonly contextValues: ContextValues;
-  readonly message: UnaryRequest["message"];
-
-  constructor(fields: Omit<UnaryRequest, "signal">, abort: LazyAbortController) {
-    super(abort);
-    this.service = fields.service;
-    this.method = fields.method;
-    this.requestMethod = fields.requestMethod;
-    this.url = fields.url;
-    this.header = fields.header;
-    this.contextValues = fields.contextValues;
-    this.message = fields.message;
-  }
-}
-
-/**
- * A call nothing can end early (no deadline, no caller's signal, no interceptor): the handler's
- * outcome is the call's, chained straight onto its promise.
- */
-function callUnaryDirectly(
-  router: InProcessRouter,
-  request: UnaryRequest,
-  abort: LazyAbortController,
-  freezeMessages: boolean,
-): Promise<UnaryResponse> {
-  const route = router.findUnary(request.method);
-  if (route === undefined) return Promise.reject(callFailed(abort, unimplemented(request.method)));
-  return invokeUnaryHandler(route, request, abort, {
-    timeoutMs: undefined,
-    freezeMessages,
-    headerIsPrivate: true,
-  }).then(
-    (response) => {
-      abort.abort();
-      return response;
-    },
-    (e: unknown) => {
-      throw callFailed(abort, e);
-    },
-  );
-}
-
-/** A call a deadline, the caller's signal or an interceptor may end before its handler does. */
-async function callUnaryGuarded(
-  router: InProcessRouter,
-  interceptors: readonly Interceptor[],
-  freezeMessages: boolean,
-  request: UnaryRequest,
-  abort: LazyAbortController,
-  signal: AbortSignal | undefined,
-  timeout: number | undefined,
-): Promise<UnaryResponse> {
-  const unfollowSignal = signal === undefined ? noop : abort.follow(signal);
-  const timer = timeout === undefined ? undefined : setTimeout(abortOnDeadline, timeout, abort);
-  const call = new UnaryCall({
-    router,
-    request,
-    abort,
-    timeout,
-    hasSignal: signal !== undefined,
-    freezeMessages,
-    headersUnshared: interceptors.length === 0,
-  });
-  try {
-    const response =
-      interceptors.length === 0
-        ? await call.send(request)
-        : await applyInterceptors((req) => call.send(req as UnaryRequest), interceptors)(request);
-    abort.abort();
-    return response as UnaryResponse;
-  } catch (e) {
-    throw callFailed(abort, e);
-  } finally {
-    clearTimeout(timer);
-    unfollowSignal();
-  }
-}
-
-/** The error a failed call reports (its abort reason when it was aborted); aborts the call with it. */
-function callFailed(abort: LazyAbortController, e: unknown): ConnectError {
-  const error = abort.aborted ? ConnectError.from(abort.reason, Code.Canceled) : ConnectError.from(e);
-  abort.abort(error);
-  return error;
-}
-
-function unimplemented(method: DescMethodUnary): ConnectError {
-  const path = createMethodUrl("", method);
-  return new ConnectError(`in-process transport: no handler registered for ${path}`, Code.Unimplemented);
-}
-
-/** What the innermost client function needs to hand a request to the server side. */
-interface UnaryCallState {
-  readonly router: InProcessRouter;
-  readonly request: UnaryRequest;
-  readonly abort: LazyAbortController;
-  readonly timeout: number | undefined;
-  /** The caller passed a signal of its own. */
-  readonly hasSignal: boolean;
-  readonly freezeMessages: boolean;
-  /** No client interceptor saw the request, so nothing but the server holds its headers. */
-  readonly headersUnshared: boolean;
-}
-
-class UnaryCall {
-  constructor(private readonly call: UnaryCallState) {}
-
-  /** Sends `req` (the call's request, or what interceptors made of it) to the handler. */
-  send(req: UnaryRequest): Promise<UnaryResponse> {
-    const route = this.call.router.findUnary(req.method);
-    if (route === undefined) return Promise.reject(unimplemented(req.method));
-    // The server follows the signal of the request that reaches it: the call's, unless an
-    // interceptor replaced it.
-    let source = this.call.abort;
-    let unfollowSource = noop;
-    if (req !== this.call.request && !source.owns(req.signal)) {
-      source = new LazyAbortController();
-      unfollowSource = source.follow(req.signal);
-    }
-    // An aborted call never reaches the server, as a network transport would never send it.
-    if (source.aborted) {
-      unfollowSource();
-      return Promise.reject(source.reason);
-    }
-    // The request's headers were made for this call (from the caller's HeadersInit); when no
-    // interceptor could have kept a reference, the server takes them instead of a copy.
-    const reply = invokeUnaryHandler(route, req, source, {
-      timeoutMs: this.call.timeout,
-      freezeMessages: this.call.freezeMessages,
-      headerIsPrivate: this.call.headersUnshared && req === this.call.request,
-    });
-    // Only a deadline, the caller's signal or an interceptor's own signal can end the call before
-    // the handler does; without them there is nothing to race.
-    if (source === this.call.abort && this.call.timeout === undefined && !this.call.hasSignal) {
-      return reply;
-    }
-    // The caller stops waiting when the call is aborted, even if the handler ignores its signal.
-    return new Promise<UnaryResponse>((resolve, reject) => {
-      let settled = false;
-      // Checked, because the call's signal also fires when it succeeds, and reading the reason
-      // then would create the signal for nothing.
-      source.onAbort(() => {
-        if (!settled) {
-          reject(source.reason);
-        }
-      });
-      reply.then(
-        (response) => {
-          settled = true;
-          resolve(response);
-        },
-        (error: unknown) => {
-          settled = true;
-          reject(error);
-        },
-      );
-    }).finally(unfollowSource);
-  }
-}
-
-function abortOnDeadline(abort: LazyAbortController): void {
-  abort.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
-}
-
-const urls = new WeakMap<DescMethodUnary, string>();
-
-/** The URL a request for `method` reports, as a network transport would build it. */
-function urlOf(method: DescMethodUnary): string {
-  let url = urls.get(method);
-  if (url === undefined) {
-    url = createMethodUrl(baseUrl, method);
-    urls.set(method, url);
-  }
-  return url;
-}
-
-function noop(): void {}

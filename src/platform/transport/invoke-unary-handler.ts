@@ -1,3 +1,10 @@
+/**
+ * The server side of an in-process unary call: what Connect's unary handler does after parsing the
+ * request and before serializing the response. It builds the HandlerContext, runs the server
+ * interceptors and the implementation, and answers what the client would read off the wire: the
+ * response, or the error (to-client-error.ts). The client side is in-process-transport.ts;
+ * docs/architecture.md, "A request", has the whole path.
+ */
 import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import {
   Code,
@@ -13,16 +20,7 @@ import type { UnaryRoute } from "./in-process-router.js";
 import { defineLazySignal, LazyAbortController, WithLazySignal } from "./lazy-abort-controller.js";
 import { toClientError } from "./to-client-error.js";
 
-/**
- * The server side of a unary call: what Connect's unary handler does after parsing the request and
- * before serializing the response. It builds the HandlerContext, runs the server interceptors and
- * the implementation, and answers what the client would read off the wire: the response, or the
- * error.
- *
- * `callAbort` is the client call's abort state; the handler's `context.signal` follows it, so a
- * deadline or a cancellation reaches the handler as it would over the network. The handler's signal
- * also fires, without a reason, once the handler is done, and with the thrown value if it fails.
- */
+/** How invokeUnaryHandler treats one call. */
 export interface InvokeOptions {
   /** The call's deadline, from now; undefined for none. */
   timeoutMs: number | undefined;
@@ -32,6 +30,13 @@ export interface InvokeOptions {
   headerIsPrivate: boolean;
 }
 
+/**
+ * Runs `route`'s handler for `req` and answers its response, or throws the error its client gets.
+ *
+ * `callAbort` is the client call's abort state; the handler's `context.signal` follows it, so a
+ * deadline or a cancellation reaches the handler as it would over the network. The handler's signal
+ * also fires, without a reason, once the handler is done, and with the thrown value if it fails.
+ */
 export async function invokeUnaryHandler(
   route: UnaryRoute,
   req: UnaryRequest,

@@ -1,3 +1,8 @@
+/**
+ * What a handler's failure becomes on its way back to an in-process caller: the error a Connect
+ * client would read off the wire, so a module behaves the same in process and split
+ * (docs/architecture.md, "A request", point 5, for how errors flow).
+ */
 import { create, type JsonValue, toBinary, toJson } from "@bufbuild/protobuf";
 import { appendHeaders, Code, ConnectError } from "@connectrpc/connect";
 import { isLogged, markLogged } from "../errors/public-error.js";
