@@ -9,33 +9,34 @@ import { ProductStore } from "./product-store.js";
 const HOUR = 3_600_000;
 const at = (iso: string) => new Date(iso);
 
-describe("discount store on PGlite", () => {
-  let database: Database;
-  let store: DiscountStore;
-  let catalog: ProductStore;
+// One embedded database for the file (PGlite takes seconds to start); every test makes its own products.
+let database: Database;
+let store: DiscountStore;
+let catalog: ProductStore;
 
-  beforeAll(async () => {
-    database = await openDatabase({ url: undefined, dataDir: "memory://", logger: createLogger("silent") });
-    store = new DiscountStore(database.db);
-    catalog = new ProductStore(database.db);
-  });
-  afterAll(async () => {
-    await database?.close();
-  });
+beforeAll(async () => {
+  database = await openDatabase({ url: undefined, dataDir: "memory://", logger: createLogger("silent") });
+  store = new DiscountStore(database.db);
+  catalog = new ProductStore(database.db);
+});
+afterAll(async () => {
+  await database?.close();
+});
 
-  const newProduct = async (priceCents = 1000n) =>
-    (await catalog.create({ name: "Mug", description: "", category: "", priceCents, stock: 1 })).id;
+const newProduct = async (priceCents = 1000n) =>
+  (await catalog.create({ name: "Mug", description: "", category: "", priceCents, stock: 1 })).id;
 
-  const discount = (productIds: string[], fields: Partial<NewDiscount> = {}): NewDiscount => ({
-    name: "Sale",
-    description: "",
-    percentOff: 10,
-    productIds,
-    startsAt: at("2030-01-01T00:00:00Z"),
-    endsAt: at("2030-02-01T00:00:00Z"),
-    ...fields,
-  });
+const discount = (productIds: string[], fields: Partial<NewDiscount> = {}): NewDiscount => ({
+  name: "Sale",
+  description: "",
+  percentOff: 10,
+  productIds,
+  startsAt: at("2030-01-01T00:00:00Z"),
+  endsAt: at("2030-02-01T00:00:00Z"),
+  ...fields,
+});
 
+describe("discount store on PGlite: prices", () => {
   it("prices with the largest discount in force when several apply", async () => {
     const product = await newProduct(2000n);
     await store.create(discount([product], { percentOff: 10 }));
@@ -77,6 +78,17 @@ describe("discount store on PGlite", () => {
     expect(await listedAt(endsAt)).toBe(false);
   });
 
+  it("floors the discount per unit in integer cents", async () => {
+    expect(unitDiscountCents(999n, 33)).toBe(329n);
+    expect(discountedPriceCents(999n, 33)).toBe(670n);
+    expect(discountedPriceCents(1n, 99)).toBe(1n);
+    expect(discountedPriceCents(1000n, 100)).toBe(0n);
+    // Beyond float precision: 2^60 + 1 cents at 50% must stay exact.
+    expect(discountedPriceCents(2n ** 60n + 1n, 50)).toBe(2n ** 59n + 1n);
+  });
+});
+
+describe("discount store on PGlite: products and deletions", () => {
   it("drops a deleted product from its discount and leaves the discount", async () => {
     const kept = await newProduct();
     const removed = await newProduct();
@@ -110,16 +122,9 @@ describe("discount store on PGlite", () => {
     expect((error as ConnectError).rawMessage).not.toContain(product);
     expect((await store.list(undefined, 1000)).length).toBe(before);
   });
+});
 
-  it("floors the discount per unit in integer cents", async () => {
-    expect(unitDiscountCents(999n, 33)).toBe(329n);
-    expect(discountedPriceCents(999n, 33)).toBe(670n);
-    expect(discountedPriceCents(1n, 99)).toBe(1n);
-    expect(discountedPriceCents(1000n, 100)).toBe(0n);
-    // Beyond float precision: 2^60 + 1 cents at 50% must stay exact.
-    expect(discountedPriceCents(2n ** 60n + 1n, 50)).toBe(2n ** 59n + 1n);
-  });
-
+describe("discount store on PGlite: paging", () => {
   it("lists discounts newest first across pages, each exactly once", async () => {
     const product = await newProduct();
     const created: string[] = [];

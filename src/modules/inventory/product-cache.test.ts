@@ -8,40 +8,41 @@ import { invalidateOnProductEvents } from "./product-cache-invalidation.js";
 import { productStockChangedEvent } from "./product-events.js";
 import { ProductStore } from "./product-store.js";
 
+// One embedded database for the file (PGlite takes seconds to start); every test makes its own products.
+let database: Database;
+let store: ProductStore;
+
+beforeAll(async () => {
+  database = await openDatabase({ url: undefined, dataDir: "memory://", logger: createLogger("silent") });
+  store = new ProductStore(database.db);
+});
+afterAll(async () => {
+  await database?.close();
+});
+
+/** A product in the store with the given name, price and stock. */
+const newProduct = (name: string, priceCents: bigint, stock: number) =>
+  store.create({ name, description: "", category: "", priceCents, stock });
+
+/** Caches of `count` processes (sharing `l2` when given), each following the product events on one bus. */
+async function replicasOn(count: number, l2: MemorySecondLevelStore | undefined) {
+  const caches = Array.from({ length: count }, () => createProductCache({ store, l2 }));
+  const bus = createInProcessBus();
+  const subscriptions = await Promise.all(
+    caches.map((cache) => invalidateOnProductEvents(bus, cache, createLogger("silent"))),
+  );
+  return {
+    caches,
+    /** What another process's stock change of `delta` on `productId` publishes. */
+    stockChanged: async (productId: string, delta: number) => {
+      const event = productStockChangedEvent(productId, delta, `order-${delta}`, new Date());
+      await bus.deliver({ ...event, id: event.id as string, occurredAt: new Date() });
+    },
+    stop: () => Promise.all(subscriptions.map((subscription) => subscription.stop())),
+  };
+}
+
 describe("product cache over the real store", () => {
-  let database: Database;
-  let store: ProductStore;
-
-  beforeAll(async () => {
-    database = await openDatabase({ url: undefined, dataDir: "memory://", logger: createLogger("silent") });
-    store = new ProductStore(database.db);
-  });
-  afterAll(async () => {
-    await database?.close();
-  });
-
-  /** A product in the store with the given name, price and stock. */
-  const newProduct = (name: string, priceCents: bigint, stock: number) =>
-    store.create({ name, description: "", category: "", priceCents, stock });
-
-  /** Caches of `count` processes (sharing `l2` when given), each following the product events on one bus. */
-  async function replicasOn(count: number, l2: MemorySecondLevelStore | undefined) {
-    const caches = Array.from({ length: count }, () => createProductCache({ store, l2 }));
-    const bus = createInProcessBus();
-    const subscriptions = await Promise.all(
-      caches.map((cache) => invalidateOnProductEvents(bus, cache, createLogger("silent"))),
-    );
-    return {
-      caches,
-      /** What another process's stock change of `delta` on `productId` publishes. */
-      stockChanged: async (productId: string, delta: number) => {
-        const event = productStockChangedEvent(productId, delta, `order-${delta}`, new Date());
-        await bus.deliver({ ...event, id: event.id as string, occurredAt: new Date() });
-      },
-      stop: () => Promise.all(subscriptions.map((subscription) => subscription.stop())),
-    };
-  }
-
   it("loads a product from the database once under a burst of 200 concurrent misses", async () => {
     const product = await newProduct("Kettle", 2500n, 3);
     const loads = vi.spyOn(store, "get");
@@ -62,7 +63,9 @@ describe("product cache over the real store", () => {
     expect(loads).not.toHaveBeenCalled();
     loads.mockRestore();
   });
+});
 
+describe("product cache over the real store, following product events", () => {
   it("drops a cached product when another process takes its stock (inventory.stock.changed)", async () => {
     const product = await newProduct("Pot", 10n, 5);
     const { caches, stockChanged, stop } = await replicasOn(1, undefined);
@@ -124,7 +127,9 @@ describe("product cache over the real store", () => {
     for (const cache of replicas) expect((await cache.get(product.id))?.stock).toBe(1);
     await stop();
   });
+});
 
+describe("product cache over the real store, replicas racing a write", () => {
   it("two replicas sharing L2: a read that loaded the old row before the other's update cannot serve it afterwards", async () => {
     const product = await newProduct("Lamp", 1000n, 5);
     const l2 = new MemorySecondLevelStore();

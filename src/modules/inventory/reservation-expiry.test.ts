@@ -72,24 +72,31 @@ describe("reservation expiry job", () => {
   });
 });
 
-describe.skipIf(!process.env.DATABASE_URL)("reservation expiry on PostgreSQL, several processes", () => {
-  let fresh: TestDatabase;
-  const opened: Database[] = [];
-  /** A store on a connection pool of its own, as another process would have. */
-  const process_ = async () => {
-    const database = await openDatabase({ url: fresh.url, dataDir: "unused", logger, maxConnections: 5 });
-    opened.push(database);
-    return { products: new ProductStore(database.db), reservations: new ReservationStore(database.db) };
-  };
-  const past = () => new Date(Date.now() - 60_000);
+let fresh: TestDatabase;
+const opened: Database[] = [];
+/** A store on a connection pool of its own, as another process would have. */
+const process_ = async () => {
+  const database = await openDatabase({ url: fresh.url, dataDir: "unused", logger, maxConnections: 5 });
+  opened.push(database);
+  return { products: new ProductStore(database.db), reservations: new ReservationStore(database.db) };
+};
+const past = () => new Date(Date.now() - 60_000);
 
+/** A fresh database for the tests of the describe block it is called in; `process_` opens stores on it. */
+function useFreshDatabase(): void {
   beforeAll(async () => {
     fresh = await createTestDatabase(process.env.DATABASE_URL as string);
   });
   afterAll(async () => {
-    await Promise.allSettled(opened.map((database) => database.close()));
+    await Promise.allSettled(opened.splice(0).map((database) => database.close()));
     await fresh?.drop();
   });
+}
+
+const onPostgres = describe.skipIf(!process.env.DATABASE_URL);
+
+onPostgres("reservation expiry on PostgreSQL, several processes: claiming", () => {
+  useFreshDatabase();
 
   it("processes claiming at once get disjoint sets that cover every expired reservation", async () => {
     const [a, b] = [await process_(), await process_()];
@@ -139,6 +146,10 @@ describe.skipIf(!process.env.DATABASE_URL)("reservation expiry on PostgreSQL, se
     // The claimer died before releasing: after the lease another sweep takes it.
     expect(await reservations.expired(new Date(now.getTime() + 30_001), 100)).toContain(orderId);
   });
+});
+
+onPostgres("reservation expiry on PostgreSQL, several processes: releasing", () => {
+  useFreshDatabase();
 
   it("two processes' jobs release each expired reservation once in total; stock ends where it began", async () => {
     const [a, b] = [await process_(), await process_()];

@@ -23,15 +23,16 @@ async function codeOf(promise: Promise<unknown>): Promise<Code | "ok"> {
   }
 }
 
-describe.skipIf(!process.env.DATABASE_URL)("stock reservations on PostgreSQL", () => {
+let products: ProductStore;
+let reservations: ReservationStore;
+const newProduct = (stock: number, priceCents = 1000n) =>
+  products.create({ name: "Item", description: "", category: "", priceCents, stock });
+const stockOf = async (id: string) => (await products.get(id))?.stock;
+
+/** Points the stores at a fresh database for the tests of the describe block it is called in. */
+function useFreshDatabase(): void {
   let fresh: TestDatabase;
   let database: Database;
-  let products: ProductStore;
-  let reservations: ReservationStore;
-  const newProduct = (stock: number, priceCents = 1000n) =>
-    products.create({ name: "Item", description: "", category: "", priceCents, stock });
-  const stockOf = async (id: string) => (await products.get(id))?.stock;
-
   beforeAll(async () => {
     fresh = await createTestDatabase(process.env.DATABASE_URL as string);
     database = await openDatabase({ url: fresh.url, dataDir: "unused", logger, maxConnections: 20 });
@@ -42,6 +43,12 @@ describe.skipIf(!process.env.DATABASE_URL)("stock reservations on PostgreSQL", (
     await database?.close();
     await fresh?.drop();
   });
+}
+
+const onPostgres = describe.skipIf(!process.env.DATABASE_URL);
+
+onPostgres("stock reservations on PostgreSQL: concurrent orders", () => {
+  useFreshDatabase();
 
   it("200 concurrent orders of 1 against a stock of 50: exactly 50 succeed and the stock ends at 0", async () => {
     const product = await newProduct(50);
@@ -106,6 +113,10 @@ describe.skipIf(!process.env.DATABASE_URL)("stock reservations on PostgreSQL", (
     // Every successful order took 3 units in total across the two products.
     expect(20 - stockA - stockB).toBe(succeeded * 3);
   });
+});
+
+onPostgres("stock reservations on PostgreSQL: all or nothing, once per order id", () => {
+  useFreshDatabase();
 
   it("takes no stock for the first line when the second lacks stock", async () => {
     const [plenty, scarce] = await Promise.all([newProduct(5), newProduct(1)]);
@@ -145,6 +156,26 @@ describe.skipIf(!process.env.DATABASE_URL)("stock reservations on PostgreSQL", (
       ]);
     }
   });
+
+  it("answers not_found for an unknown product and changes nothing", async () => {
+    const product = await newProduct(3);
+    const code = await codeOf(
+      reservations.reserve(
+        `unknown-${product.id}`,
+        [
+          { productId: product.id, quantity: 1 },
+          { productId: "01a216f4-930f-7660-bd73-000000000000", quantity: 1 },
+        ],
+        TTL,
+      ),
+    );
+    expect(code).toBe(Code.NotFound);
+    expect(await stockOf(product.id)).toBe(3);
+  });
+});
+
+onPostgres("stock reservations on PostgreSQL: release, confirmation and expiry", () => {
+  useFreshDatabase();
 
   it("releasing twice, even concurrently, returns the stock once", async () => {
     const product = await newProduct(10);
@@ -191,22 +222,6 @@ describe.skipIf(!process.env.DATABASE_URL)("stock reservations on PostgreSQL", (
     await reservations.confirm([orderId]);
     expect((await reservations.release(orderId, new Date(), true)).released).toBe(false);
     expect(await stockOf(product.id)).toBe(8);
-  });
-
-  it("answers not_found for an unknown product and changes nothing", async () => {
-    const product = await newProduct(3);
-    const code = await codeOf(
-      reservations.reserve(
-        `unknown-${product.id}`,
-        [
-          { productId: product.id, quantity: 1 },
-          { productId: "01a216f4-930f-7660-bd73-000000000000", quantity: 1 },
-        ],
-        TTL,
-      ),
-    );
-    expect(code).toBe(Code.NotFound);
-    expect(await stockOf(product.id)).toBe(3);
   });
 });
 

@@ -11,12 +11,12 @@
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
 import { type Db, rawRows } from "../../platform/db/index.js";
-import { appendToOutbox, outboxValues } from "../../platform/events/index.js";
+import { appendToOutbox } from "../../platform/events/index.js";
 import { businessError, notFound } from "../../platform/rpc/index.js";
 import { unitDiscountCents } from "./discount-price.js";
-import { discountProducts, discounts } from "./discount-schema.js";
 import { productStockChangedEvent } from "./product-events.js";
 import { type ReservationStatus, reservationLines, reservations } from "./reservation-schema.js";
+import { type ReserveRow, reserveStatement } from "./reserve-statement.js";
 import { inventoryOutbox, products } from "./schema.js";
 
 export interface StockRequestLine {
@@ -55,13 +55,9 @@ export class ReservationStore {
   constructor(private readonly db: Db) {}
 
   /**
-   * Takes stock for every line or for none. Resolves with the reservation (the first one, for a
-   * repeated order id) and the ids of the products whose stock changed.
-   *
-   * One statement, so one round trip and one commit: it locks the products in id order, decides
-   * whether every line can be served, and only then inserts the reservation, takes the stock,
-   * records the priced lines and appends the stock events — each data-modifying step reads the
-   * previous one's output, so nothing is taken when any line fails or the order id is a repeat.
+   * Takes stock for every line or for none, in one statement (reserve-statement.ts). Resolves with
+   * the reservation (the first one, for a repeated order id) and the ids of the products whose
+   * stock changed.
    */
   async reserve(
     orderId: string,
@@ -71,85 +67,11 @@ export class ReservationStore {
   ): Promise<{ reservation: Reservation; changed: string[] }> {
     const merged = mergeLines(lines);
     const expiresAt = new Date(now.getTime() + ttlMs);
-    const at = now.toISOString();
-    const events = merged.map((line) =>
-      productStockChangedEvent(line.productId, -line.quantity, orderId, now),
-    );
-    const wanted = sql.join(
-      merged.map((line) => sql`(${line.productId}::uuid, ${line.quantity}::int)`),
-      sql`, `,
-    );
-    const rows = await rawRows<ReserveRow>(
-      this.db,
-      sql`
-      with wanted (product_id, quantity) as (values ${wanted}),
-      locked as (
-        select p.id, p.name, p.price_cents, p.stock from ${products} p
-        where p.id in (select product_id from wanted)
-        order by p.id
-        for update
-      ),
-      verdict as (
-        select count(l.id) = ${merged.length} and coalesce(bool_and(l.stock >= w.quantity), false) as ok
-        from wanted w left join locked l on l.id = w.product_id
-      ),
-      claimed as (
-        insert into ${reservations} (order_id, status, expires_at, created_at, updated_at)
-        select ${orderId}, 'reserved', ${expiresAt.toISOString()}::timestamptz, ${at}::timestamptz, ${at}::timestamptz
-        from verdict where ok
-        on conflict (order_id) do nothing
-        returning order_id
-      ),
-      taken as (
-        update ${products} p set stock = p.stock - w.quantity, updated_at = ${at}::timestamptz
-        from wanted w
-        where p.id = w.product_id and exists (select 1 from claimed)
-        returning p.id
-      ),
-      priced as (
-        select l.id as product_id, l.name, l.price_cents, w.quantity,
-          coalesce((
-            select max(d.percent_off) from ${discountProducts} dp
-            join ${discounts} d on d.id = dp.discount_id
-            where dp.product_id = l.id and d.starts_at <= ${at}::timestamptz and d.ends_at > ${at}::timestamptz
-          ), 0) as percent_off
-        from wanted w join locked l on l.id = w.product_id
-      ),
-      recorded as (
-        insert into ${reservationLines}
-          (order_id, product_id, product_name, quantity, unit_price_cents, unit_discount_cents)
-        -- floor(price * percent / 100), as unitDiscountCents computes it: integer division of
-        -- non-negative numbers truncates, which is the floor.
-        select c.order_id, p.product_id, p.name, p.quantity, p.price_cents, p.price_cents * p.percent_off / 100
-        from priced p, claimed c
-      ),
-      announced as (
-        insert into ${inventoryOutbox} (id, type, subject, payload)
-        select e.id, e.type, e.subject, e.payload from (values ${outboxValues(events)}) e (id, type, subject, payload), claimed
-      )
-      select w.product_id::text, l.id is not null as found, l.name, l.price_cents::text, l.stock,
-        w.quantity, p.percent_off,
-        exists (select 1 from claimed) as claimed,
-        exists (select 1 from ${reservations} r where r.order_id = ${orderId}) as existed
-      from wanted w
-      left join locked l on l.id = w.product_id
-      left join priced p on p.product_id = w.product_id
-      order by w.product_id`,
-    );
+    const rows = await rawRows<ReserveRow>(this.db, reserveStatement(orderId, merged, expiresAt, now));
     const first = rows[0];
     if (first?.claimed) {
-      const reserved = rows.map((row) => {
-        const unitPriceCents = BigInt(row.price_cents as string);
-        return {
-          productId: row.product_id,
-          productName: row.name as string,
-          quantity: row.quantity,
-          unitPriceCents,
-          unitDiscountCents: unitDiscountCents(unitPriceCents, row.percent_off ?? 0),
-        };
-      });
       return {
-        reservation: { orderId, lines: reserved, expiresAt },
+        reservation: { orderId, lines: rows.map(reservedLine), expiresAt },
         changed: merged.map((line) => line.productId),
       };
     }
@@ -264,16 +186,16 @@ export function mergeLines(lines: StockRequestLine[]): StockRequestLine[] {
     .map(([productId, quantity]) => ({ productId, quantity }));
 }
 
-interface ReserveRow {
-  product_id: string;
-  found: boolean;
-  name: string | null;
-  price_cents: string | null;
-  stock: number | null;
-  quantity: number;
-  percent_off: number | null;
-  claimed: boolean;
-  existed: boolean;
+/** A line of a reservation this call took, priced as the statement read it. */
+function reservedLine(row: ReserveRow): ReservedLineRow {
+  const unitPriceCents = BigInt(row.price_cents as string);
+  return {
+    productId: row.product_id,
+    productName: row.name as string,
+    quantity: row.quantity,
+    unitPriceCents,
+    unitDiscountCents: unitDiscountCents(unitPriceCents, row.percent_off ?? 0),
+  };
 }
 
 /** not_found for the first missing product, else failed_precondition (409) for too little stock. */

@@ -5,14 +5,16 @@ import type { StockService } from "../../gen/ecommerce/inventory/v1/stock_servic
 import { OrderService } from "../../gen/ecommerce/orders/v1/order_service_pb.js";
 import { OutboxRelay } from "../../platform/events/index.js";
 import { type IntervalJob, startIntervalJob } from "../../platform/jobs/index.js";
+import type { Logger } from "../../platform/logger.js";
 import type { MountedModule, Platform } from "../../platform/module.js";
 import { IdempotencyStore } from "./idempotency-store.js";
-import { createOrderHandlers, createStockCalls } from "./order-service.js";
+import { createOrderHandlers } from "./order-service.js";
 import { OrderStore } from "./order-store.js";
 import { startPendingOrderExpiry } from "./pending-order-expiry.js";
 import { createReviewHandlers } from "./review-handlers.js";
 import { ReviewStore } from "./review-store.js";
 import { ordersOutbox } from "./schema.js";
+import { createStockCalls, type StockCalls } from "./stock-calls.js";
 import { StockCommandStore } from "./stock-command-store.js";
 import { returnCancelledStock, startStockSettlement } from "./stock-settlement.js";
 
@@ -24,6 +26,17 @@ export interface OrdersDependencies {
 }
 
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+
+/** What the module's handlers and its background jobs share. */
+interface OrdersParts {
+  config: Platform["config"];
+  logger: Logger;
+  orders: OrderStore;
+  commands: StockCommandStore;
+  stock: StockCalls;
+  idempotency: IdempotencyStore;
+  onEventsCommitted: () => void;
+}
 
 export function mountOrders(platform: Platform, dependencies: OrdersDependencies): MountedModule {
   const { database, bus, logger, metrics } = platform;
@@ -41,21 +54,21 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
   // A stock command waits this long for its own request before the settlement job takes it, well
   // inside the reservation timeout so a confirmation left by a crash lands before inventory gives
   // the stock back.
-  const reservationTimeoutMs = platform.config.reservationTimeoutMs;
-  const commandGraceMs = Math.min(2000, reservationTimeoutMs / 4);
+  const commandGraceMs = Math.min(2000, platform.config.reservationTimeoutMs / 4);
   const commands = new StockCommandStore(database.db);
-  const orders = new OrderStore(database.db, commands, commandGraceMs);
-  const stock = createStockCalls(dependencies.stock, platform.serviceCredential);
-  const onEventsCommitted = () => relay.wake();
-  const orderHandlers = createOrderHandlers({
-    orders,
-    idempotency,
-    commands,
-    stock,
-    auth: platform.auth,
+  const parts: OrdersParts = {
+    config: platform.config,
     logger: log,
+    orders: new OrderStore(database.db, commands, commandGraceMs),
+    commands,
+    stock: createStockCalls(dependencies.stock, platform.serviceCredential),
+    idempotency,
+    onEventsCommitted: () => relay.wake(),
+  };
+  const orderHandlers = createOrderHandlers({
+    ...parts,
+    auth: platform.auth,
     maxPendingOrders: platform.config.maxPendingOrders,
-    onEventsCommitted,
   });
   const reviewHandlers = createReviewHandlers({
     reviews: new ReviewStore(database.db),
@@ -73,39 +86,9 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
     },
     start: async () => {
       relay.start();
-      settlement = startStockSettlement({
-        commands,
-        confirm: stock.confirm,
-        release: stock.release,
-        cancelLapsed: async (orderId) => {
-          const cancelled = await orders.changeStatus(orderId, "pending", "cancelled");
-          if (cancelled !== undefined) onEventsCommitted();
-          return cancelled !== undefined;
-        },
-        logger: log,
-        intervalMs: Math.max(100, Math.min(1000, reservationTimeoutMs / 8)),
-        leaseMs: 30_000,
-        retryMs: 1_000,
-      });
-      const pendingOrderTtlMs = platform.config.pendingOrderTtlMs;
-      expiry = startPendingOrderExpiry({
-        orders,
-        returnStock: (orderId) =>
-          returnCancelledStock({ release: stock.release, commands, logger: log }, orderId),
-        onEventsCommitted,
-        logger: log,
-        ttlMs: pendingOrderTtlMs,
-        // Several sweeps per TTL, so an order goes soon after its time; at least every minute.
-        intervalMs: Math.max(250, Math.min(60_000, pendingOrderTtlMs / 4)),
-      });
-      purge = startIntervalJob({
-        name: "idempotency key purge",
-        intervalMs: PURGE_INTERVAL_MS,
-        logger: log,
-        sweep: async () => {
-          await idempotency.purgeExpired();
-        },
-      });
+      settlement = startSettlement(parts);
+      expiry = startExpiry(parts);
+      purge = startPurge(parts);
     },
     stop: async () => {
       await expiry?.stop();
@@ -114,4 +97,50 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
       await relay.stop();
     },
   };
+}
+
+/** Carries out the stock commands their requests left owed (stock-settlement.ts). */
+function startSettlement(parts: OrdersParts): IntervalJob {
+  const { config, logger, orders, commands, stock, onEventsCommitted } = parts;
+  return startStockSettlement({
+    commands,
+    confirm: stock.confirm,
+    release: stock.release,
+    cancelLapsed: async (orderId) => {
+      const cancelled = await orders.changeStatus(orderId, "pending", "cancelled");
+      if (cancelled !== undefined) onEventsCommitted();
+      return cancelled !== undefined;
+    },
+    logger,
+    intervalMs: Math.max(100, Math.min(1000, config.reservationTimeoutMs / 8)),
+    leaseMs: 30_000,
+    retryMs: 1_000,
+  });
+}
+
+/** Cancels orders left pending too long (pending-order-expiry.ts). */
+function startExpiry(parts: OrdersParts): IntervalJob {
+  const { config, logger, orders, commands, stock, onEventsCommitted } = parts;
+  const pendingOrderTtlMs = config.pendingOrderTtlMs;
+  return startPendingOrderExpiry({
+    orders,
+    returnStock: (orderId) => returnCancelledStock({ release: stock.release, commands, logger }, orderId),
+    onEventsCommitted,
+    logger,
+    ttlMs: pendingOrderTtlMs,
+    // Several sweeps per TTL, so an order goes soon after its time; at least every minute.
+    intervalMs: Math.max(250, Math.min(60_000, pendingOrderTtlMs / 4)),
+  });
+}
+
+/** Deletes Idempotency-Keys past their 24 hours. */
+function startPurge({ logger, idempotency }: OrdersParts): IntervalJob {
+  return startIntervalJob({
+    name: "idempotency key purge",
+    intervalMs: PURGE_INTERVAL_MS,
+    logger,
+    sweep: async () => {
+      await idempotency.purgeExpired();
+    },
+  });
 }

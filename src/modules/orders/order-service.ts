@@ -3,84 +3,52 @@
  * inventory (keyed by the new order's id, so a retry takes it once), store the order, then confirm
  * the reservation. If storing fails the stock is released at once; if this process dies first,
  * inventory releases the unconfirmed reservation when it expires.
+ *
+ * This file holds CreateOrder and its saga; the methods on orders that exist already are in
+ * order-handlers.ts, and the StockService calls in stock-calls.ts.
  */
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { type CallOptions, type Client, Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import type { StockService } from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { Order } from "../../gen/ecommerce/orders/v1/order_pb.js";
 import {
   CreateOrderResponseSchema,
-  GetOrderResponseSchema,
-  ListOrdersResponseSchema,
   type OrderService,
-  UpdateOrderStatusResponseSchema,
 } from "../../gen/ecommerce/orders/v1/order_service_pb.js";
-import type { Authenticator, Principal, ServiceCredential } from "../../platform/auth/index.js";
 import { CoalescingBatcher } from "../../platform/batching/index.js";
-import { isUuid, uuidv7 } from "../../platform/ids.js";
-import type { Logger } from "../../platform/logger.js";
-import {
-  businessError,
-  decodeTimeCursor,
-  fetchPage,
-  invalidArgument,
-  notFound,
-  resolvePageSize,
-  timeCursorOf,
-} from "../../platform/rpc/index.js";
+import { uuidv7 } from "../../platform/ids.js";
+import { businessError, notFound } from "../../platform/rpc/index.js";
 import type { IdempotencyStore } from "./idempotency-store.js";
-import { canMove, statusFromProto } from "./order-lifecycle.js";
-import type { OrderStore } from "./order-store.js";
+import {
+  getOrderHandler,
+  listOrdersHandler,
+  type OrderHandlersDeps,
+  type OrderRpc,
+  updateOrderStatusHandler,
+} from "./order-handlers.js";
+import type { IdempotencyClaim, OrderStore } from "./order-store.js";
 import { type OrderLine, validateCreateOrder } from "./order-validation.js";
-import type { OrderStatusName } from "./schema.js";
-import type { StockCommandStore } from "./stock-command-store.js";
-import { type Confirmation, returnCancelledStock } from "./stock-settlement.js";
+import type { StockCalls } from "./stock-calls.js";
+import type { Confirmation } from "./stock-settlement.js";
 import { UsersAtPendingLimit } from "./users-at-pending-limit.js";
 
-export interface OrderServiceDeps {
-  orders: OrderStore;
+export interface OrderServiceDeps extends OrderHandlersDeps {
   idempotency: IdempotencyStore;
-  commands: StockCommandStore;
   stock: StockCalls;
-  auth: Authenticator;
-  logger: Logger;
   /** Pending orders one user may hold at once (MAX_PENDING_ORDERS). */
   maxPendingOrders: number;
-  onEventsCommitted: () => void;
 }
 
-/** Internal calls get a deadline of their own rather than the caller's. */
-const INTERNAL_CALL_TIMEOUT_MS = 10_000;
+type OrderMethods = "createOrder" | "getOrder" | "listOrders" | "updateOrderStatus";
 
-/** The StockService calls this module makes, with its service token and an internal deadline. */
-export interface StockCalls {
-  reserve(orderId: string, lines: OrderLine[]): ReturnType<Client<typeof StockService>["reserveStock"]>;
-  /** One ConfirmReservations call for many orders: the outcome of each. */
-  confirm(orderIds: string[]): Promise<Map<string, Confirmation>>;
-  release(orderId: string): Promise<void>;
-}
-
-export function createStockCalls(
-  stock: Client<typeof StockService>,
-  credential: Pick<ServiceCredential, "authorization">,
-): StockCalls {
-  const internal = async (): Promise<CallOptions> => ({
-    headers: { authorization: await credential.authorization() },
-    timeoutMs: INTERNAL_CALL_TIMEOUT_MS,
-  });
+export function createOrderHandlers(
+  deps: OrderServiceDeps,
+): Pick<ServiceImpl<typeof OrderService>, OrderMethods> {
   return {
-    reserve: async (orderId, lines) => stock.reserveStock({ orderId, lines }, await internal()),
-    confirm: async (orderIds) => {
-      const response = await stock.confirmReservations({ orderIds }, await internal());
-      const outcomes = new Map<string, Confirmation>(orderIds.map((id) => [id, "confirmed"]));
-      for (const id of response.releasedOrderIds) outcomes.set(id, "released");
-      for (const id of response.unknownOrderIds) outcomes.set(id, "unknown");
-      return outcomes;
-    },
-    release: async (orderId) => {
-      await stock.releaseReservation({ orderId }, await internal());
-    },
+    createOrder: createOrderHandler(deps, new OrderPlacement(deps)),
+    getOrder: getOrderHandler(deps),
+    listOrders: listOrdersHandler(deps),
+    updateOrderStatus: updateOrderStatusHandler(deps),
   };
 }
 
@@ -112,36 +80,99 @@ function isDefiniteRefusal(error: unknown): boolean {
   );
 }
 
-type OrderMethods = "createOrder" | "getOrder" | "listOrders" | "updateOrderStatus";
-
-export function createOrderHandlers(
-  deps: OrderServiceDeps,
-): Pick<ServiceImpl<typeof OrderService>, OrderMethods> {
-  const { orders, idempotency, commands, stock, auth, logger } = deps;
-  const usersAtLimit = new UsersAtPendingLimit();
-
-  /** The order if the caller may see it; another user's order does not exist for a customer. */
-  async function visibleOrder(id: string, principal: Principal): Promise<Order> {
-    const order = isUuid(id) ? await orders.get(id) : undefined;
-    if (order === undefined || (principal.role !== "admin" && order.userId !== principal.userId)) {
-      throw notFound("order", id);
+/** CreateOrder: for whom, then the saga; with an Idempotency-Key, once per key. */
+function createOrderHandler(
+  deps: Pick<OrderServiceDeps, "auth" | "idempotency" | "orders">,
+  placement: OrderPlacement,
+): OrderRpc<"createOrder"> {
+  const { auth, idempotency, orders } = deps;
+  return async (request, context) => {
+    const principal = await auth.requireUser(context);
+    let userId = principal.userId;
+    if (request.userId !== "" && request.userId !== principal.userId) {
+      if (principal.role !== "admin") {
+        throw businessError(Code.PermissionDenied, "NOT_YOUR_ORDER", "a customer orders only for themselves");
+      }
+      userId = request.userId;
     }
-    return order;
+    const lines = validateCreateOrder(request);
+    const key = request.idempotencyKey === "" ? undefined : request.idempotencyKey;
+    if (key === undefined)
+      return create(CreateOrderResponseSchema, {
+        order: await placement.place(userId, lines, { deadline: context.signal }),
+      });
+
+    const requestHash = createHash("sha256").update(JSON.stringify({ userId, lines })).digest("hex");
+    const claimed = await idempotency.claim(principal.userId, key, requestHash);
+    if (claimed.state === "mismatch") {
+      throw businessError(
+        Code.InvalidArgument,
+        "IDEMPOTENCY_KEY_REUSED",
+        "this Idempotency-Key was used with a different request",
+      );
+    }
+    if (claimed.state === "in_progress") {
+      throw businessError(
+        Code.Aborted,
+        "IDEMPOTENCY_KEY_IN_USE",
+        "a request with this Idempotency-Key is still running",
+      );
+    }
+    if (claimed.state === "completed") {
+      const order = await orders.get(claimed.orderId);
+      if (order === undefined) throw notFound("order", claimed.orderId);
+      return create(CreateOrderResponseSchema, { order });
+    }
+    const claim = { userId: principal.userId, key, claimId: claimed.claimId };
+    try {
+      return create(CreateOrderResponseSchema, {
+        order: await placement.place(userId, lines, { claim, deadline: context.signal }),
+      });
+    } catch (error) {
+      // A failed request leaves nothing behind, so the same key may be retried.
+      await idempotency.forget(principal.userId, key, claim.claimId);
+      throw error;
+    }
+  };
+}
+
+/**
+ * The saga of the top of this file, one per process: it remembers the customers it recently
+ * refused for holding too many pending orders, and confirms concurrent orders' stock together.
+ */
+class OrderPlacement {
+  private readonly usersAtLimit = new UsersAtPendingLimit();
+  /**
+   * Concurrent orders confirm their reservations together: one ConfirmReservations call (one
+   * statement in inventory) per batch instead of one per order.
+   */
+  private readonly confirmations: CoalescingBatcher<string, Confirmation>;
+
+  constructor(private readonly deps: OrderServiceDeps) {
+    const { stock, commands } = deps;
+    this.confirmations = new CoalescingBatcher<string, Confirmation>(async (orderIds) => {
+      const outcomes = await stock.confirm(orderIds);
+      const confirmed = orderIds.filter((id) => outcomes.get(id) === "confirmed");
+      // The others stay owed: the settlement job decides what a lapsed reservation means.
+      await commands.settled("confirm", confirmed);
+      return outcomes;
+    });
   }
 
-  async function placeOrder(
+  async place(
     userId: string,
     lines: OrderLine[],
-    options: { claim?: { userId: string; key: string; claimId: string }; deadline: AbortSignal },
+    options: { claim?: IdempotencyClaim; deadline: AbortSignal },
   ): Promise<Order> {
+    const { orders, stock, maxPendingOrders } = this.deps;
     throwIfPastDeadline(options.deadline);
     // A customer refused recently is checked before stock is taken for them (the strict check is
     // when the order is stored): see users-at-pending-limit.ts.
-    if (usersAtLimit.mayBeAtLimit(userId)) {
-      if ((await orders.pendingCount(userId)) >= deps.maxPendingOrders) {
-        throw tooManyPending(deps.maxPendingOrders);
+    if (this.usersAtLimit.mayBeAtLimit(userId)) {
+      if ((await orders.pendingCount(userId)) >= maxPendingOrders) {
+        throw tooManyPending(maxPendingOrders);
       }
-      usersAtLimit.forget(userId);
+      this.usersAtLimit.forget(userId);
     }
     const orderId = uuidv7();
     // Not tied to the caller's signal: once stock may be taken, the saga finishes or undoes itself
@@ -152,7 +183,7 @@ export function createOrderHandlers(
     } catch (error) {
       // A definite "no" took nothing; anything else (a timeout, a lost connection) may have taken
       // the stock, and releasing an order id that holds nothing is harmless.
-      if (!isDefiniteRefusal(error)) await releaseQuietly(orderId);
+      if (!isDefiniteRefusal(error)) await this.releaseQuietly(orderId);
       throw error;
     }
     let stored: Awaited<ReturnType<OrderStore["insert"]>>;
@@ -168,18 +199,18 @@ export function createOrderHandlers(
           unitPriceCents: line.unitPriceCents,
           discountCents: BigInt(line.quantity) * line.unitDiscountCents,
         })),
-        { maxPending: deps.maxPendingOrders, idempotency: options.claim },
+        { maxPending: maxPendingOrders, idempotency: options.claim },
       );
     } catch (error) {
       // Give the stock back now rather than at expiry.
-      await releaseQuietly(orderId);
+      await this.releaseQuietly(orderId);
       throw error;
     }
     if (typeof stored === "string") {
-      await releaseQuietly(orderId);
+      await this.releaseQuietly(orderId);
       if (stored === "too_many_pending") {
-        usersAtLimit.remember(userId);
-        throw tooManyPending(deps.maxPendingOrders);
+        this.usersAtLimit.remember(userId);
+        throw tooManyPending(maxPendingOrders);
       }
       throw businessError(
         Code.Aborted,
@@ -187,41 +218,27 @@ export function createOrderHandlers(
         "this request took too long and a repeat with the same Idempotency-Key took over",
       );
     }
-    deps.onEventsCommitted();
-    await confirmWithRetry(orderId);
+    this.deps.onEventsCommitted();
+    await this.confirmWithRetry(orderId);
     return stored;
   }
 
-  const returnStock = (orderId: string) =>
-    returnCancelledStock({ release: stock.release, commands, logger }, orderId);
-
   /** Releases an order's stock, leaving it to the expiry job when inventory cannot be reached. */
-  async function releaseQuietly(orderId: string): Promise<void> {
-    await stock.release(orderId).catch((error: unknown) => {
-      logger.warn(
+  private async releaseQuietly(orderId: string): Promise<void> {
+    await this.deps.stock.release(orderId).catch((error: unknown) => {
+      this.deps.logger.warn(
         { err: error, orderId },
         "could not release the stock of a failed order; its reservation will expire",
       );
     });
   }
 
-  /**
-   * Concurrent orders confirm their reservations together: one ConfirmReservations call (one
-   * statement in inventory) per batch instead of one per order.
-   */
-  const confirmations = new CoalescingBatcher<string, Confirmation>(async (orderIds) => {
-    const outcomes = await stock.confirm(orderIds);
-    const confirmed = orderIds.filter((id) => outcomes.get(id) === "confirmed");
-    // The others stay owed: the settlement job decides what a lapsed reservation means.
-    await commands.settled("confirm", confirmed);
-    return outcomes;
-  });
-
   /** The order exists now, so its reservation must not expire; a few quick retries cover a blip. */
-  async function confirmWithRetry(orderId: string): Promise<void> {
+  private async confirmWithRetry(orderId: string): Promise<void> {
+    const { logger } = this.deps;
     for (let attempt = 1; ; attempt++) {
       try {
-        const outcome = await confirmations.call(orderId);
+        const outcome = await this.confirmations.call(orderId);
         if (outcome !== "confirmed") {
           logger.error(
             { orderId, outcome },
@@ -238,118 +255,4 @@ export function createOrderHandlers(
       }
     }
   }
-
-  return {
-    async createOrder(request, context) {
-      const principal = await auth.requireUser(context);
-      let userId = principal.userId;
-      if (request.userId !== "" && request.userId !== principal.userId) {
-        if (principal.role !== "admin") {
-          throw businessError(
-            Code.PermissionDenied,
-            "NOT_YOUR_ORDER",
-            "a customer orders only for themselves",
-          );
-        }
-        userId = request.userId;
-      }
-      const lines = validateCreateOrder(request);
-      const key = request.idempotencyKey === "" ? undefined : request.idempotencyKey;
-      if (key === undefined)
-        return create(CreateOrderResponseSchema, {
-          order: await placeOrder(userId, lines, { deadline: context.signal }),
-        });
-
-      const requestHash = createHash("sha256").update(JSON.stringify({ userId, lines })).digest("hex");
-      const claimed = await idempotency.claim(principal.userId, key, requestHash);
-      if (claimed.state === "mismatch") {
-        throw businessError(
-          Code.InvalidArgument,
-          "IDEMPOTENCY_KEY_REUSED",
-          "this Idempotency-Key was used with a different request",
-        );
-      }
-      if (claimed.state === "in_progress") {
-        throw businessError(
-          Code.Aborted,
-          "IDEMPOTENCY_KEY_IN_USE",
-          "a request with this Idempotency-Key is still running",
-        );
-      }
-      if (claimed.state === "completed") {
-        const order = await orders.get(claimed.orderId);
-        if (order === undefined) throw notFound("order", claimed.orderId);
-        return create(CreateOrderResponseSchema, { order });
-      }
-      const claim = { userId: principal.userId, key, claimId: claimed.claimId };
-      try {
-        return create(CreateOrderResponseSchema, {
-          order: await placeOrder(userId, lines, { claim, deadline: context.signal }),
-        });
-      } catch (error) {
-        // A failed request leaves nothing behind, so the same key may be retried.
-        await idempotency.forget(principal.userId, key, claim.claimId);
-        throw error;
-      }
-    },
-
-    async getOrder(request, context) {
-      const principal = await auth.requireUser(context);
-      return create(GetOrderResponseSchema, { order: await visibleOrder(request.id, principal) });
-    },
-
-    async listOrders(request, context) {
-      const principal = await auth.requireUser(context);
-      const limit = resolvePageSize(request.pageSize);
-      let status: OrderStatusName | undefined;
-      if (request.status !== 0) {
-        status = statusFromProto(request.status);
-        if (status === undefined)
-          throw invalidArgument([{ field: "status", message: "is not a known status" }]);
-      }
-      const before = decodeTimeCursor(request.pageToken);
-      const userId = principal.role === "admin" ? request.userId || undefined : principal.userId;
-      const page = await fetchPage(
-        limit,
-        async (rows) => (await orders.list({ userId, status, before, limit: rows })).orders,
-        timeCursorOf,
-      );
-      return create(ListOrdersResponseSchema, { orders: page.items, nextPageToken: page.nextPageToken });
-    },
-
-    async updateOrderStatus(request, context) {
-      const principal = await auth.requireUser(context);
-      const target = statusFromProto(request.status);
-      if (target === undefined)
-        throw invalidArgument([{ field: "status", message: "is not a known status" }]);
-      let order = await visibleOrder(request.id, principal);
-      for (;;) {
-        const current = statusFromProto(order.status) as OrderStatusName;
-        if (current === target) return create(UpdateOrderStatusResponseSchema, { order });
-        if (principal.role !== "admin" && !(current === "pending" && target === "cancelled")) {
-          throw businessError(
-            Code.PermissionDenied,
-            "CUSTOMER_MAY_ONLY_CANCEL_PENDING",
-            "a customer may only cancel their own pending order",
-          );
-        }
-        if (!canMove(current, target)) {
-          throw businessError(
-            Code.FailedPrecondition,
-            "INVALID_TRANSITION",
-            `an order cannot go from ${current} to ${target}`,
-          );
-        }
-        const changed = await orders.changeStatus(order.id, current, target);
-        if (changed === undefined) {
-          // Someone else changed it first: decide again from what it is now.
-          order = await visibleOrder(request.id, principal);
-          continue;
-        }
-        deps.onEventsCommitted();
-        if (target === "cancelled") await returnStock(order.id);
-        return create(UpdateOrderStatusResponseSchema, { order: changed });
-      }
-    },
-  };
 }

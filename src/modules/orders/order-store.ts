@@ -36,6 +36,13 @@ export interface OrderListFilter {
   limit: number;
 }
 
+/** The Idempotency-Key claim an order is placed under (IdempotencyStore.claim). */
+export interface IdempotencyClaim {
+  userId: string;
+  key: string;
+  claimId: string;
+}
+
 export class OrderStore {
   /**
    * @param commandGraceMs how long a stock command waits for the request that wrote it to carry it
@@ -57,85 +64,13 @@ export class OrderStore {
   async insert(
     order: { id: string; userId: string; createdAt: Date },
     items: NewOrderItem[],
-    options: { maxPending: number; idempotency?: { userId: string; key: string; claimId: string } },
+    options: { maxPending: number; idempotency?: IdempotencyClaim },
   ): Promise<Order | "too_many_pending" | "claim_lost"> {
-    const itemRows: OrderItemRow[] = items.map((item) => ({
-      orderId: order.id,
-      ...item,
-      lineTotalCents: BigInt(item.quantity) * item.unitPriceCents - item.discountCents,
-    }));
-    const subtotalCents = items.reduce((sum, item) => sum + BigInt(item.quantity) * item.unitPriceCents, 0n);
-    const discountCents = items.reduce((sum, item) => sum + item.discountCents, 0n);
-    const orderRow: OrderRow = {
-      id: order.id,
-      userId: order.userId,
-      status: "pending",
-      subtotalCents,
-      discountCents,
-      totalCents: subtotalCents - discountCents,
-      createdAt: order.createdAt,
-      updatedAt: order.createdAt,
-    };
-    const createdAt = order.createdAt.toISOString();
-    const itemValues = sql.join(
-      itemRows.map(
-        (item) =>
-          sql`(${item.orderId}::uuid, ${item.productId}::uuid, ${item.productName}, ${item.quantity}::int,
-            ${String(item.unitPriceCents)}::bigint, ${String(item.discountCents)}::bigint,
-            ${String(item.lineTotalCents)}::bigint)`,
-      ),
-      sql`, `,
-    );
-    const key = options.idempotency;
-    // The claim is read with a row lock, so an attempt that took the key over meanwhile is seen.
-    const claim = key
-      ? sql`claim as (
-          select 1 from ${idempotencyKeys}
-          where user_id = ${key.userId} and key = ${key.key} and claim_id = ${key.claimId}::uuid
-            and order_id is null
-          for update),`
-      : sql``;
-    const claimHeld = key ? sql`where exists (select 1 from claim)` : sql``;
-    const keyed = key
-      ? sql`, keyed as (
-          update ${idempotencyKeys} set order_id = ${order.id}::uuid
-          where user_id = ${key.userId} and key = ${key.key} and exists (select 1 from counted))`
-      : sql``;
-    // Every write below happens only when the order was counted (under the limit, claim held).
+    const { orderRow, itemRows } = pendingOrderRows(order, items);
+    const confirmDueAt = new Date(order.createdAt.getTime() + this.commandGraceMs);
     const rows = await rawRows<{ placed: number; claimed: number }>(
       this.db,
-      sql`
-      with ${claim}
-      counted as (
-        insert into ${pendingCounts} (user_id, pending)
-        select ${order.userId}, 1 ${claimHeld}
-        on conflict (user_id) do update set pending = ${pendingCounts.pending} + 1
-        where ${pendingCounts.pending} < ${options.maxPending}
-        returning 1
-      ),
-      placed as (
-        insert into ${orders} (id, user_id, status, subtotal_cents, discount_cents, total_cents, created_at, updated_at)
-        select ${order.id}::uuid, ${order.userId}, 'pending', ${String(subtotalCents)}::bigint,
-          ${String(discountCents)}::bigint, ${String(orderRow.totalCents)}::bigint,
-          ${createdAt}::timestamptz, ${createdAt}::timestamptz
-        where exists (select 1 from counted)
-      ),
-      lined as (
-        insert into ${orderItems}
-          (order_id, product_id, product_name, quantity, unit_price_cents, discount_cents, line_total_cents)
-        select * from (values ${itemValues}) as v where exists (select 1 from counted)
-      ),
-      owed as (
-        insert into ${stockCommands} (order_id, action, due_at)
-        select * from (values ${stockCommandValues(order.id, "confirm", new Date(order.createdAt.getTime() + this.commandGraceMs))}) as v
-        where exists (select 1 from counted)
-      ),
-      recorded as (
-        insert into ${ordersOutbox} (id, type, subject, payload)
-        select * from (values ${outboxValues([orderCreatedEvent(orderRow, itemRows)])}) as v
-        where exists (select 1 from counted)
-      )${keyed}
-      select (select count(*) from counted)::int as placed, ${key ? sql`(select count(*) from claim)::int` : sql`1`} as claimed`,
+      insertStatement(orderRow, itemRows, confirmDueAt, options),
     );
     const result = rows[0];
     if (result?.claimed === 0) return "claim_lost";
@@ -235,6 +170,117 @@ export class OrderStore {
       return orderFromRows(row, sortItems(items));
     });
   }
+}
+
+/** A new pending order's rows: each item's line total, and the order's totals. */
+function pendingOrderRows(
+  order: { id: string; userId: string; createdAt: Date },
+  items: NewOrderItem[],
+): { orderRow: OrderRow; itemRows: OrderItemRow[] } {
+  const itemRows: OrderItemRow[] = items.map((item) => ({
+    orderId: order.id,
+    ...item,
+    lineTotalCents: BigInt(item.quantity) * item.unitPriceCents - item.discountCents,
+  }));
+  const subtotalCents = items.reduce((sum, item) => sum + BigInt(item.quantity) * item.unitPriceCents, 0n);
+  const discountCents = items.reduce((sum, item) => sum + item.discountCents, 0n);
+  const orderRow: OrderRow = {
+    id: order.id,
+    userId: order.userId,
+    status: "pending",
+    subtotalCents,
+    discountCents,
+    totalCents: subtotalCents - discountCents,
+    createdAt: order.createdAt,
+    updatedAt: order.createdAt,
+  };
+  return { orderRow, itemRows };
+}
+
+/**
+ * OrderStore.insert's one statement. Every write happens only when the order was counted (under
+ * the limit, claim held); `placed` and `claimed` say which of the two stopped it.
+ */
+function insertStatement(
+  orderRow: OrderRow,
+  itemRows: OrderItemRow[],
+  confirmDueAt: Date,
+  options: { maxPending: number; idempotency?: IdempotencyClaim },
+): SQL {
+  const claim = options.idempotency && claimSteps(options.idempotency, orderRow.id);
+  return sql`
+      with ${claim?.lock ?? sql``}
+      ${counted(orderRow.userId, options.maxPending, claim?.held ?? sql``)},
+      ${orderWrites(orderRow, itemRows, confirmDueAt)}${claim?.link ?? sql``}
+      select (select count(*) from counted)::int as placed, ${claim?.count ?? sql`1`} as claimed`;
+}
+
+/**
+ * The steps that tie an order to its Idempotency-Key claim. The claim is read with a row lock, so
+ * an attempt that took the key over meanwhile is seen.
+ */
+function claimSteps(key: IdempotencyClaim, orderId: string) {
+  return {
+    lock: sql`claim as (
+          select 1 from ${idempotencyKeys}
+          where user_id = ${key.userId} and key = ${key.key} and claim_id = ${key.claimId}::uuid
+            and order_id is null
+          for update),`,
+    /** Counting the order (and so every write) waits on the claim being this attempt's. */
+    held: sql`where exists (select 1 from claim)`,
+    /** The key answers with this order from now on. */
+    link: sql`, keyed as (
+          update ${idempotencyKeys} set order_id = ${orderId}::uuid
+          where user_id = ${key.userId} and key = ${key.key} and exists (select 1 from counted))`,
+    count: sql`(select count(*) from claim)::int`,
+  };
+}
+
+/** Counts the order among its user's pending ones, unless they hold `maxPending` already. */
+function counted(userId: string, maxPending: number, claimHeld: SQL): SQL {
+  return sql`counted as (
+        insert into ${pendingCounts} (user_id, pending)
+        select ${userId}, 1 ${claimHeld}
+        on conflict (user_id) do update set pending = ${pendingCounts.pending} + 1
+        where ${pendingCounts.pending} < ${maxPending}
+        returning 1
+      )`;
+}
+
+/** The order, its items, the confirmation it owes inventory and its event, each only when counted. */
+function orderWrites(orderRow: OrderRow, itemRows: OrderItemRow[], confirmDueAt: Date): SQL {
+  const createdAt = orderRow.createdAt.toISOString();
+  const itemValues = sql.join(
+    itemRows.map(
+      (item) =>
+        sql`(${item.orderId}::uuid, ${item.productId}::uuid, ${item.productName}, ${item.quantity}::int,
+          ${String(item.unitPriceCents)}::bigint, ${String(item.discountCents)}::bigint,
+          ${String(item.lineTotalCents)}::bigint)`,
+    ),
+    sql`, `,
+  );
+  return sql`placed as (
+        insert into ${orders} (id, user_id, status, subtotal_cents, discount_cents, total_cents, created_at, updated_at)
+        select ${orderRow.id}::uuid, ${orderRow.userId}, 'pending', ${String(orderRow.subtotalCents)}::bigint,
+          ${String(orderRow.discountCents)}::bigint, ${String(orderRow.totalCents)}::bigint,
+          ${createdAt}::timestamptz, ${createdAt}::timestamptz
+        where exists (select 1 from counted)
+      ),
+      lined as (
+        insert into ${orderItems}
+          (order_id, product_id, product_name, quantity, unit_price_cents, discount_cents, line_total_cents)
+        select * from (values ${itemValues}) as v where exists (select 1 from counted)
+      ),
+      owed as (
+        insert into ${stockCommands} (order_id, action, due_at)
+        select * from (values ${stockCommandValues(orderRow.id, "confirm", confirmDueAt)}) as v
+        where exists (select 1 from counted)
+      ),
+      recorded as (
+        insert into ${ordersOutbox} (id, type, subject, payload)
+        select * from (values ${outboxValues([orderCreatedEvent(orderRow, itemRows)])}) as v
+        where exists (select 1 from counted)
+      )`;
 }
 
 function sortItems(items: OrderItemRow[]): OrderItemRow[] {

@@ -32,94 +32,116 @@ export interface StatisticsRebuild {
   run(): Promise<void>;
 }
 
-export function createStatisticsService(deps: {
+export interface StatisticsServiceDeps {
   db: Db;
   auth: Authenticator;
   logger: Logger;
   /** How to rebuild the projection; undefined when there is no event stream to replay (no NATS). */
   rebuild: StatisticsRebuild | undefined;
-}): ServiceImpl<typeof StatisticsService> {
-  const { db, auth, logger, rebuild } = deps;
+}
+
+type StatisticsHandlers = ServiceImpl<typeof StatisticsService>;
+
+export function createStatisticsService(deps: StatisticsServiceDeps): StatisticsHandlers {
   return {
-    async getUserOrderStatistics(request, context) {
-      const principal = await auth.requireUser(context);
-      const violations = new Violations();
-      violations.text("user_id", request.userId, 200, { required: true });
-      violations.throwIfAny();
-      if (principal.role !== "admin" && principal.userId !== request.userId) {
-        throw businessError(
-          Code.PermissionDenied,
-          "NOT_YOUR_STATISTICS",
-          "a customer may read only their own statistics",
-        );
-      }
-      // One statement, so one snapshot of both tables (the projection changes them together).
-      const [stats] = await rawRows<UserStatsRow>(
-        db,
-        sql`select s.total_orders, s.cancelled_orders, s.total_spent_cents::text as total_spent_cents,
-              (select string_agg(h.hour || ':' || h.count, ',') from ${userOrdersByHour} h
-                where h.user_id = s.user_id) as hours
-            from ${userOrderStats} s where s.user_id = ${request.userId}`,
-      );
-      const byHour = new Map(
-        (stats?.hours ? stats.hours.split(",") : []).map(
-          (pair) => pair.split(":").map(Number) as [number, number],
-        ),
-      );
-      return create(GetUserOrderStatisticsResponseSchema, {
-        userId: request.userId,
-        totalOrders: stats?.total_orders ?? 0,
-        ordersByHour: Array.from({ length: 24 }, (_, hour) => ({ hour, count: byHour.get(hour) ?? 0 })),
-        cancelledOrders: stats?.cancelled_orders ?? 0,
-        totalSpentCents: BigInt(stats?.total_spent_cents ?? 0),
-      });
-    },
+    getUserOrderStatistics: userOrderStatisticsHandler(deps),
+    getUserStatistics: storeStatisticsHandler(deps),
+    rebuildStatistics: rebuildStatisticsHandler(deps),
+  };
+}
 
-    async getUserStatistics(_request, context) {
-      await auth.requireAdmin(context);
-      const [totals] = await db.select().from(storeTotals).where(eq(storeTotals.id, 1));
-      return create(GetUserStatisticsResponseSchema, {
-        totalUsers: totals?.totalUsers ?? 0,
-        totalProducts: totals?.totalProducts ?? 0,
-        totalOrders: totals?.totalOrders ?? 0,
-        revenueCents: totals?.revenueCents ?? 0n,
-      });
-    },
-
-    async rebuildStatistics(_request, context) {
-      const principal = await auth.requireAdmin(context);
-      if (rebuild === undefined) {
-        throw businessError(
-          Code.FailedPrecondition,
-          "NO_EVENT_STREAM",
-          "this deployment runs on the in-process event bus (no NATS_URL), which keeps no event stream to replay; the projection was left as it is",
-        );
-      }
-      // Emptying first and failing to restart the replay would leave the projection empty: make
-      // sure the stream answers before touching anything.
-      try {
-        await rebuild.checkStream();
-      } catch (error) {
-        throw new ConnectError(
-          `the event stream cannot be reached (${String(error)}); the projection was left as it is`,
-          Code.Unavailable,
-        );
-      }
-      logger.warn({ by: principal.userId }, "statistics rebuild requested: emptying the projection");
-      try {
-        await rebuild.run();
-      } catch (error) {
-        logger.error({ err: error, by: principal.userId }, "statistics rebuild failed");
-        throw new ConnectError(
-          `the rebuild did not complete (${String(error)}); the projection may have been emptied without its replay being restarted: call RebuildStatistics again`,
-          Code.Unavailable,
-        );
-      }
-      logger.info(
-        { by: principal.userId },
-        "statistics emptied; the projection is replaying the event stream",
+/** One user's orders: a customer's own, or anyone's for an admin. */
+function userOrderStatisticsHandler({
+  db,
+  auth,
+}: StatisticsServiceDeps): StatisticsHandlers["getUserOrderStatistics"] {
+  return async (request, context) => {
+    const principal = await auth.requireUser(context);
+    const violations = new Violations();
+    violations.text("user_id", request.userId, 200, { required: true });
+    violations.throwIfAny();
+    if (principal.role !== "admin" && principal.userId !== request.userId) {
+      throw businessError(
+        Code.PermissionDenied,
+        "NOT_YOUR_STATISTICS",
+        "a customer may read only their own statistics",
       );
-      return create(RebuildStatisticsResponseSchema, {});
-    },
+    }
+    // One statement, so one snapshot of both tables (the projection changes them together).
+    const [stats] = await rawRows<UserStatsRow>(
+      db,
+      sql`select s.total_orders, s.cancelled_orders, s.total_spent_cents::text as total_spent_cents,
+            (select string_agg(h.hour || ':' || h.count, ',') from ${userOrdersByHour} h
+              where h.user_id = s.user_id) as hours
+          from ${userOrderStats} s where s.user_id = ${request.userId}`,
+    );
+    const byHour = new Map(
+      (stats?.hours ? stats.hours.split(",") : []).map(
+        (pair) => pair.split(":").map(Number) as [number, number],
+      ),
+    );
+    return create(GetUserOrderStatisticsResponseSchema, {
+      userId: request.userId,
+      totalOrders: stats?.total_orders ?? 0,
+      ordersByHour: Array.from({ length: 24 }, (_, hour) => ({ hour, count: byHour.get(hour) ?? 0 })),
+      cancelledOrders: stats?.cancelled_orders ?? 0,
+      totalSpentCents: BigInt(stats?.total_spent_cents ?? 0),
+    });
+  };
+}
+
+/** The store's totals (admin). */
+function storeStatisticsHandler({
+  db,
+  auth,
+}: StatisticsServiceDeps): StatisticsHandlers["getUserStatistics"] {
+  return async (_request, context) => {
+    await auth.requireAdmin(context);
+    const [totals] = await db.select().from(storeTotals).where(eq(storeTotals.id, 1));
+    return create(GetUserStatisticsResponseSchema, {
+      totalUsers: totals?.totalUsers ?? 0,
+      totalProducts: totals?.totalProducts ?? 0,
+      totalOrders: totals?.totalOrders ?? 0,
+      revenueCents: totals?.revenueCents ?? 0n,
+    });
+  };
+}
+
+function rebuildStatisticsHandler({
+  auth,
+  logger,
+  rebuild,
+}: StatisticsServiceDeps): StatisticsHandlers["rebuildStatistics"] {
+  return async (_request, context) => {
+    const principal = await auth.requireAdmin(context);
+    if (rebuild === undefined) {
+      throw businessError(
+        Code.FailedPrecondition,
+        "NO_EVENT_STREAM",
+        "this deployment runs on the in-process event bus (no NATS_URL), which keeps no event stream to replay; the projection was left as it is",
+      );
+    }
+    // Emptying first and failing to restart the replay would leave the projection empty: make
+    // sure the stream answers before touching anything.
+    try {
+      await rebuild.checkStream();
+    } catch (error) {
+      throw new ConnectError(
+        `the event stream cannot be reached (${String(error)}); the projection was left as it is`,
+        Code.Unavailable,
+      );
+    }
+    logger.warn({ by: principal.userId }, "statistics rebuild requested: emptying the projection");
+    try {
+      await rebuild.run();
+    } catch (error) {
+      logger.error({ err: error, by: principal.userId }, "statistics rebuild failed");
+      throw new ConnectError(
+        `the rebuild did not complete (${String(error)}); the projection may have been emptied without its replay being restarted: call RebuildStatistics again`,
+        Code.Unavailable,
+      );
+    }
+    logger.info({ by: principal.userId }, "statistics emptied; the projection is replaying the event stream");
+    return create(RebuildStatisticsResponseSchema, {});
   };
 }

@@ -1,0 +1,134 @@
+/**
+ * The one statement ReservationStore.reserve runs (reservation-store.ts says what it guarantees),
+ * step by step. One statement, so one round trip and one commit: it locks the products in id
+ * order, decides whether every line can be served, and only then inserts the reservation, takes
+ * the stock, records the priced lines and appends the stock events — each data-modifying step
+ * reads the previous one's output, so nothing is taken when any line fails or the order id is a
+ * repeat.
+ */
+import { type SQL, sql } from "drizzle-orm";
+import { outboxValues } from "../../platform/events/index.js";
+import { discountProducts, discounts } from "./discount-schema.js";
+import { productStockChangedEvent } from "./product-events.js";
+import { reservationLines, reservations } from "./reservation-schema.js";
+import { inventoryOutbox, products } from "./schema.js";
+
+/** What the statement answers: one row per wanted product, in product id order. */
+export interface ReserveRow {
+  product_id: string;
+  found: boolean;
+  name: string | null;
+  price_cents: string | null;
+  stock: number | null;
+  quantity: number;
+  percent_off: number | null;
+  claimed: boolean;
+  existed: boolean;
+}
+
+interface WantedLine {
+  productId: string;
+  quantity: number;
+}
+
+/** @param wanted one line per product, in product id order (mergeLines). */
+export function reserveStatement(orderId: string, wanted: WantedLine[], expiresAt: Date, now: Date): SQL {
+  const at = now.toISOString();
+  const values = sql.join(
+    wanted.map((line) => sql`(${line.productId}::uuid, ${line.quantity}::int)`),
+    sql`, `,
+  );
+  return sql`
+      with wanted (product_id, quantity) as (values ${values}),
+      ${lockProducts()},
+      ${judgeLines(wanted.length)},
+      ${claimOrderId(orderId, expiresAt, at)},
+      ${takeStock(at)},
+      ${priceLines(at)},
+      ${recordLines()},
+      ${announceStockChanges(orderId, wanted, now)}
+      ${answer(orderId)}`;
+}
+
+/** Locks the wanted products in id order: the one lock order, so no deadlock. */
+function lockProducts(): SQL {
+  return sql`locked as (
+        select p.id, p.name, p.price_cents, p.stock from ${products} p
+        where p.id in (select product_id from wanted)
+        order by p.id
+        for update
+      )`;
+}
+
+/** Judged on the locked rows: every wanted product exists and has the stock. */
+function judgeLines(lineCount: number): SQL {
+  return sql`verdict as (
+        select count(l.id) = ${lineCount} and coalesce(bool_and(l.stock >= w.quantity), false) as ok
+        from wanted w left join locked l on l.id = w.product_id
+      )`;
+}
+
+/** The reservation row, on a yes and for a new order id only: every write after it is gated on it. */
+function claimOrderId(orderId: string, expiresAt: Date, at: string): SQL {
+  return sql`claimed as (
+        insert into ${reservations} (order_id, status, expires_at, created_at, updated_at)
+        select ${orderId}, 'reserved', ${expiresAt.toISOString()}::timestamptz, ${at}::timestamptz, ${at}::timestamptz
+        from verdict where ok
+        on conflict (order_id) do nothing
+        returning order_id
+      )`;
+}
+
+function takeStock(at: string): SQL {
+  return sql`taken as (
+        update ${products} p set stock = p.stock - w.quantity, updated_at = ${at}::timestamptz
+        from wanted w
+        where p.id = w.product_id and exists (select 1 from claimed)
+        returning p.id
+      )`;
+}
+
+/** Each line's price, with the largest discount in force at `at`. */
+function priceLines(at: string): SQL {
+  return sql`priced as (
+        select l.id as product_id, l.name, l.price_cents, w.quantity,
+          coalesce((
+            select max(d.percent_off) from ${discountProducts} dp
+            join ${discounts} d on d.id = dp.discount_id
+            where dp.product_id = l.id and d.starts_at <= ${at}::timestamptz and d.ends_at > ${at}::timestamptz
+          ), 0) as percent_off
+        from wanted w join locked l on l.id = w.product_id
+      )`;
+}
+
+function recordLines(): SQL {
+  return sql`recorded as (
+        insert into ${reservationLines}
+          (order_id, product_id, product_name, quantity, unit_price_cents, unit_discount_cents)
+        -- floor(price * percent / 100), as unitDiscountCents computes it: integer division of
+        -- non-negative numbers truncates, which is the floor.
+        select c.order_id, p.product_id, p.name, p.quantity, p.price_cents, p.price_cents * p.percent_off / 100
+        from priced p, claimed c
+      )`;
+}
+
+/** The stock events, in the outbox, in the same commit as the stock they announce. */
+function announceStockChanges(orderId: string, wanted: WantedLine[], now: Date): SQL {
+  const events = wanted.map((line) => productStockChangedEvent(line.productId, -line.quantity, orderId, now));
+  return sql`announced as (
+        insert into ${inventoryOutbox} (id, type, subject, payload)
+        select e.id, e.type, e.subject, e.payload from (values ${outboxValues(events)}) e (id, type, subject, payload), claimed
+      )`;
+}
+
+/** The rows of ReserveRow: what was found and claimed, and whether the order id held a reservation already. */
+function answer(orderId: string): SQL {
+  return sql`select w.product_id::text, l.id is not null as found, l.name, l.price_cents::text, l.stock,
+        w.quantity, p.percent_off,
+        exists (select 1 from claimed) as claimed,
+        exists (select 1 from ${reservations} r where r.order_id = ${orderId}) as existed
+      from wanted w
+      left join locked l on l.id = w.product_id
+      left join priced p on p.product_id = w.product_id
+      order by w.product_id`;
+}
