@@ -3,7 +3,7 @@
  * - a module imports src/gen, src/platform and its own files, never another module;
  * - src/platform imports no module and not the gateway;
  * - the gateway talks to modules only through generated clients;
- * - only the composition root (src/app.ts) imports a module's index.ts, and nothing reaches
+ * - only the composition root (src/app.ts, src/composition/) imports a module's index.ts, and nothing reaches
  *   past a module's index.ts from outside;
  * - outside src/platform, a platform subsystem (src/platform/<name>/) is used only through its
  *   index.ts, its public surface.
@@ -21,14 +21,14 @@ module.exports = {
       name: "modules-do-not-import-the-gateway",
       severity: "error",
       from: { path: "^src/modules/" },
-      to: { path: "^src/(gateway|app\\.ts|main\\.ts)" },
+      to: { path: "^src/(gateway|composition|app\\.ts|main\\.ts)" },
     },
     {
       name: "platform-imports-no-module",
       comment: "src/platform is module-agnostic.",
       severity: "error",
       from: { path: "^src/platform/" },
-      to: { path: "^src/(modules|gateway|app\\.ts|main\\.ts)" },
+      to: { path: "^src/(modules|gateway|composition|app\\.ts|main\\.ts)" },
     },
     {
       name: "gateway-uses-clients-not-modules",
@@ -38,9 +38,10 @@ module.exports = {
     },
     {
       name: "only-the-composition-root-mounts-modules",
-      comment: "src/app.ts and the operator commands in src/cli are the composition roots.",
+      comment:
+        "src/app.ts with src/composition/, and the operator commands in src/cli are the composition roots.",
       severity: "error",
-      from: { pathNot: "^src/(app\\.ts|cli/|modules/)" },
+      from: { pathNot: "^src/(app\\.ts|composition/|cli/|modules/)" },
       to: { path: "^src/modules/[^/]+/index\\.ts$" },
     },
     {

@@ -1,0 +1,95 @@
+/**
+ * What this process serves: the modules it hosts (mounted on the platform, orders given clients of
+ * inventory wherever inventory runs) and, with the gateway, the REST edge plus the public services
+ * of modules hosted elsewhere, forwarded so that the one port serves every service. The only code
+ * that knows every module.
+ */
+import type { ConnectRouter } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
+import { createGatewayListener, type NodeListener } from "../gateway/gateway-app.js";
+import { InventoryService } from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
+import { StockService } from "../gen/ecommerce/inventory/v1/stock_service_pb.js";
+import { OrderService } from "../gen/ecommerce/orders/v1/order_service_pb.js";
+import { StatisticsService } from "../gen/ecommerce/statistics/v1/statistics_service_pb.js";
+import { mountInventory } from "../modules/inventory/index.js";
+import { mountOrders } from "../modules/orders/index.js";
+import { mountStatistics } from "../modules/statistics/index.js";
+import type { MountedModule, Platform } from "../platform/module.js";
+import { textCheckingRouter } from "../platform/rpc/index.js";
+import { forwardService, withDefaultTimeout } from "../platform/transport/index.js";
+import { ModuleTransports } from "./module-transports.js";
+import type { StepContext } from "./platform-steps.js";
+
+export interface HostedServices {
+  /** In mounting order: inventory, orders, statistics (those hosted here). */
+  readonly modules: readonly MountedModule[];
+  /** Registers every Connect service this port serves. */
+  readonly routes: (router: ConnectRouter) => void;
+  /** The REST edge, when this process hosts the gateway. */
+  readonly gateway: NodeListener | undefined;
+}
+
+export interface HostingOptions extends StepContext {
+  /** The platform the modules run on; undefined when this process hosts no module with data. */
+  readonly platform: Platform | undefined;
+  /** True from the moment the process starts stopping. */
+  readonly draining: () => boolean;
+}
+
+export function hostServices(options: HostingOptions): HostedServices {
+  const { config } = options;
+  const modules: MountedModule[] = [];
+  /** Public services of modules hosted elsewhere, served on this port by the gateway. */
+  const forwarded: ((router: ConnectRouter) => void)[] = [];
+  const routes = (router: ConnectRouter) => {
+    // Forwarded services are checked by the process that hosts them.
+    const checked = textCheckingRouter(router);
+    for (const module of modules) module.routes(checked);
+    for (const forward of forwarded) forward(router);
+  };
+  const transports = new ModuleTransports(routes, options.logger);
+  if (options.platform !== undefined) modules.push(...mountModules(options.platform, transports));
+  if (!config.modules.has("gateway")) return { modules, routes, gateway: undefined };
+
+  // Every call from the gateway to a module carries RPC_TIMEOUT_MS as its deadline.
+  const gatewayTransport = (url: string | undefined) =>
+    withDefaultTimeout(transports.to(url), config.rpcTimeoutMs);
+  const clients = {
+    inventory: createClient(InventoryService, gatewayTransport(config.inventoryUrl)),
+    orders: createClient(OrderService, gatewayTransport(config.ordersUrl)),
+    statistics: createClient(StatisticsService, gatewayTransport(config.statisticsUrl)),
+  };
+  if (config.inventoryUrl !== undefined)
+    forwarded.push((router) => forwardService(router, InventoryService, clients.inventory));
+  if (config.ordersUrl !== undefined)
+    forwarded.push((router) => forwardService(router, OrderService, clients.orders));
+  if (config.statisticsUrl !== undefined)
+    forwarded.push((router) => forwardService(router, StatisticsService, clients.statistics));
+  const gateway = createGatewayListener({
+    clients,
+    readiness: options.readiness,
+    draining: options.draining,
+    metrics: options.metrics,
+    logger: options.logger,
+    maxBodyBytes: config.maxBodyBytes,
+  });
+  return { modules, routes, gateway };
+}
+
+/** The modules this process hosts, in mounting order. */
+function mountModules(platform: Platform, transports: ModuleTransports): MountedModule[] {
+  const { config } = platform;
+  const modules: MountedModule[] = [];
+  if (config.modules.has("inventory")) modules.push(mountInventory(platform));
+  if (config.modules.has("orders")) {
+    const inventoryTransport = transports.to(config.inventoryUrl);
+    modules.push(
+      mountOrders(platform, {
+        stock: createClient(StockService, inventoryTransport),
+        inventory: createClient(InventoryService, inventoryTransport),
+      }),
+    );
+  }
+  if (config.modules.has("statistics")) modules.push(mountStatistics(platform));
+  return modules;
+}
