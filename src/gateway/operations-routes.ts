@@ -5,6 +5,8 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Logger } from "../platform/logger.js";
 import type { Registry } from "../platform/metrics.js";
+import { errorMessage } from "../platform/rate-limited-log.js";
+import { withTimeout } from "../platform/with-timeout.js";
 
 /** A dependency that /readyz asks; `check` rejects when it does not answer. */
 export interface ReadinessCheck {
@@ -111,21 +113,14 @@ export function registerOperationsRoutes(app: OpenAPIHono, options: OperationsOp
 type ProbeResult = { ok: true } | { ok: false; error: string };
 
 async function probe(check: () => Promise<void>): Promise<ProbeResult> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
+    await withTimeout(
       check(),
-      new Promise((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no answer within ${READINESS_TIMEOUT_MS} ms`)),
-          READINESS_TIMEOUT_MS,
-        );
-      }),
-    ]);
+      READINESS_TIMEOUT_MS,
+      () => new Error(`no answer within ${READINESS_TIMEOUT_MS} ms`),
+    );
     return { ok: true };
   } catch (error) {
-    return { ok: false, error: error instanceof Error ? error.message : String(error) };
-  } finally {
-    clearTimeout(timer);
+    return { ok: false, error: errorMessage(error) };
   }
 }
