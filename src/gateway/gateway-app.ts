@@ -47,13 +47,13 @@ export type NodeListener = ReturnType<typeof restListener>;
 /** The REST edge as a Node request listener (see rest-listener.ts for where the body limit sits). */
 export function createGatewayListener(options: GatewayOptions): NodeListener {
   const httpMetrics = new HttpMetrics(options.metrics);
-  return restListener(createGatewayApp(options, httpMetrics), {
+  return restListener(createGatewayApp(options), {
     maxBodyBytes: options.maxBodyBytes,
     metrics: httpMetrics,
   });
 }
 
-export function createGatewayApp(options: GatewayOptions, httpMetrics: HttpMetrics): OpenAPIHono {
+export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
   const { logger } = options;
   const app = new OpenAPIHono({
     // Type errors found by the route schemas: 400 with one entry per offending field.
@@ -69,7 +69,6 @@ export function createGatewayApp(options: GatewayOptions, httpMetrics: HttpMetri
     },
   });
 
-  app.use(httpMetrics.middleware());
   registerOperationsRoutes(app, {
     checks: options.readiness,
     draining: options.draining,

@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { getRequestListener } from "@hono/node-server";
+import type { Hono } from "hono";
 import { declaredBodyLength, readBody, TOO_LARGE } from "../platform/server/index.js";
 import type { HttpMetrics } from "./http-metrics.js";
 import { problem, validationProblem } from "./problem.js";
@@ -16,10 +17,10 @@ type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
 
 export function restListener(
-  app: { fetch: Parameters<typeof getRequestListener>[0] },
+  app: Pick<Hono, "router"> & { fetch: Parameters<typeof getRequestListener>[0] },
   options: { maxBodyBytes: number; metrics: HttpMetrics },
 ): (request: Request, response: Response) => void {
-  const listener = getRequestListener(app.fetch);
+  const listener = options.metrics.measured(app, getRequestListener(app.fetch));
   const refuse = (request: Request, response: Response, status: 413 | 415, detail: string) => {
     const body = JSON.stringify(
       problem(status, status === 413 ? "resource_exhausted" : "invalid_argument", detail),
