@@ -1,0 +1,91 @@
+/**
+ * The cached product read of two checkouts of this repository, head to head: both platforms run at
+ * once (with the services of the environment: DATABASE_URL, NATS_URL, REDIS_URL), each on a fresh
+ * database and a namespace of its own, and are loaded in alternating rounds, so that the machine's
+ * drift hits both alike. Prints B's throughput over A's, overall and per pair of rounds. For
+ * "did this change cost the hot read anything", which two separate `npm run bench` runs on a noisy
+ * machine cannot resolve below ~10 %.
+ *
+ *   npx tsx bench/compare-checkouts.ts <checkout A> <checkout B> [rounds=10] [seconds per round=3]
+ *
+ * A checkout is a directory with node_modules (a `git worktree` with a symlink to this one's).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { mintToken } from "../src/platform/auth/mint-token.js";
+import { createTestDatabase } from "../test/support/test-database.js";
+import { BENCH_SECRET, runLoad } from "./load.js";
+
+const [dirA, dirB, roundsText = "10", secondsText = "3"] = process.argv.slice(2);
+if (!dirA || !dirB || !process.env.DATABASE_URL) {
+  console.error(
+    "usage: DATABASE_URL=... npx tsx bench/compare-checkouts.ts <checkout A> <checkout B> [rounds] [seconds]",
+  );
+  process.exit(2);
+}
+async function start(dir: string, port: number, ns: string): Promise<{ child: ChildProcess; url: string }> {
+  const database = await createTestDatabase(process.env.DATABASE_URL as string);
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: dir,
+    env: {
+      ...process.env,
+      NODE_OPTIONS: "",
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      JWT_SECRET: BENCH_SECRET,
+      LOG_LEVEL: "warn",
+      DATABASE_URL: database.url,
+      NAMESPACE: ns,
+      DATA_DIR: mkdtempSync(path.join(tmpdir(), "ab-")),
+    },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  for (let i = 0; i < 600; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const admin = await mintToken(BENCH_SECRET, { sub: "bench", role: "admin" });
+  const created = await fetch(`http://127.0.0.1:${port}/products`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      name: "Cup",
+      description: "A cup",
+      category: "kitchen",
+      price_cents: 1299,
+      stock: 25,
+    }),
+  });
+  const { id } = (await created.json()) as { id: string };
+  return { child, url: `http://127.0.0.1:${port}/products/${id}` };
+}
+const a = await start(dirA, 9160, "abA");
+const b = await start(dirB, 9161, "abB");
+await runLoad({ url: a.url, durationSeconds: 3 });
+await runLoad({ url: b.url, durationSeconds: 3 });
+const ratios: number[] = [];
+let sumA = 0,
+  sumB = 0;
+for (let r = 0; r < Number(roundsText); r++) {
+  const first = r % 2 === 0 ? a : b;
+  const second = first === a ? b : a;
+  const x = (await runLoad({ url: first.url, durationSeconds: Number(secondsText) })).requestsPerSecond;
+  const y = (await runLoad({ url: second.url, durationSeconds: Number(secondsText) })).requestsPerSecond;
+  const ra = first === a ? x : y,
+    rb = first === a ? y : x;
+  sumA += ra;
+  sumB += rb;
+  ratios.push(rb / ra);
+}
+ratios.sort((p, q) => p - q);
+const median = ratios[Math.floor(ratios.length / 2)] ?? Number.NaN;
+console.log(
+  `A ${Math.round(sumA / ratios.length)} req/s, B ${Math.round(sumB / ratios.length)} req/s, B/A ${(sumB / sumA).toFixed(3)}, median pair ${median.toFixed(3)}, pairs ${ratios.map((v) => v.toFixed(2)).join(" ")}`,
+);
+a.child.kill("SIGTERM");
+b.child.kill("SIGTERM");
+await Promise.all([new Promise((r) => a.child.once("exit", r)), new Promise((r) => b.child.once("exit", r))]);
