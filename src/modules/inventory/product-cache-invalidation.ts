@@ -1,20 +1,8 @@
 /**
  * Keeps every process's product cache fresh after a change, in two subscriptions to the product
- * events:
- *
- * - every process hosting inventory hears every event (not as a group) and forgets the product in
- *   its own process only (L1, and its loads in flight; LayeredCache.forgetLocally), writing
- *   nothing to L2 (Redis);
- * - one process per event (the durable group `product-cache-l2`, starting from the events
- *   published after it was first created: history has nothing to repair) also tombstones the
- *   product in L2.
- *
- * The process that made the change already invalidated L1 and L2 before answering (a tombstone
- * that no replica's racing load can overwrite, see layered-cache.ts), so the group's tombstone is
- * the repair for when that did not happen: the writer died between its commit and its
- * invalidation (the event was committed with the change, so it still comes), or it could not reach
- * Redis and died before replaying the lost invalidation. A change thus costs two tombstones and
- * about two loads from the database whatever the number of replicas, instead of one per replica.
+ * events: every inventory process forgets the product in its own memory (L1), and one process per
+ * event (durable group `product-cache-l2`) tombstones it in Redis, the repair for a writer that
+ * could not. docs/cache-protocol.md, "(c) Product events reach every process".
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import {

@@ -1,19 +1,7 @@
 /**
- * The inbox (ids of applied events) would otherwise grow forever. A row only matters while the
- * same event can still arrive again, and every way it can comes soon after it was applied:
- *
- * - JetStream redelivers an event whose ack was lost after `ack_wait` (30 s), and a failing one
- *   with a backoff capped at 60 s up to 20 times (~20 minutes);
- * - a relay that died between publishing and marking its row publishes it again on its next run,
- *   which the broker drops within its duplicate window (10 minutes) and the inbox catches after;
- * - embedded, the relay delivers a row again after a restart if it died before marking it.
- *
- * So rows are kept for a week, far beyond all of these, and the week is counted back from the
- * newest applied event rather than from the clock: while nothing is applied (the platform is down,
- * or the statistics consumers are) nothing ages, so the repeats a restart brings after a long
- * outage still meet their rows. The one repeat this does not cover is a relay whose process died in
- * the instant between the broker's ack and its own commit and then stayed down for over a week
- * while the statistics kept applying other events.
+ * Deletes inbox rows (ids of applied events) a week older than the newest applied event: long past
+ * every way an event can arrive again, and nothing ages while nothing is applied.
+ * docs/guarantees.md, "No lost or doubled events; statistics exactly once".
  */
 import { inArray, lt, max } from "drizzle-orm";
 import type { Db } from "../../platform/db/index.js";

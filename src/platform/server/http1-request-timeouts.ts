@@ -1,20 +1,9 @@
 /**
- * The header and request timeouts of HTTP/1.1 connections, checked by one sweep a second.
- *
- * node:http has both (headersTimeout, requestTimeout) but arms them only when its server listens
- * itself, and ours is handed its connections (node starts its tracking from the "listening" event,
- * which ours never has). The parser node:http attaches to every connection keeps what those
- * timeouts need anyway: how long the message being parsed has been arriving (`duration()`, 0
- * between messages) and whether its headers are complete. One sweep a second reads both for each
- * connection, so a request costs nothing here (a CPU profile of the cached product read showed no
- * difference between this and node's own tracking started by hand; BENCHMARKS.md, "Limits on the
- * hot paths"):
- * - a message whose headers are incomplete after `headersTimeoutMs` (however slowly it trickles)
- *   is answered 408 and its connection closed;
- * - a message whose body is still arriving `requestTimeoutMs` after it began: the connection is
- *   closed.
- * A connection that has sent nothing at all is the one-port server's own (it belongs to no HTTP
- * server until its first bytes); an idle keep-alive connection is node:http's keepAliveTimeout.
+ * The header and request timeouts of HTTP/1.1 connections, checked by one sweep a second over the
+ * parser node:http attaches to each connection (node arms its own only when its server listens
+ * itself, and ours is handed its connections): incomplete headers after `headersTimeoutMs` are
+ * answered 408 and closed, a body still arriving after `requestTimeoutMs` is closed. A request
+ * costs nothing here. docs/security.md, "Connections".
  */
 import type net from "node:net";
 
