@@ -46,7 +46,11 @@ describe("HttpMetrics around the app's Node listener", () => {
     await fetch(`${baseUrl}/things/abc?expand=all`);
     await fetch(`${baseUrl}/things/%61bc`);
     await fetch(`${baseUrl}/things/abc`, { method: "HEAD" });
-    await fetch(`${baseUrl}/things`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+    await fetch(`${baseUrl}/things`, {
+      method: "POST",
+      body: "{}",
+      headers: { "content-type": "application/json" },
+    });
     await fetch(`${baseUrl}/things`, {
       method: "POST",
       body: '{"name":"x"}',
