@@ -10,13 +10,12 @@
  *
  * A checkout is a directory with node_modules (a `git worktree` with a symlink to this one's).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { mintToken } from "../src/platform/auth/mint-token.js";
 import { createTestDatabase } from "../test/support/test-database.js";
-import { BENCH_SECRET, runLoad } from "./load.js";
+import { createBenchProduct, runLoad, startPlatform } from "./load.js";
 
 const [dirA, dirB, roundsText = "10", secondsText = "3"] = process.argv.slice(2);
 if (!dirA || !dirB || !process.env.DATABASE_URL) {
@@ -25,43 +24,19 @@ if (!dirA || !dirB || !process.env.DATABASE_URL) {
   );
   process.exit(2);
 }
-async function start(dir: string, port: number, ns: string): Promise<{ child: ChildProcess; url: string }> {
+async function start(
+  checkout: string,
+  port: number,
+  namespace: string,
+): Promise<{ child: ChildProcess; url: string }> {
   const database = await createTestDatabase(process.env.DATABASE_URL as string);
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: dir,
-    env: {
-      ...process.env,
-      NODE_OPTIONS: "",
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      JWT_SECRET: BENCH_SECRET,
-      LOG_LEVEL: "warn",
-      DATABASE_URL: database.url,
-      NAMESPACE: ns,
-      DATA_DIR: mkdtempSync(path.join(tmpdir(), "ab-")),
-    },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  for (let i = 0; i < 600; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const admin = await mintToken(BENCH_SECRET, { sub: "bench", role: "admin" });
-  const created = await fetch(`http://127.0.0.1:${port}/products`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-    body: JSON.stringify({
-      name: "Cup",
-      description: "A cup",
-      category: "kitchen",
-      price_cents: 1299,
-      stock: 25,
-    }),
-  });
-  const { id } = (await created.json()) as { id: string };
-  return { child, url: `http://127.0.0.1:${port}/products/${id}` };
+  const env = {
+    DATABASE_URL: database.url,
+    NAMESPACE: namespace,
+    DATA_DIR: mkdtempSync(path.join(tmpdir(), "ab-")),
+  };
+  const child = await startPlatform(port, env, checkout);
+  return { child, url: await createBenchProduct(`http://127.0.0.1:${port}`) };
 }
 const a = await start(dirA, 9160, "abA");
 const b = await start(dirB, 9161, "abB");

@@ -54,8 +54,10 @@ export async function startNodeProcess(
   args: string[],
   env: Record<string, string>,
   ready: RegExp,
+  cwd?: string,
 ): Promise<ChildProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+    cwd,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -121,13 +123,37 @@ export const BENCH_SECRET = "bench-secret-long-enough-0123456789";
 
 /**
  * Starts the platform as `npm start` does, on 127.0.0.1:`port` with the bench secret and quiet
- * logs; `env` adds the data directory and service URLs of the set-up being measured.
+ * logs; `env` adds the data directory and service URLs of the set-up being measured; `checkout`
+ * runs another checkout of the repository (default: this one).
  */
-export function startPlatform(port: number, env: Record<string, string>): Promise<ChildProcess> {
+export function startPlatform(
+  port: number,
+  env: Record<string, string>,
+  checkout?: string,
+): Promise<ChildProcess> {
   return startNodeProcess(
     "src/main.ts",
     [],
     { PORT: String(port), HOST: "127.0.0.1", JWT_SECRET: BENCH_SECRET, LOG_LEVEL: "warn", ...env },
     /listening on/,
+    checkout,
   );
+}
+
+/** Creates the product the read benchmarks read, as an admin; resolves with its URL. */
+export async function createBenchProduct(baseUrl: string): Promise<string> {
+  const admin = await mintToken(BENCH_SECRET, { sub: "bench", role: "admin" });
+  const created = await fetch(`${baseUrl}/products`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      name: "Espresso cup",
+      description: "A small cup",
+      category: "kitchen",
+      price_cents: 1299,
+      stock: 25,
+    }),
+  });
+  const { id } = (await created.json()) as { id: string };
+  return `${baseUrl}/products/${id}`;
 }

@@ -6,10 +6,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { mintToken } from "../src/platform/auth/mint-token.js";
 import { createTestDatabase } from "../test/support/test-database.js";
 import {
-  BENCH_SECRET,
+  createBenchProduct,
   type LoadResult,
   ratio,
   rssMiB,
@@ -50,20 +49,7 @@ export async function runProductReadBench(durationSeconds = 10): Promise<Product
     /ready/,
   );
   try {
-    const admin = await mintToken(BENCH_SECRET, { sub: "bench", role: "admin" });
-    const created = await fetch(`http://127.0.0.1:${APP_PORT}/products`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        name: "Espresso cup",
-        description: "A small cup",
-        category: "kitchen",
-        price_cents: 1299,
-        stock: 25,
-      }),
-    });
-    const { id } = (await created.json()) as { id: string };
-    const ourUrl = `http://127.0.0.1:${APP_PORT}/products/${id}`;
+    const ourUrl = await createBenchProduct(`http://127.0.0.1:${APP_PORT}`);
     const baselineUrl = `http://127.0.0.1:${BASELINE_PORT}/products/0190c0de-0000-7000-8000-000000000001`;
 
     // Warm both (JIT, cache) before measuring.
