@@ -15,6 +15,7 @@ interface ComposeService {
   environment?: Record<string, string>;
   ports?: string[];
   healthcheck?: unknown;
+  depends_on?: Record<string, { condition: string }>;
 }
 
 const compose = parse(readFileSync("docker-compose.yml", "utf8"), { merge: true }) as {
@@ -50,6 +51,20 @@ describe("docker-compose.yml", () => {
     expect(modules).toEqual(["gateway", "inventory", "orders", "statistics"]);
     const ports = appServices.flatMap(([, service]) => service.ports ?? []).map((port) => port.split(":")[0]);
     expect(new Set(ports).size).toBe(ports.length);
+  });
+});
+
+describe("docker-compose.yml split profile", () => {
+  it("starts a process only once the module processes it calls are healthy", () => {
+    const healthy = (name: string) => {
+      return Object.entries(compose.services[name]?.depends_on ?? {})
+        .filter(([, dependency]) => dependency.condition === "service_healthy")
+        .map(([dependency]) => dependency)
+        .sort();
+    };
+    expect(healthy("orders")).toEqual(["inventory", "postgres"]);
+    expect(healthy("gateway")).toEqual(["inventory", "orders", "postgres", "statistics"]);
+    expect(healthy("inventory")).toEqual(["postgres"]);
   });
 });
 

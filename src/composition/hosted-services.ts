@@ -6,7 +6,11 @@
  */
 import type { ConnectRouter } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
-import { createGatewayListener, type NodeListener } from "../gateway/gateway-app.js";
+import {
+  createGatewayListener,
+  createOperationsListener,
+  type NodeListener,
+} from "../gateway/gateway-app.js";
 import { InventoryService } from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import { StockService } from "../gen/ecommerce/inventory/v1/stock_service_pb.js";
 import { OrderService } from "../gen/ecommerce/orders/v1/order_service_pb.js";
@@ -25,8 +29,8 @@ export interface HostedServices {
   readonly modules: readonly MountedModule[];
   /** Registers every Connect service this port serves. */
   readonly routes: (router: ConnectRouter) => void;
-  /** The REST edge, when this process hosts the gateway. */
-  readonly gateway: NodeListener | undefined;
+  /** The REST side: the gateway's routes when hosted here, else only /healthz, /readyz, /metrics. */
+  readonly rest: NodeListener;
 }
 
 export interface HostingOptions extends StepContext {
@@ -49,7 +53,14 @@ export function hostServices(options: HostingOptions): HostedServices {
   };
   const transports = new ModuleTransports(routes, options.logger);
   if (options.platform !== undefined) modules.push(...mountModules(options.platform, transports));
-  if (!config.modules.has("gateway")) return { modules, routes, gateway: undefined };
+  const edge = {
+    readiness: options.readiness,
+    draining: options.draining,
+    metrics: options.metrics,
+    logger: options.logger,
+    maxBodyBytes: config.maxBodyBytes,
+  };
+  if (!config.modules.has("gateway")) return { modules, routes, rest: createOperationsListener(edge) };
 
   // Every call from the gateway to a module carries RPC_TIMEOUT_MS as its deadline.
   const gatewayTransport = (url: string | undefined) =>
@@ -65,15 +76,7 @@ export function hostServices(options: HostingOptions): HostedServices {
     forwarded.push((router) => forwardService(router, OrderService, clients.orders));
   if (config.statisticsUrl !== undefined)
     forwarded.push((router) => forwardService(router, StatisticsService, clients.statistics));
-  const gateway = createGatewayListener({
-    clients,
-    readiness: options.readiness,
-    draining: options.draining,
-    metrics: options.metrics,
-    logger: options.logger,
-    maxBodyBytes: config.maxBodyBytes,
-  });
-  return { modules, routes, gateway };
+  return { modules, routes, rest: createGatewayListener({ ...edge, clients }) };
 }
 
 /** The modules this process hosts, in mounting order. */

@@ -73,7 +73,7 @@ export function httpStep({ config, logger, services, onDraining }: HttpStepOptio
             }),
             config.rpcTimeoutMs,
           ),
-          services.gateway,
+          services.rest,
         ),
         maxBodyBytes: config.maxBodyBytes,
         malformedRequestAnswer: (status, detail) => ({
@@ -102,8 +102,7 @@ export function httpStep({ config, logger, services, onDraining }: HttpStepOptio
  * RPC paths are `/<package>.<Service>/<Method>` and every package starts with "ecommerce.", so one
  * prefix check sends each request straight to its handler: REST requests skip Connect's router.
  */
-function splitByPath(rpc: Listener, rest: Listener | undefined): Listener {
-  if (rest === undefined) return rpc;
+function splitByPath(rpc: Listener, rest: Listener): Listener {
   return (request, response) => {
     if (request.url?.startsWith("/ecommerce.")) rpc(request, response);
     else rest(request, response);

@@ -31,8 +31,8 @@ export interface GatewayClients {
   statistics: Client<typeof StatisticsService>;
 }
 
-export interface GatewayOptions {
-  clients: GatewayClients;
+/** What every process's REST side needs: its health and metrics, and the body limit. */
+export interface EdgeOptions {
   readiness: ReadinessCheck[];
   /** True from the moment the process starts stopping (readiness fails from then on). */
   draining: () => boolean;
@@ -42,18 +42,42 @@ export interface GatewayOptions {
   maxBodyBytes: number;
 }
 
+export interface GatewayOptions extends EdgeOptions {
+  clients: GatewayClients;
+}
+
 export type NodeListener = ReturnType<typeof restListener>;
 
 /** The REST edge as a Node request listener (see rest-listener.ts for where the body limit sits). */
 export function createGatewayListener(options: GatewayOptions): NodeListener {
-  const httpMetrics = new HttpMetrics(options.metrics);
-  return restListener(createGatewayApp(options), {
-    maxBodyBytes: options.maxBodyBytes,
-    metrics: httpMetrics,
-  });
+  return edgeListener(createGatewayApp(options), options);
+}
+
+/**
+ * The REST side of a process that hosts modules but not the gateway: /healthz, /readyz and
+ * /metrics alone, so that every process can be probed and scraped whatever its MODULES.
+ */
+export function createOperationsListener(options: EdgeOptions): NodeListener {
+  return edgeListener(createEdgeApp(options), options);
 }
 
 export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
+  const app = createEdgeApp(options);
+  registerProductRoutes(app, options.clients.inventory);
+  registerOrderRoutes(app, options.clients.orders);
+  registerReviewRoutes(app, options.clients.orders);
+  registerStatisticsRoutes(app, options.clients.statistics);
+  registerDiscountRoutes(app, options.clients.inventory);
+  registerApiDocs(app);
+  return app;
+}
+
+function edgeListener(app: OpenAPIHono, options: EdgeOptions): NodeListener {
+  return restListener(app, { maxBodyBytes: options.maxBodyBytes, metrics: new HttpMetrics(options.metrics) });
+}
+
+/** An app with the operations routes, validation failures as 400, and errors as problem+json. */
+function createEdgeApp(options: EdgeOptions): OpenAPIHono {
   const { logger } = options;
   const app = new OpenAPIHono({
     // Type errors found by the route schemas: 400 with one entry per offending field.
@@ -68,20 +92,12 @@ export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
       return sendProblem(validationProblem([...byField].map(([field, message]) => ({ field, message }))));
     },
   });
-
   registerOperationsRoutes(app, {
     checks: options.readiness,
     draining: options.draining,
     registry: options.metrics,
     logger,
   });
-  registerProductRoutes(app, options.clients.inventory);
-  registerOrderRoutes(app, options.clients.orders);
-  registerReviewRoutes(app, options.clients.orders);
-  registerStatisticsRoutes(app, options.clients.statistics);
-  registerDiscountRoutes(app, options.clients.inventory);
-  registerApiDocs(app);
-
   app.notFound((c) => {
     return sendProblem(problem(404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
   });

@@ -1,0 +1,80 @@
+/**
+ * Every process is a service: split into four processes, each one — whatever its MODULES — serves
+ * /healthz (alive, never depending on a dependency), /readyz (its own database, NATS and Redis) and
+ * /metrics (its own modules' metrics and the process's), and answers any other REST path with a
+ * problem+json 404. docs/operations.md, "Health" and "Metrics".
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serviceUrls } from "./support/deployment.js";
+import { sampleValue } from "./support/prometheus-text.js";
+import {
+  SPLIT_MODULES,
+  type SplitModule,
+  type SplitTopology,
+  startSplitTopology,
+} from "./support/topologies.js";
+
+/** What /readyz of each process checks: what that process itself uses. */
+const EXPECTED_CHECKS: Record<SplitModule, string[]> = {
+  inventory: ["database", "nats", "redis"],
+  orders: ["database", "nats", "redis"],
+  statistics: ["database", "nats", "redis"],
+  gateway: ["nats", "redis"],
+};
+
+/** Metrics each process exports because of the modules it hosts (beside the process metrics). */
+const OWN_METRICS: Record<SplitModule, string[]> = {
+  inventory: ["outbox_backlog", "cache_hits_total"],
+  orders: ["outbox_backlog"],
+  statistics: ["statistics_consumer_lag", "statistics_parked_events_total"],
+  gateway: ["http_requests_total"],
+};
+
+describe.skipIf(Array.isArray(serviceUrls()))("split: every process serves its probes and metrics", () => {
+  let topology: SplitTopology;
+
+  beforeAll(async () => {
+    topology = await startSplitTopology();
+  }, 90_000);
+  afterAll(async () => {
+    await topology?.stop();
+  });
+
+  const url = (module: SplitModule, path: string) => `${topology.processes[module].url}${path}`;
+
+  it.each(SPLIT_MODULES)("%s answers /healthz 200", async (module) => {
+    const response = await fetch(url(module, "/healthz"));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok" });
+  });
+
+  it.each(SPLIT_MODULES)("%s answers /readyz 200, naming the dependencies it checks", async (module) => {
+    const response = await fetch(url(module, "/readyz"));
+    const body = (await response.json()) as { status: string; checks: Record<string, { ok: boolean }> };
+    expect(response.status).toBe(200);
+    expect(body.status).toBe("ready");
+    expect(Object.keys(body.checks).sort()).toEqual(EXPECTED_CHECKS[module]);
+  });
+
+  it.each(SPLIT_MODULES)("%s serves /metrics with its own modules' metrics", async (module) => {
+    if (module === "gateway") await fetch(url(module, "/healthz"));
+    const response = await fetch(url(module, "/metrics"));
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(sampleValue(text, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
+    for (const name of OWN_METRICS[module]) expect(text).toMatch(new RegExp(`^# TYPE ${name} `, "m"));
+    if (module === "inventory" || module === "orders") {
+      expect(sampleValue(text, "outbox_backlog", { outbox: module })).toBeDefined();
+    }
+  });
+
+  it.each(SPLIT_MODULES)("%s answers an unknown REST path with a problem+json 404", async (module) => {
+    const response = await fetch(url(module, "/products"));
+    if (module === "gateway") {
+      expect(response.status).toBe(200);
+      return;
+    }
+    expect(response.status).toBe(404);
+    expect(response.headers.get("content-type")).toContain("application/problem+json");
+  });
+});
