@@ -14,12 +14,12 @@ import {
   startSplitTopology,
 } from "./support/topologies.js";
 
-/** What /readyz of each process checks: what that process itself uses. */
+/** What /readyz of each process checks: what that process itself uses, and the processes it calls. */
 const EXPECTED_CHECKS: Record<SplitModule, string[]> = {
   inventory: ["database", "nats", "redis"],
-  orders: ["database", "nats", "redis"],
+  orders: ["database", "inventory", "nats", "redis"],
   statistics: ["database", "nats", "redis"],
-  gateway: ["nats", "redis"],
+  gateway: ["inventory", "nats", "orders", "redis", "statistics"],
 };
 
 /** Metrics each process exports because of the modules it hosts (beside the process metrics). */
@@ -77,4 +77,21 @@ describe.skipIf(Array.isArray(serviceUrls()))("split: every process serves its p
     expect(response.status).toBe(404);
     expect(response.headers.get("content-type")).toContain("application/problem+json");
   });
+
+  // Last: it stops a process of the shared topology (and starts it again).
+  it("a process whose callee is down is not ready, naming it; it is ready again once the callee is back", async () => {
+    await topology.processes.inventory.stop();
+    const down = await fetch(url("orders", "/readyz"));
+    const body = (await down.json()) as { status: string; checks: Record<string, { ok: boolean }> };
+    expect(down.status).toBe(503);
+    expect(body.checks.inventory?.ok).toBe(false);
+    expect(body.checks.database?.ok).toBe(true);
+    expect(JSON.stringify(body)).not.toContain("127.0.0.1");
+    const gateway = (await (await fetch(url("gateway", "/readyz"))).json()) as typeof body;
+    expect(gateway.checks.inventory?.ok).toBe(false);
+    expect(gateway.checks.orders?.ok).toBe(true);
+
+    await topology.restart("inventory");
+    expect((await fetch(url("orders", "/readyz"))).status).toBe(200);
+  }, 60_000);
 });

@@ -21,6 +21,7 @@ import { mountStatistics } from "../modules/statistics/index.js";
 import type { MountedModule, Platform } from "../platform/module.js";
 import { textCheckingRouter } from "../platform/rpc/index.js";
 import { forwardService, withDefaultTimeout } from "../platform/transport/index.js";
+import { moduleProcessChecks } from "./module-process-checks.js";
 import { ModuleTransports } from "./module-transports.js";
 import type { StepContext } from "./platform-steps.js";
 
@@ -53,6 +54,7 @@ export function hostServices(options: HostingOptions): HostedServices {
   };
   const transports = new ModuleTransports(routes, options.logger);
   if (options.platform !== undefined) modules.push(...mountModules(options.platform, transports));
+  options.readiness.push(...moduleProcessChecks(config));
   const edge = {
     readiness: options.readiness,
     draining: options.draining,

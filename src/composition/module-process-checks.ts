@@ -1,0 +1,24 @@
+/**
+ * Readiness of the module processes this process calls — one check per `*_URL` it is given (the
+ * configuration refuses a URL for a module hosted here, so each names a process it calls): the
+ * process must answer its `/healthz`. Its liveness, not its readiness: the callee's own
+ * dependencies are its own checks, and chaining readiness would take every caller out of rotation
+ * whenever one of its databases blinks. docs/operations.md, "Health".
+ */
+import type { ReadinessCheck } from "../gateway/operations-routes.js";
+import type { Config } from "../platform/config.js";
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+export function moduleProcessChecks(config: Config): ReadinessCheck[] {
+  const urls = { inventory: config.inventoryUrl, orders: config.ordersUrl, statistics: config.statisticsUrl };
+  return Object.entries(urls).flatMap(([name, url]) =>
+    url === undefined ? [] : [{ name, check: () => answersHealthz(name, url) }],
+  );
+}
+
+async function answersHealthz(name: string, url: string): Promise<void> {
+  const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) });
+  await response.body?.cancel();
+  if (!response.ok) throw new Error(`${name} answered /healthz with ${response.status}`);
+}
