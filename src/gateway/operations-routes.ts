@@ -14,7 +14,8 @@ export interface ReadinessCheck {
   check(): Promise<void>;
 }
 
-const READINESS_TIMEOUT_MS = 2000;
+/** How long one readiness check may take before it counts as failed. */
+export const READINESS_TIMEOUT_MS = 2000;
 
 const ReadinessSchema = z
   .object({

@@ -35,8 +35,8 @@ import {
 import { JetStreamStream } from "./jetstream-stream.js";
 import { NatsConnection } from "./nats-connection.js";
 
-export { EVENT_OCCURRED_AT_HEADER, EVENT_TYPE_HEADER, MSG_ID_HEADER } from "./jetstream-message.js";
-export { durableConsumerName, streamNameFor } from "./jetstream-names.js";
+export { MSG_ID_HEADER } from "./jetstream-message.js";
+export { streamNameFor } from "./jetstream-names.js";
 
 export interface JetStreamBusOptions {
   /** One NATS URL, or several separated by commas. */
@@ -142,7 +142,7 @@ class JetStreamEventBus implements JetStreamBus {
 
   async publish(event: PublishedEvent): Promise<void> {
     assertValidSubject(event.subject, { wildcards: false });
-    this.connection.connected();
+    this.connection.connected(); // refuse at once while NATS is away, before waiting on the stream
     await this.stream.ensure();
     const { js } = this.connection.connected();
     await js.publish(`${this.subjectPrefix}${event.subject}`, event.payload, {
