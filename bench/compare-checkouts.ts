@@ -2,7 +2,8 @@
  * The cached product read of two checkouts of this repository, head to head: both platforms run at
  * once (with the services of the environment: DATABASE_URL, NATS_URL, REDIS_URL), each on a fresh
  * database and a namespace of its own, and are loaded in alternating rounds, so that the machine's
- * drift hits both alike. Prints B's throughput over A's, overall and per pair of rounds. For
+ * drift hits both alike. Prints B's throughput over A's, overall and per pair of rounds, and the
+ * CPU each platform process spent per request (less sensitive to the machine's noise). For
  * "did this change cost the hot read anything", which two separate `npm run bench` runs on a noisy
  * machine cannot resolve below ~10 %.
  *
@@ -11,7 +12,7 @@
  * A checkout is a directory with node_modules (a `git worktree` with a symlink to this one's).
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createTestDatabase } from "../test/support/test-database.js";
@@ -45,22 +46,41 @@ await runLoad({ url: b.url, durationSeconds: 3 });
 const ratios: number[] = [];
 let sumA = 0,
   sumB = 0;
+const cpu = { a: { micros: 0, requests: 0 }, b: { micros: 0, requests: 0 } };
+/** Loads one side for a round; adds the CPU its platform process (all its threads) spent to `cpu`. */
+async function round(side: "a" | "b"): Promise<number> {
+  const platform = side === "a" ? a : b;
+  const before = cpuMicros(platform.child.pid as number);
+  const seconds = Number(secondsText);
+  const { requestsPerSecond } = await runLoad({ url: platform.url, durationSeconds: seconds });
+  cpu[side].micros += cpuMicros(platform.child.pid as number) - before;
+  cpu[side].requests += requestsPerSecond * seconds;
+  return requestsPerSecond;
+}
 for (let r = 0; r < Number(roundsText); r++) {
-  const first = r % 2 === 0 ? a : b;
-  const second = first === a ? b : a;
-  const x = (await runLoad({ url: first.url, durationSeconds: Number(secondsText) })).requestsPerSecond;
-  const y = (await runLoad({ url: second.url, durationSeconds: Number(secondsText) })).requestsPerSecond;
-  const ra = first === a ? x : y,
-    rb = first === a ? y : x;
+  const [first, second] = r % 2 === 0 ? (["a", "b"] as const) : (["b", "a"] as const);
+  const x = await round(first);
+  const y = await round(second);
+  const ra = first === "a" ? x : y,
+    rb = first === "a" ? y : x;
   sumA += ra;
   sumB += rb;
   ratios.push(rb / ra);
 }
 ratios.sort((p, q) => p - q);
 const median = ratios[Math.floor(ratios.length / 2)] ?? Number.NaN;
+const perRequest = (side: "a" | "b") => (cpu[side].micros / cpu[side].requests).toFixed(1);
 console.log(
   `A ${Math.round(sumA / ratios.length)} req/s, B ${Math.round(sumB / ratios.length)} req/s, B/A ${(sumB / sumA).toFixed(3)}, median pair ${median.toFixed(3)}, pairs ${ratios.map((v) => v.toFixed(2)).join(" ")}`,
 );
+console.log(`platform CPU per request: A ${perRequest("a")} µs, B ${perRequest("b")} µs`);
 a.child.kill("SIGTERM");
 b.child.kill("SIGTERM");
 await Promise.all([new Promise((r) => a.child.once("exit", r)), new Promise((r) => b.child.once("exit", r))]);
+
+/** User + system CPU time of process `pid` (all its threads) in µs, from /proc. */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}

@@ -64,18 +64,24 @@ export async function startNodeProcess(
   await new Promise<void>((resolve, reject) => {
     let output = "";
     const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${output}`)), 60_000);
+    const onErrorData = (chunk: Buffer) => {
+      output += chunk.toString();
+    };
+    const onExit = (code: number | null) => reject(new Error(`${script} exited with ${code}:\n${output}`));
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (ready.test(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
+      if (!ready.test(output)) return;
+      clearTimeout(timer);
+      // Output after start-up (an access-log line per request) is read and dropped, as a log
+      // shipper would: kept here, it would grow without end and be searched again on every chunk.
+      child.stdout?.off("data", onData);
+      child.stderr?.off("data", onErrorData);
+      child.off("exit", onExit);
+      resolve();
     };
     child.stdout?.on("data", onData);
-    child.stderr?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}:\n${output}`)));
+    child.stderr?.on("data", onErrorData);
+    child.once("exit", onExit);
   });
   child.stdout?.resume();
   child.stderr?.resume();
@@ -122,8 +128,9 @@ export async function customerRotation(
 export const BENCH_SECRET = "bench-secret-long-enough-0123456789";
 
 /**
- * Starts the platform as `npm start` does, on 127.0.0.1:`port` with the bench secret and quiet
- * logs; `env` adds the data directory and service URLs of the set-up being measured; `checkout`
+ * Starts the platform as `npm start` does, on 127.0.0.1:`port` with the bench secret and the
+ * default log level (info: one access-log line per request, read by this process as a log shipper
+ * would); `env` adds the data directory and service URLs of the set-up being measured; `checkout`
  * runs another checkout of the repository (default: this one).
  */
 export function startPlatform(
@@ -134,7 +141,7 @@ export function startPlatform(
   return startNodeProcess(
     "src/main.ts",
     [],
-    { PORT: String(port), HOST: "127.0.0.1", JWT_SECRET: BENCH_SECRET, LOG_LEVEL: "warn", ...env },
+    { PORT: String(port), HOST: "127.0.0.1", JWT_SECRET: BENCH_SECRET, ...env },
     /listening on/,
     checkout,
   );
