@@ -63,7 +63,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     const onDraining = () => {
       draining = true;
     };
-    const server = await life.run(httpStep({ config, logger, services, onDraining }));
+    const server = await life.run(httpStep({ config, logger, metrics, services, onDraining }));
     return {
       port: server.port,
       jwtSecret: secret,

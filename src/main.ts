@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, config.logFormat);
   const app = await startApp(config, logger);
 
   const shown = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;

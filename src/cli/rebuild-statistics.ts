@@ -16,7 +16,7 @@ try {
       "a rebuild replays the JetStream stream; without NATS there is no stream to replay",
     );
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, config.logFormat);
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger });
   try {
     await rebuildStatistics({ db: database.db, natsUrl: config.natsUrl, namespace: config.namespace });

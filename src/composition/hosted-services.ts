@@ -6,11 +6,7 @@
  */
 import type { ConnectRouter } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
-import {
-  createGatewayListener,
-  createOperationsListener,
-  type NodeListener,
-} from "../gateway/gateway-app.js";
+import { createGatewayListener, createOperationsListener, type RestSide } from "../gateway/gateway-app.js";
 import { InventoryService } from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import { StockService } from "../gen/ecommerce/inventory/v1/stock_service_pb.js";
 import { OrderService } from "../gen/ecommerce/orders/v1/order_service_pb.js";
@@ -31,7 +27,7 @@ export interface HostedServices {
   /** Registers every Connect service this port serves. */
   readonly routes: (router: ConnectRouter) => void;
   /** The REST side: the gateway's routes when hosted here, else only /healthz, /readyz, /metrics. */
-  readonly rest: NodeListener;
+  readonly rest: RestSide;
 }
 
 export interface HostingOptions extends StepContext {

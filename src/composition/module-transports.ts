@@ -7,6 +7,7 @@ import type { ConnectRouter, HandlerContext, Transport } from "@connectrpc/conne
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { reportHandlerFailure } from "../platform/errors/index.js";
 import type { Logger } from "../platform/logger.js";
+import { sendRequestContext } from "../platform/observability/index.js";
 import { connectionLossIsUnavailable, createInProcessTransport } from "../platform/transport/index.js";
 
 export class ModuleTransports {
@@ -38,7 +39,7 @@ export class ModuleTransports {
       // multiplexed session per module, and 40–60 % of connect-node's HTTP/1.1 CPU per call
       // measured on these machines (BENCHMARKS.md, "Four processes vs one").
       httpVersion: "2",
-      interceptors: [connectionLossIsUnavailable],
+      interceptors: [connectionLossIsUnavailable, sendRequestContext],
     });
   }
 }

@@ -3,13 +3,17 @@
  * port that serves REST, Connect, gRPC and gRPC-Web. Stopping the port drains it (docs/operations.md,
  * "Shutdown").
  */
+import { type ConnectRouter, createConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { problem } from "../gateway/problem.js";
 import type { Config } from "../platform/config.js";
 import { reportingFailures } from "../platform/errors/index.js";
 import type { Step } from "../platform/lifecycle.js";
 import type { Logger } from "../platform/logger.js";
+import type { Registry } from "../platform/metrics.js";
 import type { MountedModule } from "../platform/module.js";
+import { handlerContextValues, observeRequests } from "../platform/observability/index.js";
+import { RouteMetrics } from "../platform/route-metrics.js";
 import { capRpcDeadline, listenOnePort } from "../platform/server/index.js";
 import type { HostedServices } from "./hosted-services.js";
 
@@ -50,13 +54,22 @@ export function modulesStep(modules: readonly MountedModule[], logger: Logger): 
 export interface HttpStepOptions {
   readonly config: Config;
   readonly logger: Logger;
+  readonly metrics: Registry;
   readonly services: HostedServices;
   /** Called the moment the stop begins: /readyz answers 503 from then on. */
   readonly onDraining: () => void;
 }
 
 /** The one port; its stop refuses new connections and lets requests in progress finish. */
-export function httpStep({ config, logger, services, onDraining }: HttpStepOptions): Step<ListeningServer> {
+export function httpStep({
+  config,
+  logger,
+  metrics,
+  services,
+  onDraining,
+}: HttpStepOptions): Step<ListeningServer> {
+  const rpcPaths = procedurePaths(services.routes);
+  const restRequests = new RouteMetrics(metrics);
   return {
     name: "http",
     start: () =>
@@ -64,16 +77,29 @@ export function httpStep({ config, logger, services, onDraining }: HttpStepOptio
         port: config.port,
         host: config.host,
         // Connect, gRPC and gRPC-Web bodies: connect-node stops reading, and inflating, at the limit.
-        listener: splitByPath(
-          capRpcDeadline(
-            connectNodeAdapter({
-              routes: services.routes,
-              readMaxBytes: config.maxBodyBytes,
-              interceptors: [reportingFailures(logger)],
-            }),
-            config.rpcTimeoutMs,
+        listener: observeRequests(
+          splitByPath(
+            capRpcDeadline(
+              connectNodeAdapter({
+                routes: services.routes,
+                readMaxBytes: config.maxBodyBytes,
+                interceptors: [reportingFailures(logger)],
+                // A handler's context carries the request it serves (its id, for log lines).
+                contextValues: handlerContextValues,
+              }),
+              config.rpcTimeoutMs,
+            ),
+            services.rest.listener,
           ),
-          services.rest,
+          {
+            logger,
+            routeOf: (method, url) =>
+              isRpcPath(url) ? rpcRoute(rpcPaths, url) : services.rest.routeOf(method, url),
+            // RPCs are counted with their status codes by the RPC metrics (rpc-metrics.ts).
+            onCompleted: ({ method, route, status, seconds }) => {
+              if (!rpcPaths.has(route)) restRequests.observe(method, route, status, seconds);
+            },
+          },
         ),
         maxBodyBytes: config.maxBodyBytes,
         malformedRequestAnswer: (status, detail) => ({
@@ -104,7 +130,25 @@ export function httpStep({ config, logger, services, onDraining }: HttpStepOptio
  */
 function splitByPath(rpc: Listener, rest: Listener): Listener {
   return (request, response) => {
-    if (request.url?.startsWith("/ecommerce.")) rpc(request, response);
+    if (isRpcPath(request.url)) rpc(request, response);
     else rest(request, response);
   };
+}
+
+function isRpcPath(url: string | undefined): boolean {
+  return url?.startsWith("/ecommerce.") === true;
+}
+
+/** An RPC's path as its route when this port serves it, else "unmatched" (never the raw URL). */
+function rpcRoute(paths: ReadonlySet<string>, url: string): string {
+  const queryStart = url.indexOf("?");
+  const path = queryStart === -1 ? url : url.slice(0, queryStart);
+  return paths.has(path) ? path : "unmatched";
+}
+
+/** The request paths ("/ecommerce.orders.v1.OrderService/CreateOrder") of every RPC `routes` registers. */
+function procedurePaths(routes: (router: ConnectRouter) => void): ReadonlySet<string> {
+  const router = createConnectRouter();
+  routes(router);
+  return new Set(router.handlers.map((handler) => handler.requestPath));
 }

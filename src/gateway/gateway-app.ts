@@ -3,7 +3,7 @@
  * the same Connect clients a module would use, and module errors into problem+json.
  */
 
-import { type Client, ConnectError } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -13,16 +13,17 @@ import type { StatisticsService } from "../gen/ecommerce/statistics/v1/statistic
 import { reportFailure } from "../platform/errors/index.js";
 import type { Logger } from "../platform/logger.js";
 import type { Registry } from "../platform/metrics.js";
-import { REQUEST_ID_HEADER, requestIdFrom } from "../platform/rpc/index.js";
+import { REQUEST_ID_HEADER } from "../platform/rpc/index.js";
 import { registerApiDocs } from "./api-docs.js";
 import { registerDiscountRoutes } from "./discounts-routes.js";
-import { HttpMetrics } from "./http-metrics.js";
+import { requestContext } from "./node-fast-path.js";
 import { type ReadinessCheck, registerOperationsRoutes } from "./operations-routes.js";
 import { registerOrderRoutes } from "./orders-routes.js";
 import { type Problem, problem, problemFromConnectError, validationProblem } from "./problem.js";
 import { registerProductRoutes } from "./products-routes.js";
 import { restListener } from "./rest-listener.js";
 import { registerReviewRoutes } from "./reviews-routes.js";
+import { routeTemplate } from "./route-template.js";
 import { registerStatisticsRoutes } from "./statistics-routes.js";
 
 export interface GatewayClients {
@@ -48,8 +49,15 @@ export interface GatewayOptions extends EdgeOptions {
 
 export type NodeListener = ReturnType<typeof restListener>;
 
+/** A process's REST side: its Node listener, and the route template each request resolves to. */
+export interface RestSide {
+  readonly listener: NodeListener;
+  /** "/products/:id" for `GET /products/42?x=1`; "unmatched" when no route takes it. */
+  readonly routeOf: (method: string, url: string) => string;
+}
+
 /** The REST edge as a Node request listener (see rest-listener.ts for where the body limit sits). */
-export function createGatewayListener(options: GatewayOptions): NodeListener {
+export function createGatewayListener(options: GatewayOptions): RestSide {
   return edgeListener(createGatewayApp(options), options);
 }
 
@@ -57,7 +65,7 @@ export function createGatewayListener(options: GatewayOptions): NodeListener {
  * The REST side of a process that hosts modules but not the gateway: /healthz, /readyz and
  * /metrics alone, so that every process can be probed and scraped whatever its MODULES.
  */
-export function createOperationsListener(options: EdgeOptions): NodeListener {
+export function createOperationsListener(options: EdgeOptions): RestSide {
   return edgeListener(createEdgeApp(options), options);
 }
 
@@ -72,8 +80,11 @@ export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
   return app;
 }
 
-function edgeListener(app: OpenAPIHono, options: EdgeOptions): NodeListener {
-  return restListener(app, { maxBodyBytes: options.maxBodyBytes, metrics: new HttpMetrics(options.metrics) });
+function edgeListener(app: OpenAPIHono, options: EdgeOptions): RestSide {
+  return {
+    listener: restListener(app, { maxBodyBytes: options.maxBodyBytes }),
+    routeOf: (method, url) => routeTemplate(app, method, url),
+  };
 }
 
 /** An app with the operations routes, validation failures as 400, and errors as problem+json. */
@@ -108,9 +119,7 @@ function createEdgeApp(options: EdgeOptions): OpenAPIHono {
     }
     // A module's failure was logged where it happened (and carries its request id); anything else
     // failed here and is logged here, once. Either way the body says nothing internal.
-    const requestId =
-      (error instanceof ConnectError ? error.metadata.get(REQUEST_ID_HEADER) : null) ??
-      requestIdFrom(c.req.header(REQUEST_ID_HEADER));
+    const { requestId } = requestContext(c);
     const failure = reportFailure(logger, error, {
       operation: `${c.req.method} ${c.req.routePath}`,
       requestId,

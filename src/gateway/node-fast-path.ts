@@ -9,31 +9,28 @@ import type { HttpBindings } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Context } from "hono";
 import type { Product } from "../gen/ecommerce/inventory/v1/product_pb.js";
+import { type RequestContext, rawHeader, requestContextOf } from "../platform/observability/index.js";
+import { REQUEST_ID_HEADER, requestIdFrom } from "../platform/rpc/index.js";
 import { productJson } from "./product-json.js";
 
-/** The headers the gateway forwards to a module with each call. */
-export interface ForwardedHeaders {
-  authorization: string | undefined;
-  requestId: string | undefined;
+/**
+ * The caller's Authorization header, read from Node's raw header list: asking the fetch-style
+ * Request for a header makes @hono/node-server build a full Headers object, a visible cost on a
+ * cached read.
+ */
+export function authorizationHeader(c: Context): string | undefined {
+  const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+  return incoming ? rawHeader(incoming, "authorization") : c.req.header("authorization");
 }
 
 /**
- * Read from Node's raw header list: asking the fetch-style Request for a header makes
- * @hono/node-server build a full Headers object, a visible cost on a cached read.
+ * The request's context as the one port attached it; tests that call `app.request` directly get
+ * one from the caller's `x-request-id`.
  */
-export function forwardedHeaders(c: Context): ForwardedHeaders {
+export function requestContext(c: Context): RequestContext {
   const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
-  if (!incoming) {
-    return { authorization: c.req.header("authorization"), requestId: c.req.header("x-request-id") };
-  }
-  const found: ForwardedHeaders = { authorization: undefined, requestId: undefined };
-  const raw = incoming.rawHeaders;
-  for (let index = 0; index < raw.length; index += 2) {
-    const name = raw[index] as string;
-    if (name.length === 13 && name.toLowerCase() === "authorization") found.authorization = raw[index + 1];
-    else if (name.length === 12 && name.toLowerCase() === "x-request-id") found.requestId = raw[index + 1];
-  }
-  return found;
+  const attached = incoming === undefined ? undefined : requestContextOf(incoming);
+  return attached ?? { requestId: requestIdFrom(c.req.header(REQUEST_ID_HEADER)), traceId: undefined };
 }
 
 const serialized = new WeakMap<Product, string>();

@@ -8,20 +8,18 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { getRequestListener } from "@hono/node-server";
-import type { Hono } from "hono";
 import { declaredBodyLength, readBody, TOO_LARGE } from "../platform/server/index.js";
-import type { HttpMetrics } from "./http-metrics.js";
 import { problem, validationProblem } from "./problem.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
 
 export function restListener(
-  app: Pick<Hono, "router"> & { fetch: Parameters<typeof getRequestListener>[0] },
-  options: { maxBodyBytes: number; metrics: HttpMetrics },
+  app: { fetch: Parameters<typeof getRequestListener>[0] },
+  options: { maxBodyBytes: number },
 ): (request: Request, response: Response) => void {
-  const listener = options.metrics.measured(app, getRequestListener(app.fetch));
-  const refuse = (request: Request, response: Response, status: 413 | 415, detail: string) => {
+  const listener = getRequestListener(app.fetch);
+  const refuse = (response: Response, status: 413 | 415, detail: string) => {
     const body = JSON.stringify(
       problem(status, status === 413 ? "resource_exhausted" : "invalid_argument", detail),
     );
@@ -30,10 +28,9 @@ export function restListener(
       "content-length": Buffer.byteLength(body),
     });
     response.end(body);
-    options.metrics.observe(request.method ?? "", "unmatched", status, performance.now());
   };
   const tooLarge = `the request body is larger than ${options.maxBodyBytes} bytes`;
-  const refuseInvalid = (request: Request, response: Response, field: string) => {
+  const refuseInvalid = (response: Response, field: string) => {
     const errors = [{ field, message: "must be valid UTF-8 once percent-decoded" }];
     const body = JSON.stringify(validationProblem(errors));
     (response as ServerResponse).writeHead(400, {
@@ -41,7 +38,6 @@ export function restListener(
       "content-length": Buffer.byteLength(body),
     });
     response.end(body);
-    options.metrics.observe(request.method ?? "", "unmatched", 400, performance.now());
   };
 
   return (request, response) => {
@@ -51,7 +47,7 @@ export function restListener(
     if (url.includes("%")) {
       const field = undecodableUrlPart(url);
       if (field !== undefined) {
-        refuseInvalid(request, response, field);
+        refuseInvalid(response, field);
         return;
       }
     }
@@ -62,22 +58,17 @@ export function restListener(
     }
     const encoding = request.headers["content-encoding"];
     if (encoding !== undefined && encoding.toLowerCase() !== "identity") {
-      refuse(
-        request,
-        response,
-        415,
-        `content-encoding "${encoding}" is not accepted; send the body uncompressed`,
-      );
+      refuse(response, 415, `content-encoding "${encoding}" is not accepted; send the body uncompressed`);
       return;
     }
     if (declared > options.maxBodyBytes && Number.isFinite(declared)) {
-      refuse(request, response, 413, tooLarge);
+      refuse(response, 413, tooLarge);
       return;
     }
     readBody(request, options.maxBodyBytes).then(
       (body) => {
         if (body === TOO_LARGE) {
-          refuse(request, response, 413, tooLarge);
+          refuse(response, 413, tooLarge);
           return;
         }
         // @hono/node-server reads a body it finds here instead of the stream.

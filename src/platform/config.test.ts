@@ -26,9 +26,15 @@ describe("loadConfig accepting a configuration", () => {
       rpcTimeoutMs: 10_000,
       pendingOrderTtlMs: 1_800_000,
       maxPendingOrders: 20,
+      logLevel: "info",
+      logFormat: "json",
     });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.natsUrl).toBeUndefined();
+  });
+
+  it("reads LOG_FORMAT", () => {
+    expect(loadConfig({ LOG_FORMAT: "pretty" }).logFormat).toBe("pretty");
   });
 
   it("accepts a JWT_SECRET of 32 bytes, counted in bytes rather than characters", () => {
@@ -71,6 +77,7 @@ describe("loadConfig refusing a configuration", () => {
     [{ PENDING_ORDER_TTL_SECONDS: "-5" }, "PENDING_ORDER_TTL_SECONDS"],
     [{ MAX_PENDING_ORDERS: "0" }, "MAX_PENDING_ORDERS"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ LOG_FORMAT: "xml" }, "LOG_FORMAT"],
     [{ RESERVATION_TIMEOUT_SECONDS: "0" }, "RESERVATION_TIMEOUT_SECONDS"],
   ])("refuses %j naming %s", (env, variable) => {
     expect(refusal(env).variable).toBe(variable);

@@ -3,6 +3,7 @@
  * down as a typed object. Nothing else in the codebase reads process.env.
  */
 import { validate as isValidCron } from "node-cron";
+import type { LogFormat } from "./logger.js";
 import { redactUrl } from "./redact-url.js";
 
 export const ALL_MODULES = ["inventory", "orders", "statistics", "gateway"] as const;
@@ -27,6 +28,8 @@ export interface Config {
   namespace: string;
   cacheRefreshCron: string;
   logLevel: string;
+  /** `json` (one object per line, for machines) or `pretty` (for a person at a terminal). */
+  logFormat: LogFormat;
   storeCurrency: string;
   /** How long taken stock waits for its order to be confirmed before it is released. */
   reservationTimeoutMs: number;
@@ -86,6 +89,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     (level) => LOG_LEVELS.includes(level),
     `is not one of ${LOG_LEVELS.join(", ")}`,
   );
+  const logFormat = read.matching(
+    "LOG_FORMAT",
+    "json",
+    /^(json|pretty)$/,
+    'is not "json" or "pretty"',
+  ) as LogFormat;
   const jwtSecret = readJwtSecret(read);
   const storeCurrency = read.matching("STORE_CURRENCY", "USD", /^[A-Z]{3}$/, "is not an ISO 4217 code");
   const reservationTimeoutSeconds = read.wholeNumber("RESERVATION_TIMEOUT_SECONDS", 60, 1, 3600, "seconds");
@@ -123,6 +132,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     namespace,
     cacheRefreshCron,
     logLevel,
+    logFormat,
     storeCurrency,
     reservationTimeoutMs: reservationTimeoutSeconds * 1000,
     maxBodyBytes,

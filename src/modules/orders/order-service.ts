@@ -9,7 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, type ServiceImpl } from "@connectrpc/connect";
 import type { Order } from "../../gen/ecommerce/orders/v1/order_pb.js";
 import {
   CreateOrderResponseSchema,
@@ -17,6 +17,7 @@ import {
 } from "../../gen/ecommerce/orders/v1/order_service_pb.js";
 import { CoalescingBatcher } from "../../platform/batching/index.js";
 import { uuidv7 } from "../../platform/ids.js";
+import { REQUEST_CONTEXT } from "../../platform/observability/index.js";
 import { businessError, notFound } from "../../platform/rpc/index.js";
 import type { IdempotencyStore } from "./idempotency-store.js";
 import {
@@ -99,7 +100,7 @@ function createOrderHandler(
     const key = request.idempotencyKey === "" ? undefined : request.idempotencyKey;
     if (key === undefined)
       return create(CreateOrderResponseSchema, {
-        order: await placement.place(userId, lines, { deadline: context.signal }),
+        order: await placement.place(userId, lines, { deadline: context.signal, request: context.values }),
       });
 
     const requestHash = createHash("sha256").update(JSON.stringify({ userId, lines })).digest("hex");
@@ -126,7 +127,11 @@ function createOrderHandler(
     const claim = { userId: principal.userId, key, claimId: claimed.claimId };
     try {
       return create(CreateOrderResponseSchema, {
-        order: await placement.place(userId, lines, { claim, deadline: context.signal }),
+        order: await placement.place(userId, lines, {
+          claim,
+          deadline: context.signal,
+          request: context.values,
+        }),
       });
     } catch (error) {
       // A failed request leaves nothing behind, so the same key may be retried.
@@ -162,7 +167,12 @@ class OrderPlacement {
   async place(
     userId: string,
     lines: OrderLine[],
-    options: { claim?: IdempotencyClaim; deadline: AbortSignal },
+    options: {
+      claim?: IdempotencyClaim;
+      deadline: AbortSignal;
+      /** The context values of the CreateOrder call: they carry its request's id along. */
+      request: ContextValues;
+    },
   ): Promise<Order> {
     const { orders, stock, maxPendingOrders } = this.deps;
     throwIfPastDeadline(options.deadline);
@@ -179,11 +189,11 @@ class OrderPlacement {
     // even if the client hangs up (a disconnect mid-call would otherwise leave stock taken).
     let reserved: Awaited<ReturnType<StockCalls["reserve"]>>;
     try {
-      reserved = await stock.reserve(orderId, lines);
+      reserved = await stock.reserve(orderId, lines, options.request);
     } catch (error) {
       // A definite "no" took nothing; anything else (a timeout, a lost connection) may have taken
       // the stock, and releasing an order id that holds nothing is harmless.
-      if (!isDefiniteRefusal(error)) await this.releaseQuietly(orderId);
+      if (!isDefiniteRefusal(error)) await this.releaseQuietly(orderId, options.request);
       throw error;
     }
     let stored: Awaited<ReturnType<OrderStore["insert"]>>;
@@ -203,11 +213,11 @@ class OrderPlacement {
       );
     } catch (error) {
       // Give the stock back now rather than at expiry.
-      await this.releaseQuietly(orderId);
+      await this.releaseQuietly(orderId, options.request);
       throw error;
     }
     if (typeof stored === "string") {
-      await this.releaseQuietly(orderId);
+      await this.releaseQuietly(orderId, options.request);
       if (stored === "too_many_pending") {
         this.usersAtLimit.remember(userId);
         throw tooManyPending(maxPendingOrders);
@@ -219,36 +229,40 @@ class OrderPlacement {
       );
     }
     this.deps.onEventsCommitted();
-    await this.confirmWithRetry(orderId);
+    await this.confirmWithRetry(orderId, options.request);
     return stored;
   }
 
   /** Releases an order's stock, leaving it to the expiry job when inventory cannot be reached. */
-  private async releaseQuietly(orderId: string): Promise<void> {
+  private async releaseQuietly(orderId: string, request: ContextValues): Promise<void> {
     await this.deps.stock.release(orderId).catch((error: unknown) => {
       this.deps.logger.warn(
-        { err: error, orderId },
+        { err: error, orderId, requestId: request.get(REQUEST_CONTEXT)?.requestId },
         "could not release the stock of a failed order; its reservation will expire",
       );
     });
   }
 
   /** The order exists now, so its reservation must not expire; a few quick retries cover a blip. */
-  private async confirmWithRetry(orderId: string): Promise<void> {
+  private async confirmWithRetry(orderId: string, request: ContextValues): Promise<void> {
     const { logger } = this.deps;
+    const requestId = request.get(REQUEST_CONTEXT)?.requestId;
     for (let attempt = 1; ; attempt++) {
       try {
         const outcome = await this.confirmations.call(orderId);
         if (outcome !== "confirmed") {
           logger.error(
-            { orderId, outcome },
+            { orderId, outcome, requestId },
             "the stock reservation of a stored order was not there to confirm",
           );
         }
         return;
       } catch (error) {
         if (attempt >= 3) {
-          logger.error({ err: error, orderId }, "could not confirm the stock reservation of an order");
+          logger.error(
+            { err: error, orderId, requestId },
+            "could not confirm the stock reservation of an order",
+          );
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, 50 * attempt));

@@ -1,5 +1,5 @@
 /** The StockService calls the orders module makes: with its service token and a deadline of their own. */
-import type { CallOptions, Client } from "@connectrpc/connect";
+import type { CallOptions, Client, ContextValues } from "@connectrpc/connect";
 import type { StockService } from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
 import type { ServiceCredential } from "../../platform/auth/index.js";
 import type { OrderLine } from "./order-validation.js";
@@ -10,7 +10,12 @@ const INTERNAL_CALL_TIMEOUT_MS = 10_000;
 
 /** The StockService calls this module makes, with its service token and an internal deadline. */
 export interface StockCalls {
-  reserve(orderId: string, lines: OrderLine[]): ReturnType<Client<typeof StockService>["reserveStock"]>;
+  /** `request`: the context values of the call being served, so the request's id goes along. */
+  reserve(
+    orderId: string,
+    lines: OrderLine[],
+    request?: ContextValues,
+  ): ReturnType<Client<typeof StockService>["reserveStock"]>;
   /** One ConfirmReservations call for many orders: the outcome of each. */
   confirm(orderIds: string[]): Promise<Map<string, Confirmation>>;
   release(orderId: string): Promise<void>;
@@ -20,12 +25,14 @@ export function createStockCalls(
   stock: Client<typeof StockService>,
   credential: Pick<ServiceCredential, "authorization">,
 ): StockCalls {
-  const internal = async (): Promise<CallOptions> => ({
+  const internal = async (request?: ContextValues): Promise<CallOptions> => ({
     headers: { authorization: await credential.authorization() },
     timeoutMs: INTERNAL_CALL_TIMEOUT_MS,
+    contextValues: request,
   });
   return {
-    reserve: async (orderId, lines) => stock.reserveStock({ orderId, lines }, await internal()),
+    reserve: async (orderId, lines, request) =>
+      stock.reserveStock({ orderId, lines }, await internal(request)),
     confirm: async (orderIds) => {
       const response = await stock.confirmReservations({ orderIds }, await internal());
       const outcomes = new Map<string, Confirmation>(orderIds.map((id) => [id, "confirmed"]));

@@ -14,6 +14,7 @@ import {
 import type { Authenticator } from "../../platform/auth/index.js";
 import { type Db, rawRows } from "../../platform/db/index.js";
 import type { Logger } from "../../platform/logger.js";
+import { requestIdOf } from "../../platform/observability/index.js";
 import { businessError, Violations } from "../../platform/rpc/index.js";
 import { storeTotals, userOrderStats, userOrdersByHour } from "./schema.js";
 
@@ -114,6 +115,8 @@ function rebuildStatisticsHandler({
 }: StatisticsServiceDeps): StatisticsHandlers["rebuildStatistics"] {
   return async (_request, context) => {
     const principal = await auth.requireAdmin(context);
+    // Who asked, and under which request: a rebuild empties the projection.
+    const asked = { by: principal.userId, requestId: requestIdOf(context) };
     if (rebuild === undefined) {
       throw businessError(
         Code.FailedPrecondition,
@@ -131,17 +134,17 @@ function rebuildStatisticsHandler({
         Code.Unavailable,
       );
     }
-    logger.warn({ by: principal.userId }, "statistics rebuild requested: emptying the projection");
+    logger.warn(asked, "statistics rebuild requested: emptying the projection");
     try {
       await rebuild.run();
     } catch (error) {
-      logger.error({ err: error, by: principal.userId }, "statistics rebuild failed");
+      logger.error({ err: error, ...asked }, "statistics rebuild failed");
       throw new ConnectError(
         `the rebuild did not complete (${String(error)}); the projection may have been emptied without its replay being restarted: call RebuildStatistics again`,
         Code.Unavailable,
       );
     }
-    logger.info({ by: principal.userId }, "statistics emptied; the projection is replaying the event stream");
+    logger.info(asked, "statistics emptied; the projection is replaying the event stream");
     return create(RebuildStatisticsResponseSchema, {});
   };
 }

@@ -8,10 +8,11 @@
  * become what they mean for the caller: a statement stopped by its timeout is
  * `deadline_exceeded`, an unreachable database `unavailable`, anything else `internal`.
  */
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { isDatabaseTimeout, isTransientDatabaseError } from "../db/database-errors.js";
 import type { Logger } from "../logger.js";
-import { REQUEST_ID_HEADER, requestIdFrom } from "../rpc/request-id.js";
+import { requestIdOf } from "../observability/request-context.js";
+import { REQUEST_ID_HEADER } from "../rpc/request-id.js";
 
 const SERVER_CODES = new Set([
   Code.Internal,
@@ -105,9 +106,14 @@ export function reportFailure(logger: Logger, thrown: unknown, context: FailureC
 export function reportHandlerFailure(
   logger: Logger,
   thrown: unknown,
-  call: { service: { typeName: string }; method: { name: string }; requestHeader: Headers },
+  call: {
+    service: { typeName: string };
+    method: { name: string };
+    requestHeader: Headers;
+    values: ContextValues;
+  },
 ): ConnectError {
-  const requestId = requestIdFrom(call.requestHeader.get(REQUEST_ID_HEADER));
+  const requestId = requestIdOf(call);
   const operation = `/${call.service.typeName}/${call.method.name}`;
   const error = reportFailure(logger, thrown, { operation, requestId });
   if (isServerFailure(error.code)) error.metadata.set(REQUEST_ID_HEADER, requestId);
@@ -124,6 +130,7 @@ export function reportingFailures(logger: Logger): Interceptor {
         service: request.service,
         method: request.method,
         requestHeader: request.header,
+        values: request.contextValues,
       });
     }
   };

@@ -1,9 +1,10 @@
 /**
  * Serves a service this process does not host by calling the process that does: every method
- * passes on the request, the caller's Authorization header, deadline and abort signal, and answers
- * with what that process answered, errors included (code, message, details). So a process hosting
- * the gateway serves every public module service on its one port, in Connect, gRPC and gRPC-Web,
- * whether the module runs here or behind its *_URL.
+ * passes on the request, the caller's Authorization header, deadline, abort signal and request
+ * context (its id, sent as x-request-id), and answers with what that process answered, errors
+ * included (code, message, details). So a process hosting the gateway serves every public module
+ * service on its one port, in Connect, gRPC and gRPC-Web, whether the module runs here or behind
+ * its *_URL.
  */
 import type { DescService } from "@bufbuild/protobuf";
 import {
@@ -32,6 +33,7 @@ export function forwardService<S extends DescService>(
           headers: authorization === null ? undefined : { authorization },
           signal: context.signal,
           timeoutMs: context.timeoutMs(),
+          contextValues: context.values,
         });
       } catch (error) {
         // The remote response's headers (content type and length, …) are not this response's.

@@ -9,11 +9,13 @@ import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf"
 import {
   Code,
   ConnectError,
+  type ContextValues,
   createContextValues,
   type HandlerContext,
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
+import { REQUEST_CONTEXT } from "../observability/request-context.js";
 import { applyInterceptors } from "./apply-interceptors.js";
 import { deepFreeze } from "./deep-freeze.js";
 import type { UnaryRoute } from "./in-process-router.js";
@@ -65,8 +67,9 @@ export async function invokeUnaryHandler(
       protocolName: "connect",
       // The client's context values do not cross the boundary: they do not with
       // createRouterTransport or over the network either, and a handler that relied on them
-      // would break the day its module moves to another process.
-      values: createContextValues(),
+      // would break the day its module moves to another process. The one exception is the request
+      // the call serves, which crosses the network too (as x-request-id; platform/observability).
+      values: handlerValues(req.contextValues),
       url: req.url,
     },
     abort,
@@ -101,6 +104,11 @@ export async function invokeUnaryHandler(
   } finally {
     unfollowShutdown();
   }
+}
+
+function handlerValues(clientValues: ContextValues): ContextValues {
+  const request = clientValues.get(REQUEST_CONTEXT);
+  return request === undefined ? createContextValues() : createContextValues().set(REQUEST_CONTEXT, request);
 }
 
 /** Connect's invokeUnaryImplementation, without touching the lazy signal unless someone asks. */

@@ -1,0 +1,69 @@
+/**
+ * Every request the one port serves, REST and RPC alike, observed in one place: it gets its id
+ * (answered in `x-request-id` and attached to the request for the code that passes it on), and
+ * leaves one access-log line once its response is finished or abandoned (docs/operations.md,
+ * "Logs").
+ *
+ * A wrapper around the Node listener rather than a Hono middleware or a Connect interceptor: it
+ * sees requests refused before either (body limit, undecodable URL), and a middleware would make
+ * Hono compose a chain for every request, which cost ~5 % of the cached read's throughput
+ * (BENCHMARKS.md, "Platform structure (issue #11)").
+ */
+import type { Logger } from "../logger.js";
+import { REQUEST_ID_HEADER, requestIdFrom } from "../rpc/request-id.js";
+import type { RequestListener } from "../server/request-listener.js";
+import { AccessLog } from "./access-log.js";
+import { rawHeader } from "./raw-header.js";
+import { attachRequestContext, type RequestContext } from "./request-context.js";
+import { traceIdOf } from "./traceparent.js";
+
+/** One request, once its response is finished or abandoned. */
+export interface CompletedRequest {
+  readonly method: string;
+  /** The route template ("/products/:id"), the RPC's path, or "unmatched": never the raw URL. */
+  readonly route: string;
+  readonly status: number;
+  readonly seconds: number;
+  /** True when the connection closed before the whole response was written. */
+  readonly aborted: boolean;
+  readonly context: RequestContext;
+}
+
+export interface ObservedRequestsOptions {
+  readonly logger: Logger;
+  /** The route a request's method and URL resolve to; must come from a bounded set. */
+  readonly routeOf: (method: string, url: string) => string;
+  /** Called for every request once it is over (metrics). */
+  readonly onCompleted?: (request: CompletedRequest) => void;
+}
+
+export function observeRequests(
+  listener: RequestListener,
+  options: ObservedRequestsOptions,
+): RequestListener {
+  const { routeOf, onCompleted } = options;
+  const accessLog = new AccessLog(options.logger);
+  return (request, response) => {
+    const started = performance.now();
+    const context: RequestContext = {
+      requestId: requestIdFrom(rawHeader(request, REQUEST_ID_HEADER)),
+      traceId: traceIdOf(rawHeader(request, "traceparent")),
+    };
+    attachRequestContext(request, context);
+    response.setHeader(REQUEST_ID_HEADER, context.requestId);
+    response.once("close", () => {
+      const method = request.method ?? "";
+      const completed: CompletedRequest = {
+        method,
+        route: routeOf(method, request.url ?? "/"),
+        status: response.statusCode,
+        seconds: (performance.now() - started) / 1000,
+        aborted: !response.writableFinished,
+        context,
+      };
+      onCompleted?.(completed);
+      if (accessLog.enabled) accessLog.write(completed);
+    });
+    listener(request, response);
+  };
+}
