@@ -9,10 +9,16 @@
  *
  *   npx tsx bench/compare-checkouts.ts <checkout A> <checkout B> [rounds=10] [seconds per round=3]
  *
+ * The same checkout twice compares two settings: COMPARE_B_TRACED=1 starts B with tracing on,
+ * exporting to a sink in this process that accepts every export and keeps nothing (what tracing
+ * costs the platform, not a collector).
+ *
  * A checkout is a directory with node_modules (a `git worktree` with a symlink to this one's).
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createTestDatabase } from "../test/support/test-database.js";
@@ -29,18 +35,32 @@ async function start(
   checkout: string,
   port: number,
   namespace: string,
+  extraEnv: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; url: string }> {
   const database = await createTestDatabase(process.env.DATABASE_URL as string);
   const env = {
     DATABASE_URL: database.url,
     NAMESPACE: namespace,
     DATA_DIR: mkdtempSync(path.join(tmpdir(), "ab-")),
+    ...extraEnv,
   };
   const child = await startPlatform(port, env, checkout);
   return { child, url: await createBenchProduct(`http://127.0.0.1:${port}`) };
 }
+/** An OTLP endpoint that reads each export and answers 200, keeping nothing. */
+async function startTraceSink(): Promise<string> {
+  const sink = createServer((request, response) => {
+    request.resume();
+    request.on("end", () => response.end());
+  });
+  await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve));
+  sink.unref();
+  return `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+}
+const traced: Record<string, string> =
+  process.env.COMPARE_B_TRACED === "1" ? { OTEL_EXPORTER_OTLP_ENDPOINT: await startTraceSink() } : {};
 const a = await start(dirA, 9160, "abA");
-const b = await start(dirB, 9161, "abB");
+const b = await start(dirB, 9161, "abB", traced);
 await runLoad({ url: a.url, durationSeconds: 3 });
 await runLoad({ url: b.url, durationSeconds: 3 });
 const ratios: number[] = [];

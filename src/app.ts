@@ -4,7 +4,13 @@
  * step, which modules are hosted here, and where each service's client gets its transport).
  */
 import { hostServices } from "./composition/hosted-services.js";
-import { databaseStep, eventBusStep, redisStep, type StepContext } from "./composition/platform-steps.js";
+import {
+  databaseStep,
+  eventBusStep,
+  redisStep,
+  type StepContext,
+  tracingStep,
+} from "./composition/platform-steps.js";
 import { httpStep, modulesStep } from "./composition/serving-steps.js";
 import { Authenticator, resolveJwtSecret, ServiceCredential, TokenVerifier } from "./platform/auth/index.js";
 import type { Config } from "./platform/config.js";
@@ -42,9 +48,10 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   let draining = false;
 
   // The steps start in this order and stop in the reverse one, each once (lifecycle.ts): the
-  // port, then the modules, then the cache, the event bus and the database.
+  // port, then the modules, then the cache, the event bus, the database and tracing.
   const life = new Lifecycle(logger);
   try {
+    if (config.tracing !== undefined) await life.run(tracingStep(config.tracing));
     const database = hostsDataModule(config) ? await life.run(databaseStep(context)) : undefined;
     const bus = await life.run(eventBusStep(context));
     const cacheStore = config.redisUrl ? await life.run(redisStep(context, config.redisUrl)) : undefined;

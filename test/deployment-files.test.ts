@@ -20,7 +20,17 @@ interface ComposeService {
 
 const compose = parse(readFileSync("docker-compose.yml", "utf8"), { merge: true }) as {
   services: Record<string, ComposeService>;
+  configs?: Record<string, { content?: string }>;
 };
+
+/** An environment as compose hands it over with nothing set: `${NAME:-default}` becomes the default. */
+function interpolated(environment: Record<string, string> | undefined): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [name, value] of Object.entries(environment ?? {})) {
+    values[name] = value.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, "$1");
+  }
+  return values;
+}
 const appServices = Object.entries(compose.services).filter(([, service]) => service.build !== undefined);
 
 describe("docker-compose.yml", () => {
@@ -32,8 +42,15 @@ describe("docker-compose.yml", () => {
   });
 
   it.each(appServices)("gives %s a configuration the platform accepts", (_name, service) => {
-    const environment = { ...service.environment, JWT_SECRET: "a-secret-the-operator-provides-32b+" };
+    const environment = {
+      ...interpolated(service.environment),
+      JWT_SECRET: "a-secret-the-operator-provides-32b+",
+    };
     expect(() => loadConfig(environment)).not.toThrow();
+    // Tracing is off unless the operator points the processes at a collector.
+    expect(loadConfig(environment).tracing).toBeUndefined();
+    const traced = { ...environment, OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel-collector:4318" };
+    expect(loadConfig(traced).tracing?.endpoint).toBe("http://otel-collector:4318/v1/traces");
   });
 
   it.each(appServices)(
@@ -65,6 +82,39 @@ describe("docker-compose.yml split profile", () => {
     expect(healthy("orders")).toEqual(["inventory", "postgres"]);
     expect(healthy("gateway")).toEqual(["inventory", "orders", "postgres", "statistics"]);
     expect(healthy("inventory")).toEqual(["postgres"]);
+  });
+});
+
+describe("docker-compose.yml observability profile", () => {
+  it("adds a collector and Jaeger, with pinned images, only in the observability profile", () => {
+    for (const name of ["otel-collector", "jaeger"]) {
+      const service = compose.services[name];
+      expect(service?.profiles).toEqual(["observability"]);
+      expect(service?.image).toMatch(/:\d+\.\d+\.\d+$/);
+    }
+  });
+
+  it("lets every process's OTEL_EXPORTER_OTLP_ENDPOINT come from the operator, empty by default", () => {
+    for (const [, service] of appServices) {
+      // Compose interpolation, written without a template literal.
+      expect(service.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe(
+        ["${", "OTEL_EXPORTER_OTLP_ENDPOINT:-}"].join(""),
+      );
+    }
+  });
+
+  it("has the collector receive OTLP/HTTP on 4318 and export traces to Jaeger", () => {
+    const config = parse(compose.configs?.["otel-collector"]?.content ?? "") as {
+      receivers: { otlp: { protocols: { http: { endpoint: string } } } };
+      exporters: Record<string, { endpoint: string }>;
+      service: { pipelines: { traces: { receivers: string[]; exporters: string[] } } };
+    };
+    expect(config.receivers.otlp.protocols.http.endpoint).toBe("0.0.0.0:4318");
+    expect(config.service.pipelines.traces.receivers).toEqual(["otlp"]);
+    const [exporter] = config.service.pipelines.traces.exporters;
+    expect(config.exporters[exporter as string]?.endpoint).toBe("jaeger:4317");
+    expect(compose.services["otel-collector"]?.ports).toContain("4318:4318");
+    expect(compose.services.jaeger?.ports).toContain("16686:16686");
   });
 });
 

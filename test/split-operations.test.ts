@@ -5,7 +5,7 @@
  * problem+json 404. docs/operations.md, "Health" and "Metrics".
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serviceUrls } from "./support/deployment.js";
+import { serviceUrls, testToken } from "./support/deployment.js";
 import { sampleValue } from "./support/prometheus-text.js";
 import {
   SPLIT_MODULES,
@@ -76,6 +76,61 @@ describe.skipIf(Array.isArray(serviceUrls()))("split: every process serves its p
     }
     expect(response.status).toBe(404);
     expect(response.headers.get("content-type")).toContain("application/problem+json");
+  });
+
+  it("counts each Connect call by method and code, as made by the caller and handled by the callee", async () => {
+    const [admin, customer] = await Promise.all([
+      testToken("ops-admin", "admin"),
+      testToken("ops-customer", "customer"),
+    ]);
+    const created = await fetch(url("gateway", "/products"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        name: "Metered cup",
+        description: "d",
+        category: "kitchen",
+        price_cents: 500,
+        stock: 5,
+      }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    const order = await fetch(url("gateway", "/orders"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${customer}`, "content-type": "application/json" },
+      body: JSON.stringify({ items: [{ product_id: id, quantity: 1 }] }),
+    });
+    expect(order.status).toBe(201);
+    const missing = await fetch(url("gateway", "/products/01a243ef-bac4-7935-a33b-000000000000"));
+    expect(missing.status).toBe(404);
+
+    const metrics = async (module: SplitModule) => (await fetch(url(module, "/metrics"))).text();
+    const [gateway, orders, inventory] = await Promise.all([
+      metrics("gateway"),
+      metrics("orders"),
+      metrics("inventory"),
+    ]);
+    const call = (service: string, method: string, code: string) => ({
+      service: `ecommerce.${service}`,
+      method,
+      code,
+    });
+    const createOrder = call("orders.v1.OrderService", "CreateOrder", "ok");
+    const reserveStock = call("inventory.v1.StockService", "ReserveStock", "ok");
+    const getMissing = call("inventory.v1.InventoryService", "GetProduct", "not_found");
+    // The gateway made CreateOrder and GetProduct; orders handled CreateOrder and made ReserveStock,
+    // which inventory handled. A process records only its own side.
+    expect(sampleValue(gateway, "rpc_client_requests_total", createOrder)).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(gateway, "rpc_client_requests_total", getMissing)).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(orders, "rpc_server_requests_total", createOrder)).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(orders, "rpc_client_requests_total", reserveStock)).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(inventory, "rpc_server_requests_total", reserveStock)).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(inventory, "rpc_server_requests_total", getMissing)).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(inventory, "rpc_server_duration_seconds_count", reserveStock)).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect(sampleValue(orders, "rpc_server_requests_total", reserveStock)).toBeUndefined();
+    expect(sampleValue(gateway, "rpc_server_requests_total", createOrder)).toBeUndefined();
   });
 
   // Last: it stops a process of the shared topology (and starts it again).

@@ -15,6 +15,7 @@ import { mountInventory } from "../modules/inventory/index.js";
 import { mountOrders } from "../modules/orders/index.js";
 import { mountStatistics } from "../modules/statistics/index.js";
 import type { MountedModule, Platform } from "../platform/module.js";
+import { RpcMetrics } from "../platform/observability/index.js";
 import { textCheckingRouter } from "../platform/rpc/index.js";
 import { forwardService, withDefaultTimeout } from "../platform/transport/index.js";
 import { moduleProcessChecks } from "./module-process-checks.js";
@@ -28,6 +29,8 @@ export interface HostedServices {
   readonly routes: (router: ConnectRouter) => void;
   /** The REST side: the gateway's routes when hosted here, else only /healthz, /readyz, /metrics. */
   readonly rest: RestSide;
+  /** Connect calls by method and code, both sides (the port's handlers record theirs here too). */
+  readonly rpcMetrics: RpcMetrics;
 }
 
 export interface HostingOptions extends StepContext {
@@ -48,7 +51,8 @@ export function hostServices(options: HostingOptions): HostedServices {
     for (const module of modules) module.routes(checked);
     for (const forward of forwarded) forward(router);
   };
-  const transports = new ModuleTransports(routes, options.logger);
+  const rpcMetrics = new RpcMetrics(options.metrics);
+  const transports = new ModuleTransports(routes, options.logger, rpcMetrics);
   if (options.platform !== undefined) modules.push(...mountModules(options.platform, transports));
   options.readiness.push(...moduleProcessChecks(config));
   const edge = {
@@ -58,7 +62,8 @@ export function hostServices(options: HostingOptions): HostedServices {
     logger: options.logger,
     maxBodyBytes: config.maxBodyBytes,
   };
-  if (!config.modules.has("gateway")) return { modules, routes, rest: createOperationsListener(edge) };
+  if (!config.modules.has("gateway"))
+    return { modules, routes, rest: createOperationsListener(edge), rpcMetrics };
 
   // Every call from the gateway to a module carries RPC_TIMEOUT_MS as its deadline.
   const gatewayTransport = (url: string | undefined) =>
@@ -74,7 +79,7 @@ export function hostServices(options: HostingOptions): HostedServices {
     forwarded.push((router) => forwardService(router, OrderService, clients.orders));
   if (config.statisticsUrl !== undefined)
     forwarded.push((router) => forwardService(router, StatisticsService, clients.statistics));
-  return { modules, routes, rest: createGatewayListener({ ...edge, clients }) };
+  return { modules, routes, rest: createGatewayListener({ ...edge, clients }), rpcMetrics };
 }
 
 /** The modules this process hosts, in mounting order. */

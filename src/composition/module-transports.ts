@@ -7,7 +7,13 @@ import type { ConnectRouter, HandlerContext, Transport } from "@connectrpc/conne
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { reportHandlerFailure } from "../platform/errors/index.js";
 import type { Logger } from "../platform/logger.js";
-import { sendRequestContext } from "../platform/observability/index.js";
+import {
+  activeTracer,
+  type RpcMetrics,
+  sendRequestContext,
+  traceRpcCalls,
+  traceRpcHandlers,
+} from "../platform/observability/index.js";
 import { connectionLossIsUnavailable, createInProcessTransport } from "../platform/transport/index.js";
 
 export class ModuleTransports {
@@ -16,12 +22,23 @@ export class ModuleTransports {
   /** The in-process transport to the services `routes` registers. */
   readonly inProcess: Transport;
 
-  constructor(routes: (router: ConnectRouter) => void, logger: Logger) {
+  constructor(
+    routes: (router: ConnectRouter) => void,
+    logger: Logger,
+    private readonly metrics: RpcMetrics,
+  ) {
     // What a method throws reaches its caller as a public error, logged once (public-error.ts).
     const onHandlerError = (thrown: unknown, context: HandlerContext) =>
       reportHandlerFailure(logger, thrown, context);
+    // Span interceptors only while tracing: any client interceptor takes the in-process transport
+    // off its direct path, which costs every call (in-process-transport.ts).
+    const tracing = activeTracer() !== undefined;
     const local = () => {
-      this.local ??= createInProcessTransport(routes, { onHandlerError });
+      this.local ??= createInProcessTransport(routes, {
+        onHandlerError,
+        interceptors: tracing ? [traceRpcCalls] : [],
+        serverInterceptors: tracing ? [traceRpcHandlers, metrics.inProcess] : [metrics.inProcess],
+      });
       return this.local;
     };
     this.inProcess = {
@@ -39,7 +56,7 @@ export class ModuleTransports {
       // multiplexed session per module, and 40–60 % of connect-node's HTTP/1.1 CPU per call
       // measured on these machines (BENCHMARKS.md, "Four processes vs one").
       httpVersion: "2",
-      interceptors: [connectionLossIsUnavailable, sendRequestContext],
+      interceptors: [connectionLossIsUnavailable, sendRequestContext, traceRpcCalls, this.metrics.made],
     });
   }
 }

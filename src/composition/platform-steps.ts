@@ -16,6 +16,8 @@ import { createInProcessBus, createJetStreamBus, type EventBus } from "../platfo
 import type { Step } from "../platform/lifecycle.js";
 import type { Logger } from "../platform/logger.js";
 import type { Registry } from "../platform/metrics.js";
+import { startTracing, type Tracing } from "../platform/observability/index.js";
+import type { TracingConfig } from "../platform/tracing-config.js";
 
 export interface StepContext {
   readonly config: Config;
@@ -71,5 +73,14 @@ export function redisStep(
       return store;
     },
     stop: (store) => store?.close(),
+  };
+}
+
+/** OpenTelemetry tracing (when configured): started first and stopped last, so every span is exported. */
+export function tracingStep(config: TracingConfig): Step<Tracing> {
+  return {
+    name: "tracing",
+    start: () => startTracing(config),
+    stop: (tracing) => tracing?.stop(),
   };
 }

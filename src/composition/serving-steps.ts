@@ -12,7 +12,7 @@ import type { Step } from "../platform/lifecycle.js";
 import type { Logger } from "../platform/logger.js";
 import type { Registry } from "../platform/metrics.js";
 import type { MountedModule } from "../platform/module.js";
-import { handlerContextValues, observeRequests } from "../platform/observability/index.js";
+import { handlerContextValues, observeRequests, traceRpcHandlers } from "../platform/observability/index.js";
 import { RouteMetrics } from "../platform/route-metrics.js";
 import { capRpcDeadline, listenOnePort } from "../platform/server/index.js";
 import type { HostedServices } from "./hosted-services.js";
@@ -83,7 +83,8 @@ export function httpStep({
               connectNodeAdapter({
                 routes: services.routes,
                 readMaxBytes: config.maxBodyBytes,
-                interceptors: [reportingFailures(logger)],
+                // The span sees the public error the failure became.
+                interceptors: [traceRpcHandlers, services.rpcMetrics.handled, reportingFailures(logger)],
                 // A handler's context carries the request it serves (its id, for log lines).
                 contextValues: handlerContextValues,
               }),
@@ -93,6 +94,7 @@ export function httpStep({
           ),
           {
             logger,
+            isRpc: isRpcPath,
             routeOf: (method, url) =>
               isRpcPath(url) ? rpcRoute(rpcPaths, url) : services.rest.routeOf(method, url),
             // RPCs are counted with their status codes by the RPC metrics (rpc-metrics.ts).

@@ -5,6 +5,7 @@
 import { validate as isValidCron } from "node-cron";
 import type { LogFormat } from "./logger.js";
 import { redactUrl } from "./redact-url.js";
+import { readTracingConfig, type TracingConfig } from "./tracing-config.js";
 
 export const ALL_MODULES = ["inventory", "orders", "statistics", "gateway"] as const;
 export type ModuleName = (typeof ALL_MODULES)[number];
@@ -30,6 +31,8 @@ export interface Config {
   logLevel: string;
   /** `json` (one object per line, for machines) or `pretty` (for a person at a terminal). */
   logFormat: LogFormat;
+  /** OpenTelemetry tracing; undefined (the default) when off. */
+  tracing: TracingConfig | undefined;
   storeCurrency: string;
   /** How long taken stock waits for its order to be confirmed before it is released. */
   reservationTimeoutMs: number;
@@ -133,6 +136,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     cacheRefreshCron,
     logLevel,
     logFormat,
+    tracing: readTracingConfig(read, modules),
     storeCurrency,
     reservationTimeoutMs: reservationTimeoutSeconds * 1000,
     maxBodyBytes,
@@ -143,7 +147,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 }
 
 /** Reads variables of the environment: blank counts as unset, and a bad value is a ConfigError. */
-class EnvironmentReader {
+export class EnvironmentReader {
   constructor(private readonly env: Record<string, string | undefined>) {}
 
   /** The trimmed value, or undefined when unset or blank. */

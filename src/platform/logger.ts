@@ -29,5 +29,5 @@ export function createLogger(
   if (format === "pretty") return pino(options);
   // Asynchronous: a slow reader of stdout never blocks the event loop. Batched per turn of the
   // event loop (batched-log-lines.ts).
-  return pino(options, new BatchedLogLines(pino.destination({ dest: 1, sync: false })));
+  return pino(options, new BatchedLogLines(pino.destination({ dest: 1, sync: false }), 1));
 }

@@ -116,8 +116,9 @@ function recordLines(): SQL {
 function announceStockChanges(orderId: string, wanted: WantedLine[], now: Date): SQL {
   const events = wanted.map((line) => productStockChangedEvent(line.productId, -line.quantity, orderId, now));
   return sql`announced as (
-        insert into ${inventoryOutbox} (id, type, subject, payload)
-        select e.id, e.type, e.subject, e.payload from (values ${outboxValues(events)}) e (id, type, subject, payload), claimed
+        insert into ${inventoryOutbox} (id, type, subject, payload, trace_context)
+        select e.id, e.type, e.subject, e.payload, e.trace_context
+        from (values ${outboxValues(events)}) e (id, type, subject, payload, trace_context), claimed
       )`;
 }
 

@@ -277,7 +277,7 @@ function orderWrites(orderRow: OrderRow, itemRows: OrderItemRow[], confirmDueAt:
         where exists (select 1 from counted)
       ),
       recorded as (
-        insert into ${ordersOutbox} (id, type, subject, payload)
+        insert into ${ordersOutbox} (id, type, subject, payload, trace_context)
         select * from (values ${outboxValues([orderCreatedEvent(orderRow, itemRows)])}) as v
         where exists (select 1 from counted)
       )`;

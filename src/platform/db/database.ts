@@ -15,6 +15,8 @@ import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import type { Logger } from "../logger.js";
+import { activeTracer } from "../observability/tracing.js";
+import { tracedStatement } from "./statement-spans.js";
 
 /** The drizzle handle every module's store is written against, whichever driver is behind it. */
 export type Db = PgDatabase<PgQueryResultHKT>;
@@ -150,18 +152,32 @@ async function openPostgres(
  * plans each one again on every call: measured on the order path, that was most of the server's
  * CPU per order. Statements with parameters are prepared instead (postgres.js keeps them per
  * connection, keyed by their text; ours have a bounded number of shapes), in transactions too.
+ * While tracing is on, each statement also gets its span here (statement-spans.ts).
  */
 function preparingStatements(client: postgres.Sql): postgres.Sql {
   type Unsafe = postgres.Sql["unsafe"];
+  // What a statement's span says of the server it went to (statement-spans.ts).
+  const server = {
+    host: client.options.host[0] ?? "",
+    port: client.options.port[0] ?? 5432,
+    database: client.options.database,
+  };
+  const traced = <Q extends PromiseLike<unknown>>(pending: Q, text: string): Q => {
+    const tracer = activeTracer();
+    return tracer === undefined ? pending : tracedStatement(tracer, pending, text, server);
+  };
   const wrap = (sql: postgres.Sql): postgres.Sql =>
     new Proxy(sql, {
       get(target, property, receiver) {
         if (property === "unsafe") {
           const unsafe: Unsafe = (query, parameters, options) =>
-            target.unsafe(query, parameters, {
-              ...options,
-              prepare: parameters !== undefined && parameters.length > 0,
-            });
+            traced(
+              target.unsafe(query, parameters, {
+                ...options,
+                prepare: parameters !== undefined && parameters.length > 0,
+              }),
+              query,
+            );
           return unsafe;
         }
         if (property === "begin") {

@@ -22,6 +22,8 @@ export interface PublishedEvent {
   /** Protobuf binary of the message. */
   readonly payload: Uint8Array;
   readonly occurredAt: Date;
+  /** W3C `traceparent` of the trace the event belongs to, when tracing is on (event-spans.ts). */
+  readonly traceContext?: string;
 }
 
 export interface DeliveredEvent extends PublishedEvent {

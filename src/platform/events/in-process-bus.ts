@@ -19,6 +19,7 @@ import {
   type Subscription,
   subjectMatches,
 } from "./event-bus.js";
+import { tracedSubscription } from "./event-spans.js";
 
 export interface InProcessBusOptions {
   logger?: Logger;
@@ -250,9 +251,10 @@ class InProcessEventBus implements InProcessBus {
     throw failed.reason;
   }
 
-  async subscribe(subscribeOptions: SubscribeOptions): Promise<Subscription> {
+  async subscribe(untraced: SubscribeOptions): Promise<Subscription> {
     this.assertOpen();
-    assertValidSubscription(subscribeOptions);
+    assertValidSubscription(untraced);
+    const subscribeOptions = tracedSubscription(untraced);
     const target = this.targetFor(subscribeOptions);
     const member: Member = { options: subscribeOptions, current: undefined };
     target.members.push(member);

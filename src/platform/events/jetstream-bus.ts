@@ -22,6 +22,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from "./event-bus.js";
+import { tracedSubscription } from "./event-spans.js";
 import { JetStreamConsumer } from "./jetstream-consumer.js";
 import { eventHeaders } from "./jetstream-message.js";
 import {
@@ -152,9 +153,10 @@ class JetStreamEventBus implements JetStreamBus {
     });
   }
 
-  async subscribe(subscribeOptions: SubscribeOptions): Promise<Subscription> {
+  async subscribe(untraced: SubscribeOptions): Promise<Subscription> {
     if (this.connection.isClosed) throw new Error("event bus is closed");
-    assertValidSubscription(subscribeOptions);
+    assertValidSubscription(untraced);
+    const subscribeOptions = tracedSubscription(untraced);
     const since = new Date();
     const consumers = subscribeOptions.subjects.map((subject) =>
       this.consumerOf(subject, subscribeOptions, since),

@@ -1,7 +1,7 @@
 /**
  * An event as a JetStream message: the payload is the body, the event id travels as `Nats-Msg-Id`
- * (the broker's deduplication key), its type and time as headers of their own, and the subject
- * under the deployment's namespace.
+ * (the broker's deduplication key), its type, time and trace context as headers of their own, and
+ * the subject under the deployment's namespace.
  */
 import { headers, type JsMsg, type MsgHdrs } from "nats";
 import type { DeliveredEvent, PublishedEvent } from "./event-bus.js";
@@ -10,6 +10,8 @@ import type { DeliveredEvent, PublishedEvent } from "./event-bus.js";
 export const EVENT_TYPE_HEADER = "Event-Type";
 /** Header carrying {@link PublishedEvent.occurredAt} as RFC 3339. */
 export const EVENT_OCCURRED_AT_HEADER = "Event-Occurred-At";
+/** The W3C trace context of the event's publication (event-spans.ts), when tracing is on. */
+export const TRACEPARENT_HEADER = "traceparent";
 /** Set by nats.js from the `msgID` publish option; the broker deduplicates on it. */
 export const MSG_ID_HEADER = "Nats-Msg-Id";
 
@@ -18,6 +20,7 @@ export function eventHeaders(event: PublishedEvent): MsgHdrs {
   const h = headers();
   h.set(EVENT_TYPE_HEADER, event.type);
   h.set(EVENT_OCCURRED_AT_HEADER, event.occurredAt.toISOString());
+  if (event.traceContext !== undefined) h.set(TRACEPARENT_HEADER, event.traceContext);
   return h;
 }
 
@@ -31,6 +34,7 @@ export function toDeliveredEvent(msg: JsMsg, subjectPrefix: string): DeliveredEv
     subject: msg.subject.startsWith(subjectPrefix) ? msg.subject.slice(subjectPrefix.length) : msg.subject,
     payload: new Uint8Array(msg.data), // a copy: msg.data is a view into a Buffer
     occurredAt: occurredAt ? new Date(occurredAt) : new Date(msg.info.timestampNanos / 1e6),
+    traceContext: header(TRACEPARENT_HEADER),
     redelivered: msg.info.deliveryCount > 1,
     deliveryCount: msg.info.deliveryCount,
   };

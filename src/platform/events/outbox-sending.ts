@@ -4,6 +4,7 @@
  * been handled. Both stop at the first failure, so a row never counts as sent before one ahead.
  */
 import type { EventBus, PublishedEvent } from "./event-bus.js";
+import { publishTraced } from "./event-spans.js";
 import type { OutboxRow } from "./outbox-table.js";
 
 /** The rows sent, in order, up to the first that could not be (whose error stops the run). */
@@ -22,7 +23,9 @@ export async function publishTogether(
   rows: readonly OutboxRow[],
   bus: Pick<EventBus, "publish">,
 ): Promise<Sent> {
-  const outcomes = await Promise.allSettled(rows.map((row) => bus.publish(toEvent(row))));
+  const outcomes = await Promise.allSettled(
+    rows.map((row) => publishTraced(toEvent(row), (event) => bus.publish(event))),
+  );
   const done: string[] = [];
   for (const [index, outcome] of outcomes.entries()) {
     if (outcome.status === "rejected") return { done, error: { reason: outcome.reason } };
@@ -39,7 +42,7 @@ export async function deliverInTurn(
   const done: string[] = [];
   for (const row of rows) {
     try {
-      await deliver(toEvent(row));
+      await publishTraced(toEvent(row), deliver);
     } catch (reason) {
       return { done, error: { reason } };
     }
@@ -55,5 +58,6 @@ function toEvent(row: OutboxRow): PublishedEvent {
     subject: row.subject,
     payload: row.payload,
     occurredAt: row.occurredAt,
+    traceContext: row.traceContext ?? undefined,
   };
 }

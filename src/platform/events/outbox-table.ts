@@ -41,6 +41,8 @@ export const bytea = customType<{ data: Uint8Array; driverData: Uint8Array | str
  *   the `<NAMESPACE>.` prefix, so a database does not hard-code the namespace it was written under.
  * - `payload` is the protobuf binary of the message named by `type`
  *   (`ecommerce.inventory.v1.ProductCreated`).
+ * - `trace_context` is the W3C `traceparent` of the span that wrote the event, when tracing was on:
+ *   the relay's publish continues that trace, so the event's consumers join the request's trace.
  */
 export function defineOutboxTable(schema: PgSchema) {
   return schema.table(
@@ -51,6 +53,7 @@ export function defineOutboxTable(schema: PgSchema) {
       type: text("type").notNull(),
       subject: text("subject").notNull(),
       payload: bytea("payload").notNull(),
+      traceContext: text("trace_context"),
       occurredAt: timestamp("occurred_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
       publishedAt: timestamp("published_at", { withTimezone: true, mode: "date" }),
     },

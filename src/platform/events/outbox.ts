@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
 import type { Db, Tx } from "../db/database.js";
 import { assertValidSubject } from "./event-bus.js";
+import { eventCreated } from "./event-spans.js";
 import type { OutboxTable } from "./outbox-table.js";
 
 export interface NewOutboxEvent {
@@ -35,16 +36,20 @@ export async function appendToOutbox(
 }
 
 /**
- * `events` as a VALUES list of (id, type, subject, payload), for statements that append to an
- * outbox inside a larger single statement: `insert into <outbox> (id, type, subject, payload)
- * select … from (values …)`. The same checks as {@link appendToOutbox}; `events` must not be empty.
+ * `events` as a VALUES list of (id, type, subject, payload, trace_context), for statements that
+ * append to an outbox inside a larger single statement: `insert into <outbox> (id, type, subject,
+ * payload, trace_context) select … from (values …)`. The same checks as {@link appendToOutbox};
+ * `events` must not be empty.
  */
 export function outboxValues(events: readonly NewOutboxEvent[]): SQL {
   if (events.length === 0) throw new Error("outboxValues needs at least one event");
   return sql.join(
     events
       .map(outboxRow)
-      .map((row) => sql`(${row.id}::uuid, ${row.type}, ${row.subject}, ${row.payload}::bytea)`),
+      .map(
+        (row) =>
+          sql`(${row.id}::uuid, ${row.type}, ${row.subject}, ${row.payload}::bytea, ${row.traceContext}::text)`,
+      ),
     sql`, `,
   );
 }
@@ -52,5 +57,12 @@ export function outboxValues(events: readonly NewOutboxEvent[]): SQL {
 function outboxRow(event: NewOutboxEvent) {
   assertValidSubject(event.subject, { wildcards: false });
   if (!event.type) throw new Error("outbox event without a type");
-  return { id: event.id ?? randomUUID(), type: event.type, subject: event.subject, payload: event.payload };
+  const id = event.id ?? randomUUID();
+  return {
+    id,
+    type: event.type,
+    subject: event.subject,
+    payload: event.payload,
+    traceContext: eventCreated(id, event.subject) ?? null,
+  };
 }

@@ -13,9 +13,11 @@ import type { Logger } from "../logger.js";
 import { REQUEST_ID_HEADER, requestIdFrom } from "../rpc/request-id.js";
 import type { RequestListener } from "../server/request-listener.js";
 import { AccessLog } from "./access-log.js";
+import { endHttpServerSpan, startHttpServerSpan } from "./http-server-span.js";
 import { rawHeader } from "./raw-header.js";
 import { attachRequestContext, type RequestContext } from "./request-context.js";
 import { traceIdOf } from "./traceparent.js";
+import { activeTracer, context as otelContext } from "./tracing.js";
 
 /** One request, once its response is finished or abandoned. */
 export interface CompletedRequest {
@@ -35,13 +37,15 @@ export interface ObservedRequestsOptions {
   readonly routeOf: (method: string, url: string) => string;
   /** Called for every request once it is over (metrics). */
   readonly onCompleted?: (request: CompletedRequest) => void;
+  /** Whether a URL is an RPC's: those get their span from the Connect server, not here. */
+  readonly isRpc?: (url: string) => boolean;
 }
 
 export function observeRequests(
   listener: RequestListener,
   options: ObservedRequestsOptions,
 ): RequestListener {
-  const { routeOf, onCompleted } = options;
+  const { routeOf, onCompleted, isRpc } = options;
   const accessLog = new AccessLog(options.logger);
   return (request, response) => {
     const started = performance.now();
@@ -50,6 +54,12 @@ export function observeRequests(
       traceId: traceIdOf(rawHeader(request, "traceparent")),
     };
     attachRequestContext(request, context);
+    const tracer = activeTracer();
+    const traced =
+      tracer === undefined || isRpc?.(request.url ?? "/") === true
+        ? undefined
+        : startHttpServerSpan(tracer, request);
+    if (traced !== undefined) context.traceId = traced.traceId;
     response.setHeader(REQUEST_ID_HEADER, context.requestId);
     response.once("close", () => {
       const method = request.method ?? "";
@@ -61,9 +71,11 @@ export function observeRequests(
         aborted: !response.writableFinished,
         context,
       };
+      if (traced !== undefined) endHttpServerSpan(traced, completed);
       onCompleted?.(completed);
       if (accessLog.enabled) accessLog.write(completed);
     });
-    listener(request, response);
+    if (traced === undefined) listener(request, response);
+    else otelContext.with(traced.context, () => listener(request, response));
   };
 }

@@ -1,0 +1,110 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Code, ConnectError, type ConnectRouter, createClient } from "@connectrpc/connect";
+import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sampleValue } from "../../../test/support/prometheus-text.js";
+import { InventoryService } from "../../gen/ecommerce/inventory/v1/inventory_service_pb.js";
+import { createMetricsRegistry } from "../metrics.js";
+import { createInProcessTransport } from "../transport/in-process-transport.js";
+import { RpcMetrics } from "./rpc-metrics.js";
+
+const SERVICE = "ecommerce.inventory.v1.InventoryService";
+
+/** GetProduct answers "p-…" ids, refuses "missing" as not found and fails on anything else. */
+function routes(router: ConnectRouter): void {
+  router.service(InventoryService, {
+    getProduct(request) {
+      if (request.id === "missing") throw new ConnectError("no such product", Code.NotFound);
+      if (!request.id.startsWith("p-")) throw new Error("the database exploded");
+      return { product: { id: request.id, name: "Cup" } };
+    },
+  });
+}
+
+async function calls(client: ReturnType<typeof createClient<typeof InventoryService>>): Promise<void> {
+  await client.getProduct({ id: "p-1" });
+  await client.getProduct({ id: "p-2" });
+  await expect(client.getProduct({ id: "missing" })).rejects.toMatchObject({ code: Code.NotFound });
+  await expect(client.getProduct({ id: "boom" })).rejects.toMatchObject({ code: Code.Internal });
+}
+
+describe("RpcMetrics: Connect calls by service, method and code, on both sides", () => {
+  it("counts a call in process once as made and once as handled, with the code the caller got", async () => {
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    const metrics = new RpcMetrics(registry);
+    const transport = createInProcessTransport(routes, { serverInterceptors: [metrics.inProcess] });
+    await calls(createClient(InventoryService, transport));
+    const text = await registry.metrics();
+    for (const side of ["server", "client"]) {
+      const count = (code: string) =>
+        sampleValue(text, `rpc_${side}_requests_total`, { service: SERVICE, method: "GetProduct", code });
+      expect(count("ok")).toBe(2);
+      expect(count("not_found")).toBe(1);
+      // A plain Error reaches the caller as internal, and is counted so.
+      expect(count("internal")).toBe(1);
+      expect(
+        sampleValue(text, `rpc_${side}_duration_seconds_count`, {
+          service: SERVICE,
+          method: "GetProduct",
+          code: "ok",
+        }),
+      ).toBe(2);
+    }
+  });
+
+  describe("over the network", () => {
+    const serverRegistry = createMetricsRegistry({ defaultMetrics: false });
+    const clientRegistry = createMetricsRegistry({ defaultMetrics: false });
+    let server: Server;
+    let baseUrl: string;
+
+    beforeAll(async () => {
+      const serverMetrics = new RpcMetrics(serverRegistry);
+      server = createServer(connectNodeAdapter({ routes, interceptors: [serverMetrics.handled] }));
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it("counts handled calls on the server and made calls on the client, each on its own side", async () => {
+      const clientMetrics = new RpcMetrics(clientRegistry);
+      const transport = createConnectTransport({
+        baseUrl,
+        httpVersion: "1.1",
+        interceptors: [clientMetrics.made],
+      });
+      await calls(createClient(InventoryService, transport));
+      const served = await serverRegistry.metrics();
+      const made = await clientRegistry.metrics();
+      const labels = (code: string) => ({ service: SERVICE, method: "GetProduct", code });
+      expect(sampleValue(served, "rpc_server_requests_total", labels("ok"))).toBe(2);
+      expect(sampleValue(served, "rpc_server_requests_total", labels("not_found"))).toBe(1);
+      expect(sampleValue(served, "rpc_client_requests_total", labels("ok"))).toBeUndefined();
+      expect(sampleValue(made, "rpc_client_requests_total", labels("ok"))).toBe(2);
+      expect(sampleValue(made, "rpc_client_requests_total", labels("internal"))).toBe(1);
+      expect(sampleValue(made, "rpc_server_requests_total", labels("ok"))).toBeUndefined();
+    });
+
+    it("counts a server that cannot be reached as unavailable on the client side", async () => {
+      const registry = createMetricsRegistry({ defaultMetrics: false });
+      const metrics = new RpcMetrics(registry);
+      const transport = createConnectTransport({
+        baseUrl: "http://127.0.0.1:1",
+        httpVersion: "1.1",
+        interceptors: [metrics.made],
+      });
+      await expect(
+        createClient(InventoryService, transport).getProduct({ id: "p-1" }),
+      ).rejects.toBeInstanceOf(ConnectError);
+      const text = await registry.metrics();
+      expect(
+        sampleValue(text, "rpc_client_requests_total", {
+          service: SERVICE,
+          method: "GetProduct",
+          code: "unavailable",
+        }),
+      ).toBe(1);
+    });
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * Spans of Connect calls, on both sides, as the OpenTelemetry RPC conventions name them
+ * (`ecommerce.orders.v1.OrderService/CreateOrder`, `rpc.system` = `connect_rpc`): the client
+ * interceptor starts a CLIENT span and sends its `traceparent` with the call; the server
+ * interceptor continues that trace with a SERVER span around the handler. The same two
+ * interceptors run on the in-process transport and over the network, so a trace has the same
+ * shape in every topology. Without tracing they pass the call straight on.
+ */
+
+import {
+  Code,
+  ConnectError,
+  type Interceptor,
+  type StreamRequest,
+  type UnaryRequest,
+} from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
+import {
+  type Context,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+} from "@opentelemetry/api";
+import { activeTracer, context, contextFromTraceparent, trace, traceparentOf } from "./tracing.js";
+
+type AnyRequest = UnaryRequest | StreamRequest;
+
+export const traceRpcCalls: Interceptor = (next) => (request) => {
+  const tracer = activeTracer();
+  if (tracer === undefined) return next(request);
+  const parent = context.active();
+  const span = startRpcSpan(tracer, request, SpanKind.CLIENT, parent);
+  const active = trace.setSpan(parent, span);
+  const traceparent = traceparentOf(active);
+  if (traceparent !== undefined) request.header.set("traceparent", traceparent);
+  return ended(
+    span,
+    context.with(active, () => next(request)),
+    () => true,
+  );
+};
+
+export const traceRpcHandlers: Interceptor = (next) => (request) => {
+  const tracer = activeTracer();
+  if (tracer === undefined) return next(request);
+  const parent = contextFromTraceparent(request.header.get("traceparent"), ROOT_CONTEXT);
+  const span = startRpcSpan(tracer, request, SpanKind.SERVER, parent);
+  return ended(
+    span,
+    context.with(trace.setSpan(parent, span), () => next(request)),
+    isServerFault,
+  );
+};
+
+/**
+ * The codes the RPC conventions count as a server's failure: a caller's mistake (not_found,
+ * invalid_argument, …) is an error of the client span only.
+ */
+const SERVER_FAULTS = new Set([
+  Code.Unknown,
+  Code.DeadlineExceeded,
+  Code.Unimplemented,
+  Code.Internal,
+  Code.Unavailable,
+  Code.DataLoss,
+]);
+
+function isServerFault(code: Code): boolean {
+  return SERVER_FAULTS.has(code);
+}
+
+function startRpcSpan(tracer: Tracer, request: AnyRequest, kind: SpanKind, parent: Context): Span {
+  return tracer.startSpan(
+    `${request.service.typeName}/${request.method.name}`,
+    {
+      kind,
+      attributes: {
+        "rpc.system": "connect_rpc",
+        "rpc.service": request.service.typeName,
+        "rpc.method": request.method.name,
+      },
+    },
+    parent,
+  );
+}
+
+/** `call`, with `span` ended when it settles, its error code noted, and its status set by `isError`. */
+async function ended<T>(span: Span, call: Promise<T>, isError: (code: Code) => boolean): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    const { code } = ConnectError.from(error);
+    span.setAttribute("rpc.connect_rpc.error_code", codeToString(code));
+    if (isError(code)) span.setStatus({ code: SpanStatusCode.ERROR, message: codeToString(code) });
+    throw error;
+  } finally {
+    span.end();
+  }
+}
