@@ -51,7 +51,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   // port, then the modules, then the cache, the event bus, the database and tracing.
   const life = new Lifecycle(logger);
   try {
-    if (config.tracing !== undefined) await life.run(tracingStep(config.tracing));
+    if (config.tracing !== undefined) await life.run(tracingStep(config.tracing, logger));
     const database = hostsDataModule(config) ? await life.run(databaseStep(context)) : undefined;
     const bus = await life.run(eventBusStep(context));
     const cacheStore = config.redisUrl ? await life.run(redisStep(context, config.redisUrl)) : undefined;

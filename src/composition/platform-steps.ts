@@ -77,10 +77,10 @@ export function redisStep(
 }
 
 /** OpenTelemetry tracing (when configured): started first and stopped last, so every span is exported. */
-export function tracingStep(config: TracingConfig): Step<Tracing> {
+export function tracingStep(config: TracingConfig, logger: Logger): Step<Tracing> {
   return {
     name: "tracing",
-    start: () => startTracing(config),
+    start: () => startTracing(config, logger),
     stop: (tracing) => tracing?.stop(),
   };
 }

@@ -7,7 +7,15 @@
  * AsyncLocalStorage (which costs every promise a hook, so only then). docs/operations.md,
  * "Tracing".
  */
-import { type Context, context, propagation, type Tracer, trace } from "@opentelemetry/api";
+import {
+  type Context,
+  context,
+  DiagLogLevel,
+  diag,
+  propagation,
+  type Tracer,
+  trace,
+} from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter as OtlpJsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
@@ -22,9 +30,19 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
+import type { Logger } from "../logger.js";
+import { rateLimitedWarn } from "../rate-limited-log.js";
 import type { TraceSampler, TracingConfig } from "../tracing-config.js";
+import { withTimeout } from "../with-timeout.js";
 
 const INSTRUMENTATION_NAME = "ecommerce";
+/** How long one export (its retries included) may take before its spans are dropped. */
+const EXPORT_TIMEOUT_MS = 5_000;
+/**
+ * How long a stop waits for the last spans to be exported: a collector that is down must not
+ * hold the shutdown past its deadline (docs/operations.md, "Shutdown").
+ */
+const FINAL_EXPORT_MS = 2_000;
 
 let tracer: Tracer | undefined;
 const propagator = new W3CTraceContextPropagator();
@@ -43,9 +61,13 @@ export interface Tracing {
  * Starts tracing for this process. Once per process: the context manager and the propagator are
  * OpenTelemetry globals.
  */
-export function startTracing(config: TracingConfig): Tracing {
+export function startTracing(config: TracingConfig, logger: Logger): Tracing {
   const Exporter = config.protocol === "http/json" ? OtlpJsonExporter : OtlpProtobufExporter;
-  const exporter = new Exporter({ url: config.endpoint, headers: { ...config.headers } });
+  const exporter = new Exporter({
+    url: config.endpoint,
+    headers: { ...config.headers },
+    timeoutMillis: EXPORT_TIMEOUT_MS,
+  });
   const provider = new TracerProvider({
     resource: resourceFromAttributes({
       ...config.resourceAttributes,
@@ -54,13 +76,32 @@ export function startTracing(config: TracingConfig): Tracing {
     sampler: samplerOf(config.sampler),
     spanProcessors: [new BatchSpanProcessor({ exporter })],
   });
+  // The SDK reports failed exports through its diagnostics logger: to ours, at most one a minute.
+  const warn = rateLimitedWarn(logger, 60_000);
+  diag.setLogger(
+    {
+      error: (message) => warn({ endpoint: config.endpoint }, `tracing: ${message}`),
+      warn: (message) => warn({ endpoint: config.endpoint }, `tracing: ${message}`),
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    },
+    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+  );
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(propagator);
   tracer = provider.getTracer(INSTRUMENTATION_NAME);
   return {
     stop: async () => {
       tracer = undefined;
-      await provider.shutdown();
+      await withTimeout(
+        provider.shutdown(),
+        FINAL_EXPORT_MS,
+        () =>
+          new Error(`the last spans were not exported within ${FINAL_EXPORT_MS} ms (collector unreachable?)`),
+      ).catch((error: unknown) =>
+        logger.warn({ err: error, endpoint: config.endpoint }, "tracing: spans dropped at stop"),
+      );
     },
   };
 }
