@@ -37,7 +37,8 @@ export class ModuleTransports {
       this.local ??= createInProcessTransport(routes, {
         onHandlerError,
         interceptors: tracing ? [traceRpcCalls] : [],
-        serverInterceptors: tracing ? [traceRpcHandlers, metrics.inProcess] : [metrics.inProcess],
+        serverInterceptors: tracing ? [traceRpcHandlers] : [],
+        onUnaryCompleted: metrics.inProcessCall,
       });
       return this.local;
     };

@@ -33,7 +33,7 @@ describe("RpcMetrics: Connect calls by service, method and code, on both sides",
   it("counts a call in process once as made and once as handled, with the code the caller got", async () => {
     const registry = createMetricsRegistry({ defaultMetrics: false });
     const metrics = new RpcMetrics(registry);
-    const transport = createInProcessTransport(routes, { serverInterceptors: [metrics.inProcess] });
+    const transport = createInProcessTransport(routes, { onUnaryCompleted: metrics.inProcessCall });
     await calls(createClient(InventoryService, transport));
     const text = await registry.metrics();
     for (const side of ["server", "client"]) {

@@ -5,13 +5,15 @@
  * direct-unary-call.ts, deadline-unary-call.ts and guarded-unary-call.ts.
  */
 import type { DescMessage, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
-import type {
-  ConnectRouter,
-  ContextValues,
-  Interceptor,
-  Transport,
-  UnaryRequest,
-  UnaryResponse,
+import {
+  type Code,
+  ConnectError,
+  type ConnectRouter,
+  type ContextValues,
+  type Interceptor,
+  type Transport,
+  type UnaryRequest,
+  type UnaryResponse,
 } from "@connectrpc/connect";
 import { createUniversalHandlerClient } from "@connectrpc/connect/protocol";
 import { createTransport } from "@connectrpc/connect/protocol-connect";
@@ -29,6 +31,9 @@ import {
   unaryRequestFields,
 } from "./unary-request.js";
 
+/** See InProcessTransportOptions.onUnaryCompleted. */
+export type UnaryCompletedHook = (method: DescMethodUnary, code: Code | undefined, seconds: number) => void;
+
 /** Options of createInProcessTransport. */
 export interface InProcessTransportOptions {
   /** Client-side interceptors, as given to createConnectTransport. */
@@ -37,6 +42,12 @@ export interface InProcessTransportOptions {
   serverInterceptors?: Interceptor[];
   /** What a failure of a handler becomes before the caller sees it (see InProcessRouterOptions). */
   onHandlerError?: HandlerErrorHook;
+  /**
+   * Called once per unary call as it settles, with the Connect code the caller got (undefined on
+   * success) and how long it took: the RPC metrics, without an interceptor (which would take every
+   * call off the direct path).
+   */
+  onUnaryCompleted?: UnaryCompletedHook;
   /**
    * Deep-freeze request and response messages as they cross the boundary, so that code that
    * writes to a message it does not own throws. For tests and development: it costs a walk of
@@ -103,7 +114,7 @@ export function createInProcessTransport(
       input: MessageInitShape<I>,
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
-      return callUnary(
+      const call = callUnary(
         settings,
         method as unknown as DescMethodUnary,
         signal,
@@ -111,10 +122,29 @@ export function createInProcessTransport(
         header,
         input as MessageInitShape<DescMessage>,
         contextValues,
-      ) as unknown as Promise<UnaryResponse<I, O>>;
+      );
+      const completed = options.onUnaryCompleted;
+      const observed =
+        completed === undefined ? call : timed(call, method as unknown as DescMethodUnary, completed);
+      return observed as unknown as Promise<UnaryResponse<I, O>>;
     },
     stream: streaming.stream.bind(streaming),
   };
+}
+
+/** `call`, reported to `completed` once it settles. */
+function timed(call: Promise<UnaryResponse>, method: DescMethodUnary, completed: UnaryCompletedHook) {
+  const started = performance.now();
+  return call.then(
+    (response) => {
+      completed(method, undefined, (performance.now() - started) / 1000);
+      return response;
+    },
+    (error: unknown) => {
+      completed(method, ConnectError.from(error).code, (performance.now() - started) / 1000);
+      throw error;
+    },
+  );
 }
 
 /**
