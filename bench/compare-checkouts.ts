@@ -9,9 +9,10 @@
  *
  *   npx tsx bench/compare-checkouts.ts <checkout A> <checkout B> [rounds=10] [seconds per round=3]
  *
- * The same checkout twice compares two settings: COMPARE_B_TRACED=1 starts B with tracing on,
- * exporting to a sink in this process that accepts every export and keeps nothing (what tracing
- * costs the platform, not a collector).
+ * The same checkout twice compares two settings: COMPARE_B_ENV='{"LOG_LEVEL":"warn"}' adds
+ * variables to B's environment, and COMPARE_B_TRACED=1 starts B with tracing on, exporting to a
+ * sink in this process that accepts every export and keeps nothing (what tracing costs the
+ * platform, not a collector).
  *
  * A checkout is a directory with node_modules (a `git worktree` with a symlink to this one's).
  */
@@ -57,10 +58,12 @@ async function startTraceSink(): Promise<string> {
   sink.unref();
   return `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
 }
-const traced: Record<string, string> =
-  process.env.COMPARE_B_TRACED === "1" ? { OTEL_EXPORTER_OTLP_ENDPOINT: await startTraceSink() } : {};
+const envB: Record<string, string> = {
+  ...(JSON.parse(process.env.COMPARE_B_ENV ?? "{}") as Record<string, string>),
+  ...(process.env.COMPARE_B_TRACED === "1" ? { OTEL_EXPORTER_OTLP_ENDPOINT: await startTraceSink() } : {}),
+};
 const a = await start(dirA, 9160, "abA");
-const b = await start(dirB, 9161, "abB", traced);
+const b = await start(dirB, 9161, "abB", envB);
 await runLoad({ url: a.url, durationSeconds: 3 });
 await runLoad({ url: b.url, durationSeconds: 3 });
 const ratios: number[] = [];
