@@ -172,6 +172,32 @@ describe.skipIf(Array.isArray(serviceUrls()))("request ids end to end", () => {
       expect(stdout.text()).not.toContain(`"/products/${product.id}"`);
     });
 
+    it("answers x-request-id on every kind of REST answer: refusals, 404s, problems, probes, docs", async () => {
+      const answers = [
+        await call("POST", "/products", {
+          headers: { "x-request-id": "e2e-kind-413" },
+          rawBody: "x".repeat(2 * 1024 * 1024),
+        }),
+        await call("GET", "/no-such-route", { headers: { "x-request-id": "e2e-kind-404" } }),
+        await call("POST", "/products", {
+          headers: { "x-request-id": "e2e-kind-invalid" },
+          json: {},
+        }),
+        await call("GET", "/healthz", { headers: { "x-request-id": "e2e-kind-healthz" } }),
+        await call("GET", "/openapi.json", { headers: { "x-request-id": "e2e-kind-openapi" } }),
+        await call("GET", "/products/%ff", { headers: { "x-request-id": "e2e-kind-400" } }),
+      ];
+      expect(answers.map((answer) => answer.status)).toEqual([413, 404, 400, 200, 200, 400]);
+      expect(answers.map((answer) => answer.headers.get("x-request-id"))).toEqual([
+        "e2e-kind-413",
+        "e2e-kind-404",
+        "e2e-kind-invalid",
+        "e2e-kind-healthz",
+        "e2e-kind-openapi",
+        "e2e-kind-400",
+      ]);
+    });
+
     it("logs the trace id of a request that comes with a W3C traceparent", async () => {
       const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
       const response = await call("GET", `/products/${product.id}`, {

@@ -60,6 +60,8 @@ export function sendJsonText(c: Context, status: number, text: string): Response
   outgoing.writeHead(status, {
     "content-type": "application/json",
     "content-length": Buffer.byteLength(text),
+    // The REST side answers the request id itself (rest-listener.ts says why).
+    [REQUEST_ID_HEADER]: requestContext(c).requestId,
   });
   outgoing.end(text);
   return RESPONSE_ALREADY_SENT;

@@ -7,35 +7,41 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { getRequestListener } from "@hono/node-server";
+import { getRequestListener, type HttpBindings } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import { requestContextOf } from "../platform/observability/index.js";
+import { REQUEST_ID_HEADER } from "../platform/rpc/index.js";
 import { declaredBodyLength, readBody, TOO_LARGE } from "../platform/server/index.js";
 import { problem, validationProblem } from "./problem.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
+type FetchHandler = Parameters<typeof getRequestListener>[0];
 
 export function restListener(
-  app: { fetch: Parameters<typeof getRequestListener>[0] },
+  app: { fetch: FetchHandler },
   options: { maxBodyBytes: number },
 ): (request: Request, response: Response) => void {
-  const listener = getRequestListener(app.fetch);
-  const refuse = (response: Response, status: 413 | 415, detail: string) => {
+  const listener = getRequestListener(answeringRequestId(app.fetch));
+  const refuse = (request: Request, response: Response, status: 413 | 415, detail: string) => {
     const body = JSON.stringify(
       problem(status, status === 413 ? "resource_exhausted" : "invalid_argument", detail),
     );
     (response as ServerResponse).writeHead(status, {
       "content-type": "application/problem+json",
       "content-length": Buffer.byteLength(body),
+      ...requestIdHeader(request),
     });
     response.end(body);
   };
   const tooLarge = `the request body is larger than ${options.maxBodyBytes} bytes`;
-  const refuseInvalid = (response: Response, field: string) => {
+  const refuseInvalid = (request: Request, response: Response, field: string) => {
     const errors = [{ field, message: "must be valid UTF-8 once percent-decoded" }];
     const body = JSON.stringify(validationProblem(errors));
     (response as ServerResponse).writeHead(400, {
       "content-type": "application/problem+json",
       "content-length": Buffer.byteLength(body),
+      ...requestIdHeader(request),
     });
     response.end(body);
   };
@@ -47,7 +53,7 @@ export function restListener(
     if (url.includes("%")) {
       const field = undecodableUrlPart(url);
       if (field !== undefined) {
-        refuseInvalid(response, field);
+        refuseInvalid(request, response, field);
         return;
       }
     }
@@ -58,17 +64,22 @@ export function restListener(
     }
     const encoding = request.headers["content-encoding"];
     if (encoding !== undefined && encoding.toLowerCase() !== "identity") {
-      refuse(response, 415, `content-encoding "${encoding}" is not accepted; send the body uncompressed`);
+      refuse(
+        request,
+        response,
+        415,
+        `content-encoding "${encoding}" is not accepted; send the body uncompressed`,
+      );
       return;
     }
     if (declared > options.maxBodyBytes && Number.isFinite(declared)) {
-      refuse(response, 413, tooLarge);
+      refuse(request, response, 413, tooLarge);
       return;
     }
     readBody(request, options.maxBodyBytes).then(
       (body) => {
         if (body === TOO_LARGE) {
-          refuse(response, 413, tooLarge);
+          refuse(request, response, 413, tooLarge);
           return;
         }
         // @hono/node-server reads a body it finds here instead of the stream.
@@ -81,6 +92,42 @@ export function restListener(
       },
     );
   };
+}
+
+/**
+ * The REST side answers `x-request-id` itself, inside the one writeHead of each response, rather
+ * than the one port setting it beforehand (observed-requests.ts): a header set before writeHead
+ * sends Node down its slower merging path, which cost the cached product read 1.1 µs
+ * (BENCHMARKS.md, "Request logs and metrics"). Hono's responses get it here; the fast path
+ * (node-fast-path.ts) and the refusals above write it themselves.
+ */
+function answeringRequestId(fetch: FetchHandler): FetchHandler {
+  return (request, env) => {
+    const answer = fetch(request, env);
+    const incoming = (env as Partial<HttpBindings> | undefined)?.incoming;
+    if (incoming === undefined) return answer;
+    return answer instanceof Promise
+      ? answer.then((response: unknown) => withRequestId(response, incoming))
+      : withRequestId(answer, incoming);
+  };
+}
+
+function withRequestId(response: unknown, incoming: object): unknown {
+  const context = requestContextOf(incoming);
+  if (
+    !(response instanceof globalThis.Response) ||
+    response === RESPONSE_ALREADY_SENT ||
+    context === undefined
+  ) {
+    return response;
+  }
+  response.headers.set(REQUEST_ID_HEADER, context.requestId);
+  return response;
+}
+
+function requestIdHeader(request: Request): Record<string, string> {
+  const context = requestContextOf(request);
+  return context === undefined ? {} : { [REQUEST_ID_HEADER]: context.requestId };
 }
 
 /** "path", or the name of the query parameter, whose percent-escapes are not UTF-8; else undefined. */
