@@ -1,9 +1,11 @@
 /**
  * The process logger: pino, JSON lines on stdout, or colourised lines for a person at a terminal
- * with LOG_FORMAT=pretty (docs/operations.md, "Logs").
+ * with LOG_FORMAT=pretty (docs/operations.md, "Logs"). While tracing is on, a line written inside a
+ * traced request carries its `traceId` and `spanId`.
  */
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from "pino";
 import { BatchedLogLines } from "./batched-log-lines.js";
+import { activeTracer, context, trace } from "./observability/tracing.js";
 
 export type { Logger };
 
@@ -19,6 +21,7 @@ export function createLogger(
     level,
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
+    mixin: traceFields,
     // pino-pretty formats in a worker thread, off the event loop.
     transport:
       format === "pretty"
@@ -30,4 +33,14 @@ export function createLogger(
   // Asynchronous: a slow reader of stdout never blocks the event loop. Batched per turn of the
   // event loop (batched-log-lines.ts).
   return pino(options, new BatchedLogLines(pino.destination({ dest: 1, sync: false }), 1));
+}
+
+/**
+ * The active span's ids, while tracing is on (its context manager follows the request); a new
+ * object each time, as pino assigns the line's own fields into it.
+ */
+export function traceFields(): Record<string, string> {
+  if (activeTracer() === undefined) return {};
+  const span = trace.getSpanContext(context.active());
+  return span === undefined ? {} : { traceId: span.traceId, spanId: span.spanId };
 }
