@@ -11,6 +11,7 @@ import {
   activeTracer,
   type RpcMetrics,
   sendRequestContext,
+  traceInProcessCalls,
   traceRpcCalls,
   traceRpcHandlers,
 } from "../platform/observability/index.js";
@@ -36,7 +37,7 @@ export class ModuleTransports {
     const local = () => {
       this.local ??= createInProcessTransport(routes, {
         onHandlerError,
-        interceptors: tracing ? [traceRpcCalls] : [],
+        interceptors: tracing ? [traceInProcessCalls] : [],
         serverInterceptors: tracing ? [traceRpcHandlers] : [],
         onUnaryCompleted: metrics.inProcessCall,
       });

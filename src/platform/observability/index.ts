@@ -16,5 +16,5 @@ export {
 } from "./request-context.js";
 export { handlerContextValues, sendRequestContext } from "./request-context-propagation.js";
 export { RpcMetrics } from "./rpc-metrics.js";
-export { traceRpcCalls, traceRpcHandlers } from "./rpc-spans.js";
+export { traceInProcessCalls, traceRpcCalls, traceRpcHandlers } from "./rpc-spans.js";
 export { activeTracer, startTracing, type Tracing } from "./tracing.js";

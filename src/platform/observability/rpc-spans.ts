@@ -1,10 +1,10 @@
 /**
  * Spans of Connect calls, on both sides, as the OpenTelemetry RPC conventions name them
  * (`ecommerce.orders.v1.OrderService/CreateOrder`, `rpc.system` = `connect_rpc`): the client
- * interceptor starts a CLIENT span and sends its `traceparent` with the call; the server
- * interceptor continues that trace with a SERVER span around the handler. The same two
- * interceptors run on the in-process transport and over the network, so a trace has the same
- * shape in every topology. Without tracing they pass the call straight on.
+ * interceptor starts a CLIENT span (and, over the network, sends its `traceparent` with the call);
+ * the server interceptor continues that trace with a SERVER span around the handler. Both sides
+ * run on the in-process transport and over the network, so a trace has the same shape in every
+ * topology. Without tracing they pass the call straight on.
  */
 
 import {
@@ -27,25 +27,43 @@ import { activeTracer, context, contextFromTraceparent, trace, traceparentOf } f
 
 type AnyRequest = UnaryRequest | StreamRequest;
 
-export const traceRpcCalls: Interceptor = (next) => (request) => {
+/** For calls that leave the process: the client span, and its `traceparent` sent with the call. */
+export const traceRpcCalls: Interceptor = (next) => (request) => tracedCall(next, request, true);
+
+/**
+ * For calls in process: the client span only. The handler runs in the caller's context, where
+ * the client span is active, so its server span finds its parent there without a header to set
+ * and parse on every call.
+ */
+export const traceInProcessCalls: Interceptor = (next) => (request) => tracedCall(next, request, false);
+
+function tracedCall<T>(
+  next: (request: AnyRequest) => Promise<T>,
+  request: AnyRequest,
+  sendTraceparent: boolean,
+) {
   const tracer = activeTracer();
   if (tracer === undefined) return next(request);
   const parent = context.active();
   const span = startRpcSpan(tracer, request, SpanKind.CLIENT, parent);
   const active = trace.setSpan(parent, span);
-  const traceparent = traceparentOf(active);
-  if (traceparent !== undefined) request.header.set("traceparent", traceparent);
+  if (sendTraceparent) {
+    const traceparent = traceparentOf(active);
+    if (traceparent !== undefined) request.header.set("traceparent", traceparent);
+  }
   return ended(
     span,
     context.with(active, () => next(request)),
     () => true,
   );
-};
+}
 
 export const traceRpcHandlers: Interceptor = (next) => (request) => {
   const tracer = activeTracer();
   if (tracer === undefined) return next(request);
-  const parent = contextFromTraceparent(request.header.get("traceparent"), ROOT_CONTEXT);
+  // Over the network the caller's span comes in the header; in process it is the active one.
+  const traceparent = request.header.get("traceparent");
+  const parent = traceparent === null ? context.active() : contextFromTraceparent(traceparent, ROOT_CONTEXT);
   const span = startRpcSpan(tracer, request, SpanKind.SERVER, parent);
   return ended(
     span,
