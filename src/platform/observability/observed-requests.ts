@@ -64,7 +64,8 @@ export function observeRequests(
     const tracer = activeTracer();
     const traced = tracer === undefined || rpc === true ? undefined : startHttpServerSpan(tracer, request);
     if (traced !== undefined) context.traceId = traced.traceId;
-    response.once("close", () => {
+    // `on`, not `once`: 'close' comes once, and `once` would allocate a wrapper per request.
+    response.on("close", () => {
       const method = request.method ?? "";
       const completed: CompletedRequest = {
         method,

@@ -10,7 +10,7 @@
  * that measured +2.9 µs of CPU per cached product read, about 10 %; a header instead of a context
  * value on in-process calls cost +2 µs (BENCHMARKS.md, "Request logs").
  */
-import { type ContextValues, createContextKey, createContextValues } from "@connectrpc/connect";
+import { type ContextKey, type ContextValues, createContextKey } from "@connectrpc/connect";
 import { REQUEST_ID_HEADER, requestIdFrom } from "../rpc/request-id.js";
 
 export interface RequestContext {
@@ -25,20 +25,47 @@ export const REQUEST_CONTEXT = createContextKey<RequestContext | undefined>(unde
   description: "the request a call serves",
 });
 
-const contexts = new WeakMap<object, RequestContext>();
+/**
+ * Where the context sits on the Node request object: a property under a symbol of our own rather
+ * than a WeakMap entry, which the garbage collector has to treat as an ephemeron (one per request).
+ */
+const CONTEXT = Symbol("request context");
 
 /** The context the one port attached to `request` (a Node request object), if any. */
 export function requestContextOf(request: object): RequestContext | undefined {
-  return contexts.get(request);
+  return (request as { [CONTEXT]?: RequestContext })[CONTEXT];
 }
 
 export function attachRequestContext(request: object, context: RequestContext): void {
-  contexts.set(request, context);
+  (request as { [CONTEXT]?: RequestContext })[CONTEXT] = context;
+}
+
+/**
+ * Connect's ContextValues with its methods on a prototype: `createContextValues()` builds its three
+ * methods anew for every object, and every module call makes two of these (the caller's, the
+ * handler's). Values are kept the same way, as properties under each key's symbol.
+ */
+class CallContextValues implements ContextValues {
+  [id: symbol]: unknown;
+
+  get<T>(key: ContextKey<T>): T {
+    return key.id in this ? (this[key.id] as T) : key.defaultValue;
+  }
+
+  set<T>(key: ContextKey<T>, value: T): this {
+    this[key.id] = value;
+    return this;
+  }
+
+  delete(key: ContextKey<unknown>): this {
+    delete this[key.id];
+    return this;
+  }
 }
 
 /** Context values that carry `context` (for a call's options, or a handler's context). */
 export function requestContextValues(context: RequestContext | undefined): ContextValues {
-  const values = createContextValues();
+  const values = new CallContextValues();
   return context === undefined ? values : values.set(REQUEST_CONTEXT, context);
 }
 

@@ -10,12 +10,11 @@ import {
   Code,
   ConnectError,
   type ContextValues,
-  createContextValues,
   type HandlerContext,
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { REQUEST_CONTEXT } from "../observability/request-context.js";
+import { REQUEST_CONTEXT, requestContextValues } from "../observability/request-context.js";
 import { applyInterceptors } from "./apply-interceptors.js";
 import { deepFreeze } from "./deep-freeze.js";
 import type { UnaryRoute } from "./in-process-router.js";
@@ -107,8 +106,7 @@ export async function invokeUnaryHandler(
 }
 
 function handlerValues(clientValues: ContextValues): ContextValues {
-  const request = clientValues.get(REQUEST_CONTEXT);
-  return request === undefined ? createContextValues() : createContextValues().set(REQUEST_CONTEXT, request);
+  return requestContextValues(clientValues.get(REQUEST_CONTEXT));
 }
 
 /** Connect's invokeUnaryImplementation, without touching the lazy signal unless someone asks. */
