@@ -98,8 +98,8 @@ export function restListener(
  * The REST side answers `x-request-id` itself, inside the one writeHead of each response, rather
  * than the one port setting it beforehand (observed-requests.ts): a header set before writeHead
  * sends Node down its slower merging path, which cost the cached product read 1.1 µs
- * (BENCHMARKS.md, "Request logs and metrics"). Hono's responses get it here; the fast path
- * (node-fast-path.ts) and the refusals above write it themselves.
+ * (BENCHMARKS.md, "Request logs, metrics and tracing"). Hono's responses get it here; the fast
+ * path (node-fast-path.ts) and the refusals above write it themselves.
  */
 function answeringRequestId(fetch: FetchHandler): FetchHandler {
   return (request, env) => {

@@ -9,7 +9,8 @@
  * request (sonic-boom measures the byte length of its pending buffer on every write, and each
  * write(2) goes through libuv's thread pool), about 10 % of a cached product read; a write per
  * turn of the event loop still cost ~2.9 µs. A push onto an array costs almost nothing, and one
- * write per 16 KiB is shared by a hundred requests (BENCHMARKS.md, "Request logs").
+ * write per 16 KiB is shared by a hundred requests (BENCHMARKS.md, "Request logs, metrics and
+ * tracing").
  */
 import { writeSync } from "node:fs";
 import type { DestinationStream } from "pino";

@@ -8,7 +8,7 @@
  *
  * Deliberately not an AsyncLocalStorage: on Node 20 an active one costs every promise a hook, and
  * that measured +2.9 µs of CPU per cached product read, about 10 %; a header instead of a context
- * value on in-process calls cost +2 µs (BENCHMARKS.md, "Request logs").
+ * value on in-process calls cost +2 µs (BENCHMARKS.md, "Request logs, metrics and tracing").
  */
 import { type ContextKey, type ContextValues, createContextKey } from "@connectrpc/connect";
 import { REQUEST_ID_HEADER, requestIdFrom } from "../rpc/request-id.js";

@@ -8,7 +8,7 @@
  * A call in process is one call seen from both sides: the in-process transport reports it once as
  * it settles (`inProcessCall`) and it is recorded in both series. Interceptors there would take
  * every call off the transport's direct path: one cost the cached product read 2.3 µs, 7 %
- * (BENCHMARKS.md, "Request logs and metrics").
+ * (BENCHMARKS.md, "Request logs, metrics and tracing").
  */
 import type { DescMethodUnary } from "@bufbuild/protobuf";
 import type { Code, Interceptor } from "@connectrpc/connect";

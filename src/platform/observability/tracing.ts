@@ -2,7 +2,8 @@
  * Whether tracing is on, and the W3C trace context as OpenTelemetry contexts. Off, no tracer,
  * context manager or exporter exists (the SDK is not even loaded: tracing-sdk.ts is imported only
  * to start one), and every instrumentation site asks `activeTracer()` first, so a request pays one
- * check per site and nothing else (BENCHMARKS.md, "Tracing"). docs/operations.md, "Tracing".
+ * check per site and nothing else (BENCHMARKS.md, "Request logs, metrics and tracing";
+ * docs/operations.md, "Tracing").
  */
 import {
   type Context,
