@@ -6,13 +6,18 @@
  * share it. docs/operations.md, "Logs".
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ChildApp, startChildApp } from "./support/child-app.js";
-import { createServiceDeployment, serviceUrls, testToken } from "./support/deployment.js";
+import type { ChildApp } from "./support/child-app.js";
+import { serviceUrls, testToken } from "./support/deployment.js";
 import { httpCall } from "./support/http-call.js";
 import { type OrderJson, orderApi } from "./support/order-json.js";
 import type { ProductJson } from "./support/product-json.js";
 import { type TestApp, topologyTestApp } from "./support/test-app.js";
-import { type SplitTopology, startSplitTopology } from "./support/topologies.js";
+import {
+  type OneProcess,
+  type SplitTopology,
+  startOneProcess,
+  startSplitTopology,
+} from "./support/topologies.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CREATE_ORDER = "/ecommerce.orders.v1.OrderService/CreateOrder";
@@ -79,44 +84,14 @@ function expectAccessLine(line: LogLine | undefined, fields: Record<string, unkn
   expect(Date.parse(line?.time as string)).toBeGreaterThan(Date.now() - 120_000);
 }
 
-/** One process hosting every module, on a deployment of its own. */
-interface SingleProcess {
-  child: ChildApp;
-  stop(): Promise<void>;
-}
-
-async function startSingleProcess(): Promise<SingleProcess> {
-  const deployment = await createServiceDeployment();
-  let child: ChildApp;
-  try {
-    child = await startChildApp({
-      ...deployment.env,
-      HOST: "127.0.0.1",
-      PORT: "0",
-      DATA_DIR: "memory://",
-      LOG_LEVEL: "info",
-    });
-  } catch (error) {
-    await deployment.drop();
-    throw error;
-  }
-  return {
-    child,
-    stop: async () => {
-      await child.stop();
-      await deployment.drop();
-    },
-  };
-}
-
 describe.skipIf(Array.isArray(serviceUrls()))("request ids end to end", () => {
-  let single: SingleProcess | undefined;
+  let single: OneProcess | undefined;
   let split: SplitTopology | undefined;
 
   // Both set-ups start at once: starting processes is most of this file's time.
   beforeAll(async () => {
     const [one, four] = await Promise.allSettled([
-      startSingleProcess(),
+      startOneProcess({ LOG_LEVEL: "info" }),
       startSplitTopology({ LOG_LEVEL: "info" }),
     ]);
     if (one.status === "fulfilled") single = one.value;
@@ -138,7 +113,7 @@ describe.skipIf(Array.isArray(serviceUrls()))("request ids end to end", () => {
       httpCall(child.url, method, path, options);
 
     beforeAll(async () => {
-      child = (single as SingleProcess).child;
+      child = (single as OneProcess).app;
       stdout = readStdout(child);
       adminToken = await testToken("admin-request-ids", "admin");
       customerToken = await testToken("customer-request-ids", "customer");

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { context, ROOT_CONTEXT, TraceFlags, type Tracer, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,5 +42,21 @@ describe("log lines and traces", () => {
     setActiveTracer(undefined);
     context.with(trace.setSpanContext(ROOT_CONTEXT, SPAN), () => log.logger.warn("untraced"));
     expect(log.lines[0]).not.toHaveProperty("traceId");
+  });
+});
+
+describe("LOG_FORMAT=pretty", () => {
+  it("prints lines for a person, not JSON", () => {
+    const script = `import { createLogger } from ${JSON.stringify(new URL("./logger.ts", import.meta.url).pathname)};
+createLogger("info", "pretty").info({ orderId: "o-1" }, "pretty line");`;
+    const output = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    const line = output.split("\n").find((text) => text.includes("pretty line"));
+    expect(line).toBeDefined();
+    expect(line).toMatch(/INFO/);
+    expect(line?.trimStart().startsWith("{")).toBe(false);
+    expect(output).toContain('orderId: "o-1"');
   });
 });

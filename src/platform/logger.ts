@@ -39,7 +39,7 @@ export function createLogger(
  * The active span's ids, while tracing is on (its context manager follows the request); a new
  * object each time, as pino assigns the line's own fields into it.
  */
-export function traceFields(): Record<string, string> {
+function traceFields(): Record<string, string> {
   if (activeTracer() === undefined) return {};
   const span = trace.getSpanContext(context.active());
   return span === undefined ? {} : { traceId: span.traceId, spanId: span.spanId };

@@ -6,6 +6,7 @@
  *   in docs/api.md's split example; the gateway is the front door.
  * - replicas: full processes (default MODULES) side by side behind a round-robin proxy, so that
  *   consecutive requests alternate between them.
+ * - one process: the whole platform (default MODULES), for suites that read its output.
  *
  * Every process of a topology starts at once: the module processes get free ports chosen up
  * front, so the processes calling them know their URLs before they listen.
@@ -25,6 +26,13 @@ export interface SplitTopology {
   baseUrl: string;
   /** Starts that module's process again, same environment and port, once it has stopped. */
   restart(module: SplitModule): Promise<ChildApp>;
+  stop(): Promise<void>;
+}
+
+export interface OneProcess {
+  deployment: ServiceDeployment;
+  app: ChildApp;
+  /** Stops the process and drops the deployment; calling it again returns the same promise. */
   stop(): Promise<void>;
 }
 
@@ -75,6 +83,21 @@ async function stopAll(deployment: ServiceDeployment, children: ChildApp[]): Pro
   }
   await Promise.all(children.map((child) => child.stop()));
   await deployment.drop();
+}
+
+/** The whole platform in one process, on a deployment of its own; `env` adds to its environment. */
+export async function startOneProcess(env: Record<string, string> = {}): Promise<OneProcess> {
+  const deployment = await createServiceDeployment();
+  const [app] = (await startAll(deployment, [processEnv(deployment, { PORT: "0", ...env })])) as [ChildApp];
+  let stopped: Promise<void> | undefined;
+  return {
+    deployment,
+    app,
+    stop: () => {
+      stopped ??= stopAll(deployment, [app]);
+      return stopped;
+    },
+  };
 }
 
 export async function startSplitTopology(env: Record<string, string> = {}): Promise<SplitTopology> {

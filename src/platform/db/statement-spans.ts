@@ -6,7 +6,8 @@
  * error) comes back, as a child of whatever span is active: the handler's, the relay's, the
  * consumer's. docs/operations.md, "Tracing".
  */
-import { context, type Span, SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
+import { context, type Span, SpanKind, type Tracer } from "@opentelemetry/api";
+import { markFailed } from "../observability/span-end.js";
 
 export interface DatabaseServer {
   readonly host: string;
@@ -83,8 +84,5 @@ function failed(span: Span, error: unknown): void {
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string") span.setAttribute("db.response.status_code", code);
   span.setAttribute("error.type", error instanceof Error ? error.name : "error");
-  span.setStatus({
-    code: SpanStatusCode.ERROR,
-    message: error instanceof Error ? error.message : String(error),
-  });
+  markFailed(span, error);
 }

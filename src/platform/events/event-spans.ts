@@ -13,12 +13,11 @@ import {
   type Context,
   type Link,
   ROOT_CONTEXT,
-  type Span,
   SpanKind,
-  SpanStatusCode,
   type Tracer,
   trace,
 } from "@opentelemetry/api";
+import { endedWith } from "../observability/span-end.js";
 import { activeTracer, context, contextFromTraceparent, traceparentOf } from "../observability/tracing.js";
 import type { DeliveredEvent, PublishedEvent, SubscribeOptions } from "./event-bus.js";
 
@@ -62,7 +61,7 @@ export async function publishTraced(
     parent,
   );
   const active = trace.setSpan(parent, span);
-  return ended(
+  return endedWith(
     span,
     context.with(active, () => publish({ ...event, traceContext: traceparentOf(active) })),
   );
@@ -123,19 +122,5 @@ function processed(
     },
     parent,
   );
-  return ended(span, context.with(trace.setSpan(parent, span), handle));
-}
-
-async function ended(span: Span, work: Promise<void>): Promise<void> {
-  try {
-    await work;
-  } catch (error) {
-    span.setStatus({
-      code: SpanStatusCode.ERROR,
-      message: error instanceof Error ? error.message : String(error),
-    });
-    throw error;
-  } finally {
-    span.end();
-  }
+  return endedWith(span, context.with(trace.setSpan(parent, span), handle));
 }

@@ -14,7 +14,6 @@ import {
   type Tracer,
 } from "@opentelemetry/api";
 import type { AnyRequest } from "../server/request-listener.js";
-import { rawHeader } from "./raw-header.js";
 import { contextFromTraceparent, trace } from "./tracing.js";
 
 export interface HttpServerSpan {
@@ -25,11 +24,16 @@ export interface HttpServerSpan {
   readonly traceId: string | undefined;
 }
 
-export function startHttpServerSpan(tracer: Tracer, request: AnyRequest): HttpServerSpan {
+/** `traceparent`: the caller's header, if it sent one (read once, by the caller). */
+export function startHttpServerSpan(
+  tracer: Tracer,
+  request: AnyRequest,
+  traceparent: string | undefined,
+): HttpServerSpan {
   const method = request.method ?? "";
   const url = request.url ?? "/";
   const queryStart = url.indexOf("?");
-  const parent = contextFromTraceparent(rawHeader(request, "traceparent"), ROOT_CONTEXT);
+  const parent = contextFromTraceparent(traceparent, ROOT_CONTEXT);
   const span = tracer.startSpan(
     method,
     {

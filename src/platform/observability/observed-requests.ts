@@ -54,15 +54,17 @@ export function observeRequests(
   const accessLog = new AccessLog(options.logger);
   return (request, response) => {
     const started = performance.now();
+    const traceparent = rawHeader(request, "traceparent");
     const context: RequestContext = {
       requestId: requestIdFrom(rawHeader(request, REQUEST_ID_HEADER)),
-      traceId: traceIdOf(rawHeader(request, "traceparent")),
+      traceId: traceIdOf(traceparent),
     };
     attachRequestContext(request, context);
     const rpc = isRpc?.(request.url ?? "/");
     if (rpc !== false) response.setHeader(REQUEST_ID_HEADER, context.requestId);
     const tracer = activeTracer();
-    const traced = tracer === undefined || rpc === true ? undefined : startHttpServerSpan(tracer, request);
+    const traced =
+      tracer === undefined || rpc === true ? undefined : startHttpServerSpan(tracer, request, traceparent);
     if (traced !== undefined) context.traceId = traced.traceId;
     // `on`, not `once`: 'close' comes once, and `once` would allocate a wrapper per request.
     response.on("close", () => {

@@ -23,6 +23,7 @@ import {
   SpanStatusCode,
   type Tracer,
 } from "@opentelemetry/api";
+import { endedWith } from "./span-end.js";
 import { activeTracer, context, contextFromTraceparent, trace, traceparentOf } from "./tracing.js";
 
 type AnyRequest = UnaryRequest | StreamRequest;
@@ -51,10 +52,10 @@ function tracedCall<T>(
     const traceparent = traceparentOf(active);
     if (traceparent !== undefined) request.header.set("traceparent", traceparent);
   }
-  return ended(
+  return endedWith(
     span,
     context.with(active, () => next(request)),
-    () => true,
+    CLIENT_FAILURE,
   );
 }
 
@@ -65,10 +66,10 @@ export const traceRpcHandlers: Interceptor = (next) => (request) => {
   const traceparent = request.header.get("traceparent");
   const parent = traceparent === null ? context.active() : contextFromTraceparent(traceparent, ROOT_CONTEXT);
   const span = startRpcSpan(tracer, request, SpanKind.SERVER, parent);
-  return ended(
+  return endedWith(
     span,
     context.with(trace.setSpan(parent, span), () => next(request)),
-    isServerFault,
+    SERVER_FAILURE,
   );
 };
 
@@ -85,9 +86,9 @@ const SERVER_FAULTS = new Set([
   Code.DataLoss,
 ]);
 
-function isServerFault(code: Code): boolean {
-  return SERVER_FAULTS.has(code);
-}
+/** Any failure is the client span's error; the server span's only when the server is at fault. */
+const CLIENT_FAILURE = rpcFailure(() => true);
+const SERVER_FAILURE = rpcFailure((code) => SERVER_FAULTS.has(code));
 
 function startRpcSpan(tracer: Tracer, request: AnyRequest, kind: SpanKind, parent: Context): Span {
   return tracer.startSpan(
@@ -104,16 +105,11 @@ function startRpcSpan(tracer: Tracer, request: AnyRequest, kind: SpanKind, paren
   );
 }
 
-/** `call`, with `span` ended when it settles, its error code noted, and its status set by `isError`. */
-async function ended<T>(span: Span, call: Promise<T>, isError: (code: Code) => boolean): Promise<T> {
-  try {
-    return await call;
-  } catch (error) {
+/** Notes a failed call's Connect code on its span; `isError` says whether the code is the span's error. */
+function rpcFailure(isError: (code: Code) => boolean) {
+  return (span: Span, error: unknown) => {
     const { code } = ConnectError.from(error);
     span.setAttribute("rpc.connect_rpc.error_code", codeToString(code));
     if (isError(code)) span.setStatus({ code: SpanStatusCode.ERROR, message: codeToString(code) });
-    throw error;
-  } finally {
-    span.end();
-  }
+  };
 }

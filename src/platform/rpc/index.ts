@@ -7,7 +7,7 @@
  */
 export { businessError, echo, invalidArgument, notFound } from "./errors.js";
 export { decodePageToken, encodePageToken, fetchPage, resolvePageSize } from "./page-token.js";
-export { REQUEST_ID_HEADER, requestIdFrom, saneRequestId } from "./request-id.js";
+export { REQUEST_ID_HEADER, requestIdFrom } from "./request-id.js";
 export { textCheckingRouter } from "./text-checking-router.js";
 export { decodeTimeCursor, encodeTimeCursor, type TimeCursor, timeCursorOf } from "./time-cursor.js";
 export { Violations } from "./violations.js";

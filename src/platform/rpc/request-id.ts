@@ -8,7 +8,7 @@ export const REQUEST_ID_HEADER = "x-request-id";
 
 const SANE = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
-export function saneRequestId(value: string | null | undefined): string | undefined {
+function saneRequestId(value: string | null | undefined): string | undefined {
   return value !== null && value !== undefined && SANE.test(value) ? value : undefined;
 }
 
