@@ -1,17 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./config.js";
+import { configRefusal } from "../../test/support/config-refusal.js";
+import { loadConfig } from "./config.js";
 
 const split = { NATS_URL: "nats://127.0.0.1:4222", DATABASE_URL: "postgres://x@127.0.0.1/db" };
-
-function refusal(env: Record<string, string>): { variable: string; message: string } {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return { variable: error.variable, message: error.message };
-    throw error;
-  }
-  throw new Error("expected a configuration error");
-}
 
 describe("loadConfig accepting a configuration", () => {
   it("defaults to every module in one process with embedded dependencies", () => {
@@ -80,7 +71,7 @@ describe("loadConfig refusing a configuration", () => {
     [{ LOG_FORMAT: "xml" }, "LOG_FORMAT"],
     [{ RESERVATION_TIMEOUT_SECONDS: "0" }, "RESERVATION_TIMEOUT_SECONDS"],
   ])("refuses %j naming %s", (env, variable) => {
-    expect(refusal(env).variable).toBe(variable);
+    expect(configRefusal(env).variable).toBe(variable);
   });
 
   it("never repeats the credentials of a URL it refuses", () => {
@@ -89,24 +80,26 @@ describe("loadConfig refusing a configuration", () => {
       { DATABASE_URL: "mysql://app:s3cret@db/shop" },
     ];
     for (const env of refused) {
-      const { message } = refusal(env);
+      const { message } = configRefusal(env);
       expect(message).not.toContain("s3cret");
       expect(message).not.toContain("alice");
     }
   });
 
   it("refuses a needed module that is neither hosted nor given a URL", () => {
-    expect(refusal({ ...split, MODULES: "orders" })).toMatchObject({ variable: "INVENTORY_URL" });
+    expect(configRefusal({ ...split, MODULES: "orders" })).toMatchObject({ variable: "INVENTORY_URL" });
     expect(
-      refusal({ ...split, MODULES: "gateway", INVENTORY_URL: "http://a", ORDERS_URL: "http://b" }),
+      configRefusal({ ...split, MODULES: "gateway", INVENTORY_URL: "http://a", ORDERS_URL: "http://b" }),
     ).toMatchObject({
       variable: "STATISTICS_URL",
     });
   });
 
   it("refuses a split without NATS or PostgreSQL, and a URL for a module hosted here", () => {
-    expect(refusal({ DATABASE_URL: split.DATABASE_URL, MODULES: "inventory" }).variable).toBe("NATS_URL");
-    expect(refusal({ NATS_URL: split.NATS_URL, MODULES: "inventory" }).variable).toBe("DATABASE_URL");
-    expect(refusal({ INVENTORY_URL: "http://127.0.0.1:7001" }).variable).toBe("INVENTORY_URL");
+    expect(configRefusal({ DATABASE_URL: split.DATABASE_URL, MODULES: "inventory" }).variable).toBe(
+      "NATS_URL",
+    );
+    expect(configRefusal({ NATS_URL: split.NATS_URL, MODULES: "inventory" }).variable).toBe("DATABASE_URL");
+    expect(configRefusal({ INVENTORY_URL: "http://127.0.0.1:7001" }).variable).toBe("INVENTORY_URL");
   });
 });

@@ -1,18 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./config.js";
+import { configRefusal } from "../../test/support/config-refusal.js";
+import { loadConfig } from "./config.js";
 
 function tracing(env: Record<string, string>) {
   return loadConfig(env).tracing;
-}
-
-function refusal(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a configuration error");
 }
 
 describe("tracing configuration from the OTEL_* variables", () => {
@@ -97,13 +88,15 @@ describe("tracing configuration from the OTEL_* variables", () => {
     [{ OTEL_EXPORTER_OTLP_HEADERS: "no-equals-sign" }, "OTEL_EXPORTER_OTLP_HEADERS"],
     [{ OTEL_RESOURCE_ATTRIBUTES: "bad=%E0%A4%A" }, "OTEL_RESOURCE_ATTRIBUTES"],
   ])("refuses %j naming %s", (env, variable) => {
-    expect(refusal(env).variable).toBe(variable);
+    expect(configRefusal(env).variable).toBe(variable);
   });
 
   it("never repeats a header's value in an error", () => {
-    expect(refusal({ OTEL_EXPORTER_OTLP_HEADERS: "api-key=%E0%A4%A-secret" }).message).not.toContain(
+    expect(configRefusal({ OTEL_EXPORTER_OTLP_HEADERS: "api-key=%E0%A4%A-secret" }).message).not.toContain(
       "secret",
     );
-    expect(refusal({ OTEL_EXPORTER_OTLP_HEADERS: "secret-without-key" }).message).not.toContain("secret");
+    expect(configRefusal({ OTEL_EXPORTER_OTLP_HEADERS: "secret-without-key" }).message).not.toContain(
+      "secret",
+    );
   });
 });
