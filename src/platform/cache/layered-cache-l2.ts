@@ -7,6 +7,7 @@
 import type { Logger } from "../logger.js";
 import { errorMessage, rateLimitedWarn } from "../rate-limited-log.js";
 import type { CacheMetrics } from "./layered-cache-metrics.js";
+import { LruMap } from "./lru-map.js";
 import type { Observed, SecondLevelRead, SecondLevelStore } from "./second-level-store.js";
 
 /** How values are written to / read from L2. */
@@ -26,6 +27,13 @@ export interface LayeredCacheL2Options<T> {
   tombstoneTtlMs: number;
   metrics: CacheMetrics;
   logger: Logger | undefined;
+  /**
+   * How many keys keep their last decoded value, handed out again while L2 holds the same text
+   * (0: none). For caches that read L2 on every get (readThroughL2): the same bytes are the same
+   * value, so a read that finds them unchanged costs no decoding, and the caller gets the same
+   * object as before (the gateway serializes a product once per object).
+   */
+  decodedEntries: number;
 }
 
 export class LayeredCacheL2<T> {
@@ -37,6 +45,7 @@ export class LayeredCacheL2<T> {
   readonly #metrics: CacheMetrics;
   readonly #logger: Logger | undefined;
   readonly #warn: (fields: Record<string, unknown>, message: string) => void;
+  readonly #decoded: LruMap<{ readonly text: string; readonly value: T }> | undefined;
 
   constructor(options: LayeredCacheL2Options<T>) {
     this.#name = options.name;
@@ -47,6 +56,7 @@ export class LayeredCacheL2<T> {
     this.#metrics = options.metrics;
     this.#logger = options.logger;
     this.#warn = rateLimitedWarn(options.logger, 10_000);
+    this.#decoded = options.decodedEntries > 0 ? new LruMap(options.decodedEntries) : undefined;
   }
 
   /** The key's text and what it held (see SecondLevelStore.read); undefined when the store failed. */
@@ -66,13 +76,22 @@ export class LayeredCacheL2<T> {
     const { value: text, observed } = read;
     if (text === undefined) return { value: undefined, observed };
     try {
-      return { value: this.#codec.decode(text), observed };
+      return { value: this.#decode(key, text), observed };
     } catch (error) {
       // An unreadable entry (e.g. written by an older version) is a miss; the load's fill
       // replaces it (it is what the read observed).
       this.#failed("decode", key, error);
       return { value: undefined, observed };
     }
+  }
+
+  /** `text` decoded, or the value it was decoded to last time (see `decodedEntries`). */
+  #decode(key: string, text: string): T {
+    const last = this.#decoded?.get(key);
+    if (last !== undefined && last.text === text) return last.value;
+    const value = this.#codec.decode(text);
+    this.#decoded?.put(key, { text, value });
+    return value;
   }
 
   /**

@@ -58,6 +58,35 @@ describe("LayeredCache: one flight per key", () => {
   });
 });
 
+describe("LayeredCache: reading through L2", () => {
+  it("hands out the same object while L2 holds the same text, and decodes again once it changes", async () => {
+    const { rows, load } = source();
+    rows.set("a", { id: "a", version: 1 });
+    const l2 = new MemorySecondLevelStore();
+    const decode = vi.fn(codec.decode);
+    const c = cache({ load, l2, readThroughL2: true, codec: { ...codec, decode } });
+    await c.get("a"); // L2 miss: loaded, and filled
+    await c.flushWrites();
+    const first = await c.get("a");
+    const second = await c.get("a");
+    expect(first).toEqual({ id: "a", version: 1 });
+    expect(second).toBe(first);
+    expect(decode).toHaveBeenCalledTimes(1);
+
+    // Another process changes the row and invalidates; the next reads see version 2, decoded once.
+    const other = cache({ load, l2, readThroughL2: true });
+    rows.set("a", { id: "a", version: 2 });
+    await other.invalidate("a");
+    await c.get("a"); // the tombstone: loaded, and filled
+    await c.flushWrites();
+    const third = await c.get("a");
+    const fourth = await c.get("a");
+    expect(third).toEqual({ id: "a", version: 2 });
+    expect(fourth).toBe(third);
+    expect(decode).toHaveBeenCalledTimes(2);
+  });
+});
+
 describe("LayeredCache: L1", () => {
   it("answers an L1 hit with the identical object, without asking L2 or load", async () => {
     const { rows, load } = source();

@@ -91,6 +91,8 @@ export class LayeredCache<T> {
             tombstoneTtlMs: Math.ceil(options.l2TombstoneTtlMs ?? DEFAULT_L2_TOMBSTONE_TTL_MS),
             metrics: this.#metrics,
             logger: options.logger,
+            // What L1 would hold, had it not been skipped.
+            decodedEntries: this.#readThroughL2 ? options.maxEntries : 0,
           });
   }
 
