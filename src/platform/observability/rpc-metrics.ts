@@ -10,18 +10,44 @@
  * every call off the transport's direct path: one cost the cached product read 2.3 µs, 7 %
  * (BENCHMARKS.md, "Request logs, metrics and tracing").
  */
-import type { DescMethodUnary } from "@bufbuild/protobuf";
+import type { DescMethod, DescMethodUnary } from "@bufbuild/protobuf";
 import type { Code, Interceptor } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { Registry } from "prom-client";
 import { publicError } from "../errors/public-error.js";
-import { LabelledLatency } from "../labelled-latency.js";
+import { LabelledLatency, type LatencySeries } from "../labelled-latency.js";
 
 const LABELS = ["service", "method", "code"] as const;
+
+/**
+ * The series of one method on one side, by code (0 for ok, else Connect's code number): found by
+ * the method's descriptor, without a key string per call (labelled-latency.ts says why).
+ */
+class MethodSeries {
+  private readonly byCode: (LatencySeries | undefined)[] = [];
+
+  constructor(
+    private readonly latency: LabelledLatency,
+    private readonly method: DescMethod,
+  ) {}
+
+  observe(code: Code | undefined, seconds: number): void {
+    const index = code ?? 0;
+    let series = this.byCode[index];
+    if (series === undefined) {
+      const name = code === undefined ? "ok" : codeToString(code);
+      series = this.latency.series(this.method.parent.typeName, this.method.name, name);
+      this.byCode[index] = series;
+    }
+    series.observe(seconds);
+  }
+}
 
 export class RpcMetrics {
   private readonly server: LabelledLatency;
   private readonly client: LabelledLatency;
+  private readonly serverSeries = new Map<DescMethod, MethodSeries>();
+  private readonly clientSeries = new Map<DescMethod, MethodSeries>();
 
   constructor(registry: Registry) {
     this.server = new LabelledLatency(registry, {
@@ -40,35 +66,42 @@ export class RpcMetrics {
 
   /** For the handlers this process serves over the network. */
   readonly handled: Interceptor = (next) => (request) =>
-    this.timed(request, () => next(request), [this.server]);
+    timed(this.seriesOf(this.serverSeries, this.server, request.method), () => next(request));
 
   /** For the calls this process makes over the network. */
-  readonly made: Interceptor = (next) => (request) => this.timed(request, () => next(request), [this.client]);
+  readonly made: Interceptor = (next) => (request) =>
+    timed(this.seriesOf(this.clientSeries, this.client, request.method), () => next(request));
 
   /** The in-process transport's completion hook: each call counts as made and as handled. */
   readonly inProcessCall = (method: DescMethodUnary, code: Code | undefined, seconds: number): void => {
-    const name = code === undefined ? "ok" : codeToString(code);
-    const service = method.parent.typeName;
-    this.client.observe(service, method.name, name, seconds);
-    this.server.observe(service, method.name, name, seconds);
+    this.seriesOf(this.clientSeries, this.client, method).observe(code, seconds);
+    this.seriesOf(this.serverSeries, this.server, method).observe(code, seconds);
   };
 
-  private async timed<T>(
-    request: { service: { typeName: string }; method: { name: string } },
-    call: () => Promise<T>,
-    series: readonly LabelledLatency[],
-  ): Promise<T> {
-    const started = performance.now();
-    let code = "ok";
-    try {
-      return await call();
-    } catch (error) {
-      // As the caller gets it: what a handler threw becomes a public error (public-error.ts).
-      code = codeToString(publicError(error).code);
-      throw error;
-    } finally {
-      const seconds = (performance.now() - started) / 1000;
-      for (const one of series) one.observe(request.service.typeName, request.method.name, code, seconds);
+  private seriesOf(
+    bySide: Map<DescMethod, MethodSeries>,
+    latency: LabelledLatency,
+    method: DescMethod,
+  ): MethodSeries {
+    let series = bySide.get(method);
+    if (series === undefined) {
+      series = new MethodSeries(latency, method);
+      bySide.set(method, series);
     }
+    return series;
+  }
+}
+
+async function timed<T>(series: MethodSeries, call: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  let code: Code | undefined;
+  try {
+    return await call();
+  } catch (error) {
+    // As the caller gets it: what a handler threw becomes a public error (public-error.ts).
+    code = publicError(error).code;
+    throw error;
+  } finally {
+    series.observe(code, (performance.now() - started) / 1000);
   }
 }
