@@ -60,8 +60,6 @@ export async function invokeUnaryHandler(
       // the client's); Connect's protocol headers
       // (content-type, connect-protocol-version, connect-timeout-ms, user-agent) are not added.
       requestHeader: headerIsPrivate ? req.header : new Headers(req.header),
-      responseHeader: new Headers(),
-      responseTrailer: new Headers(),
       // Handlers must not behave differently in-process, and the semantics kept are Connect's.
       protocolName: "connect",
       // The client's context values do not cross the boundary: they do not with
@@ -87,15 +85,7 @@ export async function invokeUnaryHandler(
       message = await runServerInterceptors(route, context, abort, input);
     }
     abort.abort();
-    return {
-      stream: false,
-      service: req.service,
-      method: req.method,
-      // Handed over, not copied: the handler is done with them.
-      header: context.responseHeader,
-      trailer: context.responseTrailer,
-      message: freezeMessages ? deepFreeze(message) : message,
-    };
+    return new InProcessUnaryResponse(req, context, freezeMessages ? deepFreeze(message) : message);
   } catch (thrown) {
     const e = route.onError === undefined ? thrown : route.onError(thrown, context);
     abort.abort(e);
@@ -154,6 +144,9 @@ async function runServerInterceptors(
 function mergeRequest(context: HandlerContext, req: UnaryRequest): HandlerContext {
   return {
     ...context,
+    // Getters on the prototype, which a spread does not copy.
+    responseHeader: context.responseHeader,
+    responseTrailer: context.responseTrailer,
     service: req.service,
     requestHeader: req.header,
     signal: req.signal,
@@ -184,8 +177,11 @@ function noTimeout(): undefined {
 function noop(): void {}
 
 /**
- * The HandlerContext a handler gets (see WithLazySignal). A spread copy of it has no `signal`; the
- * one place that copies a context (mergeRequest) sets its own.
+ * The HandlerContext a handler gets (see WithLazySignal). Its response headers and trailers are
+ * made when first used: most handlers set none, and each Headers object (undici's, with its
+ * argument checks) cost the cached product read ~0.2 µs (BENCHMARKS.md, "Request logs, metrics
+ * and tracing"). A spread copy of it has no `signal`, `responseHeader` or `responseTrailer`; the
+ * one place that copies a context (mergeRequest) sets them.
  */
 class InProcessHandlerContext extends WithLazySignal implements HandlerContext {
   readonly method: HandlerContext["method"];
@@ -193,23 +189,61 @@ class InProcessHandlerContext extends WithLazySignal implements HandlerContext {
   readonly timeoutMs: HandlerContext["timeoutMs"];
   readonly requestMethod: string;
   readonly requestHeader: Headers;
-  readonly responseHeader: Headers;
-  readonly responseTrailer: Headers;
   readonly protocolName: string;
   readonly values: HandlerContext["values"];
   readonly url: string;
+  #responseHeader: Headers | undefined;
+  #responseTrailer: Headers | undefined;
 
-  constructor(fields: Omit<HandlerContext, "signal">, abort: LazyAbortController) {
+  constructor(
+    fields: Omit<HandlerContext, "signal" | "responseHeader" | "responseTrailer">,
+    abort: LazyAbortController,
+  ) {
     super(abort);
     this.method = fields.method;
     this.service = fields.service;
     this.timeoutMs = fields.timeoutMs;
     this.requestMethod = fields.requestMethod;
     this.requestHeader = fields.requestHeader;
-    this.responseHeader = fields.responseHeader;
-    this.responseTrailer = fields.responseTrailer;
     this.protocolName = fields.protocolName;
     this.values = fields.values;
     this.url = fields.url;
+  }
+
+  get responseHeader(): Headers {
+    this.#responseHeader ??= new Headers();
+    return this.#responseHeader;
+  }
+
+  get responseTrailer(): Headers {
+    this.#responseTrailer ??= new Headers();
+    return this.#responseTrailer;
+  }
+}
+
+/**
+ * What the caller gets: the handler's message, and its response headers and trailers, handed over
+ * rather than copied (the handler is done with them) and made only if someone reads them.
+ */
+class InProcessUnaryResponse implements UnaryResponse {
+  readonly stream = false as const;
+  readonly service: UnaryResponse["service"];
+  readonly method: UnaryResponse["method"];
+
+  constructor(
+    req: UnaryRequest,
+    private readonly context: InProcessHandlerContext,
+    readonly message: UnaryResponse["message"],
+  ) {
+    this.service = req.service;
+    this.method = req.method;
+  }
+
+  get header(): Headers {
+    return this.context.responseHeader;
+  }
+
+  get trailer(): Headers {
+    return this.context.responseTrailer;
   }
 }
