@@ -68,11 +68,18 @@ type ProductHandlers = Pick<
 function createProductHandlers(deps: InventoryServiceDeps): ProductHandlers {
   const { store, cache, auth, onEventsCommitted } = deps;
 
-  /** The general read: validates a sent token, then goes through every cache layer. */
-  async function readProduct(id: string, context: HandlerContext): Promise<GetProductResponse> {
+  /**
+   * The general read: validates a sent token, then goes through every cache layer. `wellFormed`:
+   * whether `id` is a UUID at all (the caller checked; no other id can name a product).
+   */
+  async function readProduct(
+    id: string,
+    wellFormed: boolean,
+    context: HandlerContext,
+  ): Promise<GetProductResponse> {
     // Reads are public, but a token that is sent must still be valid.
     if (context.requestHeader.has("authorization")) await auth.identify(context);
-    const product = isUuid(id) ? await cache.get(id) : undefined;
+    const product = wellFormed ? await cache.get(id) : undefined;
     if (product === undefined) throw notFound("product", id);
     return getProductResponse(product);
   }
@@ -87,10 +94,11 @@ function createProductHandlers(deps: InventoryServiceDeps): ProductHandlers {
 
     // Not async: a warm read with no token answers synchronously, with no promise in between.
     getProduct(request, context) {
-      const cached = isUuid(request.id) ? cache.getIfPresent(request.id) : undefined;
+      const wellFormed = isUuid(request.id);
+      const cached = wellFormed ? cache.getIfPresent(request.id) : undefined;
       if (cached !== undefined && !context.requestHeader.has("authorization"))
         return getProductResponse(cached);
-      return readProduct(request.id, context);
+      return readProduct(request.id, wellFormed, context);
     },
 
     async listProducts(request, context) {
