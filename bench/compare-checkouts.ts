@@ -70,14 +70,19 @@ const ratios: number[] = [];
 let sumA = 0,
   sumB = 0;
 const cpu = { a: { micros: 0, requests: 0 }, b: { micros: 0, requests: 0 } };
+/** B's CPU per request minus A's, per pair of rounds. */
+const cpuDifferences: number[] = [];
+const lastPerRequest = { a: 0, b: 0 };
 /** Loads one side for a round; adds the CPU its platform process (all its threads) spent to `cpu`. */
 async function round(side: "a" | "b"): Promise<number> {
   const platform = side === "a" ? a : b;
   const before = cpuMicros(platform.child.pid as number);
   const seconds = Number(secondsText);
   const { requestsPerSecond } = await runLoad({ url: platform.url, durationSeconds: seconds });
-  cpu[side].micros += cpuMicros(platform.child.pid as number) - before;
+  const micros = cpuMicros(platform.child.pid as number) - before;
+  cpu[side].micros += micros;
   cpu[side].requests += requestsPerSecond * seconds;
+  lastPerRequest[side] = micros / (requestsPerSecond * seconds);
   return requestsPerSecond;
 }
 for (let r = 0; r < Number(roundsText); r++) {
@@ -89,6 +94,7 @@ for (let r = 0; r < Number(roundsText); r++) {
   sumA += ra;
   sumB += rb;
   ratios.push(rb / ra);
+  cpuDifferences.push(lastPerRequest.b - lastPerRequest.a);
 }
 ratios.sort((p, q) => p - q);
 const median = ratios[Math.floor(ratios.length / 2)] ?? Number.NaN;
@@ -96,7 +102,11 @@ const perRequest = (side: "a" | "b") => (cpu[side].micros / cpu[side].requests).
 console.log(
   `A ${Math.round(sumA / ratios.length)} req/s, B ${Math.round(sumB / ratios.length)} req/s, B/A ${(sumB / sumA).toFixed(3)}, median pair ${median.toFixed(3)}, pairs ${ratios.map((v) => v.toFixed(2)).join(" ")}`,
 );
-console.log(`platform CPU per request: A ${perRequest("a")} µs, B ${perRequest("b")} µs`);
+cpuDifferences.sort((p, q) => p - q);
+const medianDifference = cpuDifferences[Math.floor(cpuDifferences.length / 2)] ?? Number.NaN;
+console.log(
+  `platform CPU per request: A ${perRequest("a")} µs, B ${perRequest("b")} µs; B − A median pair ${medianDifference.toFixed(1)} µs, pairs ${cpuDifferences.map((v) => v.toFixed(1)).join(" ")}`,
+);
 a.child.kill("SIGTERM");
 b.child.kill("SIGTERM");
 await Promise.all([new Promise((r) => a.child.once("exit", r)), new Promise((r) => b.child.once("exit", r))]);
