@@ -6,11 +6,15 @@
  */
 import type { CallOptions } from "@connectrpc/connect";
 import type { Context } from "hono";
-import { requestContextValues } from "../platform/observability/index.js";
+import { type RequestContext, requestContextValues } from "../platform/observability/index.js";
 import { authorizationHeader, requestContext } from "./node-fast-path.js";
 
 export function callOptions(c: Context): CallOptions {
-  const authorization = authorizationHeader(c);
-  const contextValues = requestContextValues(requestContext(c));
+  return callOptionsFor(authorizationHeader(c), requestContext(c));
+}
+
+/** The same, from the header and the context themselves (for code that has no Hono Context). */
+export function callOptionsFor(authorization: string | undefined, context: RequestContext): CallOptions {
+  const contextValues = requestContextValues(context);
   return authorization === undefined ? { contextValues } : { headers: { authorization }, contextValues };
 }

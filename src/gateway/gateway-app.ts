@@ -10,16 +10,16 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { InventoryService } from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import type { OrderService } from "../gen/ecommerce/orders/v1/order_service_pb.js";
 import type { StatisticsService } from "../gen/ecommerce/statistics/v1/statistics_service_pb.js";
-import { reportFailure } from "../platform/errors/index.js";
 import type { Logger } from "../platform/logger.js";
 import type { Registry } from "../platform/metrics.js";
-import { REQUEST_ID_HEADER } from "../platform/rpc/index.js";
 import { registerApiDocs } from "./api-docs.js";
 import { registerDiscountRoutes } from "./discounts-routes.js";
+import { failureAnswer } from "./failure-answer.js";
 import { requestContext } from "./node-fast-path.js";
 import { type ReadinessCheck, registerOperationsRoutes } from "./operations-routes.js";
 import { registerOrderRoutes } from "./orders-routes.js";
-import { type Problem, problem, problemFromConnectError, validationProblem } from "./problem.js";
+import { type Problem, problem, validationProblem } from "./problem.js";
+import { PRODUCT_READ_ROUTE, productReadShortcut, shortcutProductId } from "./product-read-shortcut.js";
 import { registerProductRoutes } from "./products-routes.js";
 import { restListener } from "./rest-listener.js";
 import { registerReviewRoutes } from "./reviews-routes.js";
@@ -58,7 +58,15 @@ export interface RestSide {
 
 /** The REST edge as a Node request listener (see rest-listener.ts for where the body limit sits). */
 export function createGatewayListener(options: GatewayOptions): RestSide {
-  return edgeListener(createGatewayApp(options), options);
+  const app = createGatewayApp(options);
+  return {
+    listener: restListener(app, {
+      maxBodyBytes: options.maxBodyBytes,
+      shortcut: productReadShortcut(options.clients.inventory, options.logger),
+    }),
+    routeOf: (method, url) =>
+      shortcutProductId(method, url) === undefined ? routeTemplate(app, method, url) : PRODUCT_READ_ROUTE,
+  };
 }
 
 /**
@@ -117,18 +125,11 @@ function createEdgeApp(options: EdgeOptions): OpenAPIHono {
       // Raised by Hono's body parsing, e.g. malformed JSON.
       return sendProblem(problem(error.status, "invalid_argument", error.message || "malformed request"));
     }
-    // A module's failure was logged where it happened (and carries its request id); anything else
-    // failed here and is logged here, once. Either way the body says nothing internal.
-    const { requestId } = requestContext(c);
-    const failure = reportFailure(logger, error, {
+    const answer = failureAnswer(logger, error, {
       operation: `${c.req.method} ${c.req.routePath}`,
-      requestId,
+      requestId: requestContext(c).requestId,
     });
-    const body = problemFromConnectError(failure);
-    const headers: Record<string, string> = {};
-    if (body.status >= 500) headers[REQUEST_ID_HEADER] = requestId;
-    if (body.code === "unavailable") headers["Retry-After"] = "5";
-    return sendProblem(body, headers);
+    return sendProblem(answer.problem, answer.headers);
   });
   return app;
 }

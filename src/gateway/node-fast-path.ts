@@ -5,6 +5,8 @@
  * goes"). Each falls back to the ordinary way when the app does not run on @hono/node-server
  * (tests calling `app.request`).
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { HttpBindings } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Context } from "hono";
@@ -29,8 +31,18 @@ export function authorizationHeader(c: Context): string | undefined {
  */
 export function requestContext(c: Context): RequestContext {
   const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
-  const attached = incoming === undefined ? undefined : requestContextOf(incoming);
-  return attached ?? { requestId: requestIdFrom(c.req.header(REQUEST_ID_HEADER)), traceId: undefined };
+  if (incoming !== undefined) return nodeRequestContext(incoming);
+  return { requestId: requestIdFrom(c.req.header(REQUEST_ID_HEADER)), traceId: undefined };
+}
+
+/** The context the one port attached to a Node request, else one from its `x-request-id`. */
+export function nodeRequestContext(incoming: IncomingMessage | Http2ServerRequest): RequestContext {
+  return (
+    requestContextOf(incoming) ?? {
+      requestId: requestIdFrom(rawHeader(incoming, REQUEST_ID_HEADER)),
+      traceId: undefined,
+    }
+  );
 }
 
 const serialized = new WeakMap<Product, string>();
@@ -57,12 +69,27 @@ export function sendJsonText(c: Context, status: number, text: string): Response
   if (outgoing === undefined) {
     return new Response(text, { status, headers: { "content-type": "application/json" } });
   }
-  outgoing.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-    // The REST side answers the request id itself (rest-listener.ts says why).
-    [REQUEST_ID_HEADER]: requestContext(c).requestId,
-  });
-  outgoing.end(text);
+  writeJson(outgoing, status, "application/json", text, requestContext(c).requestId);
   return RESPONSE_ALREADY_SENT;
+}
+
+/**
+ * The one writeHead and end of a JSON answer, `x-request-id` included: the REST side answers the
+ * request id itself (rest-listener.ts says why).
+ */
+export function writeJson(
+  outgoing: ServerResponse | Http2ServerResponse,
+  status: number,
+  contentType: string,
+  text: string,
+  requestId: string,
+  headers?: Record<string, string>,
+): void {
+  const head = {
+    "content-type": contentType,
+    "content-length": Buffer.byteLength(text),
+    [REQUEST_ID_HEADER]: requestId,
+  };
+  (outgoing as ServerResponse).writeHead(status, headers === undefined ? head : { ...head, ...headers });
+  outgoing.end(text);
 }

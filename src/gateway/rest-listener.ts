@@ -13,6 +13,7 @@ import { requestContextOf } from "../platform/observability/index.js";
 import { REQUEST_ID_HEADER } from "../platform/rpc/index.js";
 import { declaredBodyLength, readBody, TOO_LARGE } from "../platform/server/index.js";
 import { problem, validationProblem } from "./problem.js";
+import type { Shortcut } from "./product-read-shortcut.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
@@ -20,8 +21,13 @@ type FetchHandler = Parameters<typeof getRequestListener>[0];
 
 export function restListener(
   app: { fetch: FetchHandler },
-  options: { maxBodyBytes: number },
+  options: {
+    maxBodyBytes: number;
+    /** Answers some body-less requests before Hono (product-read-shortcut.ts). */
+    shortcut?: Shortcut;
+  },
 ): (request: Request, response: Response) => void {
+  const { shortcut } = options;
   const listener = getRequestListener(answeringRequestId(app.fetch));
   const refuse = (request: Request, response: Response, status: 413 | 415, detail: string) => {
     const body = JSON.stringify(
@@ -59,7 +65,7 @@ export function restListener(
     }
     const declared = declaredBodyLength(request);
     if (declared === 0) {
-      listener(request, response);
+      if (shortcut === undefined || !shortcut(request, response)) listener(request, response);
       return;
     }
     const encoding = request.headers["content-encoding"];
