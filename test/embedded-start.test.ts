@@ -1,8 +1,9 @@
 /**
- * `npm start` with no configuration: embedded PGlite under DATA_DIR, printed URL and tokens,
- * clean stop on SIGTERM / SIGINT, and data that survives a restart.
+ * `npm start` with no configuration: the embedded PostgreSQL server under DATA_DIR, printed URL and
+ * tokens, clean stop on SIGTERM / SIGINT (the database server with it), data that survives a
+ * restart, and a database server a killed run left behind stopped by the next start.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -12,13 +13,33 @@ const dataDir = mkdtempSync(path.join(tmpdir(), "embedded-"));
 // Below Linux's ephemeral range (32768–60999): between the stop and the restart, an outgoing
 // connection (the suites' PostgreSQL clients, say) could otherwise be given this port.
 const port = 20_000 + Math.floor(Math.random() * 12_000);
-const env = { DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", JWT_SECRET: "" };
+// Nothing configured, whatever this test run itself was given.
+const nothing = { DATABASE_URL: "", NATS_URL: "", REDIS_URL: "", JWT_SECRET: "" };
+const env = { ...nothing, DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1" };
 
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/** The pid of the database server running on `dir`'s cluster, from its postmaster.pid; else undefined. */
+function databaseServer(dir: string): number | undefined {
+  const pidFile = path.join(dir, "postgres", "postmaster.pid");
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  return isAlive(pid) ? pid : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 describe("npm start with embedded defaults", () => {
   it("prints the URL, the docs URL and working tokens, keeps data across a restart, and stops cleanly", async () => {
     const first = await startChildApp(env);
+    expect(databaseServer(dataDir)).toBeDefined();
     const printed = first.output();
     expect(printed).toContain(`http://127.0.0.1:${port}`);
     expect(printed).toContain(`http://127.0.0.1:${port}/docs`);
@@ -46,6 +67,7 @@ describe("npm start with embedded defaults", () => {
     if (firstStop.code !== 0) console.log(first.output());
     expect(firstStop.code).toBe(0);
     expect(firstStop.elapsedMs).toBeLessThan(10_000);
+    expect(databaseServer(dataDir)).toBeUndefined();
 
     // The secret was kept in DATA_DIR, so the first run's admin token still works.
     const second = await startChildApp(env);
@@ -60,7 +82,53 @@ describe("npm start with embedded defaults", () => {
     expect(update.status).toBe(200);
     const secondStop = await second.stop("SIGINT");
     expect(secondStop.code).toBe(0);
+    expect(databaseServer(dataDir)).toBeUndefined();
   }, 120_000);
+
+  it("stops the database server a killed run left running, and starts on the same data", async () => {
+    const killedDir = mkdtempSync(path.join(tmpdir(), "embedded-killed-"));
+    const killedEnv = { ...env, DATA_DIR: killedDir };
+    try {
+      const first = await startChildApp(killedEnv);
+      const admin = /admin token:\s+(\S+)/.exec(first.output())?.[1];
+      const created = await fetch(`${first.url}/products`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "Teapot", price_cents: 2500, stock: 1 }),
+      });
+      expect(created.status).toBe(201);
+      const { id } = (await created.json()) as { id: string };
+      await first.stop("SIGKILL");
+      const leftover = databaseServer(killedDir);
+      expect(leftover).toBeDefined();
+
+      const second = await startChildApp(killedEnv);
+      expect(second.output() + second.errors()).toContain("stopping the server an earlier run left running");
+      expect(isAlive(leftover as number)).toBe(false);
+      const read = await fetch(`${second.url}/products/${id}`);
+      expect(read.status).toBe(200);
+      expect(await read.json()).toMatchObject({ id, name: "Teapot" });
+      expect((await second.stop("SIGTERM")).code).toBe(0);
+      expect(databaseServer(killedDir)).toBeUndefined();
+    } finally {
+      rmSync(killedDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("refuses a DATA_DIR an earlier version wrote with PGlite, in one line saying what to do", async () => {
+    const earlierDir = mkdtempSync(path.join(tmpdir(), "embedded-earlier-"));
+    try {
+      mkdirSync(path.join(earlierDir, "pgdata"));
+      const { code, stderr } = await runChildToExit({ ...env, DATA_DIR: earlierDir });
+      expect(code).toBe(1);
+      expect(stderr.trim().split("\n")).toHaveLength(1);
+      expect(stderr).toContain("PGlite");
+      expect(stderr).toContain("move it out of DATA_DIR");
+      expect(existsSync(path.join(earlierDir, "postgres"))).toBe(false);
+    } finally {
+      rmSync(earlierDir, { recursive: true, force: true });
+    }
+  });
 
   it("refuses an invalid setting with one line naming the variable", async () => {
     const { code, stderr } = await runChildToExit({ ...env, PORT: "eighty" });

@@ -13,7 +13,7 @@ export type ModuleName = (typeof ALL_MODULES)[number];
 export interface Config {
   port: number;
   host: string;
-  /** A real PostgreSQL; undefined means embedded PGlite under dataDir. */
+  /** A PostgreSQL server; undefined means the embedded one, its cluster under dataDir. */
   databaseUrl: string | undefined;
   dataDir: string;
   /** NATS with JetStream; undefined means the in-process event bus. */

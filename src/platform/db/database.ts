@@ -1,21 +1,18 @@
 /**
- * Opens the one database the process uses: a real PostgreSQL through postgres.js when a URL is
- * configured, otherwise embedded PGlite under the data directory. Both are driven by the same
- * drizzle code; pending migrations from drizzle/ are applied before anything else touches it.
+ * Opens the one database the process uses: a PostgreSQL server through postgres.js, the one
+ * DATABASE_URL names or, without one, the embedded server under the data directory
+ * (embedded-postgres.ts). Pending migrations from drizzle/ are applied before anything else
+ * touches it.
  */
-import { mkdirSync } from "node:fs";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
-import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
-import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import type { Logger } from "../logger.js";
 import { activeTracer } from "../observability/tracing.js";
+import { startEmbeddedPostgres } from "./embedded-postgres.js";
 import { tracedStatement } from "./statement-spans.js";
 
 /** The drizzle handle every module's store is written against, whichever driver is behind it. */
@@ -40,7 +37,10 @@ export interface Database {
 }
 
 export interface DatabaseOptions {
-  /** postgres:// URL; undefined opens PGlite under dataDir. */
+  /**
+   * postgres:// URL; undefined starts the embedded server of dataDir (embedded-postgres.ts), or,
+   * for dataDir MEMORY ("memory://", unit tests), an in-memory PGlite.
+   */
   url: string | undefined;
   dataDir: string;
   logger: Logger;
@@ -80,20 +80,51 @@ export const BACKGROUND_STATEMENT_LIMITS: StatementLimits = {
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../../drizzle", import.meta.url));
 
+/** `dataDir` for a throwaway in-memory PGlite (unit tests only). */
+export const MEMORY = "memory://";
+
 /** Any fixed key works; it only has to be the same in every process sharing the database. */
 const MIGRATION_LOCK_KEY = 7_316_542_019;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const database = options.url
-    ? await openPostgres(options.url, {
-        maxConnections: options.maxConnections ?? 10,
-        maxBackgroundConnections: options.maxBackgroundConnections ?? 3,
-        requestLimits: options.requestLimits,
-        backgroundLimits: options.backgroundLimits,
-      })
-    : await openPglite(options.dataDir);
+  const postgresOptions = {
+    maxConnections: options.maxConnections ?? 10,
+    maxBackgroundConnections: options.maxBackgroundConnections ?? 3,
+    requestLimits: options.requestLimits,
+    backgroundLimits: options.backgroundLimits,
+  };
+  let database: Database;
+  if (options.url) database = await openPostgres(options.url, postgresOptions);
+  else if (options.dataDir === MEMORY) database = await openPglite();
+  else database = await openEmbedded(options.dataDir, options.logger, postgresOptions);
   options.logger.debug({ kind: database.kind }, "database open, applying migrations");
   return database;
+}
+
+/** The embedded server of DATA_DIR (embedded-postgres.ts), stopped once the pools are closed. */
+async function openEmbedded(
+  dataDir: string,
+  logger: Logger,
+  options: Parameters<typeof openPostgres>[1],
+): Promise<Database> {
+  const server = await startEmbeddedPostgres(dataDir, logger);
+  let database: Database;
+  try {
+    database = await openPostgres(server.url, options);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return {
+    ...database,
+    close: async () => {
+      try {
+        await database.close();
+      } finally {
+        await server.stop();
+      }
+    },
+  };
 }
 
 async function openPostgres(
@@ -194,14 +225,19 @@ function preparingStatements(client: postgres.Sql): postgres.Sql {
   return wrap(client);
 }
 
-async function openPglite(dataDir: string): Promise<Database> {
-  // "memory://" keeps everything in memory (tests); anything else is a folder on disk.
-  let location = "memory://";
-  if (dataDir !== "memory://") {
-    location = path.resolve(dataDir, "pgdata");
-    mkdirSync(location, { recursive: true });
-  }
-  const client = await PGlite.create(location);
+/**
+ * PGlite (PostgreSQL compiled to WebAssembly) in memory: for unit tests only, where a throwaway
+ * database per suite in a few hundred milliseconds earns its place. It runs one transaction at a
+ * time, so nothing about concurrency is proven on it; the runtime never uses it (embedded-postgres.ts).
+ */
+async function openPglite(): Promise<Database> {
+  // Loaded here, not at the top: the runtime never pays for PGlite's module.
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    import("@electric-sql/pglite"),
+    import("drizzle-orm/pglite"),
+    import("drizzle-orm/pglite/migrator"),
+  ]);
+  const client = await PGlite.create(MEMORY);
   const db = drizzlePglite({ client }) as unknown as Db;
   // PGlite is single-connection and owned by this process alone, so no lock is needed.
   await migratePglite(db as never, { migrationsFolder: MIGRATIONS_FOLDER });
