@@ -6,7 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
-    globalSetup: ["test/support/require-services.ts"],
+    globalSetup: ["test/support/require-services.ts", "test/support/embedded-database.ts"],
     reporters: ["default"],
   },
 });

@@ -4,9 +4,10 @@
  */
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasServiceUrls } from "./support/deployment.js";
 import { startTestApp, type TestApp } from "./support/test-app.js";
 
-describe.skipIf(!process.env.DATABASE_URL)("scheduled product cache reload", () => {
+describe.skipIf(!hasServiceUrls())("scheduled product cache reload", () => {
   let app: TestApp;
 
   beforeAll(async () => {

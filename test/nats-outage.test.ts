@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { connect } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasServiceUrls } from "./support/deployment.js";
 import {
   findNatsServer,
   freePort,
@@ -19,7 +20,7 @@ import { startTestApp, type TestApp } from "./support/test-app.js";
 
 const binary = findNatsServer();
 
-describe.skipIf(!process.env.DATABASE_URL)("product events across a NATS outage", () => {
+describe.skipIf(!hasServiceUrls())("product events across a NATS outage", () => {
   let app: TestApp;
   let nats: NatsServerProcess;
   let storeDir: string;

@@ -4,9 +4,10 @@
  * results and errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasServiceUrls } from "./support/deployment.js";
 import { startTestApp, type TestApp } from "./support/test-app.js";
 
-describe.skipIf(!process.env.DATABASE_URL)("*_URL selects the network transport", () => {
+describe.skipIf(!hasServiceUrls())("*_URL selects the network transport", () => {
   let inventory: TestApp;
   let gateway: TestApp;
 
@@ -67,7 +68,7 @@ describe.skipIf(!process.env.DATABASE_URL)("*_URL selects the network transport"
   });
 });
 
-describe.skipIf(!process.env.DATABASE_URL)("a module process that is down", () => {
+describe.skipIf(!hasServiceUrls())("a module process that is down", () => {
   let gateway: TestApp;
 
   beforeAll(async () => {

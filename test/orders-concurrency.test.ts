@@ -1,6 +1,6 @@
 /**
- * Orders under concurrency on real PostgreSQL (PGlite runs one transaction at a time, so it proves
- * nothing here): no oversell when many customers race for the last units, and concurrent
+ * Orders under concurrency on real PostgreSQL, on every set-up of the run (the embedded one runs
+ * on a PostgreSQL server too, the machine's or the run's embedded server): no oversell when many customers race for the last units, and concurrent
  * multi-line orders over the same products in opposite line order finish without deadlock errors,
  * never drive stock below zero, and take exactly what the successful orders hold.
  */
@@ -9,16 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HttpResult } from "./support/http-call.js";
 import { expectOrderResult, type OrderJson, orderApi } from "./support/order-json.js";
 import { expectProblem } from "./support/problem-assertions.js";
-import { availableSetups, startTestApp, type TestApp } from "./support/test-app.js";
+import { inProcessSetups, startTestApp, type TestApp } from "./support/test-app.js";
 
-const hasServices = availableSetups().includes("services");
-
-describe.skipIf(!process.env.DATABASE_URL || !hasServices)("orders under concurrency (services)", () => {
+describe.each(inProcessSetups())("orders under concurrency (%s)", (setup) => {
   let app: TestApp;
   const api = orderApi(() => app);
 
   beforeAll(async () => {
-    app = await startTestApp("services");
+    app = await startTestApp(setup);
   });
   afterAll(async () => {
     await app?.stop();

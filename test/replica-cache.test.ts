@@ -3,9 +3,10 @@
  * through one is served fresh by the other within a second, although the other had it cached.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasServiceUrls } from "./support/deployment.js";
 import { startTestApp, type TestApp } from "./support/test-app.js";
 
-describe.skipIf(!process.env.DATABASE_URL)("product cache across replicas", () => {
+describe.skipIf(!hasServiceUrls())("product cache across replicas", () => {
   let first: TestApp;
   let second: TestApp;
 

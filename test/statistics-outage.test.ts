@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { type ConsumerInfo, connect, headers, type JetStreamManager, type NatsConnection, nanos } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasServiceUrls } from "./support/deployment.js";
 import {
   findNatsServer,
   freePort,
@@ -213,7 +214,7 @@ async function placeOrder(
   }
 }
 
-describe.skipIf(!process.env.DATABASE_URL)("statistics across a NATS outage (services)", () => {
+describe.skipIf(!hasServiceUrls())("statistics across a NATS outage (services)", () => {
   let nats: PrivateNats;
   let app: TestApp;
   const stats = statisticsOf(() => app);
@@ -296,7 +297,7 @@ describe.skipIf(!process.env.DATABASE_URL)("statistics across a NATS outage (ser
   }, 60_000);
 });
 
-describe.skipIf(!process.env.DATABASE_URL)("statistics under redelivery (services)", () => {
+describe.skipIf(!hasServiceUrls())("statistics under redelivery (services)", () => {
   let nats: PrivateNats;
   let app: TestApp;
   let client: NatsConnection;

@@ -5,11 +5,12 @@
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runChildToExit } from "./support/child-app.js";
+import { hasServiceUrls } from "./support/deployment.js";
 import { startTestApp, TEST_SECRET, type TestApp } from "./support/test-app.js";
 
 const runRebuild = (env: Record<string, string>) => runChildToExit(env, "src/cli/rebuild-statistics.ts");
 
-describe.skipIf(!process.env.DATABASE_URL)("statistics rebuild", () => {
+describe.skipIf(!hasServiceUrls())("statistics rebuild", () => {
   let app: TestApp;
 
   beforeAll(async () => {

@@ -46,6 +46,11 @@ export function serviceUrls(): { databaseUrl: string; natsUrl: string; redisUrl:
     .map(([name]) => name);
 }
 
+/** Whether DATABASE_URL, NATS_URL and REDIS_URL are all given (the suites on the real services run). */
+export function hasServiceUrls(): boolean {
+  return !Array.isArray(serviceUrls());
+}
+
 export interface ServiceDeployment {
   namespace: string;
   databaseUrl: string;

@@ -2,7 +2,9 @@
  * Starts the platform for end-to-end tests in one of four set-ups; tests then talk to it over HTTP
  * and gRPC only, at `baseUrl`, and run unchanged against each:
  *
- * - "embedded": in this process, with in-memory PGlite, the in-process bus, the L1 cache only;
+ * - "embedded": in this process, as `npm start` with nothing configured: a fresh database on the
+ *   PostgreSQL server of the run (DATABASE_URL, or the embedded server the run started:
+ *   embedded-database.ts), the in-process bus, the L1 cache only;
  * - "services": in this process, on a fresh database of the real PostgreSQL, with JetStream and
  *   Redis under a namespace of its own;
  * - "split": four child processes (inventory, orders, statistics, gateway) on such a deployment,
@@ -18,7 +20,7 @@ import type { Role } from "../../src/platform/auth/principal.js";
 import { loadConfig } from "../../src/platform/config.js";
 import { createLogger } from "../../src/platform/logger.js";
 import { createServiceDeployment, serviceUrls, TEST_SETTINGS, testToken } from "./deployment.js";
-import { uniqueNamespace } from "./test-database.js";
+import { createTestDatabase, uniqueNamespace } from "./test-database.js";
 import {
   type ReplicaTopology,
   type SplitTopology,
@@ -118,6 +120,14 @@ export async function startInProcessApp(
   env: Record<string, string> = {},
 ): Promise<InProcessTestApp> {
   const deployment = setup === "services" ? await createServiceDeployment() : undefined;
+  // A database of its own, unless the test names one, or a DATA_DIR whose embedded server to run.
+  const database =
+    setup === "embedded" &&
+    process.env.DATABASE_URL &&
+    env.DATA_DIR === undefined &&
+    env.DATABASE_URL === undefined
+      ? await createTestDatabase(process.env.DATABASE_URL)
+      : undefined;
   const namespace = deployment?.namespace ?? uniqueNamespace();
   const settings: Record<string, string> = {
     PORT: "0",
@@ -125,7 +135,9 @@ export async function startInProcessApp(
     ...TEST_SETTINGS,
     NAMESPACE: namespace,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    // In-memory PGlite only when the run has no PostgreSQL at all (vitest without its global setup).
     DATA_DIR: "memory://",
+    ...(database && { DATABASE_URL: database.url }),
     ...deployment?.env,
   };
   const config = loadConfig({ ...settings, ...env });
@@ -133,11 +145,12 @@ export async function startInProcessApp(
   const started = await withTokens({
     baseUrl: `http://127.0.0.1:${app.port}`,
     namespace,
-    databaseUrl: deployment?.databaseUrl,
+    databaseUrl: deployment?.databaseUrl ?? database?.url,
     stop: async () => {
       await app.stop();
       // This run's database and stream, on the NATS the app used.
       await deployment?.drop(config.natsUrl);
+      await database?.drop();
     },
   });
   return { ...started, app };
