@@ -133,8 +133,15 @@ describe("Dockerfile", () => {
     expect(copyPatches).toBeLessThan(dockerfile.indexOf("RUN npm ci"));
   });
 
-  it("starts the platform with the command the start-up test runs outside Docker", () => {
-    // test/embedded-start.test.ts starts `node --import tsx src/main.ts` and checks it serves.
-    expect(dockerfile).toContain('CMD ["node", "--import", "tsx", "src/main.ts"]');
+  it("runs the compiled JavaScript, with the command the compiled start-up test runs outside Docker", () => {
+    // test/compiled-start.test.ts builds as the build stage does and starts `node dist/main.js`.
+    expect(dockerfile).toContain("RUN npm run build");
+    expect(dockerfile).toContain('CMD ["node", "dist/main.js"]');
+    expect(dockerfile).not.toContain("tsx");
+  });
+
+  it("is based on a supported Node LTS line, the same in every stage", () => {
+    const bases = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((match) => match[1]);
+    expect(new Set(bases)).toEqual(new Set(["node:24-bookworm-slim"]));
   });
 });

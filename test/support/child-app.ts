@@ -23,8 +23,10 @@ export interface ChildApp {
 
 const LISTENING = /listening on (http:\/\/\S+)/;
 
+/** `script` under src/ runs through tsx; compiled JavaScript (dist/) runs as it is. */
 function spawnOurs(env: Record<string, string>, script: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+  const args = script.endsWith(".ts") ? ["--import", "tsx", script] : [script];
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -41,8 +43,9 @@ function spawnOurs(env: Record<string, string>, script: string) {
 export async function startChildApp(
   env: Record<string, string>,
   readyPattern = /listening on/,
+  script = "src/main.ts",
 ): Promise<ChildApp> {
-  const { child, printed } = spawnOurs(env, "src/main.ts");
+  const { child, printed } = spawnOurs(env, script);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
