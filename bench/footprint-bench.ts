@@ -1,0 +1,122 @@
+/**
+ * What `npm start` with nothing configured costs a new user's machine: the platform process (the
+ * compiled JavaScript `npm start` runs after its build) and its embedded PostgreSQL server (every
+ * process of both: the server's backends), idle after start, as proportional set size (PSS: shared pages split
+ * between the processes sharing them, so the sum is what they cost together). Then how long a
+ * restart on the same DATA_DIR takes to answer /healthz. Targets: ≤ 200 MB, ≤ 5 s.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { stopProcess } from "./load.js";
+
+const PORT = 9131;
+const IDLE_SECONDS = 5;
+
+export interface FootprintFigures {
+  firstStartMs: number;
+  platformMiB: number;
+  databaseMiB: number;
+  restartToHealthyMs: number;
+}
+
+export async function runFootprintBench(): Promise<FootprintFigures> {
+  // What `npm start` does first (its prestart).
+  execFileSync("npm", ["run", "build", "--silent"], { stdio: "inherit" });
+  const dataDir = mkdtempSync(path.join(tmpdir(), "footprint-"));
+  try {
+    const first = await start(dataDir);
+    await sleep(IDLE_SECONDS * 1000);
+    const platformPids = [first.pid, ...descendants(first.pid)];
+    const serverPid = postmasterPid(dataDir);
+    const databasePids = serverPid === undefined ? [] : [serverPid, ...descendants(serverPid)];
+    const figures = {
+      firstStartMs: first.startMs,
+      platformMiB: mib(platformPids),
+      databaseMiB: mib(databasePids),
+    };
+    await stopProcess(first.child);
+    const second = await start(dataDir);
+    await stopProcess(second.child);
+    return { ...figures, restartToHealthyMs: second.startMs };
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export function printFootprintFigures(figures: FootprintFigures): void {
+  const total = figures.platformMiB + figures.databaseMiB;
+  console.log(`\nnpm start with nothing configured, idle ${IDLE_SECONDS} s after start (PSS)`);
+  console.log("| what | MiB |\n|---|---|");
+  console.log(`| platform process | ${figures.platformMiB.toFixed(0)} |`);
+  console.log(`| embedded PostgreSQL (server and backends) | ${figures.databaseMiB.toFixed(0)} |`);
+  console.log(`| together (target ≤ 200) | ${total.toFixed(0)} |`);
+  console.log(
+    `first start (new cluster) to /healthz: ${figures.firstStartMs} ms; restart on the same DATA_DIR: ${figures.restartToHealthyMs} ms (target ≤ 5000)`,
+  );
+}
+
+/** Starts the platform as `npm start` does once built (nothing configured); waits for /healthz. */
+async function start(dataDir: string) {
+  const started = performance.now();
+  const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir, PORT: String(PORT) };
+  for (const name of ["DATABASE_URL", "NATS_URL", "REDIS_URL", "JWT_SECRET"]) delete env[name];
+  const child = spawn(process.execPath, ["dist/main.js"], {
+    env: { ...env, LOG_LEVEL: "warn" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the platform exited with ${child.exitCode}`);
+    const healthy = await fetch(`http://127.0.0.1:${PORT}/healthz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (healthy) break;
+    await sleep(20);
+  }
+  return { child, pid: child.pid as number, startMs: Math.round(performance.now() - started) };
+}
+
+function postmasterPid(dataDir: string): number | undefined {
+  const file = path.join(dataDir, "postgres", "postmaster.pid");
+  return existsSync(file) ? Number(readFileSync(file, "utf8").split("\n")[0]) : undefined;
+}
+
+/** Every process below `pid`, from /proc. */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const found: number[] = [];
+  const walk = (from: number) => {
+    for (const child of children.get(from) ?? []) {
+      found.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/** Summed PSS of `pids` in MiB. */
+function mib(pids: number[]): number {
+  let kib = 0;
+  for (const pid of pids) {
+    try {
+      kib += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return kib / 1024;
+}
