@@ -24,9 +24,9 @@ export interface ChildApp {
 const LISTENING = /listening on (http:\/\/\S+)/;
 
 /** `script` under src/ runs through tsx; compiled JavaScript (dist/) runs as it is. */
-function spawnOurs(env: Record<string, string>, script: string) {
-  const args = script.endsWith(".ts") ? ["--import", "tsx", script] : [script];
-  const child = spawn(process.execPath, args, {
+function spawnOurs(env: Record<string, string>, script: string, args: string[] = []) {
+  const command = script.endsWith(".ts") ? ["--import", "tsx", script, ...args] : [script, ...args];
+  const child = spawn(process.execPath, command, {
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -89,8 +89,9 @@ export async function startChildApp(
 export async function runChildToExit(
   env: Record<string, string>,
   script = "src/main.ts",
+  args: string[] = [],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { child, printed } = spawnOurs(env, script);
+  const { child, printed } = spawnOurs(env, script, args);
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   return { code, ...printed };
 }
