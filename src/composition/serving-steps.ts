@@ -14,7 +14,7 @@ import type { Registry } from "../platform/metrics.js";
 import type { MountedModule } from "../platform/module.js";
 import { handlerContextValues, observeRequests, traceRpcHandlers } from "../platform/observability/index.js";
 import { RouteMetrics } from "../platform/route-metrics.js";
-import { capRpcDeadline, listenOnePort } from "../platform/server/index.js";
+import { allowingOrigins, capRpcDeadline, listenOnePort } from "../platform/server/index.js";
 import type { HostedServices } from "./hosted-services.js";
 
 type Listener = Parameters<typeof listenOnePort>[0]["listener"];
@@ -78,19 +78,22 @@ export function httpStep({
         host: config.host,
         // Connect, gRPC and gRPC-Web bodies: connect-node stops reading, and inflating, at the limit.
         listener: observeRequests(
-          splitByPath(
-            capRpcDeadline(
-              connectNodeAdapter({
-                routes: services.routes,
-                readMaxBytes: config.maxBodyBytes,
-                // The span sees the public error the failure became.
-                interceptors: [traceRpcHandlers, services.rpcMetrics.handled, reportingFailures(logger)],
-                // A handler's context carries the request it serves (its id, for log lines).
-                contextValues: handlerContextValues,
-              }),
-              config.rpcTimeoutMs,
+          allowingOrigins(
+            splitByPath(
+              capRpcDeadline(
+                connectNodeAdapter({
+                  routes: services.routes,
+                  readMaxBytes: config.maxBodyBytes,
+                  // The span sees the public error the failure became.
+                  interceptors: [traceRpcHandlers, services.rpcMetrics.handled, reportingFailures(logger)],
+                  // A handler's context carries the request it serves (its id, for log lines).
+                  contextValues: handlerContextValues,
+                }),
+                config.rpcTimeoutMs,
+              ),
+              services.rest.listener,
             ),
-            services.rest.listener,
+            config.corsOrigins,
           ),
           {
             logger,

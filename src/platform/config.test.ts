@@ -19,9 +19,26 @@ describe("loadConfig accepting a configuration", () => {
       maxPendingOrders: 20,
       logLevel: "info",
       logFormat: "json",
+      corsOrigins: [],
     });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.natsUrl).toBeUndefined();
+  });
+
+  it("reads CORS_ORIGINS as exact origins, or *, and refuses anything else naming the variable", () => {
+    expect(loadConfig({ CORS_ORIGINS: "https://shop.example, http://localhost:5173" }).corsOrigins).toEqual([
+      "https://shop.example",
+      "http://localhost:5173",
+    ]);
+    expect(loadConfig({ CORS_ORIGINS: "*" }).corsOrigins).toEqual(["*"]);
+    for (const bad of [
+      "shop.example",
+      "https://shop.example/",
+      "https://shop.example/admin",
+      "ftp://x.example",
+    ]) {
+      expect(() => loadConfig({ CORS_ORIGINS: bad }), bad).toThrow(/^CORS_ORIGINS: /);
+    }
   });
 
   it("reads LOG_FORMAT", () => {

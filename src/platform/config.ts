@@ -44,6 +44,8 @@ export interface Config {
   pendingOrderTtlMs: number;
   /** Pending orders one customer may hold at once. */
   maxPendingOrders: number;
+  /** Origins whose pages may call the API from a browser (CORS); "*" for any; none by default. */
+  corsOrigins: readonly string[];
 }
 
 /** Thrown for an invalid or contradictory setting; main prints its message as one line. */
@@ -120,6 +122,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const natsUrl = read.url("NATS_URL", ["nats:", "tls:", "ws:", "wss:"]);
   const databaseUrl = read.url("DATABASE_URL", ["postgres:", "postgresql:"]);
   checkTopology(modules, moduleUrls, { natsUrl, databaseUrl });
+  const corsOrigins = parseCorsOrigins(read.text("CORS_ORIGINS"));
   return {
     port,
     host: read.text("HOST") ?? "0.0.0.0",
@@ -143,6 +146,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     rpcTimeoutMs,
     pendingOrderTtlMs: pendingOrderTtlSeconds * 1000,
     maxPendingOrders,
+    corsOrigins,
   };
 }
 
@@ -191,6 +195,33 @@ export class EnvironmentReader {
     }
     return value.replace(/\/+$/, "");
   }
+}
+
+/**
+ * CORS_ORIGINS: comma-separated origins, each exactly as a browser sends it in `Origin`
+ * (`https://shop.example`, `http://localhost:5173`: scheme, host, port, nothing after), or `*`.
+ */
+function parseCorsOrigins(list: string | undefined): string[] {
+  const origins = (list ?? "")
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== "");
+  for (const origin of origins) {
+    if (origin === "*") continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || parsed.origin !== origin || !["http:", "https:"].includes(parsed.protocol)) {
+      throw new ConfigError(
+        "CORS_ORIGINS",
+        `"${origin}" is not an origin (scheme://host[:port], no path or trailing slash)`,
+      );
+    }
+  }
+  return origins;
 }
 
 /** MODULES: a comma-separated list of known module names, at least one. */
