@@ -118,6 +118,22 @@ describe("docker-compose.yml observability profile", () => {
   });
 });
 
+describe("docker-compose.yml infra profile", () => {
+  it("publishes PostgreSQL, NATS with JetStream and Redis on this machine only, the images of the stack", () => {
+    const infra = Object.entries(compose.services).filter(([, service]) =>
+      service.profiles?.includes("infra"),
+    );
+    expect(infra.map(([name]) => name).sort()).toEqual(["infra-nats", "infra-postgres", "infra-redis"]);
+    expect(compose.services["infra-postgres"]?.ports).toEqual(["127.0.0.1:5432:5432"]);
+    expect(compose.services["infra-nats"]?.ports).toEqual(["127.0.0.1:4222:4222"]);
+    expect(compose.services["infra-redis"]?.ports).toEqual(["127.0.0.1:6379:6379"]);
+    expect(JSON.stringify(compose.services["infra-nats"])).toContain("-js");
+    for (const name of ["postgres", "nats", "redis"]) {
+      expect(compose.services[`infra-${name}`]?.image).toBe(compose.services[name]?.image);
+    }
+  });
+});
+
 describe("Dockerfile", () => {
   const dockerfile = readFileSync("Dockerfile", "utf8");
 
