@@ -3,7 +3,8 @@
  * tokens, clean stop on SIGTERM / SIGINT (the database server with it), data that survives a
  * restart, and a database server a killed run left behind stopped by the next start.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -25,6 +26,14 @@ function databaseServer(dir: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
   return isAlive(pid) ? pid : undefined;
+}
+
+/** Whether every directory down to `dir` lets other users through. */
+function readableByOthers(dir: string): boolean {
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    if ((statSync(at).mode & 0o005) !== 0o005) return false;
+    if (path.dirname(at) === at) return true;
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -114,6 +123,55 @@ describe("npm start with embedded defaults", () => {
       rmSync(killedDir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  // As root (CI) the server runs as the postgres user, which the tests above prove; this proves the
+  // laptop's and the Docker image's case, an ordinary user, from root by becoming one.
+  // (Only where another user can read this checkout: not a clone under /root, say.)
+  it.skipIf(process.getuid?.() !== 0 || !readableByOthers(process.cwd()))(
+    "runs as an ordinary user, the server as that user too",
+    async () => {
+      const NOBODY = 65534;
+      const userDir = mkdtempSync(path.join(tmpdir(), "embedded-user-"));
+      chownSync(userDir, NOBODY, NOBODY);
+      const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+        uid: NOBODY,
+        gid: NOBODY,
+        env: { ...process.env, ...nothing, DATA_DIR: userDir, PORT: "0", HOST: "127.0.0.1", HOME: userDir },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      try {
+        let printed = "";
+        child.stdout.on("data", (chunk: Buffer) => (printed += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => (printed += chunk.toString()));
+        const url = await new Promise<string>((resolve, reject) => {
+          const poll = setInterval(() => {
+            const found = /listening on (http:\/\/\S+)/.exec(printed)?.[1];
+            if (found !== undefined) {
+              clearInterval(poll);
+              resolve(found.replace("//localhost:", "//127.0.0.1:"));
+            }
+          }, 20);
+          child.once("exit", (code) => {
+            clearInterval(poll);
+            reject(new Error(`exited with ${code}: ${printed}`));
+          });
+        });
+        expect((await fetch(`${url}/readyz`)).status).toBe(200);
+        const server = databaseServer(userDir) as number;
+        expect(readFileSync(`/proc/${server}/status`, "utf8")).toMatch(
+          new RegExp(`^Uid:\\s+${NOBODY}\\s`, "m"),
+        );
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await exited;
+        expect(databaseServer(userDir)).toBeUndefined();
+      } finally {
+        child.kill("SIGKILL");
+        rmSync(userDir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 
   it("refuses a DATA_DIR an earlier version wrote with PGlite, in one line saying what to do", async () => {
     const earlierDir = mkdtempSync(path.join(tmpdir(), "embedded-earlier-"));
