@@ -124,6 +124,25 @@ describe("npm start with embedded defaults", () => {
     }
   }, 120_000);
 
+  it("stops the database server when the platform crashes", async () => {
+    const crashDir = mkdtempSync(path.join(tmpdir(), "embedded-crash-"));
+    try {
+      const { code, stdout } = await runChildToExit({}, "test/support/crashing-embedded-server.ts", [
+        crashDir,
+      ]);
+      expect(code).not.toBe(0);
+      const server = Number(/server (\d+)/.exec(stdout)?.[1]);
+      expect(server).toBeGreaterThan(0);
+      // The platform's exit asked for a fast shutdown; the server finishes it on its own.
+      const deadline = Date.now() + 10_000;
+      while (isAlive(server) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(isAlive(server)).toBe(false);
+    } finally {
+      rmSync(crashDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   // As root (CI) the server runs as the postgres user, which the tests above prove; this proves the
   // laptop's and the Docker image's case, an ordinary user, from root by becoming one.
   // (Only where another user can read this checkout: not a clone under /root, say.)
