@@ -8,6 +8,7 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { isAlive } from "../src/platform/db/embedded-postgres.js";
 import { runChildToExit, startChildApp } from "./support/child-app.js";
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "embedded-"));
@@ -33,15 +34,6 @@ function readableByOthers(dir: string): boolean {
   for (let at = path.resolve(dir); ; at = path.dirname(at)) {
     if ((statSync(at).mode & 0o005) !== 0o005) return false;
     if (path.dirname(at) === at) return true;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

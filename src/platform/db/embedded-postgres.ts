@@ -228,7 +228,8 @@ async function stopLeftoverServer(root: string, cluster: string, logger: Logger)
   while (isAlive(serverPid)) await sleep(50);
 }
 
-function isAlive(pid: number): boolean {
+/** Whether process `pid` exists (whoever owns it). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
