@@ -425,6 +425,19 @@ const REST: Record<string, RestCase | RestCase[]> = {
     },
   },
 
+  "GET /stats/orders-by-hour": {
+    row: ADMIN_ONLY,
+    status: 200,
+    request: () => ({ path: "/stats/orders-by-hour" }),
+    // Eventually consistent: the shape (24 hours in order), not the counts.
+    check: (result) => {
+      const body = JSON.parse(result.text) as { orders_by_hour: { hour: number; count: number }[] };
+      expect(body.orders_by_hour.map((bucket) => bucket.hour)).toEqual(
+        Array.from({ length: 24 }, (_, hour) => hour),
+      );
+    },
+  },
+
   "GET /discounts/products": {
     row: ANYONE,
     status: 200,
@@ -700,6 +713,18 @@ const RPC: Record<string, RpcCase[]> = {
     check: (response) => {
       expect(response.$typeName).toBe("ecommerce.statistics.v1.GetUserStatisticsResponse");
       expect(response.revenueCents).toBeTypeOf("bigint");
+    },
+  }),
+  "ecommerce.statistics.v1.StatisticsService/GetOrdersByHour": rpc<
+    typeof StatisticsService.method.getOrdersByHour
+  >({
+    row: ADMIN_ONLY,
+    request: () => ({}),
+    check: (response) => {
+      expect(response.$typeName).toBe("ecommerce.statistics.v1.GetOrdersByHourResponse");
+      expect(response.ordersByHour.map((bucket) => bucket.hour)).toEqual(
+        Array.from({ length: 24 }, (_, hour) => hour),
+      );
     },
   }),
   "ecommerce.statistics.v1.StatisticsService/RebuildStatistics": rpc<

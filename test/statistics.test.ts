@@ -321,6 +321,32 @@ describe.each(availableSetups())("statistics (%s)", (setup) => {
       expect(anonymous.code).toBe(Code.Unauthenticated);
     });
 
+    it("orders by hour count every order by its UTC hour, store-wide; the RPC equals REST; customers 403", async () => {
+      await seedTwoCustomers();
+      const orders = await api.listAll(app.adminToken, { page_size: "100" });
+      const truth = Array.from({ length: 24 }, (_, hour) => ({
+        hour,
+        count: orders.filter((order) => new Date(order.created_at).getUTCHours() === hour).length,
+      }));
+      const seen = await pollUntil(
+        async () => JSON.parse((await call("GET", "/stats/orders-by-hour", { token: app.adminToken })).text),
+        (value) => JSON.stringify(value.orders_by_hour) === JSON.stringify(truth),
+        { timeoutMs: CONVERGE_MS, intervalMs: 50 },
+      );
+      expect(seen.value).toEqual({ orders_by_hour: truth });
+      const response = await client().getOrdersByHour({}, bearer(app.adminToken));
+      expect(response.ordersByHour.map(({ hour, count }) => ({ hour, count }))).toEqual(truth);
+      const customer = await app.token(newUserId(), "customer");
+      expectProblem(
+        await call("GET", "/stats/orders-by-hour", { token: customer }),
+        403,
+        "permission_denied",
+      );
+      expect((await connectError(client().getOrdersByHour({}, bearer(customer)))).code).toBe(
+        Code.PermissionDenied,
+      );
+    });
+
     it("GetUserStatistics equals REST for an admin and is PermissionDenied for a customer", async () => {
       const rest = await expectStoreStatsToBecome(await storeTruth());
       const response = await client().getUserStatistics({}, bearer(app.adminToken));

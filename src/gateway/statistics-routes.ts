@@ -8,13 +8,15 @@ import { errorResponses, jsonContent } from "./route-helpers.js";
 const tags = ["statistics"];
 const security = [{ bearerAuth: [] }];
 
+const OrdersByHourSchema = z
+  .array(z.object({ hour: z.number().int(), count: z.number().int() }))
+  .openapi({ description: "Always 24 entries, hour 0–23, UTC" });
+
 const UserOrderStatisticsSchema = z
   .object({
     user_id: z.string(),
     total_orders: z.number().int().openapi({ description: "Every order the user created" }),
-    orders_by_hour: z
-      .array(z.object({ hour: z.number().int(), count: z.number().int() }))
-      .openapi({ description: "Always 24 entries, hour 0–23, UTC" }),
+    orders_by_hour: OrdersByHourSchema,
     cancelled_orders: z.number().int(),
     total_spent_cents: z.number().int().openapi({ description: "Orders that are not cancelled, in cents" }),
   })
@@ -53,6 +55,19 @@ const getUserStatisticsRoute = createRoute({
   responses: { 200: jsonContent(UserStatisticsSchema, "The statistics"), ...errorResponses(401, 403) },
 });
 
+const StoreOrdersByHourSchema = z
+  .object({ orders_by_hour: OrdersByHourSchema })
+  .openapi("StoreOrdersByHour", { description: "Orders created in each hour of the day, store-wide" });
+
+const getOrdersByHourRoute = createRoute({
+  method: "get",
+  path: "/stats/orders-by-hour",
+  tags,
+  security,
+  summary: "Orders created in each hour of the day (UTC), store-wide, cancelled ones included (admin)",
+  responses: { 200: jsonContent(StoreOrdersByHourSchema, "The hours"), ...errorResponses(401, 403) },
+});
+
 export function registerStatisticsRoutes(
   app: OpenAPIHono,
   statistics: Client<typeof StatisticsService>,
@@ -85,5 +100,10 @@ export function registerStatisticsRoutes(
       },
       200,
     );
+  });
+
+  app.openapi(getOrdersByHourRoute, async (c) => {
+    const response = await statistics.getOrdersByHour({}, callOptions(c));
+    return c.json({ orders_by_hour: response.ordersByHour.map(({ hour, count }) => ({ hour, count })) }, 200);
   });
 }

@@ -14,7 +14,7 @@ export async function rebuildStatistics(options: {
   namespace: string;
 }): Promise<void> {
   await options.db.execute(
-    sql`truncate statistics.inbox, statistics.user_order_stats, statistics.user_orders_by_hour, statistics.store_totals, statistics.parked_events`,
+    sql`truncate statistics.inbox, statistics.user_order_stats, statistics.user_orders_by_hour, statistics.store_orders_by_hour, statistics.store_totals, statistics.parked_events`,
   );
   for (const source of STATISTICS_SOURCES) {
     await resetDurableGroup(

@@ -46,6 +46,12 @@ export const userOrdersByHour = statisticsSchema.table(
   (table) => [primaryKey({ columns: [table.userId, table.hour] })],
 );
 
+/** Orders created in each hour of the day (UTC), store-wide: the admin UI's chart. */
+export const storeOrdersByHour = statisticsSchema.table("store_orders_by_hour", {
+  hour: smallint("hour").primaryKey(),
+  count: integer("count").notNull().default(0),
+});
+
 /** Store-wide counters: a single row (id 1). */
 export const storeTotals = statisticsSchema.table("store_totals", {
   id: smallint("id").primaryKey(),

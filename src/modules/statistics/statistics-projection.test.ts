@@ -14,7 +14,7 @@ import { OrderStatus } from "../../gen/ecommerce/orders/v1/order_pb.js";
 import { type Database, openDatabase } from "../../platform/db/database.js";
 import { uuidv7 } from "../../platform/ids.js";
 import { createLogger } from "../../platform/logger.js";
-import { storeTotals, userOrderStats, userOrdersByHour } from "./schema.js";
+import { storeOrdersByHour, storeTotals, userOrderStats, userOrdersByHour } from "./schema.js";
 import { applyEvents, type ProjectionEvent } from "./statistics-projection.js";
 
 const logger = createLogger("silent");
@@ -85,6 +85,7 @@ async function projection(database: Database) {
       .from(userOrdersByHour)
       .orderBy(asc(userOrdersByHour.userId), asc(userOrdersByHour.hour)),
     totals: await db.select().from(storeTotals),
+    storeHours: await db.select().from(storeOrdersByHour).orderBy(asc(storeOrdersByHour.hour)),
   };
 }
 
@@ -116,14 +117,45 @@ describe("statistics projection in batches", () => {
       await applyEvents(database.db, [created, created, product, { ...created }]);
       await applyEvents(database.db, [product, created]);
       await applyEvents(database.db, [created]);
-      const { users, hours, totals } = await projection(database);
+      const { users, hours, totals, storeHours } = await projection(database);
       expect(users).toEqual([
         { userId: "repeat", totalOrders: 1, cancelledOrders: 0, totalSpentCents: 1_500n },
       ]);
       expect(hours).toEqual([{ userId: "repeat", hour: 9, count: 1 }]);
+      expect(storeHours).toEqual([{ hour: 9, count: 1 }]);
       expect(totals).toEqual([
         { id: 1, totalUsers: 1, totalProducts: 1, totalOrders: 1, revenueCents: 1_500n },
       ]);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it("counts the store's orders by hour: every user's orders of that hour, cancelled ones included", async () => {
+    const database = await embedded();
+    try {
+      await applyEvents(database.db, [
+        orderCreated("a", 100n, 0),
+        orderCreated("b", 100n, 0),
+        orderCreated("a", 100n, 23),
+      ]);
+      await applyEvents(database.db, [
+        orderCreated("c", 100n, 23),
+        orderCancelled("c", 100n),
+        orderCreated("c", 1n, 7),
+      ]);
+      const { hours, storeHours } = await projection(database);
+      expect(storeHours).toEqual([
+        { hour: 0, count: 2 },
+        { hour: 7, count: 1 },
+        { hour: 23, count: 2 },
+      ]);
+      // The same as the users' hours summed, which is how the migration fills it for old data.
+      const summed = new Map<number, number>();
+      for (const row of hours) summed.set(row.hour, (summed.get(row.hour) ?? 0) + row.count);
+      expect(storeHours).toEqual(
+        [...summed].sort(([x], [y]) => x - y).map(([hour, count]) => ({ hour, count })),
+      );
     } finally {
       await database.close();
     }

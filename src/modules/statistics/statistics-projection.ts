@@ -35,8 +35,8 @@ export interface ProjectionEvent {
 }
 
 /**
- * What one event adds: to a user (when `user_id` is set), to that user's hour (when `hour` is
- * set, one order) and to the store. Field names are the columns of the statement's input.
+ * What one event adds: to a user (when `user_id` is set), to that user's and the store's hour
+ * (when `hour` is set, one order) and to the store. Field names are the columns of the statement's input.
  */
 interface Delta {
   event_id: string;
@@ -111,6 +111,11 @@ function applyStatement(deltas: readonly Delta[]): SQL {
       select user_id, hour, sum(orders)::int from applied where hour is not null
       group by user_id, hour order by user_id, hour
       on conflict (user_id, hour) do update set count = h.count + excluded.count
+    ), store_hour_rows as (
+      insert into statistics.store_orders_by_hour as sh (hour, count)
+      select hour, sum(orders)::int from applied where hour is not null
+      group by hour order by hour
+      on conflict (hour) do update set count = sh.count + excluded.count
     )
     insert into statistics.store_totals as t (id, total_users, total_products, total_orders, revenue_cents)
     select 1,

@@ -6,6 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { eq, sql } from "drizzle-orm";
 import {
+  GetOrdersByHourResponseSchema,
   GetUserOrderStatisticsResponseSchema,
   GetUserStatisticsResponseSchema,
   RebuildStatisticsResponseSchema,
@@ -16,7 +17,7 @@ import { type Db, rawRows } from "../../platform/db/index.js";
 import type { Logger } from "../../platform/logger.js";
 import { requestIdOf } from "../../platform/observability/index.js";
 import { businessError, Violations } from "../../platform/rpc/index.js";
-import { storeTotals, userOrderStats, userOrdersByHour } from "./schema.js";
+import { storeOrdersByHour, storeTotals, userOrderStats, userOrdersByHour } from "./schema.js";
 
 /** One user's row of the projection, with their hours as "hour:count,…". */
 interface UserStatsRow {
@@ -47,6 +48,7 @@ export function createStatisticsService(deps: StatisticsServiceDeps): Statistics
   return {
     getUserOrderStatistics: userOrderStatisticsHandler(deps),
     getUserStatistics: storeStatisticsHandler(deps),
+    getOrdersByHour: storeOrdersByHourHandler(deps),
     rebuildStatistics: rebuildStatisticsHandler(deps),
   };
 }
@@ -104,6 +106,21 @@ function storeStatisticsHandler({
       totalProducts: totals?.totalProducts ?? 0,
       totalOrders: totals?.totalOrders ?? 0,
       revenueCents: totals?.revenueCents ?? 0n,
+    });
+  };
+}
+
+/** The store's orders by hour of the day (admin): always 24 entries. */
+function storeOrdersByHourHandler({
+  db,
+  auth,
+}: StatisticsServiceDeps): StatisticsHandlers["getOrdersByHour"] {
+  return async (_request, context) => {
+    await auth.requireAdmin(context);
+    const rows = await db.select().from(storeOrdersByHour);
+    const byHour = new Map(rows.map((row) => [row.hour, row.count]));
+    return create(GetOrdersByHourResponseSchema, {
+      ordersByHour: Array.from({ length: 24 }, (_, hour) => ({ hour, count: byHour.get(hour) ?? 0 })),
     });
   };
 }

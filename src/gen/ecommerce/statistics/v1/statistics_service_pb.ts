@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ecommerce/statistics/v1/statistics_service.proto.
  */
 export const file_ecommerce_statistics_v1_statistics_service: GenFile = /*@__PURE__*/
-  fileDesc("CjBlY29tbWVyY2Uvc3RhdGlzdGljcy92MS9zdGF0aXN0aWNzX3NlcnZpY2UucHJvdG8SF2Vjb21tZXJjZS5zdGF0aXN0aWNzLnYxIigKCUhvdXJDb3VudBIMCgRob3VyGAEgASgFEg0KBWNvdW50GAIgASgFIjAKHUdldFVzZXJPcmRlclN0YXRpc3RpY3NSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiuAEKHkdldFVzZXJPcmRlclN0YXRpc3RpY3NSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEhQKDHRvdGFsX29yZGVycxgCIAEoBRI6Cg5vcmRlcnNfYnlfaG91chgDIAMoCzIiLmVjb21tZXJjZS5zdGF0aXN0aWNzLnYxLkhvdXJDb3VudBIYChBjYW5jZWxsZWRfb3JkZXJzGAQgASgFEhkKEXRvdGFsX3NwZW50X2NlbnRzGAUgASgDIhoKGEdldFVzZXJTdGF0aXN0aWNzUmVxdWVzdCJ1ChlHZXRVc2VyU3RhdGlzdGljc1Jlc3BvbnNlEhMKC3RvdGFsX3VzZXJzGAEgASgFEhYKDnRvdGFsX3Byb2R1Y3RzGAIgASgFEhQKDHRvdGFsX29yZGVycxgDIAEoBRIVCg1yZXZlbnVlX2NlbnRzGAQgASgDIhoKGFJlYnVpbGRTdGF0aXN0aWNzUmVxdWVzdCIbChlSZWJ1aWxkU3RhdGlzdGljc1Jlc3BvbnNlMpcDChFTdGF0aXN0aWNzU2VydmljZRKJAQoWR2V0VXNlck9yZGVyU3RhdGlzdGljcxI2LmVjb21tZXJjZS5zdGF0aXN0aWNzLnYxLkdldFVzZXJPcmRlclN0YXRpc3RpY3NSZXF1ZXN0GjcuZWNvbW1lcmNlLnN0YXRpc3RpY3MudjEuR2V0VXNlck9yZGVyU3RhdGlzdGljc1Jlc3BvbnNlEnoKEUdldFVzZXJTdGF0aXN0aWNzEjEuZWNvbW1lcmNlLnN0YXRpc3RpY3MudjEuR2V0VXNlclN0YXRpc3RpY3NSZXF1ZXN0GjIuZWNvbW1lcmNlLnN0YXRpc3RpY3MudjEuR2V0VXNlclN0YXRpc3RpY3NSZXNwb25zZRJ6ChFSZWJ1aWxkU3RhdGlzdGljcxIxLmVjb21tZXJjZS5zdGF0aXN0aWNzLnYxLlJlYnVpbGRTdGF0aXN0aWNzUmVxdWVzdBoyLmVjb21tZXJjZS5zdGF0aXN0aWNzLnYxLlJlYnVpbGRTdGF0aXN0aWNzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("CjBlY29tbWVyY2Uvc3RhdGlzdGljcy92MS9zdGF0aXN0aWNzX3NlcnZpY2UucHJvdG8SF2Vjb21tZXJjZS5zdGF0aXN0aWNzLnYxIigKCUhvdXJDb3VudBIMCgRob3VyGAEgASgFEg0KBWNvdW50GAIgASgFIjAKHUdldFVzZXJPcmRlclN0YXRpc3RpY3NSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiuAEKHkdldFVzZXJPcmRlclN0YXRpc3RpY3NSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEhQKDHRvdGFsX29yZGVycxgCIAEoBRI6Cg5vcmRlcnNfYnlfaG91chgDIAMoCzIiLmVjb21tZXJjZS5zdGF0aXN0aWNzLnYxLkhvdXJDb3VudBIYChBjYW5jZWxsZWRfb3JkZXJzGAQgASgFEhkKEXRvdGFsX3NwZW50X2NlbnRzGAUgASgDIhoKGEdldFVzZXJTdGF0aXN0aWNzUmVxdWVzdCJ1ChlHZXRVc2VyU3RhdGlzdGljc1Jlc3BvbnNlEhMKC3RvdGFsX3VzZXJzGAEgASgFEhYKDnRvdGFsX3Byb2R1Y3RzGAIgASgFEhQKDHRvdGFsX29yZGVycxgDIAEoBRIVCg1yZXZlbnVlX2NlbnRzGAQgASgDIhgKFkdldE9yZGVyc0J5SG91clJlcXVlc3QiVQoXR2V0T3JkZXJzQnlIb3VyUmVzcG9uc2USOgoOb3JkZXJzX2J5X2hvdXIYASADKAsyIi5lY29tbWVyY2Uuc3RhdGlzdGljcy52MS5Ib3VyQ291bnQiGgoYUmVidWlsZFN0YXRpc3RpY3NSZXF1ZXN0IhsKGVJlYnVpbGRTdGF0aXN0aWNzUmVzcG9uc2UyjQQKEVN0YXRpc3RpY3NTZXJ2aWNlEokBChZHZXRVc2VyT3JkZXJTdGF0aXN0aWNzEjYuZWNvbW1lcmNlLnN0YXRpc3RpY3MudjEuR2V0VXNlck9yZGVyU3RhdGlzdGljc1JlcXVlc3QaNy5lY29tbWVyY2Uuc3RhdGlzdGljcy52MS5HZXRVc2VyT3JkZXJTdGF0aXN0aWNzUmVzcG9uc2USegoRR2V0VXNlclN0YXRpc3RpY3MSMS5lY29tbWVyY2Uuc3RhdGlzdGljcy52MS5HZXRVc2VyU3RhdGlzdGljc1JlcXVlc3QaMi5lY29tbWVyY2Uuc3RhdGlzdGljcy52MS5HZXRVc2VyU3RhdGlzdGljc1Jlc3BvbnNlEnQKD0dldE9yZGVyc0J5SG91chIvLmVjb21tZXJjZS5zdGF0aXN0aWNzLnYxLkdldE9yZGVyc0J5SG91clJlcXVlc3QaMC5lY29tbWVyY2Uuc3RhdGlzdGljcy52MS5HZXRPcmRlcnNCeUhvdXJSZXNwb25zZRJ6ChFSZWJ1aWxkU3RhdGlzdGljcxIxLmVjb21tZXJjZS5zdGF0aXN0aWNzLnYxLlJlYnVpbGRTdGF0aXN0aWNzUmVxdWVzdBoyLmVjb21tZXJjZS5zdGF0aXN0aWNzLnYxLlJlYnVpbGRTdGF0aXN0aWNzUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * Orders created in one hour of the day (UTC).
@@ -168,6 +168,42 @@ export const GetUserStatisticsResponseSchema: GenMessage<GetUserStatisticsRespon
   messageDesc(file_ecommerce_statistics_v1_statistics_service, 4);
 
 /**
+ * Input of GetOrdersByHour.
+ *
+ * @generated from message ecommerce.statistics.v1.GetOrdersByHourRequest
+ */
+export type GetOrdersByHourRequest = Message<"ecommerce.statistics.v1.GetOrdersByHourRequest"> & {
+};
+
+/**
+ * Describes the message ecommerce.statistics.v1.GetOrdersByHourRequest.
+ * Use `create(GetOrdersByHourRequestSchema)` to create a new message.
+ */
+export const GetOrdersByHourRequestSchema: GenMessage<GetOrdersByHourRequest> = /*@__PURE__*/
+  messageDesc(file_ecommerce_statistics_v1_statistics_service, 5);
+
+/**
+ * Output of GetOrdersByHour.
+ *
+ * @generated from message ecommerce.statistics.v1.GetOrdersByHourResponse
+ */
+export type GetOrdersByHourResponse = Message<"ecommerce.statistics.v1.GetOrdersByHourResponse"> & {
+  /**
+   * Always 24 entries, hour 0 to 23.
+   *
+   * @generated from field: repeated ecommerce.statistics.v1.HourCount orders_by_hour = 1;
+   */
+  ordersByHour: HourCount[];
+};
+
+/**
+ * Describes the message ecommerce.statistics.v1.GetOrdersByHourResponse.
+ * Use `create(GetOrdersByHourResponseSchema)` to create a new message.
+ */
+export const GetOrdersByHourResponseSchema: GenMessage<GetOrdersByHourResponse> = /*@__PURE__*/
+  messageDesc(file_ecommerce_statistics_v1_statistics_service, 6);
+
+/**
  * Input of RebuildStatistics.
  *
  * @generated from message ecommerce.statistics.v1.RebuildStatisticsRequest
@@ -180,7 +216,7 @@ export type RebuildStatisticsRequest = Message<"ecommerce.statistics.v1.RebuildS
  * Use `create(RebuildStatisticsRequestSchema)` to create a new message.
  */
 export const RebuildStatisticsRequestSchema: GenMessage<RebuildStatisticsRequest> = /*@__PURE__*/
-  messageDesc(file_ecommerce_statistics_v1_statistics_service, 5);
+  messageDesc(file_ecommerce_statistics_v1_statistics_service, 7);
 
 /**
  * Output of RebuildStatistics: the projection has been emptied and the replay has started.
@@ -195,7 +231,7 @@ export type RebuildStatisticsResponse = Message<"ecommerce.statistics.v1.Rebuild
  * Use `create(RebuildStatisticsResponseSchema)` to create a new message.
  */
 export const RebuildStatisticsResponseSchema: GenMessage<RebuildStatisticsResponse> = /*@__PURE__*/
-  messageDesc(file_ecommerce_statistics_v1_statistics_service, 6);
+  messageDesc(file_ecommerce_statistics_v1_statistics_service, 8);
 
 /**
  * Order statistics, a projection built from order and product events. Eventually consistent:
@@ -223,6 +259,16 @@ export const StatisticsService: GenService<{
     methodKind: "unary";
     input: typeof GetUserStatisticsRequestSchema;
     output: typeof GetUserStatisticsResponseSchema;
+  },
+  /**
+   * Orders created in each hour of the day (UTC), store-wide, cancelled ones included (admin).
+   *
+   * @generated from rpc ecommerce.statistics.v1.StatisticsService.GetOrdersByHour
+   */
+  getOrdersByHour: {
+    methodKind: "unary";
+    input: typeof GetOrdersByHourRequestSchema;
+    output: typeof GetOrdersByHourResponseSchema;
   },
   /**
    * Rebuilds the projection from scratch (admin), as `npm run stats:rebuild` does: empties it and
