@@ -58,6 +58,8 @@ describe("docker-compose.yml", () => {
     (_name, service) => {
       // `${VAR:?message}`: compose stops with the message when VAR is unset or empty.
       expect(service.environment?.JWT_SECRET).toMatch(/^\$\{JWT_SECRET:\?[^}]+\}$/);
+      // The message says how to make one.
+      expect(service.environment?.JWT_SECRET).toContain("openssl rand");
     },
   );
 
