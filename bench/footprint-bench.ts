@@ -4,13 +4,18 @@
  * process of both: the server's backends), idle after start, as proportional set size (PSS: shared pages split
  * between the processes sharing them, so the sum is what they cost together). Then how long a
  * restart on the same DATA_DIR takes to answer /healthz. Targets: ≤ 200 MB, ≤ 5 s.
+ *
+ * With DATABASE_URL, NATS_URL and REDIS_URL set, also one process in the production configuration
+ * (compiled JavaScript, as in the image): resident memory idle, and its peak under the cached read
+ * load. Targets (issue #15): ≤ 150 MB idle, ≤ 250 MB under load.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { stopProcess } from "./load.js";
+import { createTestDatabase, uniqueNamespace } from "../test/support/test-database.js";
+import { BENCH_SECRET, createBenchProduct, rssMiB, runLoad, stopProcess } from "./load.js";
 
 const PORT = 9131;
 const IDLE_SECONDS = 5;
@@ -20,6 +25,14 @@ export interface FootprintFigures {
   platformMiB: number;
   databaseMiB: number;
   restartToHealthyMs: number;
+  production: ProductionFootprint | undefined;
+}
+
+export interface ProductionFootprint {
+  idleRssMiB: number;
+  idlePssMiB: number;
+  loadPeakRssMiB: number;
+  requestsPerSecond: number;
 }
 
 export async function runFootprintBench(): Promise<FootprintFigures> {
@@ -40,9 +53,43 @@ export async function runFootprintBench(): Promise<FootprintFigures> {
     await stopProcess(first.child);
     const second = await start(dataDir);
     await stopProcess(second.child);
-    return { ...figures, restartToHealthyMs: second.startMs };
+    return { ...figures, restartToHealthyMs: second.startMs, production: await runProductionFootprint() };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function runProductionFootprint(): Promise<ProductionFootprint | undefined> {
+  const { DATABASE_URL, NATS_URL, REDIS_URL } = process.env;
+  if (!DATABASE_URL || !NATS_URL || !REDIS_URL) return undefined;
+  const database = await createTestDatabase(DATABASE_URL);
+  const dataDir = mkdtempSync(path.join(tmpdir(), "footprint-production-"));
+  try {
+    const platform = await start(dataDir, {
+      DATABASE_URL: database.url,
+      NATS_URL,
+      REDIS_URL,
+      NAMESPACE: uniqueNamespace("footprint"),
+      JWT_SECRET: BENCH_SECRET,
+    });
+    try {
+      await sleep(IDLE_SECONDS * 1000);
+      const idleRssMiB = rssMiB(platform.pid);
+      const idlePssMiB = mib([platform.pid]);
+      const url = await createBenchProduct(`http://127.0.0.1:${PORT}`);
+      let loadPeakRssMiB = 0;
+      const sampler = setInterval(() => {
+        loadPeakRssMiB = Math.max(loadPeakRssMiB, rssMiB(platform.pid));
+      }, 250);
+      const { requestsPerSecond } = await runLoad({ url, durationSeconds: 10 });
+      clearInterval(sampler);
+      return { idleRssMiB, idlePssMiB, loadPeakRssMiB, requestsPerSecond };
+    } finally {
+      await stopProcess(platform.child);
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+    await database.drop();
   }
 }
 
@@ -56,15 +103,30 @@ export function printFootprintFigures(figures: FootprintFigures): void {
   console.log(
     `first start (new cluster) to /healthz: ${figures.firstStartMs} ms; restart on the same DATA_DIR: ${figures.restartToHealthyMs} ms (target ≤ 5000)`,
   );
+  const { production } = figures;
+  if (production === undefined) {
+    console.log("production configuration: not measured (set DATABASE_URL, NATS_URL and REDIS_URL)");
+    return;
+  }
+  console.log("\none process, PostgreSQL + NATS + Redis, node dist/main.js");
+  console.log("| what | MiB |\n|---|---|");
+  console.log(`| resident idle (target ≤ 150) | ${production.idleRssMiB.toFixed(0)} |`);
+  console.log(`| PSS idle | ${production.idlePssMiB.toFixed(0)} |`);
+  console.log(
+    `| resident peak under the cached read, ${Math.round(production.requestsPerSecond)} req/s (target ≤ 250) | ${production.loadPeakRssMiB.toFixed(0)} |`,
+  );
 }
 
-/** Starts the platform as `npm start` does once built (nothing configured); waits for /healthz. */
-async function start(dataDir: string) {
+/**
+ * Starts the platform as `npm start` does once built, with nothing configured but `settings`;
+ * waits for /healthz.
+ */
+async function start(dataDir: string, settings: Record<string, string> = {}) {
   const started = performance.now();
   const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir, PORT: String(PORT) };
   for (const name of ["DATABASE_URL", "NATS_URL", "REDIS_URL", "JWT_SECRET"]) delete env[name];
   const child = spawn(process.execPath, ["dist/main.js"], {
-    env: { ...env, LOG_LEVEL: "warn" },
+    env: { ...env, LOG_LEVEL: "warn", ...settings },
     stdio: ["ignore", "ignore", "inherit"],
   });
   for (;;) {
