@@ -10,10 +10,11 @@
  * load. Targets (issue #15): ≤ 150 MB idle, ≤ 250 MB under load.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { runningServerPid } from "../src/platform/db/embedded-postgres.js";
 import { createTestDatabase, uniqueNamespace } from "../test/support/test-database.js";
 import { BENCH_SECRET, createBenchProduct, rssMiB, runLoad, stopProcess } from "./load.js";
 
@@ -43,7 +44,7 @@ export async function runFootprintBench(): Promise<FootprintFigures> {
     const first = await start(dataDir);
     await sleep(IDLE_SECONDS * 1000);
     const platformPids = [first.pid, ...descendants(first.pid)];
-    const serverPid = postmasterPid(dataDir);
+    const serverPid = runningServerPid(dataDir);
     const databasePids = serverPid === undefined ? [] : [serverPid, ...descendants(serverPid)];
     const figures = {
       firstStartMs: first.startMs,
@@ -139,11 +140,6 @@ async function start(dataDir: string, settings: Record<string, string> = {}) {
     await sleep(20);
   }
   return { child, pid: child.pid as number, startMs: Math.round(performance.now() - started) };
-}
-
-function postmasterPid(dataDir: string): number | undefined {
-  const file = path.join(dataDir, "postgres", "postmaster.pid");
-  return existsSync(file) ? Number(readFileSync(file, "utf8").split("\n")[0]) : undefined;
 }
 
 /** Every process below `pid`, from /proc. */

@@ -56,6 +56,11 @@ import { expectReviewListResult, expectReviewResult } from "./support/review-jso
 import { expectStoreStats, expectUserOrderStats } from "./support/statistics-json.js";
 import { type InProcessSetup, inProcessSetups, startTestApp, type TestApp } from "./support/test-app.js";
 
+/** Statistics by hour: the 24 hours of a day, in order (the counts are eventually consistent). */
+function expectEveryHour(buckets: readonly { hour: number }[]): void {
+  expect(buckets.map((bucket) => bucket.hour)).toEqual(Array.from({ length: 24 }, (_, hour) => hour));
+}
+
 /** The services whose every method the table must name. */
 const SERVICES: DescService[] = [InventoryService, StockService, OrderService, StatisticsService];
 
@@ -432,9 +437,7 @@ const REST: Record<string, RestCase | RestCase[]> = {
     // Eventually consistent: the shape (24 hours in order), not the counts.
     check: (result) => {
       const body = JSON.parse(result.text) as { orders_by_hour: { hour: number; count: number }[] };
-      expect(body.orders_by_hour.map((bucket) => bucket.hour)).toEqual(
-        Array.from({ length: 24 }, (_, hour) => hour),
-      );
+      expectEveryHour(body.orders_by_hour);
     },
   },
 
@@ -700,9 +703,7 @@ const RPC: Record<string, RpcCase[]> = {
     request: ({ fx }) => ({ userId: fx.ownerId }),
     check: (response, { fx }) => {
       expect(response.userId).toBe(fx.ownerId);
-      expect(response.ordersByHour.map((bucket) => bucket.hour)).toEqual(
-        Array.from({ length: 24 }, (_, hour) => hour),
-      );
+      expectEveryHour(response.ordersByHour);
     },
   }),
   "ecommerce.statistics.v1.StatisticsService/GetUserStatistics": rpc<
@@ -722,9 +723,7 @@ const RPC: Record<string, RpcCase[]> = {
     request: () => ({}),
     check: (response) => {
       expect(response.$typeName).toBe("ecommerce.statistics.v1.GetOrdersByHourResponse");
-      expect(response.ordersByHour.map((bucket) => bucket.hour)).toEqual(
-        Array.from({ length: 24 }, (_, hour) => hour),
-      );
+      expectEveryHour(response.ordersByHour);
     },
   }),
   "ecommerce.statistics.v1.StatisticsService/RebuildStatistics": rpc<

@@ -3,12 +3,20 @@
  * tokens, clean stop on SIGTERM / SIGINT (the database server with it), data that survives a
  * restart, and a database server a killed run left behind stopped by the next start.
  */
-import { spawn } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { isAlive } from "../src/platform/db/embedded-postgres.js";
+import { isAlive, runningServerPid } from "../src/platform/db/embedded-postgres.js";
 import { runChildToExit, startChildApp } from "./support/child-app.js";
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "embedded-"));
@@ -21,14 +29,6 @@ const env = { ...nothing, DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.
 
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-/** The pid of the database server running on `dir`'s cluster, from its postmaster.pid; else undefined. */
-function databaseServer(dir: string): number | undefined {
-  const pidFile = path.join(dir, "postgres", "postmaster.pid");
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
-  return isAlive(pid) ? pid : undefined;
-}
-
 /** Whether every directory down to `dir` lets other users through. */
 function readableByOthers(dir: string): boolean {
   for (let at = path.resolve(dir); ; at = path.dirname(at)) {
@@ -40,7 +40,7 @@ function readableByOthers(dir: string): boolean {
 describe("npm start with embedded defaults", () => {
   it("prints the URL, the docs URL and working tokens, keeps data across a restart, and stops cleanly", async () => {
     const first = await startChildApp(env);
-    expect(databaseServer(dataDir)).toBeDefined();
+    expect(runningServerPid(dataDir)).toBeDefined();
     const printed = first.output();
     expect(printed).toContain(`http://127.0.0.1:${port}`);
     expect(printed).toContain(`http://127.0.0.1:${port}/docs`);
@@ -68,7 +68,7 @@ describe("npm start with embedded defaults", () => {
     if (firstStop.code !== 0) console.log(first.output());
     expect(firstStop.code).toBe(0);
     expect(firstStop.elapsedMs).toBeLessThan(10_000);
-    expect(databaseServer(dataDir)).toBeUndefined();
+    expect(runningServerPid(dataDir)).toBeUndefined();
 
     // The secret was kept in DATA_DIR, so the first run's admin token still works.
     const second = await startChildApp(env);
@@ -83,7 +83,7 @@ describe("npm start with embedded defaults", () => {
     expect(update.status).toBe(200);
     const secondStop = await second.stop("SIGINT");
     expect(secondStop.code).toBe(0);
-    expect(databaseServer(dataDir)).toBeUndefined();
+    expect(runningServerPid(dataDir)).toBeUndefined();
   }, 120_000);
 
   it("stops the database server a killed run left running, and starts on the same data", async () => {
@@ -100,7 +100,7 @@ describe("npm start with embedded defaults", () => {
       expect(created.status).toBe(201);
       const { id } = (await created.json()) as { id: string };
       await first.stop("SIGKILL");
-      const leftover = databaseServer(killedDir);
+      const leftover = runningServerPid(killedDir);
       expect(leftover).toBeDefined();
 
       const second = await startChildApp(killedEnv);
@@ -110,7 +110,7 @@ describe("npm start with embedded defaults", () => {
       expect(read.status).toBe(200);
       expect(await read.json()).toMatchObject({ id, name: "Teapot" });
       expect((await second.stop("SIGTERM")).code).toBe(0);
-      expect(databaseServer(killedDir)).toBeUndefined();
+      expect(runningServerPid(killedDir)).toBeUndefined();
     } finally {
       rmSync(killedDir, { recursive: true, force: true });
     }
@@ -144,45 +144,49 @@ describe("npm start with embedded defaults", () => {
       const NOBODY = 65534;
       const userDir = mkdtempSync(path.join(tmpdir(), "embedded-user-"));
       chownSync(userDir, NOBODY, NOBODY);
-      const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-        uid: NOBODY,
-        gid: NOBODY,
-        env: { ...process.env, ...nothing, DATA_DIR: userDir, PORT: "0", HOST: "127.0.0.1", HOME: userDir },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
+      const env = { ...nothing, DATA_DIR: userDir, PORT: "0", HOST: "127.0.0.1", HOME: userDir };
+      const app = await startChildApp(env, /listening on/, "src/main.ts", { uid: NOBODY, gid: NOBODY });
       try {
-        let printed = "";
-        child.stdout.on("data", (chunk: Buffer) => (printed += chunk.toString()));
-        child.stderr.on("data", (chunk: Buffer) => (printed += chunk.toString()));
-        const url = await new Promise<string>((resolve, reject) => {
-          const poll = setInterval(() => {
-            const found = /listening on (http:\/\/\S+)/.exec(printed)?.[1];
-            if (found !== undefined) {
-              clearInterval(poll);
-              resolve(found.replace("//localhost:", "//127.0.0.1:"));
-            }
-          }, 20);
-          child.once("exit", (code) => {
-            clearInterval(poll);
-            reject(new Error(`exited with ${code}: ${printed}`));
-          });
-        });
-        expect((await fetch(`${url}/readyz`)).status).toBe(200);
-        const server = databaseServer(userDir) as number;
+        expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
+        const server = runningServerPid(userDir) as number;
         expect(readFileSync(`/proc/${server}/status`, "utf8")).toMatch(
           new RegExp(`^Uid:\\s+${NOBODY}\\s`, "m"),
         );
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await exited;
-        expect(databaseServer(userDir)).toBeUndefined();
+        expect((await app.stop("SIGTERM")).code).toBe(0);
+        expect(runningServerPid(userDir)).toBeUndefined();
       } finally {
-        child.kill("SIGKILL");
+        await app.stop("SIGKILL");
         rmSync(userDir, { recursive: true, force: true });
       }
     },
     60_000,
   );
+
+  it("refuses a cluster of another PostgreSQL major version, and a DATA_DIR another platform runs on", async () => {
+    const otherDir = mkdtempSync(path.join(tmpdir(), "embedded-other-"));
+    try {
+      mkdirSync(path.join(otherDir, "postgres"));
+      writeFileSync(path.join(otherDir, "postgres", "PG_VERSION"), "16\n");
+      const older = await runChildToExit({ ...env, DATA_DIR: otherDir });
+      expect(older.code).toBe(1);
+      expect(older.stderr.trim().split("\n")).toHaveLength(1);
+      expect(older.stderr).toContain("PostgreSQL 16 cluster");
+
+      rmSync(path.join(otherDir, "postgres"), { recursive: true });
+      const running = await startChildApp({ ...env, DATA_DIR: otherDir, PORT: "0" });
+      try {
+        const second = await runChildToExit({ ...env, DATA_DIR: otherDir, PORT: "0" });
+        expect(second.code).toBe(1);
+        expect(second.stderr).toContain(`in use by process ${running.process.pid}`);
+        // The first one's server was left alone.
+        expect((await fetch(`${running.url}/readyz`)).status).toBe(200);
+      } finally {
+        await running.stop("SIGTERM");
+      }
+    } finally {
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it("refuses a DATA_DIR an earlier version wrote with PGlite, in one line saying what to do", async () => {
     const earlierDir = mkdtempSync(path.join(tmpdir(), "embedded-earlier-"));

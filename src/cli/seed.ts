@@ -5,10 +5,9 @@
  * (an admin's), orders are placed on the customers' behalf and no reviews are written. A progress
  * bar on a terminal, a line per step otherwise. Each run adds a batch of its own.
  */
-import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { mintToken } from "../platform/auth/index.js";
+import { keptJwtSecret, mintToken } from "../platform/auth/index.js";
 import { loadConfig } from "../platform/config.js";
 import { seedDemoShop } from "./demo-shop.js";
 
@@ -32,7 +31,7 @@ try {
     );
   }
   const config = loadConfig(process.env);
-  const secret = config.jwtSecret ?? keptSecret(config.dataDir);
+  const secret = config.jwtSecret ?? keptJwtSecret(config.dataDir);
   if (secret === undefined && values.token === undefined) {
     throw new Error(
       `no JWT_SECRET, no secret kept in ${path.resolve(config.dataDir)}, and no --token: set one of them as the platform has it`,
@@ -69,12 +68,6 @@ function positive(name: string, text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive whole number`);
   return value;
-}
-
-/** The secret the platform generated and kept in DATA_DIR, if it did. */
-function keptSecret(dataDir: string): string | undefined {
-  const file = path.resolve(dataDir, "jwt-secret");
-  return existsSync(file) ? readFileSync(file, "utf8").trim() : undefined;
 }
 
 /** A bar redrawn in place on a terminal; elsewhere (CI, a pipe) one line when a step begins. */

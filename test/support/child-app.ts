@@ -23,10 +23,17 @@ export interface ChildApp {
 
 const LISTENING = /listening on (http:\/\/\S+)/;
 
+/** Another user to run as (the caller must be root). */
+export interface RunAs {
+  uid: number;
+  gid: number;
+}
+
 /** `script` under src/ runs through tsx; compiled JavaScript (dist/) runs as it is. */
-function spawnOurs(env: Record<string, string>, script: string, args: string[] = []) {
+function spawnOurs(env: Record<string, string>, script: string, args: string[] = [], runAs?: RunAs) {
   const command = script.endsWith(".ts") ? ["--import", "tsx", script, ...args] : [script, ...args];
   const child = spawn(process.execPath, command, {
+    ...runAs,
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -44,8 +51,9 @@ export async function startChildApp(
   env: Record<string, string>,
   readyPattern = /listening on/,
   script = "src/main.ts",
+  runAs?: RunAs,
 ): Promise<ChildApp> {
-  const { child, printed } = spawnOurs(env, script);
+  const { child, printed } = spawnOurs(env, script, [], runAs);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");

@@ -3,15 +3,12 @@
  * prints its postmaster's pid, then crashes with an uncaught exception, as a platform with a bug
  * would.
  */
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { startEmbeddedPostgres } from "../../src/platform/db/embedded-postgres.js";
+import { runningServerPid, startEmbeddedPostgres } from "../../src/platform/db/embedded-postgres.js";
 import { createLogger } from "../../src/platform/logger.js";
 
 const dataDir = process.argv[2] as string;
 await startEmbeddedPostgres(dataDir, createLogger("warn"));
-const pid = readFileSync(path.join(dataDir, "postgres", "postmaster.pid"), "utf8").split("\n")[0];
-process.stdout.write(`server ${pid}\n`);
+process.stdout.write(`server ${runningServerPid(dataDir)}\n`);
 setTimeout(() => {
   throw new Error("a bug");
 }, 10);

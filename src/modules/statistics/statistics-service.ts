@@ -86,7 +86,7 @@ function userOrderStatisticsHandler({
     return create(GetUserOrderStatisticsResponseSchema, {
       userId: request.userId,
       totalOrders: stats?.total_orders ?? 0,
-      ordersByHour: Array.from({ length: 24 }, (_, hour) => ({ hour, count: byHour.get(hour) ?? 0 })),
+      ordersByHour: everyHour(byHour),
       cancelledOrders: stats?.cancelled_orders ?? 0,
       totalSpentCents: BigInt(stats?.total_spent_cents ?? 0),
     });
@@ -119,10 +119,13 @@ function storeOrdersByHourHandler({
     await auth.requireAdmin(context);
     const rows = await db.select().from(storeOrdersByHour);
     const byHour = new Map(rows.map((row) => [row.hour, row.count]));
-    return create(GetOrdersByHourResponseSchema, {
-      ordersByHour: Array.from({ length: 24 }, (_, hour) => ({ hour, count: byHour.get(hour) ?? 0 })),
-    });
+    return create(GetOrdersByHourResponseSchema, { ordersByHour: everyHour(byHour) });
   };
+}
+
+/** The 24 hours of a day, each with its count from `byHour` (0 for an hour with no row). */
+function everyHour(byHour: ReadonlyMap<number, number>): { hour: number; count: number }[] {
+  return Array.from({ length: 24 }, (_, hour) => ({ hour, count: byHour.get(hour) ?? 0 }));
 }
 
 function rebuildStatisticsHandler({

@@ -7,7 +7,7 @@
  * (a dependency-cruiser rule); files inside the platform import each other directly.
  */
 export { Authenticator } from "./authenticator.js";
-export { resolveJwtSecret } from "./jwt-secret.js";
+export { keptJwtSecret, resolveJwtSecret } from "./jwt-secret.js";
 export { mintToken } from "./mint-token.js";
 export { type Principal, USER_ROLES, type UserRole } from "./principal.js";
 export { ServiceCredential } from "./service-credential.js";

@@ -14,13 +14,23 @@ export interface ResolvedSecret {
 
 export function resolveJwtSecret(configured: string | undefined, dataDir: string): ResolvedSecret {
   if (configured !== undefined) return { secret: configured, generated: false };
-  const file = path.resolve(dataDir, "jwt-secret");
+  const kept = keptJwtSecret(dataDir);
+  if (kept !== undefined) return { secret: kept, generated: true };
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString("base64url");
+  writeFileSync(secretFile(dataDir), `${secret}\n`, { mode: 0o600, flag: "wx" });
+  return { secret, generated: true };
+}
+
+/** The secret generated earlier and kept in `dataDir`, without making one; undefined if none. */
+export function keptJwtSecret(dataDir: string): string | undefined {
   try {
-    return { secret: readFileSync(file, "utf8").trim(), generated: true };
+    return readFileSync(secretFile(dataDir), "utf8").trim();
   } catch {
-    mkdirSync(dataDir, { recursive: true });
-    const secret = randomBytes(32).toString("base64url");
-    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: "wx" });
-    return { secret, generated: true };
+    return undefined;
   }
+}
+
+function secretFile(dataDir: string): string {
+  return path.resolve(dataDir, "jwt-secret");
 }

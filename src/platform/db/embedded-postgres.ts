@@ -68,7 +68,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   const runAs = process.getuid?.() === 0 ? postgresUser() : undefined;
   if (runAs !== undefined) letThrough(root);
   const password = keptPassword(root);
-  await stopLeftoverServer(root, cluster, logger);
+  await stopLeftoverServer(root, logger);
   if (!existsSync(path.join(cluster, "PG_VERSION"))) {
     await createCluster(binaries, cluster, root, password, runAs);
     logger.info({ cluster }, "embedded PostgreSQL: created a new cluster");
@@ -133,7 +133,7 @@ async function findBinaries(): Promise<Binaries> {
 }
 
 /** The package's postinstall script, for installs that did not run it (`--ignore-scripts`). */
-function hydrateSymlinks(native: string): void {
+export function hydrateSymlinks(native: string): void {
   const listFile = path.join(native, "pg-symlinks.json");
   if (!existsSync(listFile)) return;
   const links = JSON.parse(readFileSync(listFile, "utf8")) as { source: string; target: string }[];
@@ -209,11 +209,9 @@ function ownerFile(root: string): string {
  * A server still running on this cluster: the platform process that started it is gone (killed),
  * so it is stopped; if that process still runs, DATA_DIR is in use and this start is refused.
  */
-async function stopLeftoverServer(root: string, cluster: string, logger: Logger): Promise<void> {
-  const pidFile = path.join(cluster, "postmaster.pid");
-  if (!existsSync(pidFile)) return;
-  const serverPid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
-  if (!(serverPid > 0) || !isAlive(serverPid)) return;
+async function stopLeftoverServer(root: string, logger: Logger): Promise<void> {
+  const serverPid = runningServerPid(root);
+  if (serverPid === undefined) return;
   const owner = existsSync(ownerFile(root)) ? Number(readFileSync(ownerFile(root), "utf8")) : 0;
   if (owner > 0 && owner !== process.pid && isAlive(owner)) {
     throw new Error(
@@ -226,6 +224,14 @@ async function stopLeftoverServer(root: string, cluster: string, logger: Logger)
   while (isAlive(serverPid) && Date.now() < deadline) await sleep(50);
   if (isAlive(serverPid)) process.kill(serverPid, "SIGKILL");
   while (isAlive(serverPid)) await sleep(50);
+}
+
+/** The pid of the server running on `dataDir`'s cluster (from its postmaster.pid), else undefined. */
+export function runningServerPid(dataDir: string): number | undefined {
+  const pidFile = path.join(path.resolve(dataDir), "postgres", "postmaster.pid");
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  return pid > 0 && isAlive(pid) ? pid : undefined;
 }
 
 /** Whether process `pid` exists (whoever owns it). */
