@@ -5,6 +5,8 @@
  * - the gateway talks to modules only through generated clients;
  * - only the composition root (src/app.ts, src/composition/) imports a module's index.ts, and nothing reaches
  *   past a module's index.ts from outside;
+ * - the admin UI's browser code (src/admin/client/) imports only itself and Hono's JSX runtime, and
+ *   nothing on the server imports it: it reaches the platform through the public REST API alone;
  * - outside src/platform, a platform subsystem (src/platform/<name>/) is used only through its
  *   index.ts, its public surface.
  */
@@ -59,6 +61,28 @@ module.exports = {
       to: { path: "^src/platform/[^/]+/(?!index\\.ts$)" },
     },
     {
+      name: "admin-ui-talks-only-rest",
+      comment: "The admin UI's browser code reaches the platform through the public REST API, nothing else.",
+      severity: "error",
+      from: { path: "^src/admin/client/" },
+      to: { pathNot: "^(src/admin/client/|node_modules/hono/)" },
+    },
+    {
+      name: "admin-ui-is-bundled-not-imported",
+      comment:
+        "The browser code is bundled by esbuild (src/admin/admin-assets.ts), never imported by the server.",
+      severity: "error",
+      from: { pathNot: "^src/admin/client/" },
+      to: { path: "^src/admin/client/" },
+    },
+    {
+      name: "admin-pages-know-no-module",
+      comment: "The admin UI's server side serves a page and its assets; the page does the rest over REST.",
+      severity: "error",
+      from: { path: "^src/admin/" },
+      to: { path: "^src/(modules|composition|gen|gateway)/" },
+    },
+    {
       name: "generated-code-is-a-leaf",
       severity: "error",
       from: { path: "^src/gen/" },
@@ -71,7 +95,7 @@ module.exports = {
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: {
-      extensions: [".ts", ".js"],
+      extensions: [".ts", ".tsx", ".js"],
       exportsFields: ["exports"],
       conditionNames: ["import", "require", "node", "default"],
     },

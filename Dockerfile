@@ -22,6 +22,8 @@ ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 DATA_DIR=/app/data
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The admin UI's browser code, bundled by the server at start (src/admin/admin-assets.ts).
+COPY src/admin/client ./src/admin/client
 COPY package.json ./
 COPY drizzle ./drizzle
 RUN mkdir -p /app/data && chown -R node:node /app/data

@@ -3,6 +3,7 @@
  * cleanly on SIGINT / SIGTERM — within 10 s, exit code 1 when something had to be cut short
  * (docs/operations.md, "Shutdown").
  */
+import { adminAssets } from "./admin/admin-assets.js";
 import { startApp } from "./app.js";
 import { mintToken } from "./platform/auth/index.js";
 import { ConfigError, loadConfig } from "./platform/config.js";
@@ -37,8 +38,17 @@ async function main(): Promise<void> {
       role: "customer",
       expiresIn: "30d",
     });
-    lines.push(`admin token:    ${admin}`, `customer token: ${customer}`);
+    lines.push(
+      `admin UI:       ${url}/admin#token=${admin}`,
+      `admin token:    ${admin}`,
+      `customer token: ${customer}`,
+    );
   }
+  // Bundled now rather than at the first visit, so the first page view does not wait for it.
+  if (config.modules.has("gateway"))
+    adminAssets().catch((error: unknown) =>
+      logger.error({ err: error }, "the admin UI could not be bundled"),
+    );
   process.stdout.write(`${lines.join("\n")}\n`);
 
   let stopping = false;

@@ -1,7 +1,7 @@
 /**
  * `npm start` runs the compiled JavaScript (its prestart builds it; the Docker image runs the same
  * `node dist/main.js`): the build succeeds and the compiled platform serves with nothing
- * configured, on its embedded PostgreSQL, and stops cleanly.
+ * configured, on its embedded PostgreSQL, with its admin UI, and stops cleanly.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -34,6 +34,13 @@ describe("npm start (compiled)", () => {
       });
       expect(created.status).toBe(201);
       expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
+      // The admin UI's browser code is bundled from src/admin/client by the compiled server too.
+      const page = await (await fetch(`${app.url}/admin`)).text();
+      const script = /src="(\/admin\/assets\/admin-[\w-]+\.js)"/.exec(page)?.[1];
+      expect(script).toBeDefined();
+      const bundle = await fetch(`${app.url}${script}`);
+      expect(bundle.status).toBe(200);
+      expect((await bundle.text()).length).toBeGreaterThan(1000);
     } finally {
       expect((await app.stop("SIGTERM")).code).toBe(0);
     }

@@ -158,6 +158,15 @@ describe("Dockerfile", () => {
     expect(dockerfile).not.toContain("tsx");
   });
 
+  it("ships the admin UI's browser code and its bundler to the runtime stage", () => {
+    // The server bundles src/admin/client at start (src/admin/admin-assets.ts) with esbuild.
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf("FROM "));
+    expect(runtime).toContain("COPY src/admin/client ./src/admin/client");
+    const manifest = JSON.parse(readFileSync("package.json", "utf8"));
+    expect(manifest.dependencies.esbuild).toBeDefined();
+    expect(manifest.dependencies.hono).toBeDefined();
+  });
+
   it("is based on a supported Node LTS line, the same in every stage", () => {
     const bases = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((match) => match[1]);
     expect(new Set(bases)).toEqual(new Set(["node:24-bookworm-slim"]));

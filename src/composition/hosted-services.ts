@@ -79,7 +79,12 @@ export function hostServices(options: HostingOptions): HostedServices {
     forwarded.push((router) => forwardService(router, OrderService, clients.orders));
   if (config.statisticsUrl !== undefined)
     forwarded.push((router) => forwardService(router, StatisticsService, clients.statistics));
-  return { modules, routes, rest: createGatewayListener({ ...edge, clients }), rpcMetrics };
+  return {
+    modules,
+    routes,
+    rest: createGatewayListener({ ...edge, clients, storeCurrency: config.storeCurrency }),
+    rpcMetrics,
+  };
 }
 
 /** The modules this process hosts, in mounting order. */

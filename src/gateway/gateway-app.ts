@@ -7,6 +7,7 @@ import type { Client } from "@connectrpc/connect";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { registerAdminRoutes } from "../admin/admin-routes.js";
 import type { InventoryService } from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import type { OrderService } from "../gen/ecommerce/orders/v1/order_service_pb.js";
 import type { StatisticsService } from "../gen/ecommerce/statistics/v1/statistics_service_pb.js";
@@ -45,6 +46,8 @@ export interface EdgeOptions {
 
 export interface GatewayOptions extends EdgeOptions {
   clients: GatewayClients;
+  /** STORE_CURRENCY, for the admin UI's amounts. */
+  storeCurrency: string;
 }
 
 export type NodeListener = ReturnType<typeof restListener>;
@@ -85,6 +88,7 @@ export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
   registerStatisticsRoutes(app, options.clients.statistics);
   registerDiscountRoutes(app, options.clients.inventory);
   registerApiDocs(app);
+  registerAdminRoutes(app, { currency: options.storeCurrency });
   return app;
 }
 

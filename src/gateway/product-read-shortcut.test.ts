@@ -52,6 +52,7 @@ const app = createGatewayApp({
   metrics: createMetricsRegistry({ defaultMetrics: false }),
   logger: honoLog.logger,
   maxBodyBytes: 1024,
+  storeCurrency: "USD",
 });
 const shortcut = productReadShortcut(inventory, shortcutLog.logger);
 const servers: Server[] = [];

@@ -1,0 +1,263 @@
+/** Discounts: list, create (products picked from the catalog, a start and an end), delete. */
+import { useEffect, useState } from "hono/jsx/dom";
+import { ApiError } from "./api.js";
+import type { Discount, DiscountPage, Product, ProductPage } from "./api-types.js";
+import { useShop } from "./shop-context.js";
+import { Field, formatTime, inputValue, Notice, Pager, useDebounced, usePaging } from "./ui.js";
+
+export function DiscountsView() {
+  const { api } = useShop();
+  const paging = usePaging();
+  const [page, setPage] = useState<DiscountPage | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [success, setSuccess] = useState<string | undefined>(undefined);
+  const [creating, setCreating] = useState(false);
+  const [version, setVersion] = useState(0);
+
+  useEffect(() => {
+    api.get<DiscountPage>("/discounts", { page_size: 20, page_token: paging.token }).then(
+      (loaded) => {
+        setPage(loaded);
+        setError(undefined);
+      },
+      (failure: Error) => setError(failure.message),
+    );
+  }, [paging.token, version]);
+
+  const remove = async (discount: Discount) => {
+    if (!confirm(`Delete the discount “${discount.name}”?`)) return;
+    try {
+      await api.send("DELETE", `/discounts/${encodeURIComponent(discount.id)}`);
+      setSuccess(`Deleted “${discount.name}”.`);
+      setVersion(version + 1);
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+
+  return (
+    <section class="view" aria-label="Discounts">
+      <header class="view-head">
+        <h1>Discounts</h1>
+        <button type="button" class="primary" onClick={() => setCreating(true)}>
+          New discount
+        </button>
+      </header>
+      <Notice error={error} success={success} />
+      {creating && (
+        <DiscountForm
+          onCreated={(discount) => {
+            setCreating(false);
+            setSuccess(`Created “${discount.name}”.`);
+            setVersion(version + 1);
+          }}
+          onCancel={() => setCreating(false)}
+        />
+      )}
+      <div class="table-wrap">
+        <table class="discounts">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th class="number">Off</th>
+              <th class="number">Products</th>
+              <th>From</th>
+              <th>Until</th>
+              <th>In force</th>
+              <th>
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {(page?.discounts ?? []).map((discount) => (
+              <tr key={discount.id} data-discount-id={discount.id}>
+                <td>
+                  {discount.name}
+                  {discount.description !== "" && <div class="muted small-text">{discount.description}</div>}
+                </td>
+                <td class="number">{discount.percent_off} %</td>
+                <td class="number">{discount.product_ids.length}</td>
+                <td>{formatTime(discount.starts_at)}</td>
+                <td>{formatTime(discount.ends_at)}</td>
+                <td>
+                  {discount.active ? <span class="badge active">now</span> : <span class="muted">no</span>}
+                </td>
+                <td class="row-actions">
+                  <button type="button" class="small danger" onClick={() => remove(discount)}>
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {page !== undefined && page.discounts.length === 0 && <p class="empty">No discounts yet.</p>}
+      </div>
+      <Pager paging={paging} nextToken={page?.next_page_token} />
+    </section>
+  );
+}
+
+/** `datetime-local` text for a Date, in the browser's time zone. */
+function localInput(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+const API_FIELDS = ["name", "description", "percent_off", "product_ids", "starts_at", "ends_at"] as const;
+
+function DiscountForm(props: { onCreated(discount: Discount): void; onCancel(): void }) {
+  const { api, money } = useShop();
+  const now = new Date();
+  const [name, setName] = useState("");
+  const [description, setDescription] = useState("");
+  const [percent, setPercent] = useState("10");
+  const [startsAt, setStartsAt] = useState(localInput(now));
+  const [endsAt, setEndsAt] = useState(localInput(new Date(now.getTime() + 7 * 24 * 3600 * 1000)));
+  const [picked, setPicked] = useState<Product[]>([]);
+  const [search, setSearch] = useState("");
+  const settledSearch = useDebounced(search.trim(), 250);
+  const [found, setFound] = useState<Product[]>([]);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | undefined>(undefined);
+
+  useEffect(() => {
+    api.get<ProductPage>("/products", { q: settledSearch, page_size: 8 }).then(
+      (loaded) => setFound(loaded.products),
+      () => setFound([]),
+    );
+  }, [settledSearch]);
+
+  const toggle = (product: Product) =>
+    setPicked(
+      picked.some((p) => p.id === product.id)
+        ? picked.filter((p) => p.id !== product.id)
+        : [...picked, product],
+    );
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const starts = new Date(startsAt);
+    const ends = new Date(endsAt);
+    const local: Record<string, string> = {};
+    if (!/^\d+$/.test(percent.trim())) local.percent_off = "Enter a whole percentage, 1 to 100";
+    if (Number.isNaN(starts.getTime())) local.starts_at = "Pick a start";
+    if (Number.isNaN(ends.getTime())) local.ends_at = "Pick an end";
+    if (Object.keys(local).length > 0) {
+      setErrors(local);
+      return;
+    }
+    try {
+      const created = await api.send<Discount>("POST", "/discounts", {
+        name,
+        description,
+        percent_off: Number(percent.trim()),
+        product_ids: picked.map((p) => p.id),
+        starts_at: starts.toISOString(),
+        ends_at: ends.toISOString(),
+      });
+      props.onCreated(created);
+    } catch (failure) {
+      if (!(failure instanceof ApiError)) {
+        setFormError(String(failure));
+        return;
+      }
+      const byField: Record<string, string> = {};
+      for (const field of API_FIELDS) {
+        const message = failure.fieldErrors.find(
+          (e) => e.field === field || e.field.startsWith(`${field}.`),
+        )?.message;
+        if (message !== undefined) byField[field] = message;
+      }
+      setErrors(byField);
+      setFormError(
+        Object.keys(byField).length === 0 ? failure.message : "Please correct the fields marked below.",
+      );
+    }
+  };
+
+  return (
+    <form class="panel discount-form" onSubmit={submit} aria-label="New discount">
+      <h2>New discount</h2>
+      <Notice error={formError} />
+      <Field label="Name" error={errors.name}>
+        <input name="name" value={name} onInput={(e: Event) => setName(inputValue(e))} autocomplete="off" />
+      </Field>
+      <Field label="Description" error={errors.description}>
+        <input name="description" value={description} onInput={(e: Event) => setDescription(inputValue(e))} />
+      </Field>
+      <Field label="Percent off" error={errors.percent_off}>
+        <input
+          name="percent_off"
+          value={percent}
+          inputmode="numeric"
+          onInput={(e: Event) => setPercent(inputValue(e))}
+        />
+      </Field>
+      <div class="field-row">
+        <Field label="Starts" error={errors.starts_at}>
+          <input
+            type="datetime-local"
+            name="starts_at"
+            value={startsAt}
+            onInput={(e: Event) => setStartsAt(inputValue(e))}
+          />
+        </Field>
+        <Field label="Ends" error={errors.ends_at}>
+          <input
+            type="datetime-local"
+            name="ends_at"
+            value={endsAt}
+            onInput={(e: Event) => setEndsAt(inputValue(e))}
+          />
+        </Field>
+      </div>
+      <fieldset class={errors.product_ids === undefined ? "picker" : "picker invalid"}>
+        <legend>Products ({picked.length} picked)</legend>
+        {errors.product_ids !== undefined && (
+          <span class="field-error" role="alert">
+            {errors.product_ids}
+          </span>
+        )}
+        <div class="chips">
+          {picked.map((product) => (
+            <button type="button" class="chip" title="Remove" onClick={() => toggle(product)}>
+              {product.name} ✕
+            </button>
+          ))}
+        </div>
+        <input
+          type="search"
+          name="product_search"
+          placeholder="Find products by name…"
+          value={search}
+          onInput={(e: Event) => setSearch(inputValue(e))}
+        />
+        <ul class="pick-list">
+          {found.map((product) => (
+            <li key={product.id}>
+              <label class="check">
+                <input
+                  type="checkbox"
+                  data-product-id={product.id}
+                  checked={picked.some((p) => p.id === product.id)}
+                  onChange={() => toggle(product)}
+                />{" "}
+                {product.name} <span class="muted">{money.format(product.price_cents)}</span>
+              </label>
+            </li>
+          ))}
+        </ul>
+      </fieldset>
+      <div class="actions">
+        <button type="submit" class="primary">
+          Create discount
+        </button>
+        <button type="button" onClick={() => props.onCancel()}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

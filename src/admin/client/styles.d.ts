@@ -1,0 +1,2 @@
+/** Stylesheets are bundled by esbuild (src/admin/admin-assets.ts). */
+declare module "*.css";
