@@ -17,18 +17,21 @@ export interface LiveOrdersListener {
 
 const DEFAULT_RETRY_MS = 2_000;
 
-/** Follows the stream until the returned function is called. */
-export function followLiveOrders(token: string, listener: LiveOrdersListener): () => void {
+/** Follows the stream (at `url`, this origin's by default) until the returned function is called. */
+export function followLiveOrders(
+  token: string,
+  listener: LiveOrdersListener,
+  url = "/orders/events",
+): () => void {
   const stop = new AbortController();
   let retryMs = DEFAULT_RETRY_MS;
   const run = async () => {
     while (!stop.signal.aborted) {
       listener.onState("connecting");
       try {
-        const response = await fetch("/orders/events", {
+        const response = await fetch(url, {
           headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" },
           signal: stop.signal,
-          cache: "no-store",
         });
         if (response.status === 401 || response.status === 403) {
           listener.onState("refused");
@@ -67,7 +70,7 @@ async function readEvents(
       connected = true;
       listener.onState("live");
     }
-    buffer += decoder.decode(value, { stream: true }).replaceAll("\r\n", "\n");
+    buffer = normalizeLineEnds(buffer + decoder.decode(value, { stream: true }));
     let end = buffer.indexOf("\n\n");
     while (end !== -1) {
       dispatch(buffer.slice(0, end), listener, setRetry);
@@ -75,6 +78,16 @@ async function readEvents(
       end = buffer.indexOf("\n\n");
     }
   }
+}
+
+/**
+ * CRLF and CR line ends as LF (the SSE format allows all three); a CR at the very end stays, as it
+ * may be the first half of a CRLF the next chunk completes.
+ */
+function normalizeLineEnds(text: string): string {
+  const pending = text.endsWith("\r");
+  const normalized = (pending ? text.slice(0, -1) : text).replace(/\r\n?/g, "\n");
+  return pending ? `${normalized}\r` : normalized;
 }
 
 /** One SSE block: `event:`, `data:` and `retry:` lines; comments (`:`) are keep-alives. */
