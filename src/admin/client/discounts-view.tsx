@@ -3,26 +3,31 @@ import { useEffect, useState } from "hono/jsx/dom";
 import { ApiError } from "./api.js";
 import type { Discount, DiscountPage, Product, ProductPage } from "./api-types.js";
 import { useShop } from "./shop-context.js";
-import { Field, formatTime, inputValue, Notice, Pager, useDebounced, usePaging } from "./ui.js";
+import {
+  Field,
+  formatTime,
+  inputValue,
+  Notice,
+  PagedTable,
+  useDebounced,
+  useLoaded,
+  usePaging,
+} from "./ui.js";
 
 export function DiscountsView() {
   const { api } = useShop();
   const paging = usePaging();
-  const [page, setPage] = useState<DiscountPage | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
   const [success, setSuccess] = useState<string | undefined>(undefined);
   const [creating, setCreating] = useState(false);
   const [version, setVersion] = useState(0);
-
-  useEffect(() => {
-    api.get<DiscountPage>("/discounts", { page_size: 20, page_token: paging.token }).then(
-      (loaded) => {
-        setPage(loaded);
-        setError(undefined);
-      },
-      (failure: Error) => setError(failure.message),
-    );
-  }, [paging.token, version]);
+  const {
+    value: page,
+    error,
+    setError,
+  } = useLoaded(
+    () => api.get<DiscountPage>("/discounts", { page_size: 20, page_token: paging.token }),
+    [paging.token, version],
+  );
 
   const remove = async (discount: Discount) => {
     if (!confirm(`Delete the discount “${discount.name}”?`)) return;
@@ -54,47 +59,44 @@ export function DiscountsView() {
           onCancel={() => setCreating(false)}
         />
       )}
-      <div class="table-wrap">
-        <table class="discounts">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th class="number">Off</th>
-              <th class="number">Products</th>
-              <th>From</th>
-              <th>Until</th>
-              <th>In force</th>
-              <th>
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {(page?.discounts ?? []).map((discount) => (
-              <tr key={discount.id} data-discount-id={discount.id}>
-                <td>
-                  {discount.name}
-                  {discount.description !== "" && <div class="muted small-text">{discount.description}</div>}
-                </td>
-                <td class="number">{discount.percent_off} %</td>
-                <td class="number">{discount.product_ids.length}</td>
-                <td>{formatTime(discount.starts_at)}</td>
-                <td>{formatTime(discount.ends_at)}</td>
-                <td>
-                  {discount.active ? <span class="badge active">now</span> : <span class="muted">no</span>}
-                </td>
-                <td class="row-actions">
-                  <button type="button" class="small danger" onClick={() => remove(discount)}>
-                    Delete
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {page !== undefined && page.discounts.length === 0 && <p class="empty">No discounts yet.</p>}
-      </div>
-      <Pager paging={paging} nextToken={page?.next_page_token} />
+      <PagedTable
+        name="discounts"
+        head={
+          <tr>
+            <th>Name</th>
+            <th class="number">Off</th>
+            <th class="number">Products</th>
+            <th>From</th>
+            <th>Until</th>
+            <th>In force</th>
+            <th>
+              <span class="sr-only">Actions</span>
+            </th>
+          </tr>
+        }
+        empty={page !== undefined && page.discounts.length === 0 && "No discounts yet."}
+        paging={paging}
+        nextToken={page?.next_page_token}
+      >
+        {(page?.discounts ?? []).map((discount) => (
+          <tr key={discount.id} data-discount-id={discount.id}>
+            <td>
+              {discount.name}
+              {discount.description !== "" && <div class="muted small-text">{discount.description}</div>}
+            </td>
+            <td class="number">{discount.percent_off} %</td>
+            <td class="number">{discount.product_ids.length}</td>
+            <td>{formatTime(discount.starts_at)}</td>
+            <td>{formatTime(discount.ends_at)}</td>
+            <td>{discount.active ? <span class="badge active">now</span> : <span class="muted">no</span>}</td>
+            <td class="row-actions">
+              <button type="button" class="small danger" onClick={() => remove(discount)}>
+                Delete
+              </button>
+            </td>
+          </tr>
+        ))}
+      </PagedTable>
     </section>
   );
 }

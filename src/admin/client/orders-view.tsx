@@ -3,7 +3,7 @@
  * allows. New orders and status changes arrive live: the page is refetched on each event, so what
  * is shown is always what the API says.
  */
-import { useEffect, useState } from "hono/jsx/dom";
+import { useState } from "hono/jsx/dom";
 import { ORDER_STATUSES, type Order, type OrderPage, type OrderStatus } from "./api-types.js";
 import { MOVE_LABELS, NEXT_STATUSES } from "./order-transitions.js";
 import { useLiveOrders, useShop } from "./shop-context.js";
@@ -12,11 +12,12 @@ import {
   formatTime,
   inputValue,
   Notice,
-  Pager,
+  PagedTable,
   StatusBadge,
   shortId,
   useCoalescedRefresh,
   useDebounced,
+  useLoaded,
   usePaging,
 } from "./ui.js";
 
@@ -27,30 +28,25 @@ export function OrdersView() {
   const filterKey = useDebounced(JSON.stringify([status, userId.trim()]), 250);
   const [fStatus, fUser] = JSON.parse(filterKey) as [string, string];
   const paging = usePaging(filterKey);
-  const [page, setPage] = useState<OrderPage | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
   const [selected, setSelected] = useState<Order | undefined>(undefined);
   const [version, setVersion] = useState(0);
   const [liveVersion, refreshSoon] = useCoalescedRefresh(300);
   /** Orders that arrived live since the view opened, highlighted. */
   const [fresh, setFresh] = useState<ReadonlySet<string>>(new Set());
-
-  useEffect(() => {
-    let current = true;
-    api
-      .get<OrderPage>("/orders", { status: fStatus, user_id: fUser, page_size: 20, page_token: paging.token })
-      .then(
-        (loaded) => {
-          if (!current) return;
-          setPage(loaded);
-          setError(undefined);
-        },
-        (failure: Error) => current && setError(failure.message),
-      );
-    return () => {
-      current = false;
-    };
-  }, [filterKey, paging.token, version, liveVersion]);
+  const {
+    value: page,
+    error,
+    setError,
+  } = useLoaded(
+    () =>
+      api.get<OrderPage>("/orders", {
+        status: fStatus,
+        user_id: fUser,
+        page_size: 20,
+        page_token: paging.token,
+      }),
+    [filterKey, paging.token, version, liveVersion],
+  );
 
   useLiveOrders(
     (event) => {
@@ -105,45 +101,44 @@ export function OrdersView() {
           onClose={() => setSelected(undefined)}
         />
       )}
-      <div class="table-wrap">
-        <table class="orders">
-          <thead>
-            <tr>
-              <th>Order</th>
-              <th>User</th>
-              <th>Status</th>
-              <th class="number">Items</th>
-              <th class="number">Total</th>
-              <th class="wide-only">Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(page?.orders ?? []).map((order) => (
-              <tr
-                key={order.id}
-                data-order-id={order.id}
-                class={fresh.has(order.id) ? "clickable fresh" : "clickable"}
-                onClick={() => setSelected(order)}
-              >
-                <td>
-                  <button type="button" class="link" title={order.id}>
-                    {shortId(order.id)}
-                  </button>
-                </td>
-                <td>{order.user_id}</td>
-                <td>
-                  <StatusBadge status={order.status} />
-                </td>
-                <td class="number">{order.items.reduce((sum, item) => sum + item.quantity, 0)}</td>
-                <td class="number">{money.format(order.total_cents)}</td>
-                <td class="wide-only muted">{formatTime(order.created_at)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {page !== undefined && page.orders.length === 0 && <p class="empty">No orders match.</p>}
-      </div>
-      <Pager paging={paging} nextToken={page?.next_page_token} />
+      <PagedTable
+        name="orders"
+        head={
+          <tr>
+            <th>Order</th>
+            <th>User</th>
+            <th>Status</th>
+            <th class="number">Items</th>
+            <th class="number">Total</th>
+            <th class="wide-only">Created</th>
+          </tr>
+        }
+        empty={page !== undefined && page.orders.length === 0 && "No orders match."}
+        paging={paging}
+        nextToken={page?.next_page_token}
+      >
+        {(page?.orders ?? []).map((order) => (
+          <tr
+            key={order.id}
+            data-order-id={order.id}
+            class={fresh.has(order.id) ? "clickable fresh" : "clickable"}
+            onClick={() => setSelected(order)}
+          >
+            <td>
+              <button type="button" class="link" title={order.id}>
+                {shortId(order.id)}
+              </button>
+            </td>
+            <td>{order.user_id}</td>
+            <td>
+              <StatusBadge status={order.status} />
+            </td>
+            <td class="number">{order.items.reduce((sum, item) => sum + item.quantity, 0)}</td>
+            <td class="number">{money.format(order.total_cents)}</td>
+            <td class="wide-only muted">{formatTime(order.created_at)}</td>
+          </tr>
+        ))}
+      </PagedTable>
     </section>
   );
 }

@@ -1,10 +1,20 @@
 /** The catalog: search, filter by category and stock, page; create, edit, delete; reviews. */
-import { useEffect, useState } from "hono/jsx/dom";
+import { useState } from "hono/jsx/dom";
 import type { Product, ProductPage } from "./api-types.js";
 import { ProductForm } from "./product-form.js";
 import { ReviewsPanel } from "./reviews-panel.js";
 import { useShop } from "./shop-context.js";
-import { Field, formatTime, inputChecked, inputValue, Notice, Pager, useDebounced, usePaging } from "./ui.js";
+import {
+  Field,
+  formatTime,
+  inputChecked,
+  inputValue,
+  Notice,
+  PagedTable,
+  useDebounced,
+  useLoaded,
+  usePaging,
+} from "./ui.js";
 
 type Panel = { kind: "new" } | { kind: "edit"; product: Product } | { kind: "reviews"; product: Product };
 
@@ -18,34 +28,24 @@ export function ProductsView() {
   const [fQuery, fCategory, fInStock] = JSON.parse(filterKey) as [string, string, boolean];
   const filters = { query: fQuery, category: fCategory, inStock: fInStock };
   const paging = usePaging(filterKey);
-  const [page, setPage] = useState<ProductPage | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
   const [success, setSuccess] = useState<string | undefined>(undefined);
   const [panel, setPanel] = useState<Panel | undefined>(undefined);
   const [version, setVersion] = useState(0);
-
-  useEffect(() => {
-    let current = true;
-    api
-      .get<ProductPage>("/products", {
+  const {
+    value: page,
+    error,
+    setError,
+  } = useLoaded(
+    () =>
+      api.get<ProductPage>("/products", {
         q: filters.query,
         category: filters.category,
         in_stock: filters.inStock,
         page_size: 20,
         page_token: paging.token,
-      })
-      .then(
-        (loaded) => {
-          if (!current) return;
-          setPage(loaded);
-          setError(undefined);
-        },
-        (failure: Error) => current && setError(failure.message),
-      );
-    return () => {
-      current = false;
-    };
-  }, [filterKey, paging.token, version]);
+      }),
+    [filterKey, paging.token, version],
+  );
 
   const saved = (product: Product, created: boolean) => {
     setPanel(undefined);
@@ -116,46 +116,45 @@ export function ProductsView() {
       {panel?.kind === "reviews" && (
         <ReviewsPanel key={panel.product.id} product={panel.product} onClose={() => setPanel(undefined)} />
       )}
-      <div class="table-wrap">
-        <table class="products">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Category</th>
-              <th class="number">Price</th>
-              <th class="number">Stock</th>
-              <th class="wide-only">Updated</th>
-              <th>
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {(page?.products ?? []).map((product) => (
-              <tr key={product.id} data-product-id={product.id}>
-                <td class="name">{product.name}</td>
-                <td>{product.category}</td>
-                <td class="number price">{money.format(product.price_cents)}</td>
-                <td class={product.stock === 0 ? "number stock out" : "number stock"}>{product.stock}</td>
-                <td class="wide-only muted">{formatTime(product.updated_at)}</td>
-                <td class="row-actions">
-                  <button type="button" class="small" onClick={() => setPanel({ kind: "edit", product })}>
-                    Edit
-                  </button>
-                  <button type="button" class="small" onClick={() => setPanel({ kind: "reviews", product })}>
-                    Reviews
-                  </button>
-                  <button type="button" class="small danger" onClick={() => remove(product)}>
-                    Delete
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {page !== undefined && page.products.length === 0 && <p class="empty">No products match.</p>}
-      </div>
-      <Pager paging={paging} nextToken={page?.next_page_token} />
+      <PagedTable
+        name="products"
+        head={
+          <tr>
+            <th>Name</th>
+            <th>Category</th>
+            <th class="number">Price</th>
+            <th class="number">Stock</th>
+            <th class="wide-only">Updated</th>
+            <th>
+              <span class="sr-only">Actions</span>
+            </th>
+          </tr>
+        }
+        empty={page !== undefined && page.products.length === 0 && "No products match."}
+        paging={paging}
+        nextToken={page?.next_page_token}
+      >
+        {(page?.products ?? []).map((product) => (
+          <tr key={product.id} data-product-id={product.id}>
+            <td class="name">{product.name}</td>
+            <td>{product.category}</td>
+            <td class="number price">{money.format(product.price_cents)}</td>
+            <td class={product.stock === 0 ? "number stock out" : "number stock"}>{product.stock}</td>
+            <td class="wide-only muted">{formatTime(product.updated_at)}</td>
+            <td class="row-actions">
+              <button type="button" class="small" onClick={() => setPanel({ kind: "edit", product })}>
+                Edit
+              </button>
+              <button type="button" class="small" onClick={() => setPanel({ kind: "reviews", product })}>
+                Reviews
+              </button>
+              <button type="button" class="small danger" onClick={() => remove(product)}>
+                Delete
+              </button>
+            </td>
+          </tr>
+        ))}
+      </PagedTable>
     </section>
   );
 }

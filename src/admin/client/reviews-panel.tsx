@@ -1,26 +1,22 @@
 /** One product's reviews with their average rating; an admin may delete any review. */
-import { useEffect, useState } from "hono/jsx/dom";
+import { useState } from "hono/jsx/dom";
 import type { Product, ReviewPage } from "./api-types.js";
 import { useShop } from "./shop-context.js";
-import { formatTime, Notice, Pager, usePaging } from "./ui.js";
+import { formatTime, Notice, Pager, useLoaded, usePaging } from "./ui.js";
 
 export function ReviewsPanel(props: { product: Product; onClose(): void }) {
   const { api } = useShop();
   const paging = usePaging();
-  const [page, setPage] = useState<ReviewPage | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
   const [version, setVersion] = useState(0);
   const path = `/products/${encodeURIComponent(props.product.id)}/reviews`;
-
-  useEffect(() => {
-    api.get<ReviewPage>(path, { page_size: 10, page_token: paging.token }).then(
-      (loaded) => {
-        setPage(loaded);
-        setError(undefined);
-      },
-      (failure: Error) => setError(failure.message),
-    );
-  }, [path, paging.token, version]);
+  const {
+    value: page,
+    error,
+    setError,
+  } = useLoaded(
+    () => api.get<ReviewPage>(path, { page_size: 10, page_token: paging.token }),
+    [path, paging.token, version],
+  );
 
   const remove = async (id: string) => {
     if (!confirm("Delete this review?")) return;

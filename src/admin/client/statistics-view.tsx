@@ -3,11 +3,11 @@
  * order events as they arrive. The figures are eventually consistent (the statistics projection
  * follows the events), so they are refetched shortly after each event.
  */
-import { useEffect, useState } from "hono/jsx/dom";
+import { useState } from "hono/jsx/dom";
 import type { OrderEvent, StoreOrdersByHour, StoreStatistics, UserOrderStatistics } from "./api-types.js";
 import { HourChart } from "./hour-chart.js";
 import { useLiveOrders, useShop } from "./shop-context.js";
-import { Field, formatTime, inputValue, Notice, shortId, useCoalescedRefresh } from "./ui.js";
+import { Field, formatTime, inputValue, Notice, shortId, useCoalescedRefresh, useLoaded } from "./ui.js";
 
 /** The projection usually follows an order within a few hundred ms; refetch once it has. */
 const PROJECTION_LAG_MS = 600;
@@ -15,25 +15,17 @@ const FEED_LENGTH = 8;
 
 export function StatisticsView() {
   const { api, money } = useShop();
-  const [totals, setTotals] = useState<StoreStatistics | undefined>(undefined);
-  const [hours, setHours] = useState<StoreOrdersByHour | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
   const [feed, setFeed] = useState<OrderEvent[]>([]);
   const [liveVersion, refreshSoon] = useCoalescedRefresh(PROJECTION_LAG_MS);
-
-  useEffect(() => {
-    Promise.all([
-      api.get<StoreStatistics>("/stats/user"),
-      api.get<StoreOrdersByHour>("/stats/orders-by-hour"),
-    ]).then(
-      ([loadedTotals, loadedHours]) => {
-        setTotals(loadedTotals);
-        setHours(loadedHours);
-        setError(undefined);
-      },
-      (failure: Error) => setError(failure.message),
-    );
-  }, [liveVersion]);
+  const { value, error } = useLoaded(
+    () =>
+      Promise.all([
+        api.get<StoreStatistics>("/stats/user"),
+        api.get<StoreOrdersByHour>("/stats/orders-by-hour"),
+      ]),
+    [liveVersion],
+  );
+  const [totals, hours] = value ?? [];
 
   useLiveOrders(
     (event) => {

@@ -66,6 +66,32 @@ export function usePaging(filterKey = ""): {
   };
 }
 
+/**
+ * A list page: the table (scrolling sideways on a narrow screen), a line when it is empty, and
+ * the pager. `head` is the header row, `children` the body rows.
+ */
+export function PagedTable(props: {
+  name: string;
+  head: Child;
+  children: Child;
+  empty: string | false;
+  paging: ReturnType<typeof usePaging>;
+  nextToken: string | undefined;
+}) {
+  return (
+    <>
+      <div class="table-wrap">
+        <table class={props.name}>
+          <thead>{props.head}</thead>
+          <tbody>{props.children}</tbody>
+        </table>
+        {props.empty !== false && <p class="empty">{props.empty}</p>}
+      </div>
+      <Pager paging={props.paging} nextToken={props.nextToken} />
+    </>
+  );
+}
+
 export function Pager(props: { paging: ReturnType<typeof usePaging>; nextToken: string | undefined }) {
   const { paging, nextToken } = props;
   if (!paging.hasPrevious && !nextToken) return null;
@@ -124,4 +150,33 @@ export function useCoalescedRefresh(ms: number): [number, () => void] {
     }, ms);
   };
   return [version, bump];
+}
+
+/**
+ * What `load` resolves to, loaded again whenever `deps` change; the answer to a load that has been
+ * superseded meanwhile is dropped, so a slow page never overwrites a newer one.
+ */
+export function useLoaded<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+): { value: T | undefined; error: string | undefined; setError(error: string | undefined): void } {
+  const [value, setValue] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    let current = true;
+    load().then(
+      (loaded) => {
+        if (!current) return;
+        setValue(loaded);
+        setError(undefined);
+      },
+      (failure: Error) => {
+        if (current) setError(failure.message);
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, deps);
+  return { value, error, setError };
 }
