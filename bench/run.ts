@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: every benchmark with its baseline, in one run. Figures go to BENCHMARKS.md.
  * `npm run bench -- statistics` (or any part of a name, several allowed) runs only the matching
- * ones: transport, product-read, order-create, statistics-lag, statistics-read, topology, footprint.
+ * ones: transport, product-read, order-create, statistics-lag, statistics-read, topology, footprint,
+ * admin-ui.
  */
+import { printAdminUiFigures, runAdminUiBench } from "./admin-ui-bench.js";
 import { printFootprintFigures, runFootprintBench } from "./footprint-bench.js";
 import { printOrderCreateFigures, runOrderCreateBench } from "./order-create-bench.js";
 import { printProductReadFigures, runProductReadBench } from "./product-read-bench.js";
@@ -25,6 +27,7 @@ const benches: { name: string; run: () => Promise<void> }[] = [
   { name: "statistics-read", run: async () => printStatisticsReadFigures(await runStatisticsReadBench()) },
   { name: "topology", run: async () => printTopologyFigures(await runTopologyBench(seconds)) },
   { name: "footprint", run: async () => printFootprintFigures(await runFootprintBench()) },
+  { name: "admin-ui", run: async () => printAdminUiFigures(await runAdminUiBench()) },
 ];
 
 const filters = process.argv.slice(2);
