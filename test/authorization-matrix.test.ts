@@ -17,7 +17,8 @@
  * - no token where a user is needed: 401.
  *
  * An allowed cell is checked positively (the documented 2xx or OK, with a plausible body), a
- * refused one by its exact status and code. The table below is the single source of expectations:
+ * refused one by its exact status and code. A server stream (WatchOrders) is judged by how it
+ * starts: its first message when allowed, then it is cancelled. The table below is the single source of expectations:
  * a route or RPC it does not name, or one it names that no longer exists, fails the suite.
  */
 import type { DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
@@ -658,6 +659,15 @@ const RPC: Record<string, RpcCase[]> = {
       },
     },
   ),
+  "ecommerce.orders.v1.OrderService/WatchOrders": rpc<typeof OrderService.method.watchOrders>({
+    row: ADMIN_ONLY,
+    request: () => ({}),
+    // The first message of the stream, which carries no event: the watch is in place.
+    check: (response) => {
+      expect(response.$typeName).toBe("ecommerce.orders.v1.WatchOrdersResponse");
+      expect(response.event.case).toBeUndefined();
+    },
+  }),
   "ecommerce.orders.v1.OrderService/CreateReview": rpc<typeof OrderService.method.createReview>({
     row: ANY_USER,
     request: async ({ fx }) => ({ productId: (await fx.freshProduct()).id, rating: 5, comment: "matrix" }),

@@ -5,15 +5,17 @@
  */
 import type {
   DescMessage,
+  DescMethodServerStreaming,
   DescMethodUnary,
   DescService,
   MessageInitShape,
   MessageShape,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
-import { grpcJsUnary } from "./grpc-js-unary.js";
+import { grpcJsFirstStreamed, grpcJsUnary } from "./grpc-js-unary.js";
 import { type HttpResult, httpCall } from "./http-call.js";
 import type { TestApp } from "./test-app.js";
 
@@ -55,13 +57,17 @@ export function rpcKey(method: { parent: DescService; name: string }): string {
   return `${method.parent.typeName}/${method.name}`;
 }
 
+/** A method the matrix can call: unary, or a server stream (judged by how it starts). */
+export type MatrixMethod = DescMethodUnary | DescMethodServerStreaming;
+
 /** Every method of the given services, by table key. */
-export function rpcMethods(services: DescService[]): Map<string, DescMethodUnary> {
-  const methods = new Map<string, DescMethodUnary>();
+export function rpcMethods(services: DescService[]): Map<string, MatrixMethod> {
+  const methods = new Map<string, MatrixMethod>();
   for (const service of services) {
     for (const method of service.methods) {
-      if (method.methodKind !== "unary") throw new Error(`${rpcKey(method)} is not unary: extend the matrix`);
-      methods.set(rpcKey(method), method as DescMethodUnary);
+      if (method.methodKind !== "unary" && method.methodKind !== "server_streaming")
+        throw new Error(`${rpcKey(method)} is a ${method.methodKind} method: extend the matrix`);
+      methods.set(rpcKey(method), method as MatrixMethod);
     }
   }
   return methods;
@@ -127,13 +133,14 @@ export type RpcResult<O extends DescMessage = DescMessage> =
 
 /** Makes RPCs as outside clients would, over Connect (JSON, HTTP/1.1) and over gRPC (@grpc/grpc-js). */
 export interface RpcCallers {
+  /** A unary call, or the first message of a server stream (which is then cancelled). */
   connect<I extends DescMessage, O extends DescMessage>(
-    method: DescMethodUnary<I, O>,
+    method: DescMethodUnary<I, O> | DescMethodServerStreaming<I, O>,
     request: MessageInitShape<I>,
     token: string | undefined,
   ): Promise<RpcResult<O>>;
   grpc<I extends DescMessage, O extends DescMessage>(
-    method: DescMethodUnary<I, O>,
+    method: DescMethodUnary<I, O> | DescMethodServerStreaming<I, O>,
     request: MessageInitShape<I>,
     token: string | undefined,
   ): Promise<RpcResult<O>>;
@@ -146,19 +153,34 @@ export function rpcCallers(app: TestApp): RpcCallers {
   return {
     async connect(method, request, token) {
       const header: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+      const stop = new AbortController();
       try {
-        const response = await transport.unary(method, undefined, 10_000, header, request);
-        return { outcome: "ok", message: response.message };
+        if (method.methodKind === "unary") {
+          const response = await transport.unary(method, undefined, 10_000, header, request);
+          return { outcome: "ok", message: response.message };
+        }
+        const response = await transport.stream(
+          method,
+          stop.signal,
+          10_000,
+          header,
+          createAsyncIterable([request]),
+        );
+        for await (const message of response.message) return { outcome: "ok", message };
+        throw new Error(`${rpcKey(method)} ended without a message`);
       } catch (error) {
         if (!(error instanceof ConnectError)) throw error;
         return { outcome: codeName(error.code), error };
+      } finally {
+        stop.abort();
       }
     },
     async grpc(method, request, token) {
       const metadata: Record<string, string> =
         token === undefined ? {} : { authorization: `Bearer ${token}` };
+      const call = method.methodKind === "unary" ? grpcJsUnary : grpcJsFirstStreamed;
       try {
-        const message = await grpcJsUnary(grpcClient, `/${rpcKey(method)}`, method, request, metadata);
+        const message = await call(grpcClient, `/${rpcKey(method)}`, method, request, metadata);
         return { outcome: "ok", message };
       } catch (error) {
         const status = (error as Partial<grpc.ServiceError>).code;

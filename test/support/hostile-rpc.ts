@@ -459,19 +459,39 @@ function binaryMessageVariants(desc: DescMessage, base: Buffer): Variant<Buffer>
 const CONNECT_JSON = { "content-type": "application/json", "connect-protocol-version": "1" };
 const CONNECT_PROTO = { "content-type": "application/proto", "connect-protocol-version": "1" };
 
+/** The Connect protocol's streaming content types: each message goes in an envelope. */
+const CONNECT_STREAM_JSON = { "content-type": "application/connect+json", "connect-protocol-version": "1" };
+const CONNECT_STREAM_PROTO = { "content-type": "application/connect+proto", "connect-protocol-version": "1" };
+
+/** A Connect (or gRPC) envelope: flags, the length (big-endian), the message. */
+function envelope(message: Buffer, flags = 0, length = message.length): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt8(flags, 0);
+  head.writeUInt32BE(length, 1);
+  return Buffer.concat([head, message]);
+}
+
 export interface RpcCaseSet {
   cases: HostileCase[];
-  /** `<package>.<Service>/<Method>` of every unary method generated for. */
+  /** `<package>.<Service>/<Method>` of every method generated for. */
   operations: string[];
 }
 
-/** Every hostile Connect (JSON and binary) and gRPC case for every unary method of `services`. */
+/**
+ * Every hostile Connect (JSON and binary) and gRPC case for every unary and server-streaming method
+ * of `services` (streamCases for the latter).
+ */
 export function rpcCases(services: RpcService[], fixtures: HostileFixtures): RpcCaseSet {
   const cases: HostileCase[] = [];
   const operations: string[] = [];
   const bombJson = gzipSync(Buffer.from(`{"junk":"${" ".repeat(2 * 1024 * 1024)}"}`));
   for (const { service, internal } of services) {
     for (const method of service.methods) {
+      if (method.methodKind === "server_streaming") {
+        operations.push(`${service.typeName}/${method.name}`);
+        cases.push(...streamCases(method, internal, fixtures));
+        continue;
+      }
       if (method.methodKind !== "unary") continue;
       const operation = `${service.typeName}/${method.name}`;
       operations.push(operation);
@@ -591,4 +611,89 @@ export function rpcCases(services: RpcService[], fixtures: HostileFixtures): Rpc
     }
   }
   return { cases, operations };
+}
+
+/**
+ * The cases of a server-streaming method: its request in Connect's streaming envelopes (JSON and
+ * binary), one field at a time and as a whole, broken envelopes (none at all, one longer than the
+ * body, two requests where one is expected, a compressed flag with no compression), and over gRPC
+ * the valid message and garbage. A stream that starts is cancelled after its first message.
+ */
+function streamCases(method: DescMethod, internal: boolean, fixtures: HostileFixtures): HostileCase[] {
+  const operation = `${method.parent.typeName}/${method.name}`;
+  const cases: HostileCase[] = [];
+  const add = (
+    protocol: "connect" | "grpc",
+    input: string,
+    headers: Record<string, string>,
+    body: Buffer,
+    wellFormed: boolean,
+  ) =>
+    cases.push({
+      protocol,
+      operation,
+      input,
+      method: "POST",
+      target: `/${operation}`,
+      headers,
+      body,
+      internal,
+      wellFormed,
+      serverStream: true,
+    });
+  const baseJson = validMessage(method.input, method, fixtures);
+  const baseText = Buffer.from(jsonText(baseJson));
+  const baseBinary = toBinaryOf(method.input, baseJson);
+  const withUnknownNul = Buffer.from(
+    `{"unknownField":"\\u0000"${baseText.length > 2 ? `,${baseText.subarray(1, -1).toString()}` : ""}}`,
+  );
+
+  for (const variant of jsonMessageFieldVariants(method.input, baseJson, method, fixtures, ""))
+    add(
+      "connect",
+      `json ${variant.label}`,
+      CONNECT_STREAM_JSON,
+      envelope(Buffer.from(jsonText(variant.value))),
+      variant.wellFormed,
+    );
+  const jsonBodies: [string, Buffer, boolean][] = [
+    ["the valid message", envelope(baseText), true],
+    ["an unknown field holding NUL", envelope(withUnknownNul), true],
+    ["broken JSON", envelope(Buffer.from('{"')), false],
+    ["no envelope at all (empty body)", Buffer.alloc(0), false],
+    ["an envelope longer than the body", envelope(baseText, 0, 1_000), false],
+    ["two requests where one is expected", Buffer.concat([envelope(baseText), envelope(baseText)]), false],
+    ["the compressed flag, with no compression", envelope(baseText, 1), false],
+  ];
+  for (const [label, body, wellFormed] of jsonBodies)
+    add("connect", `json stream body: ${label}`, CONNECT_STREAM_JSON, body, wellFormed);
+  add(
+    "connect",
+    "json stream body: header connect-timeout-ms: 11 digits",
+    { ...CONNECT_STREAM_JSON, "connect-timeout-ms": "12345678901" },
+    envelope(baseText),
+    false,
+  );
+
+  for (const variant of binaryMessageFieldVariants(method.input, baseJson, method, fixtures, ""))
+    add(
+      "connect",
+      `proto ${variant.label}`,
+      CONNECT_STREAM_PROTO,
+      envelope(variant.value),
+      variant.wellFormed,
+    );
+  for (const variant of binaryMessageVariants(method.input, baseBinary)) {
+    add(
+      "connect",
+      `proto stream body: ${variant.label}`,
+      CONNECT_STREAM_PROTO,
+      envelope(variant.value),
+      variant.wellFormed,
+    );
+    if (/empty|16 garbage|truncated/.test(variant.label))
+      add("grpc", `proto stream body: ${variant.label}`, {}, variant.value, variant.wellFormed);
+  }
+  add("grpc", "proto stream: the valid message", {}, baseBinary, true);
+  return cases;
 }

@@ -39,13 +39,22 @@ export interface HostileCase {
    * values are hostile), so the service's own rules, not the decoder, decide the answer.
    */
   wellFormed?: boolean;
+  /**
+   * RPCs: a server-streaming method (WatchOrders). Its answer is how the stream starts: its first
+   * message (a success), or the error it ends with before one. The request is then cancelled.
+   */
+  serverStream?: boolean;
 }
 
 /** What came back for one request, reduced to what the checks and the report need. */
 export interface Answer {
   case: HostileCase;
   caller: Caller;
-  /** HTTP status; 0 when no response arrived. gRPC: 200 when the call ended with a status. */
+  /**
+   * HTTP status; 0 when no response arrived. gRPC: 200 when the call ended with a status. A
+   * Connect server stream answers 200 and carries its error in its last message: its status here
+   * is the one Connect gives that error's code (what a unary call would have answered).
+   */
   status: number;
   /** gRPC status code (0 = OK). */
   grpcCode?: number;
@@ -236,6 +245,24 @@ function sendHttp(
     });
     request.on("error", (error) => failed(error.message));
     request.on("response", (response) => {
+      const contentType = String(response.headers["content-type"] ?? "");
+      const stream = streamStart(hostileCase, response.statusCode ?? 0, contentType);
+      if (stream !== undefined) {
+        // A stream does not end on its own: how it starts is its answer, then it is cancelled,
+        // unless it has ended already (then its connection is clean, and may be back in use).
+        readStreamStart(response, stream, () => {
+          if (!response.complete) request.destroy();
+        }).then((answer) => {
+          done({
+            status: answer.status,
+            contentType,
+            code: answer.code,
+            excerpt: answer.excerpt,
+            shapeErrors: answer.errors,
+          });
+        });
+        return;
+      }
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
       response.on("error", (error) => failed(error.message));
@@ -254,6 +281,88 @@ function sendHttp(
   });
 }
 
+/** How a stream answer is read: an SSE stream (REST) or a Connect server stream. */
+type StreamKind = "sse" | "connect";
+
+/** The kind of stream a 200 answer to this case is, if it is one. */
+function streamStart(hostileCase: HostileCase, status: number, contentType: string): StreamKind | undefined {
+  if (status !== 200) return undefined;
+  if (hostileCase.protocol === "rest" && /^text\/event-stream\b/i.test(contentType)) return "sse";
+  if (hostileCase.protocol === "connect" && hostileCase.serverStream === true) return "connect";
+  return undefined;
+}
+
+interface StreamStart {
+  status: number;
+  code?: string;
+  excerpt: string;
+  errors: string[];
+}
+
+/**
+ * Reads a stream until its first event (SSE: a block ending in a blank line) or its first Connect
+ * envelope: a message (success), or the end-stream message with the error it ended with.
+ */
+function readStreamStart(
+  response: http.IncomingMessage,
+  kind: StreamKind,
+  /** Called as soon as the start is read (synchronously, before the response can end). */
+  onStart: () => void,
+): Promise<StreamStart> {
+  const contentType = String(response.headers["content-type"] ?? "");
+  return new Promise((resolve) => {
+    let settled = false;
+    let bytes = Buffer.alloc(0);
+    const settle = (start: StreamStart) => {
+      if (settled) return;
+      settled = true;
+      onStart();
+      resolve(start);
+    };
+    const judge = (): StreamStart | undefined => {
+      if (kind === "sse") {
+        const text = bytes.toString("utf8");
+        return text.includes("\n\n") ? { status: 200, excerpt: excerptOf(text), errors: [] } : undefined;
+      }
+      if (!/^application\/connect\+(json|proto)\b/i.test(contentType))
+        return { status: 200, excerpt: "", errors: [`stream with content-type "${contentType}"`] };
+      if (bytes.length < 5) return undefined;
+      const flags = bytes.readUInt8(0);
+      const length = bytes.readUInt32BE(1);
+      if (bytes.length < 5 + length) return undefined;
+      const payload = bytes.subarray(5, 5 + length);
+      if ((flags & 0b10) === 0)
+        return { status: 200, excerpt: `a first message (${length} bytes)`, errors: [] };
+      // The end-stream message: {} for a clean end, {"error": {"code", "message"}} for a failure.
+      const end = parseJson(payload.toString("utf8"));
+      const error = isObject(end) && isObject(end.error) ? end.error : undefined;
+      if (error === undefined) return { status: 200, excerpt: "a clean end, no message", errors: [] };
+      const code = typeof error.code === "string" ? error.code : undefined;
+      const status = code === undefined ? undefined : CONNECT_STATUS[code];
+      return status === undefined
+        ? {
+            status: 200,
+            excerpt: excerptOf(payload.toString("utf8")),
+            errors: [`end-stream code ${JSON.stringify(error.code)} is not a Connect code`],
+          }
+        : { status, code, excerpt: excerptOf(payload.toString("utf8")), errors: [] };
+    };
+    response.on("data", (chunk: Buffer) => {
+      bytes = Buffer.concat([bytes, chunk]);
+      const start = judge();
+      if (start !== undefined) settle(start);
+    });
+    const ended = (why: string) =>
+      settle({
+        status: 200,
+        excerpt: excerptOf(bytes.toString("latin1")),
+        errors: [`the stream ${why} before its first event`],
+      });
+    response.on("end", () => ended("ended"));
+    response.on("error", (error) => ended(`failed (${error.message})`));
+  });
+}
+
 function sendGrpc(
   client: grpc.Client,
   hostileCase: HostileCase,
@@ -262,6 +371,7 @@ function sendGrpc(
   const metadata = new grpc.Metadata();
   if (caller.authorization !== undefined) metadata.set("authorization", caller.authorization);
   const identity = (bytes: Buffer) => bytes;
+  if (hostileCase.serverStream === true) return sendGrpcStream(client, hostileCase, metadata);
   return new Promise((resolve) => {
     client.makeUnaryRequest(
       hostileCase.target,
@@ -279,6 +389,40 @@ function sendGrpc(
         resolve({ status: 200, grpcCode, code, contentType: "application/grpc", excerpt, shapeErrors: [] });
       },
     );
+  });
+}
+
+/** A gRPC server stream: its first message is a success (then it is cancelled), or the status it ends with. */
+function sendGrpcStream(
+  client: grpc.Client,
+  hostileCase: HostileCase,
+  metadata: grpc.Metadata,
+): Promise<Omit<Answer, "case" | "caller" | "ms">> {
+  const identity = (bytes: Buffer) => bytes;
+  return new Promise((resolve) => {
+    let settled = false;
+    const answer = (grpcCode: number, excerpt: string) => {
+      if (settled) return;
+      settled = true;
+      const code = GRPC_CODE_NAMES[grpcCode] ?? `code ${grpcCode}`;
+      resolve({ status: 200, grpcCode, code, contentType: "application/grpc", excerpt, shapeErrors: [] });
+    };
+    const call = client.makeServerStreamRequest(
+      hostileCase.target,
+      identity,
+      identity,
+      hostileCase.body ?? Buffer.alloc(0),
+      metadata,
+      { deadline: Date.now() + REQUEST_TIMEOUT_MS },
+    );
+    call.on("data", (message: Buffer) => {
+      answer(0, `a first message (${message.length} bytes)`);
+      call.cancel();
+    });
+    call.on("error", (error: grpc.ServiceError) =>
+      answer(error.code, excerptOf(`${GRPC_CODE_NAMES[error.code]}: ${error.details}`)),
+    );
+    call.on("status", (status: grpc.StatusObject) => answer(status.code, "ended without a message"));
   });
 }
 

@@ -6,10 +6,12 @@ import { OrderService } from "../../gen/ecommerce/orders/v1/order_service_pb.js"
 import { OutboxRelay } from "../../platform/events/index.js";
 import { type IntervalJob, startIntervalJob } from "../../platform/jobs/index.js";
 import type { Logger } from "../../platform/logger.js";
+import { Gauge } from "../../platform/metrics.js";
 import type { MountedModule, Platform } from "../../platform/module.js";
 import { IdempotencyStore } from "./idempotency-store.js";
 import { createOrderHandlers } from "./order-service.js";
 import { OrderStore } from "./order-store.js";
+import { OrderWatch } from "./order-watch.js";
 import { startPendingOrderExpiry } from "./pending-order-expiry.js";
 import { createReviewHandlers } from "./review-handlers.js";
 import { ReviewStore } from "./review-store.js";
@@ -65,9 +67,19 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
     idempotency,
     onEventsCommitted: () => relay.wake(),
   };
+  const watch = new OrderWatch({ bus, logger: log });
+  new Gauge({
+    name: "order_watchers",
+    help: "Open WatchOrders streams of this process (admins watching orders live)",
+    registers: [metrics],
+    collect() {
+      this.set(watch.watching);
+    },
+  });
   const orderHandlers = createOrderHandlers({
     ...parts,
     auth: platform.auth,
+    watch,
     maxPendingOrders: platform.config.maxPendingOrders,
   });
   const reviewHandlers = createReviewHandlers({
@@ -91,6 +103,7 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
       purge = startPurge(parts);
     },
     stop: async () => {
+      await watch.close();
       await expiry?.stop();
       await purge?.stop();
       await settlement?.stop();

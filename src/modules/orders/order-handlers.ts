@@ -1,6 +1,6 @@
 /**
- * The OrderService methods on orders that exist: reading, listing and moving one through its
- * lifecycle. Placing an order is a saga of its own (order-service.ts).
+ * The OrderService methods on orders that exist: reading, listing, moving one through its
+ * lifecycle, and watching them change. Placing an order is a saga of its own (order-service.ts).
  */
 import { create } from "@bufbuild/protobuf";
 import { Code, type ServiceImpl } from "@connectrpc/connect";
@@ -10,6 +10,7 @@ import {
   ListOrdersResponseSchema,
   type OrderService,
   UpdateOrderStatusResponseSchema,
+  WatchOrdersResponseSchema,
 } from "../../gen/ecommerce/orders/v1/order_service_pb.js";
 import type { Authenticator, Principal } from "../../platform/auth/index.js";
 import { isUuid } from "../../platform/ids.js";
@@ -25,6 +26,7 @@ import {
 } from "../../platform/rpc/index.js";
 import { canMove, statusFromProto } from "./order-lifecycle.js";
 import type { OrderStore } from "./order-store.js";
+import type { OrderWatch } from "./order-watch.js";
 import type { OrderStatusName } from "./schema.js";
 import type { StockCalls } from "./stock-calls.js";
 import type { StockCommandStore } from "./stock-command-store.js";
@@ -37,6 +39,8 @@ export interface OrderHandlersDeps {
   auth: Authenticator;
   logger: Logger;
   onEventsCommitted: () => void;
+  /** The live order events of this process (WatchOrders). */
+  watch: OrderWatch;
 }
 
 /** The handler of one OrderService method. */
@@ -114,6 +118,24 @@ export function updateOrderStatusHandler(deps: OrderHandlersDeps): OrderRpc<"upd
       deps.onEventsCommitted();
       if (target === "cancelled") await returnStock(order.id);
       return create(UpdateOrderStatusResponseSchema, { order: changed });
+    }
+  };
+}
+
+/**
+ * WatchOrders (admin): an empty first message once the watch is in place, so the caller knows it
+ * misses nothing from then on, then every order event until the caller goes away, its deadline
+ * passes, the process stops (a clean end each time) or it reads too slowly (resource_exhausted).
+ */
+export function watchOrdersHandler({ auth, watch }: OrderHandlersDeps): OrderRpc<"watchOrders"> {
+  return async function* watchOrders(_request, context) {
+    await auth.requireAdmin(context);
+    const watcher = await watch.open(context.signal);
+    try {
+      yield create(WatchOrdersResponseSchema);
+      for await (const event of watcher) yield create(WatchOrdersResponseSchema, { event });
+    } finally {
+      watcher.end();
     }
   };
 }

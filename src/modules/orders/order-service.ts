@@ -26,6 +26,7 @@ import {
   type OrderHandlersDeps,
   type OrderRpc,
   updateOrderStatusHandler,
+  watchOrdersHandler,
 } from "./order-handlers.js";
 import type { IdempotencyClaim, OrderStore } from "./order-store.js";
 import { type OrderLine, validateCreateOrder } from "./order-validation.js";
@@ -40,7 +41,7 @@ export interface OrderServiceDeps extends OrderHandlersDeps {
   maxPendingOrders: number;
 }
 
-type OrderMethods = "createOrder" | "getOrder" | "listOrders" | "updateOrderStatus";
+type OrderMethods = "createOrder" | "getOrder" | "listOrders" | "updateOrderStatus" | "watchOrders";
 
 export function createOrderHandlers(
   deps: OrderServiceDeps,
@@ -50,6 +51,7 @@ export function createOrderHandlers(
     getOrder: getOrderHandler(deps),
     listOrders: listOrdersHandler(deps),
     updateOrderStatus: updateOrderStatusHandler(deps),
+    watchOrders: watchOrdersHandler(deps),
   };
 }
 

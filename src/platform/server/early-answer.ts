@@ -42,21 +42,33 @@ export function lingerAfterEarlyAnswer(
   response: AnyResponse,
   limits: Pick<ConnectionLimits, "lingerBytes" | "lingerMs">,
 ): void {
+  // Taken now: a request whose reader stopped early (a streaming RPC's body read in part, then
+  // destroyed) has lost its socket by the time its answer finishes.
+  const socket = request.socket;
   (response as ServerResponse).once("finish", () => {
     if (request.complete) return;
     if (request instanceof http2.Http2ServerRequest) {
       if (!request.stream.destroyed) request.stream.close(http2.constants.NGHTTP2_NO_ERROR);
       return;
     }
-    const socket = request.socket;
+    const little = declaredBodyLength(request) <= limits.lingerBytes;
+    // A little is left of a destroyed request: node:http reads and drops it, and the connection
+    // stays usable (it never ends, so there is nothing to wait for).
+    if (little && request.destroyed) return;
     const timer = setTimeout(() => socket.destroy(), limits.lingerMs);
     const stopTimer = () => clearTimeout(timer);
     socket.once("close", stopTimer);
-    if (declaredBodyLength(request) <= limits.lingerBytes) {
-      // A little is left: node:http reads it as usual and the connection stays usable.
+    if (little) {
+      // A little is left: it is read and dropped, and the connection stays usable. node:http
+      // does that itself unless the request's reader started and then stopped reading (a
+      // streaming RPC refused at its second envelope), whose abandoned listener would keep the
+      // rest unread, the end never come, and the connection be cut under its next request.
       request.once("end", () => {
         stopTimer();
         socket.off("close", stopTimer);
+      });
+      request.on("readable", () => {
+        while (request.read() !== null) {}
       });
       return;
     }

@@ -4,6 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { OrderCreated, OrderStatusChanged } from "./events_pb.js";
+import { file_ecommerce_orders_v1_events } from "./events_pb.js";
 import type { Order, OrderStatus } from "./order_pb.js";
 import { file_ecommerce_orders_v1_order } from "./order_pb.js";
 import type { Review } from "./review_pb.js";
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ecommerce/orders/v1/order_service.proto.
  */
 export const file_ecommerce_orders_v1_order_service: GenFile = /*@__PURE__*/
-  fileDesc("CidlY29tbWVyY2Uvb3JkZXJzL3YxL29yZGVyX3NlcnZpY2UucHJvdG8SE2Vjb21tZXJjZS5vcmRlcnMudjEiNwoPQ3JlYXRlT3JkZXJJdGVtEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAUicwoSQ3JlYXRlT3JkZXJSZXF1ZXN0EjMKBWl0ZW1zGAEgAygLMiQuZWNvbW1lcmNlLm9yZGVycy52MS5DcmVhdGVPcmRlckl0ZW0SDwoHdXNlcl9pZBgCIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAyABKAkiQAoTQ3JlYXRlT3JkZXJSZXNwb25zZRIpCgVvcmRlchgBIAEoCzIaLmVjb21tZXJjZS5vcmRlcnMudjEuT3JkZXIiHQoPR2V0T3JkZXJSZXF1ZXN0EgoKAmlkGAEgASgJIj0KEEdldE9yZGVyUmVzcG9uc2USKQoFb3JkZXIYASABKAsyGi5lY29tbWVyY2Uub3JkZXJzLnYxLk9yZGVyIn0KEUxpc3RPcmRlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSMAoGc3RhdHVzGAQgASgOMiAuZWNvbW1lcmNlLm9yZGVycy52MS5PcmRlclN0YXR1cyJZChJMaXN0T3JkZXJzUmVzcG9uc2USKgoGb3JkZXJzGAEgAygLMhouZWNvbW1lcmNlLm9yZGVycy52MS5PcmRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiWAoYVXBkYXRlT3JkZXJTdGF0dXNSZXF1ZXN0EgoKAmlkGAEgASgJEjAKBnN0YXR1cxgCIAEoDjIgLmVjb21tZXJjZS5vcmRlcnMudjEuT3JkZXJTdGF0dXMiRgoZVXBkYXRlT3JkZXJTdGF0dXNSZXNwb25zZRIpCgVvcmRlchgBIAEoCzIaLmVjb21tZXJjZS5vcmRlcnMudjEuT3JkZXIiSgoTQ3JlYXRlUmV2aWV3UmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgJEg4KBnJhdGluZxgCIAEoBRIPCgdjb21tZW50GAMgASgJIkMKFENyZWF0ZVJldmlld1Jlc3BvbnNlEisKBnJldmlldxgBIAEoCzIbLmVjb21tZXJjZS5vcmRlcnMudjEuUmV2aWV3Ik8KEkxpc3RSZXZpZXdzUmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIooBChNMaXN0UmV2aWV3c1Jlc3BvbnNlEiwKB3Jldmlld3MYASADKAsyGy5lY29tbWVyY2Uub3JkZXJzLnYxLlJldmlldxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSFgoOYXZlcmFnZV9yYXRpbmcYAyABKAESFAoMcmV2aWV3X2NvdW50GAQgASgFImMKE1VwZGF0ZVJldmlld1JlcXVlc3QSCgoCaWQYASABKAkSEwoGcmF0aW5nGAIgASgFSACIAQESFAoHY29tbWVudBgDIAEoCUgBiAEBQgkKB19yYXRpbmdCCgoIX2NvbW1lbnQiQwoUVXBkYXRlUmV2aWV3UmVzcG9uc2USKwoGcmV2aWV3GAEgASgLMhsuZWNvbW1lcmNlLm9yZGVycy52MS5SZXZpZXciIQoTRGVsZXRlUmV2aWV3UmVxdWVzdBIKCgJpZBgBIAEoCSIWChREZWxldGVSZXZpZXdSZXNwb25zZTKtBgoMT3JkZXJTZXJ2aWNlEmAKC0NyZWF0ZU9yZGVyEicuZWNvbW1lcmNlLm9yZGVycy52MS5DcmVhdGVPcmRlclJlcXVlc3QaKC5lY29tbWVyY2Uub3JkZXJzLnYxLkNyZWF0ZU9yZGVyUmVzcG9uc2USVwoIR2V0T3JkZXISJC5lY29tbWVyY2Uub3JkZXJzLnYxLkdldE9yZGVyUmVxdWVzdBolLmVjb21tZXJjZS5vcmRlcnMudjEuR2V0T3JkZXJSZXNwb25zZRJdCgpMaXN0T3JkZXJzEiYuZWNvbW1lcmNlLm9yZGVycy52MS5MaXN0T3JkZXJzUmVxdWVzdBonLmVjb21tZXJjZS5vcmRlcnMudjEuTGlzdE9yZGVyc1Jlc3BvbnNlEnIKEVVwZGF0ZU9yZGVyU3RhdHVzEi0uZWNvbW1lcmNlLm9yZGVycy52MS5VcGRhdGVPcmRlclN0YXR1c1JlcXVlc3QaLi5lY29tbWVyY2Uub3JkZXJzLnYxLlVwZGF0ZU9yZGVyU3RhdHVzUmVzcG9uc2USYwoMQ3JlYXRlUmV2aWV3EiguZWNvbW1lcmNlLm9yZGVycy52MS5DcmVhdGVSZXZpZXdSZXF1ZXN0GikuZWNvbW1lcmNlLm9yZGVycy52MS5DcmVhdGVSZXZpZXdSZXNwb25zZRJgCgtMaXN0UmV2aWV3cxInLmVjb21tZXJjZS5vcmRlcnMudjEuTGlzdFJldmlld3NSZXF1ZXN0GiguZWNvbW1lcmNlLm9yZGVycy52MS5MaXN0UmV2aWV3c1Jlc3BvbnNlEmMKDFVwZGF0ZVJldmlldxIoLmVjb21tZXJjZS5vcmRlcnMudjEuVXBkYXRlUmV2aWV3UmVxdWVzdBopLmVjb21tZXJjZS5vcmRlcnMudjEuVXBkYXRlUmV2aWV3UmVzcG9uc2USYwoMRGVsZXRlUmV2aWV3EiguZWNvbW1lcmNlLm9yZGVycy52MS5EZWxldGVSZXZpZXdSZXF1ZXN0GikuZWNvbW1lcmNlLm9yZGVycy52MS5EZWxldGVSZXZpZXdSZXNwb25zZWIGcHJvdG8z", [file_ecommerce_orders_v1_order, file_ecommerce_orders_v1_review]);
+  fileDesc("CidlY29tbWVyY2Uvb3JkZXJzL3YxL29yZGVyX3NlcnZpY2UucHJvdG8SE2Vjb21tZXJjZS5vcmRlcnMudjEiNwoPQ3JlYXRlT3JkZXJJdGVtEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAUicwoSQ3JlYXRlT3JkZXJSZXF1ZXN0EjMKBWl0ZW1zGAEgAygLMiQuZWNvbW1lcmNlLm9yZGVycy52MS5DcmVhdGVPcmRlckl0ZW0SDwoHdXNlcl9pZBgCIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAyABKAkiQAoTQ3JlYXRlT3JkZXJSZXNwb25zZRIpCgVvcmRlchgBIAEoCzIaLmVjb21tZXJjZS5vcmRlcnMudjEuT3JkZXIiHQoPR2V0T3JkZXJSZXF1ZXN0EgoKAmlkGAEgASgJIj0KEEdldE9yZGVyUmVzcG9uc2USKQoFb3JkZXIYASABKAsyGi5lY29tbWVyY2Uub3JkZXJzLnYxLk9yZGVyIn0KEUxpc3RPcmRlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSMAoGc3RhdHVzGAQgASgOMiAuZWNvbW1lcmNlLm9yZGVycy52MS5PcmRlclN0YXR1cyJZChJMaXN0T3JkZXJzUmVzcG9uc2USKgoGb3JkZXJzGAEgAygLMhouZWNvbW1lcmNlLm9yZGVycy52MS5PcmRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiWAoYVXBkYXRlT3JkZXJTdGF0dXNSZXF1ZXN0EgoKAmlkGAEgASgJEjAKBnN0YXR1cxgCIAEoDjIgLmVjb21tZXJjZS5vcmRlcnMudjEuT3JkZXJTdGF0dXMiRgoZVXBkYXRlT3JkZXJTdGF0dXNSZXNwb25zZRIpCgVvcmRlchgBIAEoCzIaLmVjb21tZXJjZS5vcmRlcnMudjEuT3JkZXIiFAoSV2F0Y2hPcmRlcnNSZXF1ZXN0IpcBChNXYXRjaE9yZGVyc1Jlc3BvbnNlEjQKB2NyZWF0ZWQYASABKAsyIS5lY29tbWVyY2Uub3JkZXJzLnYxLk9yZGVyQ3JlYXRlZEgAEkEKDnN0YXR1c19jaGFuZ2VkGAIgASgLMicuZWNvbW1lcmNlLm9yZGVycy52MS5PcmRlclN0YXR1c0NoYW5nZWRIAEIHCgVldmVudCJKChNDcmVhdGVSZXZpZXdSZXF1ZXN0EhIKCnByb2R1Y3RfaWQYASABKAkSDgoGcmF0aW5nGAIgASgFEg8KB2NvbW1lbnQYAyABKAkiQwoUQ3JlYXRlUmV2aWV3UmVzcG9uc2USKwoGcmV2aWV3GAEgASgLMhsuZWNvbW1lcmNlLm9yZGVycy52MS5SZXZpZXciTwoSTGlzdFJldmlld3NSZXF1ZXN0EhIKCnByb2R1Y3RfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiigEKE0xpc3RSZXZpZXdzUmVzcG9uc2USLAoHcmV2aWV3cxgBIAMoCzIbLmVjb21tZXJjZS5vcmRlcnMudjEuUmV2aWV3EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRIWCg5hdmVyYWdlX3JhdGluZxgDIAEoARIUCgxyZXZpZXdfY291bnQYBCABKAUiYwoTVXBkYXRlUmV2aWV3UmVxdWVzdBIKCgJpZBgBIAEoCRITCgZyYXRpbmcYAiABKAVIAIgBARIUCgdjb21tZW50GAMgASgJSAGIAQFCCQoHX3JhdGluZ0IKCghfY29tbWVudCJDChRVcGRhdGVSZXZpZXdSZXNwb25zZRIrCgZyZXZpZXcYASABKAsyGy5lY29tbWVyY2Uub3JkZXJzLnYxLlJldmlldyIhChNEZWxldGVSZXZpZXdSZXF1ZXN0EgoKAmlkGAEgASgJIhYKFERlbGV0ZVJldmlld1Jlc3BvbnNlMpEHCgxPcmRlclNlcnZpY2USYAoLQ3JlYXRlT3JkZXISJy5lY29tbWVyY2Uub3JkZXJzLnYxLkNyZWF0ZU9yZGVyUmVxdWVzdBooLmVjb21tZXJjZS5vcmRlcnMudjEuQ3JlYXRlT3JkZXJSZXNwb25zZRJXCghHZXRPcmRlchIkLmVjb21tZXJjZS5vcmRlcnMudjEuR2V0T3JkZXJSZXF1ZXN0GiUuZWNvbW1lcmNlLm9yZGVycy52MS5HZXRPcmRlclJlc3BvbnNlEl0KCkxpc3RPcmRlcnMSJi5lY29tbWVyY2Uub3JkZXJzLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GicuZWNvbW1lcmNlLm9yZGVycy52MS5MaXN0T3JkZXJzUmVzcG9uc2UScgoRVXBkYXRlT3JkZXJTdGF0dXMSLS5lY29tbWVyY2Uub3JkZXJzLnYxLlVwZGF0ZU9yZGVyU3RhdHVzUmVxdWVzdBouLmVjb21tZXJjZS5vcmRlcnMudjEuVXBkYXRlT3JkZXJTdGF0dXNSZXNwb25zZRJiCgtXYXRjaE9yZGVycxInLmVjb21tZXJjZS5vcmRlcnMudjEuV2F0Y2hPcmRlcnNSZXF1ZXN0GiguZWNvbW1lcmNlLm9yZGVycy52MS5XYXRjaE9yZGVyc1Jlc3BvbnNlMAESYwoMQ3JlYXRlUmV2aWV3EiguZWNvbW1lcmNlLm9yZGVycy52MS5DcmVhdGVSZXZpZXdSZXF1ZXN0GikuZWNvbW1lcmNlLm9yZGVycy52MS5DcmVhdGVSZXZpZXdSZXNwb25zZRJgCgtMaXN0UmV2aWV3cxInLmVjb21tZXJjZS5vcmRlcnMudjEuTGlzdFJldmlld3NSZXF1ZXN0GiguZWNvbW1lcmNlLm9yZGVycy52MS5MaXN0UmV2aWV3c1Jlc3BvbnNlEmMKDFVwZGF0ZVJldmlldxIoLmVjb21tZXJjZS5vcmRlcnMudjEuVXBkYXRlUmV2aWV3UmVxdWVzdBopLmVjb21tZXJjZS5vcmRlcnMudjEuVXBkYXRlUmV2aWV3UmVzcG9uc2USYwoMRGVsZXRlUmV2aWV3EiguZWNvbW1lcmNlLm9yZGVycy52MS5EZWxldGVSZXZpZXdSZXF1ZXN0GikuZWNvbW1lcmNlLm9yZGVycy52MS5EZWxldGVSZXZpZXdSZXNwb25zZWIGcHJvdG8z", [file_ecommerce_orders_v1_events, file_ecommerce_orders_v1_order, file_ecommerce_orders_v1_review]);
 
 /**
  * One line to order.
@@ -264,6 +266,58 @@ export const UpdateOrderStatusResponseSchema: GenMessage<UpdateOrderStatusRespon
   messageDesc(file_ecommerce_orders_v1_order_service, 8);
 
 /**
+ * Input of WatchOrders: every order event, whoever ordered.
+ *
+ * @generated from message ecommerce.orders.v1.WatchOrdersRequest
+ */
+export type WatchOrdersRequest = Message<"ecommerce.orders.v1.WatchOrdersRequest"> & {
+};
+
+/**
+ * Describes the message ecommerce.orders.v1.WatchOrdersRequest.
+ * Use `create(WatchOrdersRequestSchema)` to create a new message.
+ */
+export const WatchOrdersRequestSchema: GenMessage<WatchOrdersRequest> = /*@__PURE__*/
+  messageDesc(file_ecommerce_orders_v1_order_service, 9);
+
+/**
+ * One message of WatchOrders: an order event, or none in the first message of the stream.
+ *
+ * @generated from message ecommerce.orders.v1.WatchOrdersResponse
+ */
+export type WatchOrdersResponse = Message<"ecommerce.orders.v1.WatchOrdersResponse"> & {
+  /**
+   * What happened; unset in the first message, which only says the watch is in place.
+   *
+   * @generated from oneof ecommerce.orders.v1.WatchOrdersResponse.event
+   */
+  event: {
+    /**
+     * An order was created.
+     *
+     * @generated from field: ecommerce.orders.v1.OrderCreated created = 1;
+     */
+    value: OrderCreated;
+    case: "created";
+  } | {
+    /**
+     * An order moved to another status.
+     *
+     * @generated from field: ecommerce.orders.v1.OrderStatusChanged status_changed = 2;
+     */
+    value: OrderStatusChanged;
+    case: "statusChanged";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message ecommerce.orders.v1.WatchOrdersResponse.
+ * Use `create(WatchOrdersResponseSchema)` to create a new message.
+ */
+export const WatchOrdersResponseSchema: GenMessage<WatchOrdersResponse> = /*@__PURE__*/
+  messageDesc(file_ecommerce_orders_v1_order_service, 10);
+
+/**
  * Input of CreateReview.
  *
  * @generated from message ecommerce.orders.v1.CreateReviewRequest
@@ -296,7 +350,7 @@ export type CreateReviewRequest = Message<"ecommerce.orders.v1.CreateReviewReque
  * Use `create(CreateReviewRequestSchema)` to create a new message.
  */
 export const CreateReviewRequestSchema: GenMessage<CreateReviewRequest> = /*@__PURE__*/
-  messageDesc(file_ecommerce_orders_v1_order_service, 9);
+  messageDesc(file_ecommerce_orders_v1_order_service, 11);
 
 /**
  * Output of CreateReview.
@@ -317,7 +371,7 @@ export type CreateReviewResponse = Message<"ecommerce.orders.v1.CreateReviewResp
  * Use `create(CreateReviewResponseSchema)` to create a new message.
  */
 export const CreateReviewResponseSchema: GenMessage<CreateReviewResponse> = /*@__PURE__*/
-  messageDesc(file_ecommerce_orders_v1_order_service, 10);
+  messageDesc(file_ecommerce_orders_v1_order_service, 12);
 
 /**
  * Input of ListReviews.
@@ -352,7 +406,7 @@ export type ListReviewsRequest = Message<"ecommerce.orders.v1.ListReviewsRequest
  * Use `create(ListReviewsRequestSchema)` to create a new message.
  */
 export const ListReviewsRequestSchema: GenMessage<ListReviewsRequest> = /*@__PURE__*/
-  messageDesc(file_ecommerce_orders_v1_order_service, 11);
+  messageDesc(file_ecommerce_orders_v1_order_service, 13);
 
 /**
  * Output of ListReviews.
@@ -394,7 +448,7 @@ export type ListReviewsResponse = Message<"ecommerce.orders.v1.ListReviewsRespon
  * Use `create(ListReviewsResponseSchema)` to create a new message.
  */
 export const ListReviewsResponseSchema: GenMessage<ListReviewsResponse> = /*@__PURE__*/
-  messageDesc(file_ecommerce_orders_v1_order_service, 12);
+  messageDesc(file_ecommerce_orders_v1_order_service, 14);
 
 /**
  * Input of UpdateReview. Only the fields that are set change.
@@ -429,7 +483,7 @@ export type UpdateReviewRequest = Message<"ecommerce.orders.v1.UpdateReviewReque
  * Use `create(UpdateReviewRequestSchema)` to create a new message.
  */
 export const UpdateReviewRequestSchema: GenMessage<UpdateReviewRequest> = /*@__PURE__*/
-  messageDesc(file_ecommerce_orders_v1_order_service, 13);
+  messageDesc(file_ecommerce_orders_v1_order_service, 15);
 
 /**
  * Output of UpdateReview.
@@ -450,7 +504,7 @@ export type UpdateReviewResponse = Message<"ecommerce.orders.v1.UpdateReviewResp
  * Use `create(UpdateReviewResponseSchema)` to create a new message.
  */
 export const UpdateReviewResponseSchema: GenMessage<UpdateReviewResponse> = /*@__PURE__*/
-  messageDesc(file_ecommerce_orders_v1_order_service, 14);
+  messageDesc(file_ecommerce_orders_v1_order_service, 16);
 
 /**
  * Input of DeleteReview.
@@ -471,7 +525,7 @@ export type DeleteReviewRequest = Message<"ecommerce.orders.v1.DeleteReviewReque
  * Use `create(DeleteReviewRequestSchema)` to create a new message.
  */
 export const DeleteReviewRequestSchema: GenMessage<DeleteReviewRequest> = /*@__PURE__*/
-  messageDesc(file_ecommerce_orders_v1_order_service, 15);
+  messageDesc(file_ecommerce_orders_v1_order_service, 17);
 
 /**
  * Output of DeleteReview.
@@ -486,7 +540,7 @@ export type DeleteReviewResponse = Message<"ecommerce.orders.v1.DeleteReviewResp
  * Use `create(DeleteReviewResponseSchema)` to create a new message.
  */
 export const DeleteReviewResponseSchema: GenMessage<DeleteReviewResponse> = /*@__PURE__*/
-  messageDesc(file_ecommerce_orders_v1_order_service, 16);
+  messageDesc(file_ecommerce_orders_v1_order_service, 18);
 
 /**
  * Orders: a customer orders for themselves, an admin for anyone. Stock is taken for every line or
@@ -534,6 +588,20 @@ export const OrderService: GenService<{
     methodKind: "unary";
     input: typeof UpdateOrderStatusRequestSchema;
     output: typeof UpdateOrderStatusResponseSchema;
+  },
+  /**
+   * Streams every order created and every status change, in order, from the moment the watch is in
+   * place (admin). The first message carries no event: it says the watch is in place. Its deadline
+   * is capped at five minutes (DEADLINE_EXCEEDED then); it ends cleanly when the server stops, and
+   * with RESOURCE_EXHAUSTED when the caller reads too slowly to keep up. In every case the caller
+   * watches again and lists the orders for what it may have missed: events are not replayed.
+   *
+   * @generated from rpc ecommerce.orders.v1.OrderService.WatchOrders
+   */
+  watchOrders: {
+    methodKind: "server_streaming";
+    input: typeof WatchOrdersRequestSchema;
+    output: typeof WatchOrdersResponseSchema;
   },
   /**
    * Writes the caller's review of a product (one per user and product).
