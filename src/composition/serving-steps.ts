@@ -14,6 +14,7 @@ import type { Registry } from "../platform/metrics.js";
 import type { MountedModule } from "../platform/module.js";
 import { handlerContextValues, observeRequests, traceRpcHandlers } from "../platform/observability/index.js";
 import { RouteMetrics } from "../platform/route-metrics.js";
+import { LONGEST_STREAM_MS } from "../platform/rpc/index.js";
 import { allowingOrigins, capRpcDeadline, listenOnePort } from "../platform/server/index.js";
 import type { HostedServices } from "./hosted-services.js";
 
@@ -68,7 +69,7 @@ export function httpStep({
   services,
   onDraining,
 }: HttpStepOptions): Step<ListeningServer> {
-  const rpcPaths = procedurePaths(services.routes);
+  const { rpcPaths, streamPaths } = procedurePaths(services.routes);
   const restRequests = new RouteMetrics(metrics);
   return {
     name: "http",
@@ -90,6 +91,8 @@ export function httpStep({
                   contextValues: handlerContextValues,
                 }),
                 config.rpcTimeoutMs,
+                // A server stream is a watch, not a request: it has a longer deadline of its own.
+                { byPath: new Map([...streamPaths].map((path) => [path, LONGEST_STREAM_MS])) },
               ),
               services.rest.listener,
             ),
@@ -151,9 +154,23 @@ function rpcRoute(paths: ReadonlySet<string>, url: string): string {
   return paths.has(path) ? path : "unmatched";
 }
 
-/** The request paths ("/ecommerce.orders.v1.OrderService/CreateOrder") of every RPC `routes` registers. */
-function procedurePaths(routes: (router: ConnectRouter) => void): ReadonlySet<string> {
+/**
+ * The request paths ("/ecommerce.orders.v1.OrderService/CreateOrder") of every RPC `routes`
+ * registers, and of those, the server streams'.
+ */
+function procedurePaths(routes: (router: ConnectRouter) => void): {
+  rpcPaths: ReadonlySet<string>;
+  streamPaths: ReadonlySet<string>;
+} {
   const router = createConnectRouter();
   routes(router);
-  return new Set(router.handlers.map((handler) => handler.requestPath));
+  const { handlers } = router;
+  return {
+    rpcPaths: new Set(handlers.map((handler) => handler.requestPath)),
+    streamPaths: new Set(
+      handlers
+        .filter((handler) => handler.method.methodKind !== "unary")
+        .map((handler) => handler.requestPath),
+    ),
+  };
 }

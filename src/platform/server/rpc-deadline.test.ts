@@ -83,3 +83,52 @@ describe("capRpcDeadline (connect-node behind the one-port server)", () => {
     expect(seen).toBeLessThanOrEqual(2_000);
   });
 });
+
+describe("capRpcDeadline with a cap of its own for some paths (server streams)", () => {
+  const LONGER_MS = 60_000;
+  let server: OnePortServer;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    // Two methods that answer with the deadline their handler was given; only GetProduct has a
+    // longer cap, as a server stream would.
+    const product = (timeoutMs: number | undefined) => ({
+      product: create(ProductSchema, { id: "p", name: String(timeoutMs ?? "none") }),
+    });
+    const routes = (router: Parameters<NonNullable<Parameters<typeof connectNodeAdapter>[0]["routes"]>>[0]) =>
+      router.service(InventoryService, {
+        getProduct: (_request, context) => product(context.timeoutMs()),
+        updateProduct: (_request, context) => product(context.timeoutMs()),
+      });
+    const byPath = new Map([[`/${InventoryService.typeName}/GetProduct`, LONGER_MS]]);
+    server = await listenOnePort({
+      port: 0,
+      host: "127.0.0.1",
+      listener: capRpcDeadline(connectNodeAdapter({ routes }), MAX_MS, { byPath }),
+    });
+    baseUrl = `http://127.0.0.1:${server.port}`;
+  });
+  afterAll(async () => {
+    await server?.close(100);
+  });
+
+  it.each(["connect", "grpc"] as const)("%s: the path's own cap applies to it alone", async (protocol) => {
+    const transport =
+      protocol === "connect"
+        ? createConnectTransport({ baseUrl, httpVersion: "1.1" })
+        : createGrpcTransport({ baseUrl });
+    const client = createClient(InventoryService, transport);
+    const seen = async (call: Promise<{ product?: { name: string } }>) => Number((await call).product?.name);
+
+    for (const timeoutMs of [undefined, 3_600_000]) {
+      const longer = await seen(client.getProduct({ id: "p" }, { timeoutMs }));
+      expect(longer).toBeGreaterThan(LONGER_MS - 1_000);
+      expect(longer).toBeLessThanOrEqual(LONGER_MS);
+      const usual = await seen(client.updateProduct({ id: "p" }, { timeoutMs }));
+      expect(usual).toBeGreaterThan(MAX_MS - 1_000);
+      expect(usual).toBeLessThanOrEqual(MAX_MS);
+    }
+    const shorter = await seen(client.getProduct({ id: "p" }, { timeoutMs: 2_000 }));
+    expect(shorter).toBeLessThanOrEqual(2_000);
+  });
+});

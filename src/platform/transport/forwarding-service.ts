@@ -5,8 +5,10 @@
  * included (code, message, details). So a process hosting the gateway serves every public module
  * service on its one port, in Connect, gRPC and gRPC-Web, whether the module runs here or behind
  * its *_URL.
+ *
+ * Unary calls and server streams are forwarded; a server stream message by message, as it comes.
  */
-import type { DescService } from "@bufbuild/protobuf";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import {
   type CallOptions,
   type Client,
@@ -16,33 +18,63 @@ import {
   type ServiceImpl,
 } from "@connectrpc/connect";
 
-type UnaryCall = (request: unknown, options: CallOptions) => Promise<unknown>;
+/** A method of a generated client: a promise for a unary method, an async iterable for a server stream. */
+type ClientCall = (request: unknown, options: CallOptions) => unknown;
+type ForwardingMethod = (request: unknown, context: HandlerContext) => unknown;
 
 export function forwardService<S extends DescService>(
   router: ConnectRouter,
   service: S,
   client: Client<S>,
 ): void {
-  const methods: Record<string, (request: unknown, context: HandlerContext) => Promise<unknown>> = {};
+  const methods: Record<string, ForwardingMethod> = {};
+  const calls = client as unknown as Record<string, ClientCall>;
   for (const method of service.methods) {
-    const call = (client as unknown as Record<string, UnaryCall>)[method.localName] as UnaryCall;
-    methods[method.localName] = async (request, context) => {
-      const authorization = context.requestHeader.get("authorization");
-      try {
-        return await call(request, {
-          headers: authorization === null ? undefined : { authorization },
-          signal: context.signal,
-          timeoutMs: context.timeoutMs(),
-          contextValues: context.values,
-        });
-      } catch (error) {
-        // The remote response's headers (content type and length, …) are not this response's.
-        const remote = ConnectError.from(error);
-        const answer = new ConnectError(remote.rawMessage, remote.code);
-        answer.details.push(...remote.details);
-        throw answer;
-      }
-    };
+    const call = calls[method.localName] as ClientCall;
+    methods[method.localName] = forwarding(method, call);
   }
   router.service(service, methods as Partial<ServiceImpl<S>>);
+}
+
+function forwarding(method: DescMethod, call: ClientCall): ForwardingMethod {
+  switch (method.methodKind) {
+    case "unary":
+      return async (request, context) => {
+        try {
+          return await (call(request, forwardedOptions(context, context.signal)) as Promise<unknown>);
+        } catch (error) {
+          throw answerOf(error);
+        }
+      };
+    case "server_streaming":
+      return async function* (request, context) {
+        try {
+          yield* call(request, forwardedOptions(context, context.signal)) as AsyncIterable<unknown>;
+        } catch (error) {
+          throw answerOf(error);
+        }
+      };
+    default:
+      throw new Error(
+        `cannot forward ${method.parent.typeName}/${method.name}: a ${method.methodKind} method`,
+      );
+  }
+}
+
+function forwardedOptions(context: HandlerContext, signal: AbortSignal): CallOptions {
+  const authorization = context.requestHeader.get("authorization");
+  return {
+    headers: authorization === null ? undefined : { authorization },
+    signal,
+    timeoutMs: context.timeoutMs(),
+    contextValues: context.values,
+  };
+}
+
+/** The remote failure as this process's answer: its response headers (content type and length, …) are not this response's. */
+function answerOf(error: unknown): ConnectError {
+  const remote = ConnectError.from(error);
+  const answer = new ConnectError(remote.rawMessage, remote.code);
+  answer.details.push(...remote.details);
+  return answer;
 }

@@ -1,7 +1,7 @@
 /**
  * Which way an in-process call goes: streaming methods through Connect's own in-memory router
- * (in-process-transport.ts explains why), a service nobody registered to `unimplemented`, both as
- * createRouterTransport does.
+ * (in-process-transport.ts explains why), with their deadlines and cancellation, a service nobody
+ * registered to `unimplemented`, all as createRouterTransport does.
  */
 import { create, createFileRegistry } from "@bufbuild/protobuf";
 import type { GenService } from "@bufbuild/protobuf/codegenv2";
@@ -10,7 +10,13 @@ import {
   file_google_protobuf_wrappers,
   type StringValueSchema,
 } from "@bufbuild/protobuf/wkt";
-import { type ConnectRouter, createClient, createRouterTransport } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  createClient,
+  createRouterTransport,
+} from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import {
   type MakeTransport,
@@ -20,9 +26,10 @@ import {
   userHeaders,
 } from "../../../test/support/transport-conformance-fixtures.js";
 import { InventoryService } from "../../gen/ecommerce/inventory/v1/inventory_service_pb.js";
+import { OrderService } from "../../gen/ecommerce/orders/v1/order_service_pb.js";
 import { createInProcessTransport } from "./in-process-transport.js";
 
-/** A streaming service built at run time: the platform's protos have none yet. */
+/** A streaming service built at run time, with no module behind it. */
 const CountService = createFileRegistry(
   create(FileDescriptorProtoSchema, {
     name: "test/count.proto",
@@ -127,5 +134,70 @@ describe("in-process transport", () => {
       inProcess: expected,
       router: expected,
     });
+  });
+});
+
+describe("in-process server streams (WatchOrders), as the router transport ends them", () => {
+  /**
+   * A watch that sends its first message and then waits for its signal, the way the orders module's
+   * does; what the client read, how its stream ended, and what the handler's signal said.
+   */
+  const watch = async (make: MakeTransport, end: { timeoutMs?: number; abortAfterMs?: number }) => {
+    let handlerEnded: (reason: unknown) => void = () => {};
+    const handlerSaw = new Promise<unknown>((resolve) => {
+      handlerEnded = resolve;
+    });
+    const client = createClient(
+      OrderService,
+      make((router) => {
+        router.service(OrderService, {
+          async *watchOrders(_request, context) {
+            yield {};
+            await new Promise((resolve) => context.signal.addEventListener("abort", resolve, { once: true }));
+            handlerEnded(context.signal.reason);
+          },
+        });
+      }),
+    );
+    const caller = new AbortController();
+    if (end.abortAfterMs !== undefined) setTimeout(() => caller.abort(), end.abortAfterMs);
+    const started = Date.now();
+    let messages = 0;
+    let code: string | undefined;
+    try {
+      for await (const _ of client.watchOrders({}, { timeoutMs: end.timeoutMs, signal: caller.signal })) {
+        messages++;
+      }
+    } catch (error) {
+      code = Code[ConnectError.from(error).code];
+    }
+    const reason = ConnectError.from(await handlerSaw);
+    return {
+      messages,
+      code,
+      handlerSaw: Code[reason.code],
+      endedInTime: Date.now() - started < 1_000,
+    };
+  };
+
+  it("ends a stream at its deadline, on both sides", async () => {
+    const expected = {
+      messages: 1,
+      code: "DeadlineExceeded",
+      handlerSaw: "DeadlineExceeded",
+      endedInTime: true,
+    };
+    expect({
+      inProcess: await watch(makeInProcess, { timeoutMs: 150 }),
+      router: await watch(makeRouter, { timeoutMs: 150 }),
+    }).toEqual({ inProcess: expected, router: expected });
+  });
+
+  it("ends a stream when its caller aborts, on both sides", async () => {
+    const expected = { messages: 1, code: "Canceled", handlerSaw: "Canceled", endedInTime: true };
+    expect({
+      inProcess: await watch(makeInProcess, { abortAfterMs: 100, timeoutMs: 60_000 }),
+      router: await watch(makeRouter, { abortAfterMs: 100, timeoutMs: 60_000 }),
+    }).toEqual({ inProcess: expected, router: expected });
   });
 });
