@@ -40,6 +40,7 @@ export class ModuleTransports {
         interceptors: tracing ? [traceInProcessCalls] : [],
         serverInterceptors: tracing ? [traceRpcHandlers] : [],
         onUnaryCompleted: metrics.inProcessCall,
+        streamInterceptors: [metrics.inProcessStream],
       });
       return this.local;
     };

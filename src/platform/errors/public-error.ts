@@ -12,6 +12,7 @@ import { Code, ConnectError, type ContextValues, type Interceptor } from "@conne
 import { isDatabaseTimeout, isTransientDatabaseError } from "../db/database-errors.js";
 import type { Logger } from "../logger.js";
 import { requestIdOf } from "../observability/request-context.js";
+import { endingWith, withStreamedMessages } from "../observability/stream-end.js";
 import { REQUEST_ID_HEADER } from "../rpc/request-id.js";
 
 const SERVER_CODES = new Set([
@@ -120,18 +121,26 @@ export function reportHandlerFailure(
   return error;
 }
 
-/** reportHandlerFailure for the methods connect-node serves (Connect, gRPC, gRPC-Web). */
+/**
+ * reportHandlerFailure for the methods connect-node serves (Connect, gRPC, gRPC-Web); a server
+ * stream's failure comes while its messages are sent, after `next` has resolved.
+ */
 export function reportingFailures(logger: Logger): Interceptor {
   return (next) => async (request) => {
-    try {
-      return await next(request);
-    } catch (thrown) {
-      throw reportHandlerFailure(logger, thrown, {
+    const report = (thrown: unknown) =>
+      reportHandlerFailure(logger, thrown, {
         service: request.service,
         method: request.method,
         requestHeader: request.header,
         values: request.contextValues,
       });
+    try {
+      const response = await next(request);
+      return withStreamedMessages(response, (messages) =>
+        endingWith(messages, (error) => (error === undefined ? undefined : report(error))),
+      );
+    } catch (thrown) {
+      throw report(thrown);
     }
   };
 }

@@ -8,14 +8,19 @@
  * A call in process is one call seen from both sides: the in-process transport reports it once as
  * it settles (`inProcessCall`) and it is recorded in both series. Interceptors there would take
  * every call off the transport's direct path: one cost the cached product read 2.3 µs, 7 %
- * (BENCHMARKS.md, "Request logs, metrics and tracing").
+ * (BENCHMARKS.md, "Request logs, metrics and tracing"). Streams in process, which take Connect's
+ * own path anyway, are counted by an interceptor (`inProcessStream`).
+ *
+ * A server stream (WatchOrders) is counted when it ends, with the code it ended with; its duration
+ * is its whole life.
  */
 import type { DescMethod, DescMethodUnary } from "@bufbuild/protobuf";
-import type { Code, Interceptor } from "@connectrpc/connect";
+import type { Code, Interceptor, StreamResponse, UnaryResponse } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { Registry } from "prom-client";
 import { publicError } from "../errors/public-error.js";
 import { LabelledLatency, type LatencySeries } from "../labelled-latency.js";
+import { endingWith, withStreamedMessages } from "./stream-end.js";
 
 const LABELS = ["service", "method", "code"] as const;
 
@@ -66,11 +71,21 @@ export class RpcMetrics {
 
   /** For the handlers this process serves over the network. */
   readonly handled: Interceptor = (next) => (request) =>
-    timed(this.seriesOf(this.serverSeries, this.server, request.method), () => next(request));
+    timed([this.seriesOf(this.serverSeries, this.server, request.method)], () => next(request));
 
   /** For the calls this process makes over the network. */
   readonly made: Interceptor = (next) => (request) =>
-    timed(this.seriesOf(this.clientSeries, this.client, request.method), () => next(request));
+    timed([this.seriesOf(this.clientSeries, this.client, request.method)], () => next(request));
+
+  /** For streams in process: each counts as made and as handled, like `inProcessCall`. */
+  readonly inProcessStream: Interceptor = (next) => (request) =>
+    timed(
+      [
+        this.seriesOf(this.clientSeries, this.client, request.method),
+        this.seriesOf(this.serverSeries, this.server, request.method),
+      ],
+      () => next(request),
+    );
 
   /** The in-process transport's completion hook: each call counts as made and as handled. */
   readonly inProcessCall = (method: DescMethodUnary, code: Code | undefined, seconds: number): void => {
@@ -92,16 +107,32 @@ export class RpcMetrics {
   }
 }
 
-async function timed<T>(series: MethodSeries, call: () => Promise<T>): Promise<T> {
+/** A call observed once it settles; a server stream once its messages end (its whole life). */
+async function timed<T extends UnaryResponse | StreamResponse>(
+  series: readonly MethodSeries[],
+  call: () => Promise<T>,
+): Promise<T> {
   const started = performance.now();
-  let code: Code | undefined;
-  try {
-    return await call();
-  } catch (error) {
+  const observe = (error?: unknown) => {
     // As the caller gets it: what a handler threw becomes a public error (public-error.ts).
-    code = publicError(error).code;
+    const code = error === undefined ? undefined : publicError(error).code;
+    for (const one of series) one.observe(code, (performance.now() - started) / 1000);
+  };
+  let response: T;
+  try {
+    response = await call();
+  } catch (error) {
+    observe(error);
     throw error;
-  } finally {
-    series.observe(code, (performance.now() - started) / 1000);
   }
+  if (!response.stream) {
+    observe();
+    return response;
+  }
+  return withStreamedMessages(response, (messages) =>
+    endingWith(messages, (error) => {
+      observe(error);
+      return error;
+    }),
+  );
 }

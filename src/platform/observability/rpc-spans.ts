@@ -12,7 +12,9 @@ import {
   ConnectError,
   type Interceptor,
   type StreamRequest,
+  type StreamResponse,
   type UnaryRequest,
+  type UnaryResponse,
 } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import {
@@ -23,7 +25,7 @@ import {
   SpanStatusCode,
   type Tracer,
 } from "@opentelemetry/api";
-import { endedWith } from "./span-end.js";
+import { endingWith, withStreamedMessages } from "./stream-end.js";
 import { activeTracer, context, contextFromTraceparent, trace, traceparentOf } from "./tracing.js";
 
 type AnyRequest = UnaryRequest | StreamRequest;
@@ -38,7 +40,7 @@ export const traceRpcCalls: Interceptor = (next) => (request) => tracedCall(next
  */
 export const traceInProcessCalls: Interceptor = (next) => (request) => tracedCall(next, request, false);
 
-function tracedCall<T>(
+function tracedCall<T extends UnaryResponse | StreamResponse>(
   next: (request: AnyRequest) => Promise<T>,
   request: AnyRequest,
   sendTraceparent: boolean,
@@ -52,7 +54,7 @@ function tracedCall<T>(
     const traceparent = traceparentOf(active);
     if (traceparent !== undefined) request.header.set("traceparent", traceparent);
   }
-  return endedWith(
+  return endedWithCall(
     span,
     context.with(active, () => next(request)),
     CLIENT_FAILURE,
@@ -66,12 +68,39 @@ export const traceRpcHandlers: Interceptor = (next) => (request) => {
   const traceparent = request.header.get("traceparent");
   const parent = traceparent === null ? context.active() : contextFromTraceparent(traceparent, ROOT_CONTEXT);
   const span = startRpcSpan(tracer, request, SpanKind.SERVER, parent);
-  return endedWith(
+  return endedWithCall(
     span,
     context.with(trace.setSpan(parent, span), () => next(request)),
     SERVER_FAILURE,
   );
 };
+
+/** Ends the span with the call: a server stream's when its messages end, not when it starts. */
+async function endedWithCall<T extends UnaryResponse | StreamResponse>(
+  span: Span,
+  call: Promise<T>,
+  onFailure: (span: Span, error: unknown) => void,
+): Promise<T> {
+  let response: T;
+  try {
+    response = await call;
+  } catch (error) {
+    onFailure(span, error);
+    span.end();
+    throw error;
+  }
+  if (!response.stream) {
+    span.end();
+    return response;
+  }
+  return withStreamedMessages(response, (messages) =>
+    endingWith(messages, (error) => {
+      if (error !== undefined) onFailure(span, error);
+      span.end();
+      return error;
+    }),
+  );
+}
 
 /**
  * The codes the RPC conventions count as a server's failure: a caller's mistake (not_found,

@@ -38,6 +38,11 @@ export type UnaryCompletedHook = (method: DescMethodUnary, code: Code | undefine
 export interface InProcessTransportOptions {
   /** Client-side interceptors, as given to createConnectTransport. */
   interceptors?: Interceptor[];
+  /**
+   * Client-side interceptors of streaming calls only, after `interceptors`: a unary call reports
+   * through `onUnaryCompleted` instead, which keeps it on its direct path.
+   */
+  streamInterceptors?: Interceptor[];
   /** Server-side interceptors around every handler, as given to connectNodeAdapter. */
   serverInterceptors?: Interceptor[];
   /** What a failure of a handler becomes before the caller sees it (see InProcessRouterOptions). */
@@ -75,9 +80,9 @@ export interface InProcessTransportOptions {
  * compression limits do not apply without bytes).
  *
  * Streaming calls go through Connect's own in-memory path (what createRouterTransport uses), with
- * the same interceptors: nothing in the platform streams yet, and their semantics (half-close,
- * headers before the first message, errors mid-stream) are not worth re-implementing until a
- * stream is hot.
+ * the same interceptors: the platform's one stream (WatchOrders) is a long-lived watch a few admins
+ * hold, not a hot path, and the semantics of streams (half-close, headers before the first
+ * message, errors mid-stream, deadlines and cancellation) are not worth re-implementing for it.
  */
 export function createInProcessTransport(
   routes: (router: ConnectRouter) => void,
@@ -98,7 +103,7 @@ export function createInProcessTransport(
     httpClient: createUniversalHandlerClient(router.handlers),
     baseUrl: IN_PROCESS_BASE_URL,
     useBinaryFormat: true,
-    interceptors,
+    interceptors: [...interceptors, ...(options.streamInterceptors ?? [])],
     acceptCompression: [],
     sendCompression: null,
     compressMinBytes: Number.MAX_SAFE_INTEGER,

@@ -1,0 +1,37 @@
+/**
+ * Where a server stream's outcome is known: not when an interceptor's `next` resolves (that is its
+ * start, before a message has been sent) but when its messages run out or fail. Interceptors that
+ * report how a call went (its metrics, its failure) wrap the messages with these.
+ */
+import type { StreamResponse, UnaryResponse } from "@connectrpc/connect";
+
+/**
+ * `response` whose messages, if it is a stream, pass through `wrap`; a unary response as it is.
+ */
+export function withStreamedMessages<R extends UnaryResponse | StreamResponse>(
+  response: R,
+  wrap: (messages: AsyncIterable<unknown>) => AsyncIterable<unknown>,
+): R {
+  if (!response.stream) return response;
+  return { ...response, message: wrap(response.message) };
+}
+
+/**
+ * The messages of a stream, with `onEnd` called once when they end: with nothing when they ran
+ * out or the reader stopped reading, with the error otherwise. What `onEnd` returns is thrown in
+ * place of the error.
+ */
+export async function* endingWith<T>(
+  messages: AsyncIterable<T>,
+  onEnd: (error?: unknown) => unknown,
+): AsyncGenerator<T> {
+  let failed = false;
+  try {
+    yield* messages;
+  } catch (error) {
+    failed = true;
+    throw onEnd(error);
+  } finally {
+    if (!failed) onEnd();
+  }
+}
