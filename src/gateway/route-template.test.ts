@@ -20,6 +20,16 @@ describe("REST requests counted and logged by route template", () => {
     const app = new OpenAPIHono({
       defaultHook: (result, c) => (result.success ? undefined : c.json({ error: "invalid" }, 400)),
     });
+    // Registered first, so /things/:id does not take it (as GET /orders/events before /orders/:id).
+    app.openapi(
+      createRoute({
+        method: "get",
+        path: "/things/latest",
+        request: { query: z.object({ n: z.string().optional() }) },
+        responses: { 200: { description: "The latest thing" } },
+      }),
+      (c) => c.json({ id: "latest" }),
+    );
     app.get("/things/:id", (c) => c.json({ id: c.req.param("id") }));
     app.openapi(
       createRoute({
@@ -73,6 +83,13 @@ describe("REST requests counted and logged by route template", () => {
     expect(await count({ method: "POST", route: "/things", status: "400" })).toBe(1);
     expect(await count({ method: "POST", route: "/things", status: "201" })).toBe(1);
     expect(await count({ method: "GET", route: "/fails", status: "500" })).toBe(1);
+  });
+
+  it("counts a path two routes match under the route that answered it", async () => {
+    const byId = await count({ method: "GET", route: "/things/:id", status: "200" });
+    expect(await (await fetch(`${baseUrl}/things/latest?n=1`)).json()).toEqual({ id: "latest" });
+    expect(await count({ method: "GET", route: "/things/latest", status: "200" })).toBe(1);
+    expect(await count({ method: "GET", route: "/things/:id", status: "200" })).toBe(byId);
   });
 
   it('counts a path no route matches as "unmatched", never by its URL', async () => {

@@ -17,7 +17,9 @@ export function routeTemplate(app: Pick<Hono, "router">, method: string, url: st
       ? url
       : url.slice(0, queryStart);
   const [matched] = app.router.match(method === "HEAD" ? "GET" : method, path);
-  // The last handler is the route's own (any before it are its validators, on the same path).
-  const last = matched[matched.length - 1];
-  return last === undefined ? "unmatched" : last[0][1].path;
+  // The first handler belongs to the route that answers: a route's validators come before its own
+  // handler, on its path, and of two routes that match (/orders/events, /orders/:id) the one
+  // registered first answers.
+  const first = matched[0];
+  return first === undefined ? "unmatched" : first[0][1].path;
 }
