@@ -26,8 +26,9 @@ export interface RunningApp {
   readonly generatedSecret: boolean;
   readonly metrics: Registry;
   /**
-   * Graceful stop, in this order: the port refuses new connections and every request in progress
-   * finishes (for up to `drainMs`, default 10 s, after which the connections still busy are cut);
+   * Graceful stop, in this order: every open watch (WatchOrders) ends at once,
+   * the port refuses new connections and every request in progress finishes (for up to `drainMs`,
+   * default 10 s, after which the connections still busy are cut);
    * then each module stops its background work after the unit in progress (a consumer after its
    * current event, a relay after its batch, which then flushes what is left); then the cache, the
    * event bus and the database close. Resolves with what had to be abandoned (empty when nothing
@@ -44,8 +45,11 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   const { secret, generated } = resolveJwtSecret(config.jwtSecret, config.dataDir);
   const metrics = createMetricsRegistry({ defaultMetrics: true });
   const context: StepContext = { config, logger, metrics, readiness: [] };
-  /** Set the moment a stop begins: /readyz answers 503 from then on, on open connections too. */
-  let draining = false;
+  /**
+   * Aborted the moment a stop begins: /readyz answers 503 from then on, on open connections too,
+   * and every open watch (a server stream, an event stream) ends rather than hold the drain.
+   */
+  const stopping = new AbortController();
 
   // The steps start in this order and stop in the reverse one, each once (lifecycle.ts): the
   // port, then the modules, then the cache, the event bus, the database and tracing.
@@ -64,12 +68,11 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       serviceCredential: new ServiceCredential(secret, { caller: [...config.modules].join("+") }),
       logger,
       metrics,
+      stopping: stopping.signal,
     };
-    const services = hostServices({ ...context, platform, draining: () => draining });
+    const services = hostServices({ ...context, platform, stopping: stopping.signal });
     await life.run(modulesStep(services.modules, logger));
-    const onDraining = () => {
-      draining = true;
-    };
+    const onDraining = () => stopping.abort();
     const server = await life.run(httpStep({ config, logger, metrics, services, onDraining }));
     return {
       port: server.port,

@@ -36,8 +36,8 @@ export interface HostedServices {
 export interface HostingOptions extends StepContext {
   /** The platform the modules run on; undefined when this process hosts no module with data. */
   readonly platform: Platform | undefined;
-  /** True from the moment the process starts stopping. */
-  readonly draining: () => boolean;
+  /** Aborted the moment the process starts stopping. */
+  readonly stopping: AbortSignal;
 }
 
 export function hostServices(options: HostingOptions): HostedServices {
@@ -57,7 +57,7 @@ export function hostServices(options: HostingOptions): HostedServices {
   options.readiness.push(...moduleProcessChecks(config));
   const edge = {
     readiness: options.readiness,
-    draining: options.draining,
+    draining: () => options.stopping.aborted,
     metrics: options.metrics,
     logger: options.logger,
     maxBodyBytes: config.maxBodyBytes,
@@ -73,12 +73,13 @@ export function hostServices(options: HostingOptions): HostedServices {
     orders: createClient(OrderService, gatewayTransport(config.ordersUrl)),
     statistics: createClient(StatisticsService, gatewayTransport(config.statisticsUrl)),
   };
+  const forwarding = { stopping: options.stopping };
   if (config.inventoryUrl !== undefined)
-    forwarded.push((router) => forwardService(router, InventoryService, clients.inventory));
+    forwarded.push((router) => forwardService(router, InventoryService, clients.inventory, forwarding));
   if (config.ordersUrl !== undefined)
-    forwarded.push((router) => forwardService(router, OrderService, clients.orders));
+    forwarded.push((router) => forwardService(router, OrderService, clients.orders, forwarding));
   if (config.statisticsUrl !== undefined)
-    forwarded.push((router) => forwardService(router, StatisticsService, clients.statistics));
+    forwarded.push((router) => forwardService(router, StatisticsService, clients.statistics, forwarding));
   return {
     modules,
     routes,

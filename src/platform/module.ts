@@ -23,6 +23,11 @@ export interface Platform {
   serviceCredential: ServiceCredential;
   logger: Logger;
   metrics: Registry;
+  /**
+   * Aborted the moment the process starts stopping, before the port drains: what would hold the
+   * drain open (a server stream) ends then; background work goes on until `MountedModule.stop`.
+   */
+  stopping: AbortSignal;
 }
 
 export interface MountedModule {

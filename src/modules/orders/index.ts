@@ -76,6 +76,8 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
       this.set(watch.watching);
     },
   });
+  // An open watch would hold the port's drain to its deadline: it ends the moment a stop begins.
+  platform.stopping.addEventListener("abort", () => void watch.close(), { once: true });
   const orderHandlers = createOrderHandlers({
     ...parts,
     auth: platform.auth,

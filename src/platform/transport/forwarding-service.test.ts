@@ -1,9 +1,9 @@
 /**
  * Forwarding a server stream (forwarding-service.ts): the remote's messages as they come, the
  * caller's Authorization header and deadline passed on, the remote's refusal passed back with its
- * code, and the caller's going away reaching the remote handler. The remote is served in process
- * here; over the network the same client calls are made (test/order-watch.test.ts runs them
- * against the split processes).
+ * code, the caller's going away reaching the remote handler, and a stop of the forwarding process
+ * ending the stream cleanly. The remote is served in process here; over the network the same
+ * client calls are made (test/order-watch.test.ts runs them against the split processes).
  */
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -58,11 +58,11 @@ function remote(): { routes: (router: ConnectRouter) => void; saw: RemoteSaw[] }
 }
 
 /** A client of a process that forwards OrderService to `remote` (served in process). */
-function forwarder(routes: (router: ConnectRouter) => void) {
+function forwarder(routes: (router: ConnectRouter) => void, stopping?: AbortSignal) {
   const toRemote = createClient(OrderService, createInProcessTransport(routes));
   return createClient(
     OrderService,
-    createRouterTransport((router) => forwardService(router, OrderService, toRemote)),
+    createRouterTransport((router) => forwardService(router, OrderService, toRemote, { stopping })),
   );
 }
 
@@ -106,5 +106,20 @@ describe("forwardService with a server stream", () => {
     expect(failure).toBeInstanceOf(ConnectError);
     expect((failure as ConnectError).code).toBe(Code.Unauthenticated);
     expect((failure as ConnectError).rawMessage).toBe("a bearer token is required");
+  });
+
+  it("ends the stream cleanly, and the remote call with it, when the forwarding process stops", async () => {
+    const { routes, saw } = remote();
+    const stopping = new AbortController();
+    const stream = forwarder(routes, stopping.signal).watchOrders(
+      {},
+      { headers: { authorization: "Bearer t" }, timeoutMs: 60_000 },
+    );
+    const { iterator } = await read(stream, 3);
+    const started = Date.now();
+    stopping.abort();
+    expect(await iterator.next()).toEqual({ done: true, value: undefined });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(ConnectError.from(await saw[0]?.ended).code).toBe(Code.Canceled);
   });
 });

@@ -22,21 +22,30 @@ import {
 type ClientCall = (request: unknown, options: CallOptions) => unknown;
 type ForwardingMethod = (request: unknown, context: HandlerContext) => unknown;
 
+export interface ForwardingOptions {
+  /**
+   * Aborted when this process starts stopping: a forwarded server stream then ends (cleanly), so
+   * that it does not hold the drain of the port open until its deadline.
+   */
+  stopping?: AbortSignal;
+}
+
 export function forwardService<S extends DescService>(
   router: ConnectRouter,
   service: S,
   client: Client<S>,
+  options: ForwardingOptions = {},
 ): void {
   const methods: Record<string, ForwardingMethod> = {};
   const calls = client as unknown as Record<string, ClientCall>;
   for (const method of service.methods) {
     const call = calls[method.localName] as ClientCall;
-    methods[method.localName] = forwarding(method, call);
+    methods[method.localName] = forwarding(method, call, options);
   }
   router.service(service, methods as Partial<ServiceImpl<S>>);
 }
 
-function forwarding(method: DescMethod, call: ClientCall): ForwardingMethod {
+function forwarding(method: DescMethod, call: ClientCall, { stopping }: ForwardingOptions): ForwardingMethod {
   switch (method.methodKind) {
     case "unary":
       return async (request, context) => {
@@ -48,9 +57,12 @@ function forwarding(method: DescMethod, call: ClientCall): ForwardingMethod {
       };
     case "server_streaming":
       return async function* (request, context) {
+        const signal = stopping === undefined ? context.signal : AbortSignal.any([context.signal, stopping]);
         try {
-          yield* call(request, forwardedOptions(context, context.signal)) as AsyncIterable<unknown>;
+          yield* call(request, forwardedOptions(context, signal)) as AsyncIterable<unknown>;
         } catch (error) {
+          // This process is stopping: the stream ends as one ended by its server does.
+          if (stopping?.aborted && !context.signal.aborted) return;
           throw answerOf(error);
         }
       };
