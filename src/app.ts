@@ -26,7 +26,7 @@ export interface RunningApp {
   readonly generatedSecret: boolean;
   readonly metrics: Registry;
   /**
-   * Graceful stop, in this order: every open watch (WatchOrders) ends at once,
+   * Graceful stop, in this order: every open watch (WatchOrders, GET /orders/events) ends at once,
    * the port refuses new connections and every request in progress finishes (for up to `drainMs`,
    * default 10 s, after which the connections still busy are cut);
    * then each module stops its background work after the unit in progress (a consumer after its

@@ -17,8 +17,8 @@
  * - no token where a user is needed: 401.
  *
  * An allowed cell is checked positively (the documented 2xx or OK, with a plausible body), a
- * refused one by its exact status and code. A server stream (WatchOrders) is judged by how it
- * starts: its first message when allowed, then it is cancelled. The table below is the single source of expectations:
+ * refused one by its exact status and code. A stream (WatchOrders, GET /orders/events) is judged by
+ * how it starts: its first message or event when allowed, then it is closed. The table below is the single source of expectations:
  * a route or RPC it does not name, or one it names that no longer exists, fails the suite.
  */
 import type { DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
@@ -46,6 +46,7 @@ import {
   type RpcCallers,
   restCall,
   restOutcome,
+  restStreamCall,
   rpcCallers,
   rpcMethods,
 } from "./support/authorization-matrix.js";
@@ -126,6 +127,8 @@ interface RestCase {
   request(ctx: Ctx): { path: string; json?: unknown } | Promise<{ path: string; json?: unknown }>;
   /** The positive check of an allowed call (`path`: the path it was sent to). */
   check(result: HttpResult, ctx: Ctx, path: string): void | Promise<void>;
+  /** The route answers an event stream: an allowed call is judged by its first event (restStreamCall). */
+  stream?: true;
 }
 
 interface RpcCase<M extends Pick<DescMethod, "input" | "output"> = Pick<DescMethod, "input" | "output">> {
@@ -364,6 +367,16 @@ const REST: Record<string, RestCase | RestCase[]> = {
       const body = json(result) as OrderJson;
       expectOrderShape(body);
       expect(body).toMatchObject({ id: fx.order.id, user_id: fx.ownerId });
+    },
+  },
+  "GET /orders/events": {
+    row: ADMIN_ONLY,
+    status: 200,
+    stream: true,
+    request: () => ({ path: "/orders/events" }),
+    check: (result) => {
+      expect(result.headers.get("content-type")).toBe("text/event-stream");
+      expect(result.text).toBe("retry: 2000\nevent: ready\ndata: {}\n");
     },
   },
   "PUT /orders/{id}": orderStatusChange(),
@@ -816,7 +829,9 @@ describe.each(inProcessSetups())("authorization matrix (%s)", (setup) => {
           const context = ctx(caller);
           const request = await spec.request(context);
           expect(fitsTemplate(template, request.path), `${request.path} is not ${template}`).toBe(true);
-          const result = await restCall(app, tokens[caller], verb, request.path, request.json);
+          const result = spec.stream
+            ? await restStreamCall(app, tokens[caller], request.path)
+            : await restCall(app, tokens[caller], verb, request.path, request.json);
           expect(restOutcome(result), `${verb} ${request.path} → ${result.status} ${result.text}`).toBe(
             expectedRestOutcome(expected),
           );

@@ -80,12 +80,13 @@ export function hostServices(options: HostingOptions): HostedServices {
     forwarded.push((router) => forwardService(router, OrderService, clients.orders, forwarding));
   if (config.statisticsUrl !== undefined)
     forwarded.push((router) => forwardService(router, StatisticsService, clients.statistics, forwarding));
-  return {
-    modules,
-    routes,
-    rest: createGatewayListener({ ...edge, clients, storeCurrency: config.storeCurrency }),
-    rpcMetrics,
-  };
+  const rest = createGatewayListener({
+    ...edge,
+    clients,
+    stopping: options.stopping,
+    storeCurrency: config.storeCurrency,
+  });
+  return { modules, routes, rest, rpcMetrics };
 }
 
 /** The modules this process hosts, in mounting order. */

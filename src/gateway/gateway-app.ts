@@ -18,6 +18,7 @@ import { registerDiscountRoutes } from "./discounts-routes.js";
 import { failureAnswer } from "./failure-answer.js";
 import { requestContext } from "./node-fast-path.js";
 import { type ReadinessCheck, registerOperationsRoutes } from "./operations-routes.js";
+import { registerOrderEventsRoute } from "./order-events-route.js";
 import { registerOrderRoutes } from "./orders-routes.js";
 import { type Problem, problem, validationProblem } from "./problem.js";
 import { PRODUCT_READ_ROUTE, productReadShortcut, shortcutProductId } from "./product-read-shortcut.js";
@@ -48,6 +49,8 @@ export interface GatewayOptions extends EdgeOptions {
   clients: GatewayClients;
   /** STORE_CURRENCY, for the admin UI's amounts. */
   storeCurrency: string;
+  /** Aborted when the process starts stopping: open event streams end then (GET /orders/events). */
+  stopping: AbortSignal;
 }
 
 export type NodeListener = ReturnType<typeof restListener>;
@@ -83,6 +86,11 @@ export function createOperationsListener(options: EdgeOptions): RestSide {
 export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
   const app = createEdgeApp(options);
   registerProductRoutes(app, options.clients.inventory);
+  // Before the order routes, whose GET /orders/{id} would take "events" for an order id.
+  registerOrderEventsRoute(app, options.clients.orders, {
+    stopping: options.stopping,
+    logger: options.logger,
+  });
   registerOrderRoutes(app, options.clients.orders);
   registerReviewRoutes(app, options.clients.orders);
   registerStatisticsRoutes(app, options.clients.statistics);

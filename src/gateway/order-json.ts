@@ -1,5 +1,5 @@
 /** The REST shape of an order: snake_case, status as a lower-case name, integer cents. */
-import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Order, OrderStatus } from "../gen/ecommerce/orders/v1/order_pb.js";
 
 export const ORDER_STATUS_NAMES = ["pending", "paid", "shipped", "delivered", "cancelled"] as const;
@@ -39,7 +39,12 @@ export function orderJson(order: Order) {
     subtotal_cents: Number(order.subtotalCents),
     discount_cents: Number(order.discountCents),
     total_cents: Number(order.totalCents),
-    created_at: order.createdAt ? timestampDate(order.createdAt).toISOString() : "",
-    updated_at: order.updatedAt ? timestampDate(order.updatedAt).toISOString() : "",
+    created_at: rfc3339(order.createdAt),
+    updated_at: rfc3339(order.updatedAt),
   };
+}
+
+/** A time as REST writes it: RFC 3339 in UTC, with milliseconds; "" when the message has none. */
+export function rfc3339(timestamp: Timestamp | undefined): string {
+  return timestamp ? timestampDate(timestamp).toISOString() : "";
 }

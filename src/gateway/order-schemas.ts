@@ -69,3 +69,30 @@ export const ListOrdersQuery = z.object({
 export const OrderListSchema = z
   .object({ orders: z.array(OrderSchema), next_page_token: z.string() })
   .openapi("OrderList");
+
+export const OrderCreatedEventSchema = z
+  .object({
+    order_id: z.string(),
+    user_id: z.string(),
+    status: z.enum(ORDER_STATUS_NAMES).openapi({ description: "Always pending" }),
+    subtotal_cents: money(),
+    discount_cents: money(),
+    total_cents: money(),
+    item_count: z.number().int().openapi({ description: "Units over all lines" }),
+    created_at: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("OrderCreatedEvent", { description: "The data of an `order.created` event (GET /orders/events)" });
+
+export const OrderStatusChangedEventSchema = z
+  .object({
+    order_id: z.string(),
+    user_id: z.string(),
+    from: z.enum(ORDER_STATUS_NAMES),
+    to: z.enum(ORDER_STATUS_NAMES),
+    total_cents: money(),
+    created_at: z.string().openapi({ format: "date-time" }),
+    changed_at: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("OrderStatusChangedEvent", {
+    description: "The data of an `order.status_changed` event (GET /orders/events)",
+  });

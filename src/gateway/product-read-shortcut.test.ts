@@ -49,6 +49,7 @@ const app = createGatewayApp({
   clients: { inventory } as unknown as GatewayClients,
   readiness: [],
   draining: () => false,
+  stopping: new AbortController().signal,
   metrics: createMetricsRegistry({ defaultMetrics: false }),
   logger: honoLog.logger,
   maxBodyBytes: 1024,

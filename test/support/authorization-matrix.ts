@@ -15,6 +15,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
+import { isEventStream, openEventStream } from "./event-stream-client.js";
 import { grpcJsFirstStreamed, grpcJsUnary } from "./grpc-js-unary.js";
 import { type HttpResult, httpCall } from "./http-call.js";
 import type { TestApp } from "./test-app.js";
@@ -124,6 +125,39 @@ export function restCall(
   json?: unknown,
 ): Promise<HttpResult> {
   return httpCall(app.baseUrl, method, path, { token, json });
+}
+
+/**
+ * A GET of an event stream, which does not end on its own: an answer that is a stream is read up to
+ * its first event (its `text`), then closed; a refusal is read in full, as restCall reads it.
+ */
+export async function restStreamCall(
+  app: TestApp,
+  token: string | undefined,
+  path: string,
+): Promise<HttpResult> {
+  const opened = await openEventStream(app.baseUrl, path, token);
+  if (!isEventStream(opened)) {
+    const { response, text } = opened;
+    const isJson = /^application\/(problem\+)?json\b/.test(response.headers.get("content-type") ?? "");
+    return {
+      status: response.status,
+      headers: response.headers,
+      text,
+      body: isJson ? JSON.parse(text) : undefined,
+    };
+  }
+  try {
+    const first = await opened.next();
+    const text = [
+      first.retry === undefined ? "" : `retry: ${first.retry}\n`,
+      first.event === undefined ? "" : `event: ${first.event}\n`,
+      first.data === undefined ? "" : `data: ${first.data}\n`,
+    ].join("");
+    return { status: opened.response.status, headers: opened.response.headers, text, body: undefined };
+  } finally {
+    opened.close();
+  }
 }
 
 /** The result of an RPC: its response, or the refusal reduced to a code name. */
