@@ -13,6 +13,7 @@
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { OrderService, WatchOrdersResponse } from "../gen/ecommerce/orders/v1/order_service_pb.js";
+import { linkedSignal } from "../platform/linked-signal.js";
 import type { Logger } from "../platform/logger.js";
 import { LONGEST_STREAM_MS } from "../platform/rpc/index.js";
 import { callOptions } from "./call-options.js";
@@ -95,21 +96,27 @@ export function registerOrderEventsRoute(
 
   app.openapi(orderEventsRoute, async (c) => {
     const watch = new AbortController();
-    // The module's watch ends with the client (gone before the stream started, too) or the process.
-    const ended = AbortSignal.any([watch.signal, c.req.raw.signal, stopping]);
+    // The module's watch ends with the client (gone before the stream started, too) or the process;
+    // released when the stream ends, so the long-lived `stopping` keeps nothing per request.
+    const ended = linkedSignal([watch.signal, c.req.raw.signal, stopping]);
     const messages = orders
-      .watchOrders({}, { ...callOptions(c), timeoutMs: LONGEST_STREAM_MS, signal: ended })
+      .watchOrders({}, { ...callOptions(c), timeoutMs: LONGEST_STREAM_MS, signal: ended.signal })
       [Symbol.asyncIterator]();
     // Refused (401, 403), or the module cannot watch now (503): thrown here, answered as problem+json.
     const first = await messages.next().catch((error: unknown) => {
+      ended.release();
       throw stopping.aborted ? serverStopping() : error;
     });
-    if (first.done) throw serverStopping();
+    if (first.done) {
+      ended.release();
+      throw serverStopping();
+    }
     return eventStreamResponse(orderEvents(messages), {
       keepAliveMs: KEEP_ALIVE_MS,
       retryMs: RETRY_MS,
       onEnd: (error) => {
         watch.abort();
+        ended.release();
         const code = error === undefined ? undefined : ConnectError.from(error).code;
         if (code !== undefined && !ORDINARY_ENDS.has(code)) {
           logger.warn({ err: error }, "an order event stream ended on a failure");

@@ -50,6 +50,8 @@ export class OrderWatch {
    */
   async open(signal: AbortSignal): Promise<OrderWatcher> {
     if (this.closed) throw stopping();
+    // Gone already: no subscription (on JetStream a consumer) made and torn down for nobody.
+    if (signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);
     const watcher = new OrderWatcher(this.queueLimit, (ended) => this.leave(ended));
     this.watchers.add(watcher);
     watcher.endOn(signal);

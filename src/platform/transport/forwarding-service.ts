@@ -17,6 +17,7 @@ import {
   type HandlerContext,
   type ServiceImpl,
 } from "@connectrpc/connect";
+import { linkedSignal } from "../linked-signal.js";
 
 /** A method of a generated client: a promise for a unary method, an async iterable for a server stream. */
 type ClientCall = (request: unknown, options: CallOptions) => unknown;
@@ -57,13 +58,16 @@ function forwarding(method: DescMethod, call: ClientCall, { stopping }: Forwardi
       };
     case "server_streaming":
       return async function* (request, context) {
-        const signal = stopping === undefined ? context.signal : AbortSignal.any([context.signal, stopping]);
+        // Released when the stream ends: the long-lived `stopping` keeps nothing per call.
+        const linked = linkedSignal(stopping === undefined ? [context.signal] : [context.signal, stopping]);
         try {
-          yield* call(request, forwardedOptions(context, signal)) as AsyncIterable<unknown>;
+          yield* call(request, forwardedOptions(context, linked.signal)) as AsyncIterable<unknown>;
         } catch (error) {
           // This process is stopping: the stream ends as one ended by its server does.
           if (stopping?.aborted && !context.signal.aborted) return;
           throw answerOf(error);
+        } finally {
+          linked.release();
         }
       };
     default:
