@@ -40,7 +40,8 @@ describe("money in the admin UI", () => {
 
   it("refuses text that is not an amount in the currency", () => {
     const usd = moneyIn("USD");
-    for (const text of ["", "twelve", "1.234", "1.2.3", "$5", "1e3", "."])
+    // A comma is a thousands separator or nothing: "12,50" is neither 12.50 nor 1,250.00.
+    for (const text of ["", "twelve", "1.234", "1.2.3", "$5", "1e3", ".", "12,50", "1,2,3", "1234,567"])
       expect(usd.parse(text), text).toBeUndefined();
     expect(moneyIn("JPY").parse("1.5")).toBeUndefined();
     expect(usd.parse("99999999999999999999")).toBeUndefined();

@@ -31,10 +31,18 @@ const ENTRY_POINT = fileURLToPath(new URL("../../src/admin/client/main.tsx", imp
 
 let bundled: Promise<AdminAssets> | undefined;
 
-/** The bundle, built once per process; a failed build is retried on the next call. */
+/** After a failed build, how long visits get the same failure before another build is tried. */
+const RETRY_AFTER_FAILURE_MS = 30_000;
+
+/**
+ * The bundle, built once per process. A failed build is retried, but not before
+ * RETRY_AFTER_FAILURE_MS: visits to /admin must not start one esbuild process each.
+ */
 export function adminAssets(): Promise<AdminAssets> {
   bundled ??= bundleAdminAssets().catch((error: unknown) => {
-    bundled = undefined;
+    setTimeout(() => {
+      bundled = undefined;
+    }, RETRY_AFTER_FAILURE_MS).unref();
     throw error;
   });
   return bundled;

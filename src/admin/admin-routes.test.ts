@@ -63,6 +63,11 @@ describe("GET /admin", () => {
       const again = await app.request(path, { headers: { "if-none-match": etag } });
       expect(again.status).toBe(304);
       expect(await again.text()).toBe("");
+      // As caches send it too: weak, in a list, or any.
+      for (const header of [`W/${etag}`, `"other", ${etag}`, "*"]) {
+        expect((await app.request(path, { headers: { "if-none-match": header } })).status, header).toBe(304);
+      }
+      expect((await app.request(path, { headers: { "if-none-match": '"other"' } })).status).toBe(200);
     }
   });
 

@@ -58,8 +58,17 @@ function serveAsset(c: Context, asset: AdminAsset): Response {
     etag: asset.etag,
     "x-content-type-options": "nosniff",
   };
-  if (c.req.header("if-none-match") === asset.etag) return c.body(null, 304, headers);
+  if (alreadyHas(c.req.header("if-none-match"), asset.etag)) return c.body(null, 304, headers);
   return c.body(asset.body as Uint8Array<ArrayBuffer>, 200, headers);
+}
+
+/** RFC 9110 If-None-Match: `*`, or a list of tags compared weakly (a `W/` prefix does not count). */
+function alreadyHas(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false;
+  return ifNoneMatch.split(",").some((tag) => {
+    const trimmed = tag.trim();
+    return trimmed === "*" || trimmed.replace(/^W\//, "") === etag;
+  });
 }
 
 function adminPage({ script, style }: AdminAssets, currency: string): string {

@@ -38,12 +38,15 @@ export function App(props: { currency: string }) {
   useEffect(() => {
     if (token === undefined) return;
     setAccess("checking");
+    // The answer about a token signed out of meanwhile is dropped.
+    let current = true;
     // An admin-only read decides: the API, not the token's claims, says what the token may do.
     createApi(token)
       .get("/stats/user")
       .then(
-        () => setAccess("admin"),
+        () => current && setAccess("admin"),
         (error: unknown) => {
+          if (!current) return;
           if (error instanceof ApiError && error.status === 403) setAccess("not-admin");
           else if (error instanceof ApiError && error.status === 401)
             setAccess({
@@ -52,6 +55,9 @@ export function App(props: { currency: string }) {
           else setAccess({ problem: (error as Error).message });
         },
       );
+    return () => {
+      current = false;
+    };
   }, [token]);
 
   const signIn = (value: string) => {

@@ -1,5 +1,5 @@
 /** Discounts: list, create (products picked from the catalog, a start and an end), delete. */
-import { useEffect, useState } from "hono/jsx/dom";
+import { useState } from "hono/jsx/dom";
 import { ApiError } from "./api.js";
 import type { Discount, DiscountPage, Product, ProductPage } from "./api-types.js";
 import { useShop } from "./shop-context.js";
@@ -34,7 +34,7 @@ export function DiscountsView() {
     try {
       await api.send("DELETE", `/discounts/${encodeURIComponent(discount.id)}`);
       setSuccess(`Deleted “${discount.name}”.`);
-      setVersion(version + 1);
+      setVersion((value: number) => value + 1);
     } catch (failure) {
       setError((failure as Error).message);
     }
@@ -54,7 +54,7 @@ export function DiscountsView() {
           onCreated={(discount) => {
             setCreating(false);
             setSuccess(`Created “${discount.name}”.`);
-            setVersion(version + 1);
+            setVersion((value: number) => value + 1);
           }}
           onCancel={() => setCreating(false)}
         />
@@ -120,16 +120,12 @@ function DiscountForm(props: { onCreated(discount: Discount): void; onCancel(): 
   const [picked, setPicked] = useState<Product[]>([]);
   const [search, setSearch] = useState("");
   const settledSearch = useDebounced(search.trim(), 250);
-  const [found, setFound] = useState<Product[]>([]);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | undefined>(undefined);
 
-  useEffect(() => {
-    api.get<ProductPage>("/products", { q: settledSearch, page_size: 8 }).then(
-      (loaded) => setFound(loaded.products),
-      () => setFound([]),
-    );
-  }, [settledSearch]);
+  const found =
+    useLoaded(() => api.get<ProductPage>("/products", { q: settledSearch, page_size: 8 }), [settledSearch])
+      .value?.products ?? [];
 
   const toggle = (product: Product) =>
     setPicked(

@@ -34,6 +34,7 @@ export function followLiveOrders(
           signal: stop.signal,
         });
         if (response.status === 401 || response.status === 403) {
+          await response.body?.cancel();
           listener.onState("refused");
           return;
         }
@@ -41,17 +42,32 @@ export function followLiveOrders(
           await readEvents(response.body, listener, (ms) => {
             retryMs = ms;
           });
+        } else {
+          await response.body?.cancel();
         }
       } catch {
         // Network gone or the server stopping: reconnect below.
       }
       if (stop.signal.aborted) return;
       listener.onState("connecting");
-      await new Promise((resolve) => setTimeout(resolve, retryMs));
+      await pause(retryMs, stop.signal);
     }
   };
   void run();
   return () => stop.abort();
+}
+
+/** Waits `ms`, or less when `signal` aborts first. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 async function readEvents(

@@ -25,6 +25,8 @@ export interface Money {
   readonly currency: string;
 }
 
+const THOUSANDS = /^-?\d{1,3}(,\d{3})+(\.\d*)?$/;
+
 export function moneyIn(currency: string): Money {
   const digits = minorDigits(currency);
   const unit = 10 ** digits;
@@ -43,7 +45,10 @@ export function moneyIn(currency: string): Money {
     format: (minor) => `${plain(minor, true)} ${currency}`,
     toInput: (minor) => plain(minor, false),
     parse: (text) => {
-      const match = pattern.exec(text.trim().replaceAll(",", ""));
+      const raw = text.trim();
+      // Commas only as thousands separators: "12,50" is not twelve and a half, nor 1250.
+      if (raw.includes(",") && !THOUSANDS.test(raw)) return undefined;
+      const match = pattern.exec(raw.replaceAll(",", ""));
       if (match === null) return undefined;
       const [, sign = "", major = "", fraction = ""] = match;
       if (major === "" && fraction === "") return undefined;

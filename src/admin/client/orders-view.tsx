@@ -3,7 +3,7 @@
  * allows. New orders and status changes arrive live: the page is refetched on each event, so what
  * is shown is always what the API says.
  */
-import { useState } from "hono/jsx/dom";
+import { useRef, useState } from "hono/jsx/dom";
 import { ORDER_STATUSES, type Order, type OrderPage, type OrderStatus } from "./api-types.js";
 import { MOVE_LABELS, NEXT_STATUSES } from "./order-transitions.js";
 import { useLiveOrders, useShop } from "./shop-context.js";
@@ -48,21 +48,28 @@ export function OrdersView() {
     [filterKey, paging.token, version, liveVersion],
   );
 
-  useLiveOrders(
-    (event) => {
-      if (event !== "reconnected") {
-        if (event.type === "order.created") setFresh(new Set([...fresh, event.order_id]));
-        if (selected !== undefined && selected.id === event.order_id) reloadSelected(selected.id);
-      }
-      refreshSoon();
-    },
-    [fresh, selected],
-  );
+  /** The order shown, for answers that arrive after the person moved on. */
+  const shownId = useRef<string | undefined>(undefined);
+  shownId.current = selected?.id;
 
+  useLiveOrders((event) => {
+    if (event !== "reconnected") {
+      if (event.type === "order.created")
+        setFresh((before: ReadonlySet<string>) => new Set([...before, event.order_id]));
+      if (shownId.current === event.order_id) reloadSelected(event.order_id);
+    }
+    refreshSoon();
+  });
+
+  /** The order again, shown only if it is still the one shown and no older than what is. */
   const reloadSelected = (id: string) =>
-    api
-      .get<Order>(`/orders/${encodeURIComponent(id)}`)
-      .then(setSelected, (failure: Error) => setError(failure.message));
+    api.get<Order>(`/orders/${encodeURIComponent(id)}`).then(
+      (order) =>
+        setSelected((current: Order | undefined) =>
+          current?.id === id && order.updated_at >= current.updated_at ? order : current,
+        ),
+      (failure: Error) => setError(failure.message),
+    );
 
   return (
     <section class="view" aria-label="Orders">
@@ -96,7 +103,7 @@ export function OrdersView() {
           order={selected}
           onChanged={(order) => {
             setSelected(order);
-            setVersion(version + 1);
+            setVersion((value: number) => value + 1);
           }}
           onClose={() => setSelected(undefined)}
         />

@@ -50,7 +50,7 @@ export function ProductsView() {
   const saved = (product: Product, created: boolean) => {
     setPanel(undefined);
     setSuccess(`${created ? "Created" : "Saved"} “${product.name}”.`);
-    setVersion(version + 1);
+    setVersion((value: number) => value + 1);
   };
 
   const remove = async (product: Product) => {
@@ -59,7 +59,7 @@ export function ProductsView() {
       await api.send("DELETE", `/products/${encodeURIComponent(product.id)}`);
       setSuccess(`Deleted “${product.name}”.`);
       if (panel !== undefined && "product" in panel && panel.product.id === product.id) setPanel(undefined);
-      setVersion(version + 1);
+      setVersion((value: number) => value + 1);
     } catch (failure) {
       setError((failure as Error).message);
     }

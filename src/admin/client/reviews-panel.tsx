@@ -22,7 +22,7 @@ export function ReviewsPanel(props: { product: Product; onClose(): void }) {
     if (!confirm("Delete this review?")) return;
     try {
       await api.send("DELETE", `/reviews/${encodeURIComponent(id)}`);
-      setVersion(version + 1);
+      setVersion((value: number) => value + 1);
     } catch (failure) {
       setError((failure as Error).message);
     }

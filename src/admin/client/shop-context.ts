@@ -1,5 +1,5 @@
 /** What every view of the signed-in UI shares: the API, the store's money, the live order events. */
-import { createContext, useContext, useEffect } from "hono/jsx/dom";
+import { createContext, useContext, useEffect, useRef } from "hono/jsx/dom";
 import type { Api } from "./api.js";
 import type { OrderEvent } from "./api-types.js";
 import type { Money } from "./money.js";
@@ -23,11 +23,16 @@ export function useShop(): Shop {
   return shop;
 }
 
-/** Runs `onChange` on every order event and reconnection while the calling view is shown. */
-export function useLiveOrders(onChange: (event: OrderEvent | "reconnected") => void, deps: unknown[]): void {
+/**
+ * Runs `onChange` on every order event and reconnection while the calling view is shown. One
+ * subscription for the view's life, calling the latest `onChange`: events of one burst arrive
+ * before the view re-renders, so a handler that resubscribed per render would miss them.
+ */
+export function useLiveOrders(onChange: (event: OrderEvent | "reconnected") => void): void {
   const { live } = useShop();
-  // The caller names what onChange reads in `deps`.
-  useEffect(() => live.subscribe(onChange), [live, ...deps]);
+  const latest = useRef(onChange);
+  latest.current = onChange;
+  useEffect(() => live.subscribe((event) => latest.current(event)), [live]);
 }
 
 /** A fan-out of one stream to the views that listen. */

@@ -3,7 +3,7 @@
  * order events as they arrive. The figures are eventually consistent (the statistics projection
  * follows the events), so they are refetched shortly after each event.
  */
-import { useState } from "hono/jsx/dom";
+import { useRef, useState } from "hono/jsx/dom";
 import type { OrderEvent, StoreOrdersByHour, StoreStatistics, UserOrderStatistics } from "./api-types.js";
 import { HourChart } from "./hour-chart.js";
 import { useLiveOrders, useShop } from "./shop-context.js";
@@ -27,13 +27,10 @@ export function StatisticsView() {
   );
   const [totals, hours] = value ?? [];
 
-  useLiveOrders(
-    (event) => {
-      if (event !== "reconnected") setFeed([event, ...feed].slice(0, FEED_LENGTH));
-      refreshSoon();
-    },
-    [feed],
-  );
+  useLiveOrders((event) => {
+    if (event !== "reconnected") setFeed((before: OrderEvent[]) => [event, ...before].slice(0, FEED_LENGTH));
+    refreshSoon();
+  });
 
   return (
     <section class="view" aria-label="Statistics">
@@ -104,14 +101,21 @@ function CustomerLookup() {
   const [found, setFound] = useState<UserOrderStatistics | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
 
+  /** Which lookup is the latest: an earlier one answering late is dropped. */
+  const latest = useRef(0);
+
   const lookUp = async (event: Event) => {
     event.preventDefault();
     const id = userId.trim();
     if (id === "") return;
+    const lookup = ++latest.current;
     try {
-      setFound(await api.get<UserOrderStatistics>(`/stats/user-orders/${encodeURIComponent(id)}`));
+      const stats = await api.get<UserOrderStatistics>(`/stats/user-orders/${encodeURIComponent(id)}`);
+      if (lookup !== latest.current) return;
+      setFound(stats);
       setError(undefined);
     } catch (failure) {
+      if (lookup !== latest.current) return;
       setFound(undefined);
       setError((failure as Error).message);
     }

@@ -57,6 +57,10 @@ export function usePaging(filterKey = ""): {
 } {
   const [state, setState] = useState<{ key: string; tokens: string[] }>({ key: filterKey, tokens: [""] });
   const tokens = state.key === filterKey ? state.tokens : [""];
+  // Forget the old filter's pages, so that going back to it starts on its first page too.
+  useEffect(() => {
+    if (state.key !== filterKey) setState({ key: filterKey, tokens: [""] });
+  }, [filterKey]);
   return {
     token: tokens[tokens.length - 1] ?? "",
     page: tokens.length,
