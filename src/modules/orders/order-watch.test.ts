@@ -133,6 +133,7 @@ describe("OrderWatch", () => {
     gone.abort();
     const watcher = await watch.open(gone.signal);
     expect(watcher.isEnded).toBe(true);
+    expect(counts.made).toBe(0);
     await waitFor("the subscription to stop", () => counts.open === 0, 2_000);
   });
 

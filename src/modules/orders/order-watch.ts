@@ -50,11 +50,11 @@ export class OrderWatch {
    */
   async open(signal: AbortSignal): Promise<OrderWatcher> {
     if (this.closed) throw stopping();
-    // Gone already: no subscription (on JetStream a consumer) made and torn down for nobody.
-    if (signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);
     const watcher = new OrderWatcher(this.queueLimit, (ended) => this.leave(ended));
     this.watchers.add(watcher);
     watcher.endOn(signal);
+    // Gone already (the watcher has ended): no subscription, on JetStream a consumer, made for nobody.
+    if (signal.aborted) return watcher;
     try {
       await this.subscribed();
     } catch (error) {
