@@ -6,14 +6,13 @@
  * cold (a new browser profile: nothing cached) and warm (assets from the browser's cache). Baseline: the API reference page (/docs, Swagger UI) served by the
  * same process, to its first operation. Target (issue #14): first view interactive within 1 s.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { type Browser, chromium } from "playwright-core";
 import { mintToken } from "../src/platform/auth/index.js";
-import { BENCH_SECRET, ratio, stopProcess } from "./load.js";
+import { BENCH_SECRET, ratio, startCompiledPlatform, stopProcess } from "./load.js";
 
 const PORT = 9141;
 const RUNS = 7;
@@ -28,17 +27,17 @@ export interface PageTimings {
 export async function runAdminUiBench(): Promise<PageTimings[]> {
   execFileSync("npm", ["run", "build", "--silent"], { stdio: "inherit" });
   const dataDir = mkdtempSync(path.join(tmpdir(), "admin-ui-bench-"));
-  const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir, PORT: String(PORT) };
-  for (const name of ["DATABASE_URL", "NATS_URL", "REDIS_URL"]) delete env[name];
-  const platform = spawn(process.execPath, ["dist/main.js"], {
-    env: { ...env, JWT_SECRET: BENCH_SECRET, HOST: "127.0.0.1", LOG_LEVEL: "warn" },
-    stdio: ["ignore", "ignore", "inherit"],
+  const platform = await startCompiledPlatform(PORT, dataDir, {
+    JWT_SECRET: BENCH_SECRET,
+    HOST: "127.0.0.1",
   });
   let browser: Browser | undefined;
   try {
-    await waitHealthy();
     const token = await mintToken(BENCH_SECRET, { sub: "admin", role: "admin" });
+    // The platform's secret, so that the seed mints its customers' tokens (reviews) with it too,
+    // never with a secret some earlier `npm start` left in ./data.
     execFileSync(process.execPath, ["--import", "tsx", "src/cli/seed.ts", "--url", BASE, "--token", token], {
+      env: { ...process.env, JWT_SECRET: BENCH_SECRET, DATA_DIR: dataDir },
       stdio: ["ignore", "ignore", "inherit"],
     });
     browser = await chromium.launch({
@@ -56,21 +55,9 @@ export async function runAdminUiBench(): Promise<PageTimings[]> {
     ];
   } finally {
     await browser?.close();
-    await stopProcess(platform);
+    await stopProcess(platform.child);
     rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-async function waitHealthy(): Promise<void> {
-  for (let tries = 0; tries < 600; tries++) {
-    const ok = await fetch(`${BASE}/healthz`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error("the platform did not become healthy");
 }
 
 /** Milliseconds from navigation start to `selector` being on the page, read by the page's own clock. */

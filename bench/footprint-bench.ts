@@ -9,14 +9,21 @@
  * (compiled JavaScript, as in the image): resident memory idle, and its peak under the cached read
  * load. Targets (issue #15): ≤ 150 MB idle, ≤ 250 MB under load.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runningServerPid } from "../src/platform/db/embedded-postgres.js";
 import { createTestDatabase, uniqueNamespace } from "../test/support/test-database.js";
-import { BENCH_SECRET, createBenchProduct, rssMiB, runLoad, stopProcess } from "./load.js";
+import {
+  BENCH_SECRET,
+  createBenchProduct,
+  rssMiB,
+  runLoad,
+  startCompiledPlatform,
+  stopProcess,
+} from "./load.js";
 
 const PORT = 9131;
 const IDLE_SECONDS = 5;
@@ -41,7 +48,7 @@ export async function runFootprintBench(): Promise<FootprintFigures> {
   execFileSync("npm", ["run", "build", "--silent"], { stdio: "inherit" });
   const dataDir = mkdtempSync(path.join(tmpdir(), "footprint-"));
   try {
-    const first = await start(dataDir);
+    const first = await startCompiledPlatform(PORT, dataDir);
     await sleep(IDLE_SECONDS * 1000);
     const platformPids = [first.pid, ...descendants(first.pid)];
     const serverPid = runningServerPid(dataDir);
@@ -52,7 +59,7 @@ export async function runFootprintBench(): Promise<FootprintFigures> {
       databaseMiB: mib(databasePids),
     };
     await stopProcess(first.child);
-    const second = await start(dataDir);
+    const second = await startCompiledPlatform(PORT, dataDir);
     await stopProcess(second.child);
     return { ...figures, restartToHealthyMs: second.startMs, production: await runProductionFootprint() };
   } finally {
@@ -66,7 +73,7 @@ async function runProductionFootprint(): Promise<ProductionFootprint | undefined
   const database = await createTestDatabase(DATABASE_URL);
   const dataDir = mkdtempSync(path.join(tmpdir(), "footprint-production-"));
   try {
-    const platform = await start(dataDir, {
+    const platform = await startCompiledPlatform(PORT, dataDir, {
       DATABASE_URL: database.url,
       NATS_URL,
       REDIS_URL,
@@ -116,30 +123,6 @@ export function printFootprintFigures(figures: FootprintFigures): void {
   console.log(
     `| resident peak under the cached read, ${Math.round(production.requestsPerSecond)} req/s (target ≤ 250) | ${production.loadPeakRssMiB.toFixed(0)} |`,
   );
-}
-
-/**
- * Starts the platform as `npm start` does once built, with nothing configured but `settings`;
- * waits for /healthz.
- */
-async function start(dataDir: string, settings: Record<string, string> = {}) {
-  const started = performance.now();
-  const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir, PORT: String(PORT) };
-  for (const name of ["DATABASE_URL", "NATS_URL", "REDIS_URL", "JWT_SECRET"]) delete env[name];
-  const child = spawn(process.execPath, ["dist/main.js"], {
-    env: { ...env, LOG_LEVEL: "warn", ...settings },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the platform exited with ${child.exitCode}`);
-    const healthy = await fetch(`http://127.0.0.1:${PORT}/healthz`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (healthy) break;
-    await sleep(20);
-  }
-  return { child, pid: child.pid as number, startMs: Math.round(performance.now() - started) };
 }
 
 /** Every process below `pid`, from /proc. */

@@ -1,6 +1,7 @@
 /** Helpers shared by the load benchmarks: child servers, autocannon runs, RSS sampling. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import autocannon from "autocannon";
 import { mintToken } from "../src/platform/auth/mint-token.js";
 
@@ -163,4 +164,33 @@ export async function createBenchProduct(baseUrl: string): Promise<string> {
   });
   const { id } = (await created.json()) as { id: string };
   return `${baseUrl}/products/${id}`;
+}
+
+/**
+ * Starts the platform as `npm start` does once built (`node dist/main.js`) on 127.0.0.1:`port`,
+ * with nothing configured but `settings` (no service URLs, no JWT_SECRET unless given); resolves
+ * once /healthz answers, with how long that took.
+ */
+export async function startCompiledPlatform(
+  port: number,
+  dataDir: string,
+  settings: Record<string, string> = {},
+) {
+  const started = performance.now();
+  const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir, PORT: String(port) };
+  for (const name of ["DATABASE_URL", "NATS_URL", "REDIS_URL", "JWT_SECRET"]) delete env[name];
+  const child = spawn(process.execPath, ["dist/main.js"], {
+    env: { ...env, LOG_LEVEL: "warn", ...settings },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the platform exited with ${child.exitCode}`);
+    const healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (healthy) break;
+    await sleep(20);
+  }
+  return { child, pid: child.pid as number, startMs: Math.round(performance.now() - started) };
 }

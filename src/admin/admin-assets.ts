@@ -29,8 +29,6 @@ export const ADMIN_ASSETS_PREFIX = "/admin/assets/";
  */
 const ENTRY_POINT = fileURLToPath(new URL("../../src/admin/client/main.tsx", import.meta.url));
 
-let bundled: Promise<AdminAssets> | undefined;
-
 /** After a failed build, how long visits get the same failure before another build is tried. */
 const RETRY_AFTER_FAILURE_MS = 30_000;
 
@@ -38,14 +36,23 @@ const RETRY_AFTER_FAILURE_MS = 30_000;
  * The bundle, built once per process. A failed build is retried, but not before
  * RETRY_AFTER_FAILURE_MS: visits to /admin must not start one esbuild process each.
  */
-export function adminAssets(): Promise<AdminAssets> {
-  bundled ??= bundleAdminAssets().catch((error: unknown) => {
-    setTimeout(() => {
-      bundled = undefined;
-    }, RETRY_AFTER_FAILURE_MS).unref();
-    throw error;
-  });
-  return bundled;
+export const adminAssets = builtOnce(bundleAdminAssets, RETRY_AFTER_FAILURE_MS);
+
+/**
+ * `build`'s result, built on the first call and shared by every later one. A failure is shared
+ * too, for `retryAfterMs`; the first call after that builds again.
+ */
+export function builtOnce<T>(build: () => Promise<T>, retryAfterMs: number): () => Promise<T> {
+  let built: Promise<T> | undefined;
+  return () => {
+    built ??= build().catch((error: unknown) => {
+      setTimeout(() => {
+        built = undefined;
+      }, retryAfterMs).unref();
+      throw error;
+    });
+    return built;
+  };
 }
 
 async function bundleAdminAssets(): Promise<AdminAssets> {

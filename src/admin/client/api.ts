@@ -18,11 +18,33 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+}
 
-  /** The message for one field (`price_cents`), if the API named it. */
-  forField(field: string): string | undefined {
-    return this.fieldErrors.find((error) => error.field === field)?.message;
+/** What a form shows for a failed save: messages beside its fields, and one line above them. */
+export interface FormErrors<Field extends string> {
+  fields: Partial<Record<Field, string>>;
+  form?: string;
+}
+
+/**
+ * The API's per-field errors placed on the form's fields: `apiFields` names the API field each
+ * form field stands for (`price` → `price_cents`); an error on an element of a list field
+ * (`product_ids.0`) counts for the list.
+ */
+export function formErrors<Field extends string>(
+  failure: unknown,
+  apiFields: Readonly<Record<Field, string>>,
+): FormErrors<Field> {
+  if (!(failure instanceof ApiError)) return { fields: {}, form: String(failure) };
+  const fields: Partial<Record<Field, string>> = {};
+  for (const [field, apiField] of Object.entries(apiFields) as [Field, string][]) {
+    const found = failure.fieldErrors.find(
+      (error) => error.field === apiField || error.field.startsWith(`${apiField}.`),
+    );
+    if (found !== undefined) fields[field] = found.message;
   }
+  const form = Object.keys(fields).length === 0 ? failure.message : "Please correct the fields marked below.";
+  return { fields, form };
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;

@@ -1,14 +1,14 @@
 /** Discounts: list, create (products picked from the catalog, a start and an end), delete. */
 import { useState } from "hono/jsx/dom";
-import { ApiError } from "./api.js";
+import { type FormErrors, formErrors } from "./api.js";
 import type { Discount, DiscountPage, Product, ProductPage } from "./api-types.js";
 import { useShop } from "./shop-context.js";
 import {
-  Field,
+  FormActions,
   formatTime,
-  inputValue,
   Notice,
   PagedTable,
+  TextField,
   useDebounced,
   useLoaded,
   usePaging,
@@ -107,7 +107,17 @@ function localInput(date: Date): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-const API_FIELDS = ["name", "description", "percent_off", "product_ids", "starts_at", "ends_at"] as const;
+/** The form's fields are named as the API names them. */
+const API_FIELDS = {
+  name: "name",
+  description: "description",
+  percent_off: "percent_off",
+  product_ids: "product_ids",
+  starts_at: "starts_at",
+  ends_at: "ends_at",
+} as const;
+
+type DiscountField = keyof typeof API_FIELDS;
 
 function DiscountForm(props: { onCreated(discount: Discount): void; onCancel(): void }) {
   const { api, money } = useShop();
@@ -120,8 +130,7 @@ function DiscountForm(props: { onCreated(discount: Discount): void; onCancel(): 
   const [picked, setPicked] = useState<Product[]>([]);
   const [search, setSearch] = useState("");
   const settledSearch = useDebounced(search.trim(), 250);
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [formError, setFormError] = useState<string | undefined>(undefined);
+  const [errors, setErrors] = useState<FormErrors<DiscountField>>({ fields: {} });
 
   const found =
     useLoaded(() => api.get<ProductPage>("/products", { q: settledSearch, page_size: 8 }), [settledSearch])
@@ -138,12 +147,12 @@ function DiscountForm(props: { onCreated(discount: Discount): void; onCancel(): 
     event.preventDefault();
     const starts = new Date(startsAt);
     const ends = new Date(endsAt);
-    const local: Record<string, string> = {};
+    const local: Partial<Record<DiscountField, string>> = {};
     if (!/^\d+$/.test(percent.trim())) local.percent_off = "Enter a whole percentage, 1 to 100";
     if (Number.isNaN(starts.getTime())) local.starts_at = "Pick a start";
     if (Number.isNaN(ends.getTime())) local.ends_at = "Pick an end";
     if (Object.keys(local).length > 0) {
-      setErrors(local);
+      setErrors({ fields: local });
       return;
     }
     try {
@@ -157,65 +166,53 @@ function DiscountForm(props: { onCreated(discount: Discount): void; onCancel(): 
       });
       props.onCreated(created);
     } catch (failure) {
-      if (!(failure instanceof ApiError)) {
-        setFormError(String(failure));
-        return;
-      }
-      const byField: Record<string, string> = {};
-      for (const field of API_FIELDS) {
-        const message = failure.fieldErrors.find(
-          (e) => e.field === field || e.field.startsWith(`${field}.`),
-        )?.message;
-        if (message !== undefined) byField[field] = message;
-      }
-      setErrors(byField);
-      setFormError(
-        Object.keys(byField).length === 0 ? failure.message : "Please correct the fields marked below.",
-      );
+      setErrors(formErrors(failure, API_FIELDS));
     }
   };
 
   return (
     <form class="panel discount-form" onSubmit={submit} aria-label="New discount">
       <h2>New discount</h2>
-      <Notice error={formError} />
-      <Field label="Name" error={errors.name}>
-        <input name="name" value={name} onInput={(e: Event) => setName(inputValue(e))} autocomplete="off" />
-      </Field>
-      <Field label="Description" error={errors.description}>
-        <input name="description" value={description} onInput={(e: Event) => setDescription(inputValue(e))} />
-      </Field>
-      <Field label="Percent off" error={errors.percent_off}>
-        <input
-          name="percent_off"
-          value={percent}
-          inputmode="numeric"
-          onInput={(e: Event) => setPercent(inputValue(e))}
-        />
-      </Field>
+      <Notice error={errors.form} />
+      <TextField label="Name" name="name" value={name} onValue={setName} error={errors.fields.name} />
+      <TextField
+        label="Description"
+        name="description"
+        value={description}
+        onValue={setDescription}
+        error={errors.fields.description}
+      />
+      <TextField
+        label="Percent off"
+        name="percent_off"
+        value={percent}
+        onValue={setPercent}
+        error={errors.fields.percent_off}
+        inputmode="numeric"
+      />
       <div class="field-row">
-        <Field label="Starts" error={errors.starts_at}>
-          <input
-            type="datetime-local"
-            name="starts_at"
-            value={startsAt}
-            onInput={(e: Event) => setStartsAt(inputValue(e))}
-          />
-        </Field>
-        <Field label="Ends" error={errors.ends_at}>
-          <input
-            type="datetime-local"
-            name="ends_at"
-            value={endsAt}
-            onInput={(e: Event) => setEndsAt(inputValue(e))}
-          />
-        </Field>
+        <TextField
+          label="Starts"
+          name="starts_at"
+          type="datetime-local"
+          value={startsAt}
+          onValue={setStartsAt}
+          error={errors.fields.starts_at}
+        />
+        <TextField
+          label="Ends"
+          name="ends_at"
+          type="datetime-local"
+          value={endsAt}
+          onValue={setEndsAt}
+          error={errors.fields.ends_at}
+        />
       </div>
-      <fieldset class={errors.product_ids === undefined ? "picker" : "picker invalid"}>
+      <fieldset class={errors.fields.product_ids === undefined ? "picker" : "picker invalid"}>
         <legend>Products ({picked.length} picked)</legend>
-        {errors.product_ids !== undefined && (
+        {errors.fields.product_ids !== undefined && (
           <span class="field-error" role="alert">
-            {errors.product_ids}
+            {errors.fields.product_ids}
           </span>
         )}
         <div class="chips">
@@ -225,12 +222,13 @@ function DiscountForm(props: { onCreated(discount: Discount): void; onCancel(): 
             </button>
           ))}
         </div>
-        <input
+        <TextField
+          label="Find products"
           type="search"
           name="product_search"
-          placeholder="Find products by name…"
+          placeholder="Name contains…"
           value={search}
-          onInput={(e: Event) => setSearch(inputValue(e))}
+          onValue={setSearch}
         />
         <ul class="pick-list">
           {found.map((product) => (
@@ -248,14 +246,7 @@ function DiscountForm(props: { onCreated(discount: Discount): void; onCancel(): 
           ))}
         </ul>
       </fieldset>
-      <div class="actions">
-        <button type="submit" class="primary">
-          Create discount
-        </button>
-        <button type="button" onClick={() => props.onCancel()}>
-          Cancel
-        </button>
-      </div>
+      <FormActions submit="Create discount" onCancel={() => props.onCancel()} />
     </form>
   );
 }

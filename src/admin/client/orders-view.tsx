@@ -15,6 +15,7 @@ import {
   PagedTable,
   StatusBadge,
   shortId,
+  TextField,
   useCoalescedRefresh,
   useDebounced,
   useLoaded,
@@ -87,14 +88,7 @@ export function OrdersView() {
             ))}
           </select>
         </Field>
-        <Field label="User">
-          <input
-            name="user_id"
-            placeholder="Any user id"
-            value={userId}
-            onInput={(e: Event) => setUserId(inputValue(e))}
-          />
-        </Field>
+        <TextField label="User" name="user_id" placeholder="Any user id" value={userId} onValue={setUserId} />
       </form>
       <Notice error={error} />
       {selected !== undefined && (

@@ -3,10 +3,10 @@
  * they name. Only an amount the form cannot read as money is refused here, before sending.
  */
 import { useState } from "hono/jsx/dom";
-import { ApiError } from "./api.js";
+import { type FormErrors, formErrors } from "./api.js";
 import type { Product } from "./api-types.js";
 import { useShop } from "./shop-context.js";
-import { Field, inputValue, Notice } from "./ui.js";
+import { Field, FormActions, inputValue, Notice, TextField } from "./ui.js";
 
 interface Draft {
   name: string;
@@ -39,10 +39,9 @@ export function ProductForm(props: {
     price: product === undefined ? "" : money.toInput(product.price_cents),
     stock: product === undefined ? "0" : String(product.stock),
   });
-  const [errors, setErrors] = useState<Partial<Record<keyof Draft, string>>>({});
-  const [formError, setFormError] = useState<string | undefined>(undefined);
+  const [errors, setErrors] = useState<FormErrors<keyof Draft>>({ fields: {} });
   const [saving, setSaving] = useState(false);
-  const edit = (field: keyof Draft) => (event: Event) => setDraft({ ...draft, [field]: inputValue(event) });
+  const edit = (field: keyof Draft) => (value: string) => setDraft({ ...draft, [field]: value });
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -52,7 +51,7 @@ export function ProductForm(props: {
     if (priceCents === undefined) local.price = `Enter an amount such as 12.99 (${money.currency})`;
     if (stock === undefined) local.stock = "Enter a whole number of units";
     if (priceCents === undefined || stock === undefined) {
-      setErrors(local);
+      setErrors({ fields: local });
       return;
     }
     const body: Record<string, string | number> = {
@@ -74,68 +73,60 @@ export function ProductForm(props: {
           ? await api.send<Product>("POST", "/products", body)
           : await api.send<Product>("PATCH", `/products/${encodeURIComponent(product.id)}`, body);
       props.onSaved(saved, product === undefined);
-    } catch (error) {
-      showErrors(error);
+    } catch (failure) {
+      setErrors(formErrors(failure, API_FIELDS));
     } finally {
       setSaving(false);
     }
   };
 
-  const showErrors = (error: unknown) => {
-    if (!(error instanceof ApiError)) {
-      setFormError(String(error));
-      return;
-    }
-    const byField: Partial<Record<keyof Draft, string>> = {};
-    for (const [field, apiField] of Object.entries(API_FIELDS) as [keyof Draft, string][]) {
-      const message = error.forField(apiField);
-      if (message !== undefined) byField[field] = message;
-    }
-    setErrors(byField);
-    setFormError(
-      Object.keys(byField).length === 0 ? error.message : "Please correct the fields marked below.",
-    );
-  };
-
   return (
     <form class="panel product-form" onSubmit={submit} aria-label={product ? "Edit product" : "New product"}>
       <h2>{product ? `Edit “${product.name}”` : "New product"}</h2>
-      <Notice error={formError} />
-      <Field label="Name" error={errors.name}>
-        <input name="name" value={draft.name} onInput={edit("name")} autocomplete="off" />
-      </Field>
-      <Field label="Category" error={errors.category}>
-        <input name="category" value={draft.category} onInput={edit("category")} autocomplete="off" />
-      </Field>
-      <Field label={`Price (${money.currency})`} error={errors.price}>
-        <input
-          name="price"
-          value={draft.price}
-          onInput={edit("price")}
-          inputmode="decimal"
-          autocomplete="off"
+      <Notice error={errors.form} />
+      <TextField
+        label="Name"
+        name="name"
+        value={draft.name}
+        onValue={edit("name")}
+        error={errors.fields.name}
+      />
+      <TextField
+        label="Category"
+        name="category"
+        value={draft.category}
+        onValue={edit("category")}
+        error={errors.fields.category}
+      />
+      <TextField
+        label={`Price (${money.currency})`}
+        name="price"
+        value={draft.price}
+        onValue={edit("price")}
+        error={errors.fields.price}
+        inputmode="decimal"
+      />
+      <TextField
+        label="Stock"
+        name="stock"
+        value={draft.stock}
+        onValue={edit("stock")}
+        error={errors.fields.stock}
+        inputmode="numeric"
+      />
+      <Field label="Description" error={errors.fields.description}>
+        <textarea
+          name="description"
+          rows={3}
+          value={draft.description}
+          onInput={(event: Event) => edit("description")(inputValue(event))}
         />
       </Field>
-      <Field label="Stock" error={errors.stock}>
-        <input
-          name="stock"
-          value={draft.stock}
-          onInput={edit("stock")}
-          inputmode="numeric"
-          autocomplete="off"
-        />
-      </Field>
-      <Field label="Description" error={errors.description}>
-        <textarea name="description" rows={3} value={draft.description} onInput={edit("description")} />
-      </Field>
-      <div class="actions">
-        <button type="submit" class="primary" disabled={saving}>
-          {product ? "Save changes" : "Create product"}
-        </button>
-        <button type="button" onClick={() => props.onCancel()}>
-          Cancel
-        </button>
-      </div>
+      <FormActions
+        submit={product ? "Save changes" : "Create product"}
+        disabled={saving}
+        onCancel={() => props.onCancel()}
+      />
     </form>
   );
 }

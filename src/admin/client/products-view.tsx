@@ -5,12 +5,11 @@ import { ProductForm } from "./product-form.js";
 import { ReviewsPanel } from "./reviews-panel.js";
 import { useShop } from "./shop-context.js";
 import {
-  Field,
   formatTime,
   inputChecked,
-  inputValue,
   Notice,
   PagedTable,
+  TextField,
   useDebounced,
   useLoaded,
   usePaging,
@@ -74,23 +73,21 @@ export function ProductsView() {
         </button>
       </header>
       <form class="filters" onSubmit={(event: Event) => event.preventDefault()} aria-label="Product filters">
-        <Field label="Search">
-          <input
-            type="search"
-            name="q"
-            placeholder="Name contains…"
-            value={query}
-            onInput={(e: Event) => setQuery(inputValue(e))}
-          />
-        </Field>
-        <Field label="Category">
-          <input
-            name="category"
-            placeholder="Any"
-            value={category}
-            onInput={(e: Event) => setCategory(inputValue(e))}
-          />
-        </Field>
+        <TextField
+          label="Search"
+          type="search"
+          name="q"
+          placeholder="Name contains…"
+          value={query}
+          onValue={setQuery}
+        />
+        <TextField
+          label="Category"
+          name="category"
+          placeholder="Any"
+          value={category}
+          onValue={setCategory}
+        />
         <label class="check">
           <input
             type="checkbox"

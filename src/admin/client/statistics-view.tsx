@@ -7,7 +7,7 @@ import { useRef, useState } from "hono/jsx/dom";
 import type { OrderEvent, StoreOrdersByHour, StoreStatistics, UserOrderStatistics } from "./api-types.js";
 import { HourChart } from "./hour-chart.js";
 import { useLiveOrders, useShop } from "./shop-context.js";
-import { Field, formatTime, inputValue, Notice, shortId, useCoalescedRefresh, useLoaded } from "./ui.js";
+import { formatTime, Notice, shortId, TextField, Totals, useCoalescedRefresh, useLoaded } from "./ui.js";
 
 /** The projection usually follows an order within a few hundred ms; refetch once it has. */
 const PROJECTION_LAG_MS = 600;
@@ -39,24 +39,14 @@ export function StatisticsView() {
       </header>
       <Notice error={error} />
       {totals !== undefined && (
-        <dl class="totals">
-          <div>
-            <dt>Orders</dt>
-            <dd data-total="total_orders">{totals.total_orders}</dd>
-          </div>
-          <div>
-            <dt>Revenue</dt>
-            <dd data-total="revenue_cents">{money.format(totals.revenue_cents)}</dd>
-          </div>
-          <div>
-            <dt>Customers</dt>
-            <dd data-total="total_users">{totals.total_users}</dd>
-          </div>
-          <div>
-            <dt>Products</dt>
-            <dd data-total="total_products">{totals.total_products}</dd>
-          </div>
-        </dl>
+        <Totals
+          items={[
+            { label: "Orders", field: "total_orders", value: totals.total_orders },
+            { label: "Revenue", field: "revenue_cents", value: money.format(totals.revenue_cents) },
+            { label: "Customers", field: "total_users", value: totals.total_users },
+            { label: "Products", field: "total_products", value: totals.total_products },
+          ]}
+        />
       )}
       {hours !== undefined && (
         <HourChart hours={hours.orders_by_hour} label="Orders by hour of day (UTC), whole store" />
@@ -125,14 +115,7 @@ function CustomerLookup() {
     <section class="panel customer" aria-label="Customer statistics">
       <h2>One customer</h2>
       <form class="inline-form" onSubmit={lookUp}>
-        <Field label="User id">
-          <input
-            name="lookup_user_id"
-            value={userId}
-            onInput={(e: Event) => setUserId(inputValue(e))}
-            autocomplete="off"
-          />
-        </Field>
+        <TextField label="User id" name="lookup_user_id" value={userId} onValue={setUserId} />
         <button type="submit" class="primary">
           Look up
         </button>
@@ -140,20 +123,14 @@ function CustomerLookup() {
       <Notice error={error} />
       {found !== undefined && (
         <div class="customer-stats" data-user-id={found.user_id}>
-          <dl class="totals compact">
-            <div>
-              <dt>Orders</dt>
-              <dd data-total="total_orders">{found.total_orders}</dd>
-            </div>
-            <div>
-              <dt>Cancelled</dt>
-              <dd data-total="cancelled_orders">{found.cancelled_orders}</dd>
-            </div>
-            <div>
-              <dt>Spent</dt>
-              <dd data-total="total_spent_cents">{money.format(found.total_spent_cents)}</dd>
-            </div>
-          </dl>
+          <Totals
+            compact
+            items={[
+              { label: "Orders", field: "total_orders", value: found.total_orders },
+              { label: "Cancelled", field: "cancelled_orders", value: found.cancelled_orders },
+              { label: "Spent", field: "total_spent_cents", value: money.format(found.total_spent_cents) },
+            ]}
+          />
           <HourChart hours={found.orders_by_hour} label={`Orders by hour of day (UTC), ${found.user_id}`} />
         </div>
       )}

@@ -19,6 +19,63 @@ export function Field(props: { label: string; error?: string; hint?: string; chi
   );
 }
 
+/** A labelled one-line input with its error: the form field every view uses. */
+export function TextField(props: {
+  label: string;
+  name: string;
+  value: string;
+  onValue(value: string): void;
+  error?: string;
+  type?: "text" | "search" | "datetime-local";
+  inputmode?: "decimal" | "numeric";
+  placeholder?: string;
+}) {
+  return (
+    <Field label={props.label} error={props.error}>
+      <input
+        type={props.type ?? "text"}
+        name={props.name}
+        value={props.value}
+        inputmode={props.inputmode}
+        placeholder={props.placeholder}
+        autocomplete="off"
+        onInput={(event: Event) => props.onValue(inputValue(event))}
+      />
+    </Field>
+  );
+}
+
+/** A form's submit button and its Cancel. */
+export function FormActions(props: { submit: string; disabled?: boolean; onCancel(): void }) {
+  return (
+    <div class="actions">
+      <button type="submit" class="primary" disabled={props.disabled}>
+        {props.submit}
+      </button>
+      <button type="button" onClick={() => props.onCancel()}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
+/** Figures side by side, each named; `data-total` carries its API field for readers and tests. */
+export function Totals(props: {
+  items: readonly { label: string; field: string; value: string | number }[];
+  compact?: boolean;
+}) {
+  return (
+    <dl class={props.compact ? "totals compact" : "totals"}>
+      {props.items.map((item) => (
+        <div>
+          <dt>{item.label}</dt>
+          <dd data-total={item.field}>{item.value}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
 export function Notice(props: { error?: string; success?: string }) {
   if (props.error !== undefined)
     return (

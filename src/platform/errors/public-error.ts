@@ -12,7 +12,7 @@ import { Code, ConnectError, type ContextValues, type Interceptor } from "@conne
 import { isDatabaseTimeout, isTransientDatabaseError } from "../db/database-errors.js";
 import type { Logger } from "../logger.js";
 import { requestIdOf } from "../observability/request-context.js";
-import { endingWith, withStreamedMessages } from "../observability/stream-end.js";
+import { onCallEnd } from "../observability/stream-end.js";
 import { REQUEST_ID_HEADER } from "../rpc/request-id.js";
 
 const SERVER_CODES = new Set([
@@ -134,13 +134,6 @@ export function reportingFailures(logger: Logger): Interceptor {
         requestHeader: request.header,
         values: request.contextValues,
       });
-    try {
-      const response = await next(request);
-      return withStreamedMessages(response, (messages) =>
-        endingWith(messages, (error) => (error === undefined ? undefined : report(error))),
-      );
-    } catch (thrown) {
-      throw report(thrown);
-    }
+    return onCallEnd(next(request), (error) => (error === undefined ? undefined : report(error)));
   };
 }

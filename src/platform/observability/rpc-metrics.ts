@@ -20,7 +20,7 @@ import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { Registry } from "prom-client";
 import { publicError } from "../errors/public-error.js";
 import { LabelledLatency, type LatencySeries } from "../labelled-latency.js";
-import { endingWith, withStreamedMessages } from "./stream-end.js";
+import { onCallEnd } from "./stream-end.js";
 
 const LABELS = ["service", "method", "code"] as const;
 
@@ -118,21 +118,8 @@ async function timed<T extends UnaryResponse | StreamResponse>(
     const code = error === undefined ? undefined : publicError(error).code;
     for (const one of series) one.observe(code, (performance.now() - started) / 1000);
   };
-  let response: T;
-  try {
-    response = await call();
-  } catch (error) {
+  return onCallEnd(call(), (error) => {
     observe(error);
-    throw error;
-  }
-  if (!response.stream) {
-    observe();
-    return response;
-  }
-  return withStreamedMessages(response, (messages) =>
-    endingWith(messages, (error) => {
-      observe(error);
-      return error;
-    }),
-  );
+    return error;
+  });
 }

@@ -25,7 +25,7 @@ import {
   SpanStatusCode,
   type Tracer,
 } from "@opentelemetry/api";
-import { endingWith, withStreamedMessages } from "./stream-end.js";
+import { onCallEnd } from "./stream-end.js";
 import { activeTracer, context, contextFromTraceparent, trace, traceparentOf } from "./tracing.js";
 
 type AnyRequest = UnaryRequest | StreamRequest;
@@ -81,25 +81,11 @@ async function endedWithCall<T extends UnaryResponse | StreamResponse>(
   call: Promise<T>,
   onFailure: (span: Span, error: unknown) => void,
 ): Promise<T> {
-  let response: T;
-  try {
-    response = await call;
-  } catch (error) {
-    onFailure(span, error);
+  return onCallEnd(call, (error) => {
+    if (error !== undefined) onFailure(span, error);
     span.end();
-    throw error;
-  }
-  if (!response.stream) {
-    span.end();
-    return response;
-  }
-  return withStreamedMessages(response, (messages) =>
-    endingWith(messages, (error) => {
-      if (error !== undefined) onFailure(span, error);
-      span.end();
-      return error;
-    }),
-  );
+    return error;
+  });
 }
 
 /**

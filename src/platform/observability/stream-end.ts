@@ -1,14 +1,36 @@
 /**
  * Where a server stream's outcome is known: not when an interceptor's `next` resolves (that is its
  * start, before a message has been sent) but when its messages run out or fail. Interceptors that
- * report how a call went (its metrics, its failure) wrap the messages with these.
+ * report how a call went (its metrics, its span, its failure) hand their report to `onCallEnd`.
  */
 import type { StreamResponse, UnaryResponse } from "@connectrpc/connect";
 
 /**
+ * `call`, with `onEnd` called once when it is over: a unary call when it settles, a server stream
+ * when its messages end (they ran out or the reader stopped: no error; they failed: the error).
+ * What `onEnd` returns for an error is thrown in its place.
+ */
+export async function onCallEnd<R extends UnaryResponse | StreamResponse>(
+  call: Promise<R>,
+  onEnd: (error?: unknown) => unknown,
+): Promise<R> {
+  let response: R;
+  try {
+    response = await call;
+  } catch (error) {
+    throw onEnd(error);
+  }
+  if (!response.stream) {
+    onEnd();
+    return response;
+  }
+  return withStreamedMessages(response, (messages) => endingWith(messages, onEnd));
+}
+
+/**
  * `response` whose messages, if it is a stream, pass through `wrap`; a unary response as it is.
  */
-export function withStreamedMessages<R extends UnaryResponse | StreamResponse>(
+function withStreamedMessages<R extends UnaryResponse | StreamResponse>(
   response: R,
   wrap: (messages: AsyncIterable<unknown>) => AsyncIterable<unknown>,
 ): R {
@@ -21,7 +43,7 @@ export function withStreamedMessages<R extends UnaryResponse | StreamResponse>(
  * out or the reader stopped reading, with the error otherwise. What `onEnd` returns is thrown in
  * place of the error.
  */
-export async function* endingWith<T>(
+async function* endingWith<T>(
   messages: AsyncIterable<T>,
   onEnd: (error?: unknown) => unknown,
 ): AsyncGenerator<T> {
