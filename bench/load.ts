@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import autocannon from "autocannon";
 import { mintToken } from "../src/platform/auth/mint-token.js";
+import { uniqueNamespace } from "../test/support/test-database.js";
 
 export interface LoadResult {
   requestsPerSecond: number;
@@ -129,10 +130,24 @@ export async function customerRotation(
 export const BENCH_SECRET = "bench-secret-long-enough-0123456789";
 
 /**
+ * The services the platform runs on, as the bench's environment sets them (NATS_URL and REDIS_URL
+ * are passed on to the platform as they are; DATABASE_URL is each bench's own business): what a
+ * figure was measured on.
+ */
+export function servicesLabel(database: "postgres" | "embedded"): string {
+  const names = [database === "postgres" ? "PostgreSQL" : `${database} PostgreSQL`];
+  if (process.env.NATS_URL) names.push("NATS");
+  if (process.env.REDIS_URL) names.push("Redis");
+  return names.join(" + ");
+}
+
+/**
  * Starts the platform as `npm start` does, on 127.0.0.1:`port` with the bench secret and the
  * default log level (info: one access-log line per request, read by this process as a log shipper
- * would); `env` adds the data directory and service URLs of the set-up being measured; `checkout`
- * runs another checkout of the repository (default: this one).
+ * would); `env` adds the data directory and service URLs of the set-up being measured (NATS_URL and
+ * REDIS_URL come from the bench's environment, under a namespace of the run's own, so no stream
+ * or key of an earlier run is replayed); `checkout` runs another checkout of the repository
+ * (default: this one).
  */
 export function startPlatform(
   port: number,
@@ -142,7 +157,13 @@ export function startPlatform(
   return startNodeProcess(
     "src/main.ts",
     [],
-    { PORT: String(port), HOST: "127.0.0.1", JWT_SECRET: BENCH_SECRET, ...env },
+    {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      JWT_SECRET: BENCH_SECRET,
+      NAMESPACE: uniqueNamespace("bench"),
+      ...env,
+    },
     /listening on/,
     checkout,
   );

@@ -16,6 +16,7 @@ import {
   customerRotation,
   type LoadResult,
   runLoad,
+  servicesLabel,
   startNodeProcess,
   startPlatform,
   stopProcess,
@@ -38,6 +39,8 @@ export interface OrderCreateFigures {
   /** Units ordered minus stock taken, per side; 0 means no oversell and no leak. */
   oursStockMismatch: number;
   baselineStockMismatch: number;
+  /** What the platform ran on. */
+  services: string;
 }
 
 export async function runOrderCreateBench(durationSeconds = 10): Promise<OrderCreateFigures | undefined> {
@@ -148,6 +151,7 @@ export async function runOrderCreateBench(durationSeconds = 10): Promise<OrderCr
       workloads,
       oursStockMismatch: Number(ourSide?.ordered) - Number(ourSide?.taken),
       baselineStockMismatch: Number(baseSide?.ordered) - Number(baseSide?.taken),
+      services: servicesLabel("postgres"),
     };
   } finally {
     await stopProcess(app);
@@ -162,7 +166,9 @@ export function printOrderCreateFigures(figures: OrderCreateFigures | undefined)
     console.log("\nPOST /orders: skipped (set DATABASE_URL to a PostgreSQL server)");
     return;
   }
-  console.log("\nPOST /orders, two lines, 50 connections, platform and baseline on the same PostgreSQL");
+  console.log(
+    `\nPOST /orders, two lines, 50 connections, platform on ${figures.services}, baseline on the same PostgreSQL`,
+  );
   console.log(
     "| workload | platform orders/s | baseline orders/s | ratio | platform p99 ms | baseline p99 ms | platform non-2xx | baseline non-2xx |",
   );

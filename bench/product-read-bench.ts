@@ -13,6 +13,7 @@ import {
   ratio,
   rssMiB,
   runLoad,
+  servicesLabel,
   startNodeProcess,
   startPlatform,
   stopProcess,
@@ -31,12 +32,14 @@ export interface ProductReadFigures {
   medianRoundRatio: number;
   p99Ratio: number;
   rssUnderLoadMiB: number;
-  database: "postgres" | "pglite";
+  database: "postgres" | "embedded";
+  /** What the platform ran on. */
+  services: string;
 }
 
 export async function runProductReadBench(durationSeconds = 10): Promise<ProductReadFigures> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "bench-"));
-  // A fresh database on the machine's PostgreSQL when there is one (as in production), else PGlite.
+  // A fresh database on the machine's PostgreSQL when there is one (as in production), else the embedded one.
   const database = process.env.DATABASE_URL ? await createTestDatabase(process.env.DATABASE_URL) : undefined;
   const app = await startPlatform(APP_PORT, {
     DATA_DIR: dataDir,
@@ -84,7 +87,8 @@ export async function runProductReadBench(durationSeconds = 10): Promise<Product
       medianRoundRatio: median(roundRatios),
       p99Ratio: ours.p99Ms / Math.max(base.p99Ms, 0.001),
       rssUnderLoadMiB,
-      database: database ? "postgres" : "pglite",
+      database: database ? "postgres" : "embedded",
+      services: servicesLabel(database ? "postgres" : "embedded"),
     };
   } finally {
     await stopProcess(app);
@@ -116,7 +120,7 @@ function combine(results: LoadResult[]): LoadResult {
 export function printProductReadFigures(figures: ProductReadFigures): void {
   const row = (name: string, result: LoadResult) =>
     `| ${name} | ${Math.round(result.requestsPerSecond)} | ${result.p50Ms} | ${result.p99Ms} | ${result.non2xx + result.errors} |`;
-  console.log(`\nGET /products/:id, warm cache, 50 connections (platform on ${figures.database})`);
+  console.log(`\nGET /products/:id, warm cache, 50 connections (platform on ${figures.services})`);
   console.log("| server | req/s | p50 ms | p99 ms | non-2xx+errors |");
   console.log("|---|---|---|---|---|");
   console.log(row("platform (gateway → client → in-process → inventory → L1)", figures.ours));

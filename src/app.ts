@@ -5,6 +5,7 @@
  */
 import { hostServices } from "./composition/hosted-services.js";
 import {
+  cachePeersStep,
   databaseStep,
   eventBusStep,
   redisStep,
@@ -56,6 +57,12 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   const life = new Lifecycle(logger);
   try {
     if (config.tracing !== undefined) await life.run(tracingStep(config.tracing, logger));
+    // First: its lease takes a lease's time to be trusted (writes wait until then), which passes
+    // while the rest starts (docs/cache-protocol.md, "(e)").
+    const cachePeers =
+      config.redisUrl && keepsProductCopies(config)
+        ? await life.run(cachePeersStep(context, config.redisUrl))
+        : undefined;
     const database = hostsDataModule(config) ? await life.run(databaseStep(context)) : undefined;
     const bus = await life.run(eventBusStep(context));
     const cacheStore = config.redisUrl ? await life.run(redisStep(context, config.redisUrl)) : undefined;
@@ -64,13 +71,14 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       database,
       bus,
       cacheStore,
+      cachePeers,
       auth: new Authenticator(new TokenVerifier(secret)),
       serviceCredential: new ServiceCredential(secret, { caller: [...config.modules].join("+") }),
       logger,
       metrics,
       stopping: stopping.signal,
     };
-    const services = hostServices({ ...context, platform, stopping: stopping.signal });
+    const services = hostServices({ ...context, platform, cachePeers, stopping: stopping.signal });
     await life.run(modulesStep(services.modules, logger));
     const onDraining = () => stopping.abort();
     const server = await life.run(httpStep({ config, logger, metrics, services, onDraining }));
@@ -86,6 +94,16 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     await life.stop({ drainMs: 0 });
     throw error;
   }
+}
+
+/**
+ * Whether this process keeps products in memory: inventory's cache, or the edge copy of a gateway
+ * whose inventory runs elsewhere. Only these take part in the freshness lease.
+ */
+function keepsProductCopies(config: Config): boolean {
+  return (
+    config.modules.has("inventory") || (config.modules.has("gateway") && config.inventoryUrl !== undefined)
+  );
 }
 
 /** Whether this process hosts a module that keeps data (and so needs the database). */

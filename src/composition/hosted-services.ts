@@ -4,9 +4,10 @@
  * of modules hosted elsewhere, forwarded so that the one port serves every service. The only code
  * that knows every module.
  */
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { Client, ConnectRouter } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
 import { createGatewayListener, createOperationsListener, type RestSide } from "../gateway/gateway-app.js";
+import { withProductEdgeCache } from "../gateway/product-edge-cache.js";
 import { InventoryService } from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import { StockService } from "../gen/ecommerce/inventory/v1/stock_service_pb.js";
 import { OrderService } from "../gen/ecommerce/orders/v1/order_service_pb.js";
@@ -14,6 +15,7 @@ import { StatisticsService } from "../gen/ecommerce/statistics/v1/statistics_ser
 import { mountInventory } from "../modules/inventory/index.js";
 import { mountOrders } from "../modules/orders/index.js";
 import { mountStatistics } from "../modules/statistics/index.js";
+import type { CachePeers } from "../platform/cache/index.js";
 import type { MountedModule, Platform } from "../platform/module.js";
 import { RpcMetrics } from "../platform/observability/index.js";
 import { textCheckingRouter } from "../platform/rpc/index.js";
@@ -36,6 +38,8 @@ export interface HostedServices {
 export interface HostingOptions extends StepContext {
   /** The platform the modules run on; undefined when this process hosts no module with data. */
   readonly platform: Platform | undefined;
+  /** The freshness lease of in-memory product copies (with Redis), for a gateway's edge copy. */
+  readonly cachePeers: CachePeers | undefined;
   /** Aborted the moment the process starts stopping. */
   readonly stopping: AbortSignal;
 }
@@ -82,11 +86,25 @@ export function hostServices(options: HostingOptions): HostedServices {
     forwarded.push((router) => forwardService(router, StatisticsService, clients.statistics, forwarding));
   const rest = createGatewayListener({
     ...edge,
-    clients,
+    clients: { ...clients, inventory: productReads(clients.inventory, options) },
     stopping: options.stopping,
     storeCurrency: config.storeCurrency,
   });
   return { modules, routes, rest, rpcMetrics };
+}
+
+/**
+ * The inventory client of the REST routes: with inventory in another process and Redis, anonymous
+ * product reads are answered from the gateway's edge copy (product-edge-cache.ts).
+ */
+function productReads(inventory: Client<typeof InventoryService>, options: HostingOptions) {
+  const { config, cachePeers } = options;
+  if (config.inventoryUrl === undefined || cachePeers === undefined) return inventory;
+  return withProductEdgeCache(inventory, {
+    peers: cachePeers,
+    metrics: options.metrics,
+    logger: options.logger,
+  });
 }
 
 /** The modules this process hosts, in mounting order. */

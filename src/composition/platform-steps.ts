@@ -4,7 +4,12 @@
  * its readiness check (/readyz names it when it does not answer).
  */
 import type { ReadinessCheck } from "../gateway/operations-routes.js";
-import { createRedisStore, type SecondLevelStore } from "../platform/cache/index.js";
+import {
+  createRedisCachePeers,
+  createRedisStore,
+  type RedisCachePeers,
+  type SecondLevelStore,
+} from "../platform/cache/index.js";
 import type { Config } from "../platform/config.js";
 import {
   BACKGROUND_STATEMENT_LIMITS,
@@ -73,6 +78,22 @@ export function redisStep(
       return store;
     },
     stop: (store) => store?.close(),
+  };
+}
+
+/**
+ * The freshness lease of every in-memory product copy, over Redis pub/sub (REDIS_URL): what lets
+ * L1 answer in replicas and a split gateway while a write through any process is never followed
+ * by its old value (docs/cache-protocol.md, "(e) L1 under a freshness lease").
+ */
+export function cachePeersStep(
+  { config, logger, metrics }: StepContext,
+  redisUrl: string,
+): Step<RedisCachePeers> {
+  return {
+    name: "cache peers",
+    start: () => createRedisCachePeers({ url: redisUrl, namespace: config.namespace, logger, metrics }),
+    stop: (peers) => peers?.close(),
   };
 }
 

@@ -5,6 +5,7 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { Authenticator } from "./auth/authenticator.js";
 import type { ServiceCredential } from "./auth/service-credential.js";
+import type { CachePeers } from "./cache/cache-peers.js";
 import type { SecondLevelStore } from "./cache/second-level-store.js";
 import type { Config } from "./config.js";
 import type { Database } from "./db/database.js";
@@ -18,6 +19,8 @@ export interface Platform {
   bus: EventBus;
   /** Redis as the second cache layer, when configured. */
   cacheStore: SecondLevelStore | undefined;
+  /** The processes caching the same keys, told of every write (with Redis). */
+  cachePeers: CachePeers | undefined;
   auth: Authenticator;
   /** What modules present when they call each other's internal services (role `service`). */
   serviceCredential: ServiceCredential;

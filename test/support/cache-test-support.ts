@@ -4,6 +4,7 @@
  * the suites prove: docs/cache-protocol.md, "Where it is proven".
  */
 import { vi } from "vitest";
+import type { CachePeers } from "../../src/platform/cache/cache-peers.js";
 import { LayeredCache, type LayeredCacheOptions } from "../../src/platform/cache/layered-cache.js";
 import {
   MemorySecondLevelStore,
@@ -120,4 +121,47 @@ export function heldCatalog(rows: Map<string, Item>) {
     return snapshot;
   };
   return { loadAll, release: () => first.resolve(), reads };
+}
+
+/**
+ * Processes' CachePeers in memory: a forget reaches every listener at once (as if every process
+ * acknowledged); the test says which processes are in sync and can hold forgets back.
+ */
+export class MemoryPeerNetwork {
+  readonly #listeners = new Map<string, Set<(keys: readonly string[] | undefined) => void>>();
+  /** While set, forgets have reached every listener but do not resolve until it is released. */
+  forgetGate: Deferred<void> | undefined;
+  /** Every forget published, in order. */
+  readonly published: Array<{ name: string; keys: readonly string[] }> = [];
+
+  peer(): CachePeers & { synced: boolean; lapse(): void } {
+    const network = this;
+    const own = new Set<() => void>();
+    return {
+      synced: true,
+      inSync() {
+        return this.synced;
+      },
+      async forget(name, keys) {
+        network.published.push({ name, keys });
+        for (const listener of network.#listeners.get(name) ?? []) listener(keys);
+        await network.forgetGate?.promise;
+      },
+      listen(name, listener) {
+        let listeners = network.#listeners.get(name);
+        if (listeners === undefined) {
+          listeners = new Set();
+          network.#listeners.set(name, listeners);
+        }
+        listeners.add(listener);
+        const stop = () => listeners.delete(listener);
+        own.add(() => listener(undefined));
+        return stop;
+      },
+      /** The lease ran out and came back: this process's listeners are told to drop everything. */
+      lapse() {
+        for (const dropAll of own) dropAll();
+      },
+    };
+  }
 }

@@ -19,7 +19,13 @@ export function mountInventory(platform: Platform): MountedModule {
   const log = logger.child({ module: "inventory" });
   const store = new ProductStore(database.db);
   const discounts = new DiscountStore(database.db);
-  const cache = createProductCache({ store, l2: platform.cacheStore, metrics, logger: log });
+  const cache = createProductCache({
+    store,
+    l2: platform.cacheStore,
+    peers: platform.cachePeers,
+    metrics,
+    logger: log,
+  });
   const relay = new OutboxRelay({
     name: "inventory",
     db: database.backgroundDb,

@@ -4,7 +4,7 @@
  */
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type Product, ProductSchema } from "../../gen/ecommerce/inventory/v1/product_pb.js";
-import { LayeredCache, type SecondLevelStore } from "../../platform/cache/index.js";
+import { type CachePeers, LayeredCache, type SecondLevelStore } from "../../platform/cache/index.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Registry } from "../../platform/metrics.js";
 import type { ProductStore } from "./product-store.js";
@@ -14,6 +14,8 @@ const RELOAD_PAGE = 500;
 export interface ProductCacheOptions {
   store: ProductStore;
   l2: SecondLevelStore | undefined;
+  /** Every process keeping product copies in memory (with Redis). */
+  peers?: CachePeers;
   maxEntries?: number;
   metrics?: Registry;
   logger?: Logger;
@@ -32,8 +34,11 @@ export function createProductCache(options: ProductCacheOptions): LayeredCache<P
     // would be refused.
     l2TombstoneTtlMs: 60_000,
     // Replicas share L2: a change made through one (stock taken by an order, an update, a delete)
-    // must read fresh through every other as soon as it has answered.
+    // must read fresh through every other as soon as it has answered. With peers, L1 answers
+    // under the freshness lease and every write waits until every copy is forgotten; without
+    // the lease, reads go through L2.
     readThroughL2: true,
+    peers: options.peers,
     codec: {
       encode: (product) => Buffer.from(toBinary(ProductSchema, product)).toString("base64"),
       decode: (text) => fromBinary(ProductSchema, Buffer.from(text, "base64")),

@@ -7,6 +7,7 @@
  */
 import type { Logger } from "../logger.js";
 import type { Registry } from "../metrics.js";
+import type { CachePeers } from "./cache-peers.js";
 import { FullReload, type LoadAll } from "./full-reload.js";
 import { type CacheCodec, LayeredCacheL2 } from "./layered-cache-l2.js";
 import { type CacheMetrics, cacheMetrics } from "./layered-cache-metrics.js";
@@ -21,8 +22,8 @@ export interface LayeredCacheOptions<T> {
   maxEntries: number;
   /** The shared second layer; absent means L1 only. */
   l2?: SecondLevelStore;
-  /** How values are written to / read from L2. */
-  codec: CacheCodec<T>;
+  /** How values are written to / read from L2 (required with an L2). */
+  codec?: CacheCodec<T>;
   /** The source of truth; undefined means "not found" (which is not cached). */
   load(key: string): Promise<T | undefined>;
   /** Expiry of L2 entries written by this cache; absent means no expiry. */
@@ -42,6 +43,13 @@ export interface LayeredCacheOptions<T> {
    * get never joins a flight whose L2 read was already issued (it waits for the next one).
    */
   readThroughL2?: boolean;
+  /**
+   * The processes keeping copies of the same keys: with them, L1 answers while this process holds
+   * its freshness lease (else reads go through L2 or load, as readThroughL2 does), and every
+   * invalidate or set makes every process forget the key before it resolves
+   * (docs/cache-protocol.md, "(e) L1 under a freshness lease").
+   */
+  peers?: CachePeers;
   metrics?: Registry;
   logger?: Logger;
 }
@@ -56,8 +64,11 @@ export class LayeredCache<T> {
   readonly #l1: LruMap<T> | undefined;
   readonly #l2: LayeredCacheL2<T> | undefined;
   readonly #load: (key: string) => Promise<T | undefined>;
-  /** True when every get reads L2 (see readThroughL2): its flight is sealed once it does. */
+  /** True when every get reads L2 (see readThroughL2) while L1 does not answer. */
   readonly #readThroughL2: boolean;
+  /** Whether a flight is sealed once it starts reading (see Flight.sealed): readThroughL2 or peers. */
+  readonly #sealFlights: boolean;
+  readonly #peers: CachePeers | undefined;
   readonly #metrics: CacheMetrics;
   readonly #flights = new Flights<T>((key, flight) => this.#fly(key, flight));
   readonly #reloads = new Set<FullReload<T>>();
@@ -79,21 +90,32 @@ export class LayeredCache<T> {
     this.#load = options.load;
     this.#metrics = cacheMetrics(options.metrics, options.name);
     this.#readThroughL2 = options.readThroughL2 === true && options.l2 !== undefined;
-    this.#l1 = this.#readThroughL2 ? undefined : new LruMap(options.maxEntries);
+    this.#peers = options.peers;
+    this.#sealFlights = this.#readThroughL2 || this.#peers !== undefined;
+    // With peers, L1 answers under the lease; with readThroughL2 alone it never would.
+    this.#l1 = this.#readThroughL2 && this.#peers === undefined ? undefined : new LruMap(options.maxEntries);
+    const codec = options.codec;
+    if (options.l2 !== undefined && codec === undefined) {
+      throw new RangeError(`LayeredCache ${options.name}: an L2 needs a codec`);
+    }
     this.#l2 =
-      options.l2 === undefined
+      options.l2 === undefined || codec === undefined
         ? undefined
         : new LayeredCacheL2({
             name: options.name,
             store: options.l2,
-            codec: options.codec,
+            codec,
             ttlMs: options.l2TtlMs,
             tombstoneTtlMs: Math.ceil(options.l2TombstoneTtlMs ?? DEFAULT_L2_TOMBSTONE_TTL_MS),
             metrics: this.#metrics,
             logger: options.logger,
             // What L1 would hold, had it not been skipped.
-            decodedEntries: this.#readThroughL2 ? options.maxEntries : 0,
+            decodedEntries: this.#l1 === undefined ? options.maxEntries : 0,
           });
+    this.#peers?.listen(this.name, (keys) => {
+      if (keys === undefined) this.clear();
+      else for (const key of keys) this.#forget(key);
+    });
   }
 
   /** Number of entries in L1. */
@@ -102,10 +124,12 @@ export class LayeredCache<T> {
   }
 
   /**
-   * L1 only, synchronously: the cached value or undefined (always undefined with readThroughL2).
-   * Counts as an L1 hit when found.
+   * L1 only, synchronously: the cached value or undefined (always undefined with readThroughL2
+   * alone, and with peers while this process holds no freshness lease). Counts as an L1 hit when
+   * found.
    */
   getIfPresent(key: string): T | undefined {
+    if (this.#peers !== undefined && !this.#peers.inSync()) return undefined;
     const value = this.#l1?.get(key);
     if (value !== undefined) this.#metrics.l1Hit();
     return value;
@@ -119,17 +143,21 @@ export class LayeredCache<T> {
   }
 
   /**
-   * Forgets `key` in L1 and tombstones it in L2. Once this resolves, no get (here; with
-   * readThroughL2, in any process sharing L2) returns the value from before, and no read that
-   * started before fills either layer (here: stale marks; elsewhere: the tombstone).
+   * Forgets `key` in L1, tombstones it in L2, then has every peer forget it. Once this resolves,
+   * no get (here; with readThroughL2 or peers, in any process sharing L2 or a peer) returns the
+   * value from before, and no read that started before fills either layer (stale marks here and
+   * in the peers; elsewhere the tombstone).
    */
   async invalidate(key: string): Promise<void> {
     this.#forget(key);
-    if (this.#l2 === undefined) return;
-    await this.#l2.invalidate(key);
-    // A get that started while the tombstone write was in flight may have read the old value
-    // from a store that does not order a read after a pending write: drop whatever it put in L1.
-    this.#forget(key);
+    if (this.#l2 !== undefined) {
+      await this.#l2.invalidate(key);
+      // A get that started while the tombstone write was in flight may have read the old value
+      // from a store that does not order a read after a pending write: drop whatever it put in L1.
+      this.#forget(key);
+    }
+    // After the tombstone: a peer that forgets and reads again must find it.
+    await this.#peers?.forget(this.name, [key]);
   }
 
   /**
@@ -145,11 +173,13 @@ export class LayeredCache<T> {
   async set(key: string, value: T): Promise<void> {
     this.#forget(key);
     this.#l1?.put(key, value);
-    if (this.#l2 === undefined) return;
-    const text = this.#l2.encode(key, value);
-    // Not encodable: the L2 entry would be stale now, so tombstone it instead.
-    if (text === undefined) await this.#l2.invalidate(key);
-    else await this.#l2.set(key, text);
+    if (this.#l2 !== undefined) {
+      const text = this.#l2.encode(key, value);
+      // Not encodable: the L2 entry would be stale now, so tombstone it instead.
+      if (text === undefined) await this.#l2.invalidate(key);
+      else await this.#l2.set(key, text);
+    }
+    await this.#peers?.forget(this.name, [key]);
   }
 
   /**
@@ -217,10 +247,10 @@ export class LayeredCache<T> {
       const l2 = this.#l2;
       let observed: Observed | undefined;
       const readAt = performance.now();
+      // From here on a get must not join: this read (of L2, or the load) may be answered before a
+      // write finished elsewhere that the get has already seen the end of.
+      if (this.#sealFlights) flight.sealed = true;
       if (l2 !== undefined) {
-        // From here on a get must not join: this read may be answered before a write finished
-        // elsewhere that the get has already seen the end of.
-        if (this.#readThroughL2) flight.sealed = true;
         const read = await l2.readValue(key);
         if (read.value !== undefined) {
           fromL2 = true;

@@ -1,0 +1,69 @@
+/**
+ * A gateway whose inventory runs in another process answers anonymous product reads from its own
+ * copy of each product instead of a network call per read. The copy is kept as fresh as an
+ * inventory replica's own: it takes part in the same freshness lease under the same cache name, so
+ * every write inventory answers has first made this copy forget the product, and while the lease
+ * does not hold, every read goes to inventory (docs/cache-protocol.md, "(e) L1 under a freshness
+ * lease"). Reads that carry a token go to inventory, which checks it; so do failures (a product
+ * that does not exist is never kept).
+ */
+import { create } from "@bufbuild/protobuf";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import {
+  type GetProductResponse,
+  GetProductResponseSchema,
+  type InventoryService,
+} from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
+import type { Product } from "../gen/ecommerce/inventory/v1/product_pb.js";
+import { type CachePeers, LayeredCache } from "../platform/cache/index.js";
+import type { Logger } from "../platform/logger.js";
+import type { Registry } from "../platform/metrics.js";
+
+/** The name inventory's product cache goes by, whose forgets this copy follows. */
+const PRODUCT_CACHE = "products";
+
+export interface ProductEdgeCacheOptions {
+  peers: CachePeers;
+  maxEntries?: number;
+  metrics?: Registry;
+  logger?: Logger;
+}
+
+/** `inventory` with GetProduct answered from the edge copy when no token is sent. */
+export function withProductEdgeCache(
+  inventory: Client<typeof InventoryService>,
+  options: ProductEdgeCacheOptions,
+): Client<typeof InventoryService> {
+  const cache = new LayeredCache<Product>({
+    name: PRODUCT_CACHE,
+    maxEntries: options.maxEntries ?? 50_000,
+    peers: options.peers,
+    load: async (id) => {
+      const { product } = await inventory.getProduct({ id });
+      if (product === undefined) throw new ConnectError("GetProduct returned no product", Code.Internal);
+      return product;
+    },
+    metrics: options.metrics,
+    logger: options.logger,
+  });
+  // Each copy's response is built once, as inventory does for its own.
+  const responses = new WeakMap<Product, GetProductResponse>();
+  const respond = (product: Product | undefined): GetProductResponse => {
+    if (product === undefined) return create(GetProductResponseSchema, {});
+    let response = responses.get(product);
+    if (response === undefined) {
+      response = create(GetProductResponseSchema, { product });
+      responses.set(product, response);
+    }
+    return response;
+  };
+  const getProduct: Client<typeof InventoryService>["getProduct"] = (request, callOptions) => {
+    // A sent token must be checked by inventory (callOptions carry no other header here).
+    if (callOptions?.headers !== undefined) return inventory.getProduct(request, callOptions);
+    const id = request.id ?? "";
+    const cached = cache.getIfPresent(id);
+    if (cached !== undefined) return Promise.resolve(respond(cached));
+    return cache.get(id).then(respond);
+  };
+  return { ...inventory, getProduct };
+}
