@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { mintToken } from "../src/platform/auth/index.js";
-import { BENCH_SECRET, ratio, startCompiledPlatform, stopProcess } from "./load.js";
+import { BENCH_SECRET, buildOnce, ratio, startCompiledPlatform, stopProcess } from "./load.js";
 
 const PORT = 9141;
 const RUNS = 7;
@@ -25,7 +25,7 @@ export interface PageTimings {
 }
 
 export async function runAdminUiBench(): Promise<PageTimings[]> {
-  execFileSync("npm", ["run", "build", "--silent"], { stdio: "inherit" });
+  buildOnce();
   const dataDir = mkdtempSync(path.join(tmpdir(), "admin-ui-bench-"));
   const platform = await startCompiledPlatform(PORT, dataDir, {
     JWT_SECRET: BENCH_SECRET,

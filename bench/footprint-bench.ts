@@ -9,7 +9,6 @@
  * (compiled JavaScript, as in the image): resident memory idle, and its peak under the cached read
  * load. Targets (issue #15): ≤ 150 MB idle, ≤ 250 MB under load.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -18,6 +17,7 @@ import { runningServerPid } from "../src/platform/db/embedded-postgres.js";
 import { createTestDatabase, uniqueNamespace } from "../test/support/test-database.js";
 import {
   BENCH_SECRET,
+  buildOnce,
   createBenchProduct,
   rssMiB,
   runLoad,
@@ -45,7 +45,7 @@ export interface ProductionFootprint {
 
 export async function runFootprintBench(): Promise<FootprintFigures> {
   // What `npm start` does first (its prestart).
-  execFileSync("npm", ["run", "build", "--silent"], { stdio: "inherit" });
+  buildOnce();
   const dataDir = mkdtempSync(path.join(tmpdir(), "footprint-"));
   try {
     const first = await startCompiledPlatform(PORT, dataDir);

@@ -1,5 +1,5 @@
 /** Helpers shared by the load benchmarks: child servers, autocannon runs, RSS sampling. */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import autocannon from "autocannon";
@@ -170,8 +170,8 @@ export function startPlatform(
 }
 
 /** Creates the product the read benchmarks read, as an admin; resolves with its URL. */
-export async function createBenchProduct(baseUrl: string): Promise<string> {
-  const admin = await mintToken(BENCH_SECRET, { sub: "bench", role: "admin" });
+export async function createBenchProduct(baseUrl: string, adminToken?: string): Promise<string> {
+  const admin = adminToken ?? (await mintToken(BENCH_SECRET, { sub: "bench", role: "admin" }));
   const created = await fetch(`${baseUrl}/products`, {
     method: "POST",
     headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
@@ -214,4 +214,60 @@ export async function startCompiledPlatform(
     await sleep(20);
   }
   return { child, pid: child.pid as number, startMs: Math.round(performance.now() - started) };
+}
+
+/**
+ * Starts the platform exactly as a user's `npm start` does: built first (`npm run build`, once per
+ * bench run), then `node dist/main.js` with the default log level (info: an access-log line per
+ * request on stdout, read and dropped by this process as a terminal or log shipper would) and no
+ * JWT_SECRET, so it generates one into `dataDir` and prints an admin token, which is returned.
+ * `env` adds PORT-independent settings (service URLs for the production configuration); the
+ * bench's own DATABASE_URL, NATS_URL, REDIS_URL and JWT_SECRET are never inherited.
+ */
+export async function startAsUserDoes(
+  port: number,
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; adminToken: string }> {
+  buildOnce();
+  const inherited: Record<string, string | undefined> = { ...process.env };
+  for (const name of ["DATABASE_URL", "NATS_URL", "REDIS_URL", "JWT_SECRET", "LOG_LEVEL"])
+    delete inherited[name];
+  const child = spawn(process.execPath, ["dist/main.js"], {
+    env: { ...inherited, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const adminToken = await new Promise<string>((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(
+      () => reject(new Error(`npm start did not print its tokens:\n${output}`)),
+      60_000,
+    );
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const token = /admin token:\s+(\S+)/.exec(output)?.[1];
+      if (token === undefined) return;
+      clearTimeout(timer);
+      child.stdout?.off("data", onData);
+      child.off("exit", onExit);
+      resolve(token);
+    };
+    const onExit = (code: number | null) => reject(new Error(`npm start exited with ${code}:\n${output}`));
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once("exit", onExit);
+  });
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return { child, adminToken };
+}
+
+let built = false;
+/** `npm run build`, once per bench run: what `npm start` runs first (its prestart). */
+export function buildOnce(): void {
+  if (built) return;
+  execFileSync("npm", ["run", "build", "--silent"], { stdio: "inherit" });
+  built = true;
 }
