@@ -12,8 +12,8 @@
  * and NATS servers and of the load generator (this process). CPU is read before a round, when its
  * load ends, and once the topology has gone quiet again (outbox relays, statistics consumer: work
  * an order leaves behind), so "after" is the deferred work of the round's requests. Last, the cost
- * of one hop alone: a GetProduct over connect-node (HTTP/1.1 and HTTP/2) as the platform's module
- * clients make it, against a bare node:http request/response of the same size.
+ * of one hop alone: a GetProduct over connect-node (HTTP/1.1 and HTTP/2) and over the platform's
+ * network transport and unary fast path, against a bare node:http request/response of the same size.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
@@ -21,7 +21,7 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
+import { type ConnectRouter, createClient } from "@connectrpc/connect";
 import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
 import postgres from "postgres";
 import {
@@ -29,6 +29,8 @@ import {
   GetProductResponseSchema,
   InventoryService,
 } from "../src/gen/ecommerce/inventory/v1/inventory_service_pb.js";
+import { connectUnaryFastPath } from "../src/platform/server/index.js";
+import { createNetworkTransport } from "../src/platform/transport/index.js";
 import { freePorts } from "../test/support/child-app.js";
 import {
   createServiceDeployment,
@@ -298,15 +300,17 @@ function trackSessions(server: http2.Http2Server): http2.Http2Server {
 }
 
 /**
- * One hop, client and server in this process: connect-node's transport as src/app.ts builds the
- * module clients (binary protobuf) over HTTP/1.1 and over HTTP/2, and a bare node:http POST with a
- * keep-alive agent answering the same bytes (the floor for any HTTP hop in Node).
+ * One hop, client and server in this process: connect-node's transport as src/app.ts built the
+ * module clients (binary protobuf) over HTTP/1.1 and over HTTP/2, a bare node:http POST with a
+ * keep-alive agent answering the same bytes (the floor for any HTTP hop in Node), and the module
+ * clients' transport since issue 15 (network-transport.ts) against the one port's unary fast path
+ * (connect-unary-fast-path.ts), whose target is at most 3 × the bare hop's CPU.
  */
-async function measureHops(seconds: number): Promise<HopFigures[]> {
+export async function measureHops(seconds: number): Promise<HopFigures[]> {
   const figures: HopFigures[] = [];
-  const handler = connectNodeAdapter({
-    routes: (router) => router.service(InventoryService, { getProduct: () => HOP_PRODUCT }),
-  });
+  const routes = (router: ConnectRouter) =>
+    router.service(InventoryService, { getProduct: () => HOP_PRODUCT });
+  const handler = connectNodeAdapter({ routes });
   const request = { id: "0190c0de-0000-7000-8000-000000000001" };
   // The same bytes on the wire as the Connect call: the binary messages.
   const requestBody = toBinary(GetProductRequestSchema, create(GetProductRequestSchema, request));
@@ -364,6 +368,24 @@ async function measureHops(seconds: number): Promise<HopFigures[]> {
     );
     await close(server);
   }
+  // The module clients since issue 15: the platform's network transport (HTTP/1.1, keep-alive)
+  // against the one port's unary fast path in front of the same adapter.
+  const fast = http.createServer(connectUnaryFastPath({ routes, readMaxBytes: 1024 * 1024 }, handler));
+  const fastPort = await listen(fast);
+  const fastAgent = new http.Agent({ keepAlive: true });
+  const fastClient = createClient(
+    InventoryService,
+    createNetworkTransport({ baseUrl: `http://127.0.0.1:${fastPort}`, agent: fastAgent }),
+  );
+  figures.push(
+    await timeCalls(
+      "platform network transport + unary fast path, HTTP/1.1",
+      () => fastClient.getProduct(request),
+      seconds,
+    ),
+  );
+  fastAgent.destroy();
+  await close(fast);
   return figures;
 }
 
@@ -619,10 +641,7 @@ export function printTopologyFigures(figures: TopologyFigures | undefined): void
     );
   }
   console.log("\nOne hop alone (client and server in one process, 50 calls in flight, 3 s)");
-  console.log("| call | calls/s | CPU µs per call (client + server) |");
-  console.log("|---|---|---|");
-  for (const hop of figures.hops)
-    console.log(`| ${hop.name} | ${Math.round(hop.callsPerSecond)} | ${us(hop.cpuUs)} |`);
+  printHops(figures.hops);
   console.log(
     `\nidle CPU (% of a core, nothing asked): ${Object.entries(figures.idlePercent)
       .map(([name, percent]) => `${name} ${percent.toFixed(1)}`)
@@ -631,4 +650,15 @@ export function printTopologyFigures(figures: TopologyFigures | undefined): void
   console.log(
     `units ordered − stock taken: split ${figures.stockMismatch.split}, single ${figures.stockMismatch.single} (0 = no oversell, no leak)`,
   );
+}
+
+/** The hops as a table, each with its CPU per call as a multiple of the bare node:http hop's. */
+export function printHops(hops: readonly HopFigures[]): void {
+  const bare = hops.find((hop) => hop.name.startsWith("bare"));
+  console.log("| call | calls/s | CPU µs per call (client + server) | × bare |");
+  console.log("|---|---|---|---|");
+  for (const hop of hops) {
+    const times = bare === undefined ? "—" : (hop.cpuUs / bare.cpuUs).toFixed(1);
+    console.log(`| ${hop.name} | ${Math.round(hop.callsPerSecond)} | ${us(hop.cpuUs)} | ${times} |`);
+  }
 }

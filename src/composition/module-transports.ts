@@ -4,7 +4,6 @@
  * either way (docs/architecture.md, "Topologies").
  */
 import type { ConnectRouter, HandlerContext, Transport } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
 import { reportHandlerFailure } from "../platform/errors/index.js";
 import type { Logger } from "../platform/logger.js";
 import {
@@ -15,7 +14,11 @@ import {
   traceRpcCalls,
   traceRpcHandlers,
 } from "../platform/observability/index.js";
-import { connectionLossIsUnavailable, createInProcessTransport } from "../platform/transport/index.js";
+import {
+  connectionLossIsUnavailable,
+  createInProcessTransport,
+  createNetworkTransport,
+} from "../platform/transport/index.js";
 
 export class ModuleTransports {
   /** Built on first use, once every module hosted here is mounted and has registered its services. */
@@ -50,15 +53,15 @@ export class ModuleTransports {
     };
   }
 
-  /** In-process when `url` is undefined, else Connect over HTTP/2 to the process at `url`. */
+  /**
+   * In-process when `url` is undefined, else Connect to the process at `url`: unary calls over
+   * HTTP/1.1 with kept-alive connections, which the one port answers on its fast path, streams
+   * over connect-node's HTTP/2 (network-transport.ts in the transport subsystem says why).
+   */
   to(url: string | undefined): Transport {
     if (url === undefined) return this.inProcess;
-    return createConnectTransport({
+    return createNetworkTransport({
       baseUrl: url,
-      // HTTP/2 (cleartext, prior knowledge: the one-port server recognises the preface): one
-      // multiplexed session per module, and 40–60 % of connect-node's HTTP/1.1 CPU per call
-      // measured on these machines (BENCHMARKS.md, "Four processes vs one").
-      httpVersion: "2",
       interceptors: [connectionLossIsUnavailable, sendRequestContext, traceRpcCalls, this.metrics.made],
     });
   }

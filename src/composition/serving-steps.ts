@@ -15,7 +15,12 @@ import type { MountedModule } from "../platform/module.js";
 import { handlerContextValues, observeRequests, traceRpcHandlers } from "../platform/observability/index.js";
 import { RouteMetrics } from "../platform/route-metrics.js";
 import { LONGEST_STREAM_MS } from "../platform/rpc/index.js";
-import { allowingOrigins, capRpcDeadline, listenOnePort } from "../platform/server/index.js";
+import {
+  allowingOrigins,
+  capRpcDeadline,
+  connectUnaryFastPath,
+  listenOnePort,
+} from "../platform/server/index.js";
 import type { HostedServices } from "./hosted-services.js";
 
 type Listener = Parameters<typeof listenOnePort>[0]["listener"];
@@ -71,6 +76,13 @@ export function httpStep({
 }: HttpStepOptions): Step<ListeningServer> {
   const { rpcPaths, streamPaths } = procedurePaths(services.routes);
   const restRequests = new RouteMetrics(metrics);
+  const rpcOptions = {
+    routes: services.routes,
+    // The span sees the public error the failure became.
+    interceptors: [traceRpcHandlers, services.rpcMetrics.handled, reportingFailures(logger)],
+    // A handler's context carries the request it serves (its id, for log lines).
+    contextValues: handlerContextValues,
+  };
   return {
     name: "http",
     start: () =>
@@ -82,14 +94,12 @@ export function httpStep({
           allowingOrigins(
             splitByPath(
               capRpcDeadline(
-                connectNodeAdapter({
-                  routes: services.routes,
-                  readMaxBytes: config.maxBodyBytes,
-                  // The span sees the public error the failure became.
-                  interceptors: [traceRpcHandlers, services.rpcMetrics.handled, reportingFailures(logger)],
-                  // A handler's context carries the request it serves (its id, for log lines).
-                  contextValues: handlerContextValues,
-                }),
+                // Connect unary calls with a binary body (how modules call each other) are answered
+                // by the fast path, with the same options; everything else by connect-node.
+                connectUnaryFastPath(
+                  { ...rpcOptions, readMaxBytes: config.maxBodyBytes },
+                  connectNodeAdapter({ ...rpcOptions, readMaxBytes: config.maxBodyBytes }),
+                ),
                 config.rpcTimeoutMs,
                 // A server stream is a watch, not a request: it has a longer deadline of its own.
                 { byPath: new Map([...streamPaths].map((path) => [path, LONGEST_STREAM_MS])) },

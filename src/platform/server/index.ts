@@ -6,6 +6,7 @@
  * The gateway, the modules and the composition root use this subsystem only through this file
  * (a dependency-cruiser rule); files inside the platform import each other directly.
  */
+export { connectUnaryFastPath } from "./connect-unary-fast-path.js";
 export { allowingOrigins } from "./cross-origin.js";
 export { declaredBodyLength } from "./early-answer.js";
 export { listenOnePort } from "./one-port-server.js";

@@ -9,3 +9,4 @@ export { connectionLossIsUnavailable } from "./connection-loss.js";
 export { withDefaultTimeout } from "./default-timeout.js";
 export { forwardService } from "./forwarding-service.js";
 export { createInProcessTransport } from "./in-process-transport.js";
+export { createNetworkTransport } from "./network-transport.js";

@@ -99,8 +99,11 @@ function handlerValues(clientValues: ContextValues): ContextValues {
   return requestContextValues(clientValues.get(REQUEST_CONTEXT));
 }
 
-/** Connect's invokeUnaryImplementation, without touching the lazy signal unless someone asks. */
-async function runServerInterceptors(
+/**
+ * Connect's invokeUnaryImplementation, without touching the lazy signal unless someone asks (also
+ * what the one port's unary fast path runs: server/connect-unary-fast-path.ts).
+ */
+export async function runServerInterceptors(
   route: UnaryRoute,
   context: HandlerContext,
   abort: LazyAbortController,
