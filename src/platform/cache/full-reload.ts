@@ -38,6 +38,11 @@ export class FullReload<T> {
   readonly #touched = new Set<string>();
   /** Raised by clear(): the reload installs nothing more. */
   #aborted = false;
+  /**
+   * Keys whose L2 entry held something other than the reloaded value (tombstoned) or a token
+   * (filled again): copies held elsewhere (a split gateway's) may be as old, and must be dropped.
+   */
+  readonly replaced: string[] = [];
 
   constructor(target: ReloadTarget<T>) {
     this.#target = target;
@@ -103,8 +108,14 @@ export class FullReload<T> {
     if (read === undefined) return undefined;
     // Written here meanwhile (its writer decides), or the store could not tell what it holds.
     if (this.#aborted || this.#touched.has(key) || read.observed === undefined) return undefined;
-    if (read.value === undefined) return { key, observed: read.observed, readAt };
-    if (read.value !== text) await l2.invalidate(key);
+    if (read.value === undefined) {
+      this.replaced.push(key);
+      return { key, observed: read.observed, readAt };
+    }
+    if (read.value !== text) {
+      this.replaced.push(key);
+      await l2.invalidate(key);
+    }
     return undefined;
   }
 

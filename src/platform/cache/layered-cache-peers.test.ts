@@ -81,6 +81,24 @@ describe("LayeredCache with peers", () => {
     expect((await b.get("k"))?.version).toBe(3);
   });
 
+  it("a full reload tells the peers of every key whose shared value it replaced, and of no other", async () => {
+    const { network, rows, l2, a } = twoProcesses();
+    for (const id of ["same", "changed", "empty"]) rows.set(id, { id, version: 1 });
+    await a.get("same");
+    await a.get("changed");
+    await a.flushWrites();
+    // Changed behind the cache's back: the row and its copies elsewhere are now old.
+    rows.set("changed", { id: "changed", version: 2 });
+    const publishedBefore = network.published.length;
+    const edge = network.peer();
+    const dropped: (readonly string[] | undefined)[] = [];
+    edge.listen("items", (keys) => dropped.push(keys));
+    await a.reloadAll(async () => [...rows.entries()]);
+    expect(network.published.slice(publishedBefore)).toEqual([{ name: "items", keys: ["changed", "empty"] }]);
+    expect(dropped).toEqual([["changed", "empty"]]);
+    expect(l2.tombstoned("items:changed")).toBe(true);
+  });
+
   it("a lease regained after a lapse drops every copy, and keeps loads in flight from filling", async () => {
     const network = new MemoryPeerNetwork();
     const { rows, load, next } = gatedSource();

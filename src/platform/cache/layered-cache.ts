@@ -54,6 +54,9 @@ export interface LayeredCacheOptions<T> {
   logger?: Logger;
 }
 
+/** How many keys a reload's forget to the peers carries in one message. */
+const PEER_FORGET_CHUNK = 1000;
+
 /** Default lifetime of an L2 tombstone (see l2TombstoneTtlMs). */
 export const DEFAULT_L2_TOMBSTONE_TTL_MS = 60_000;
 
@@ -232,6 +235,13 @@ export class LayeredCache<T> {
       await reload.run(loadAll, refill);
     } finally {
       this.#reloads.delete(reload);
+    }
+    // The peers' copies of what the reload found changed behind the cache's back (this process's
+    // own L1 was just replaced; another process hosting the module runs its own reload).
+    if (this.#peers !== undefined) {
+      for (let start = 0; start < reload.replaced.length; start += PEER_FORGET_CHUNK) {
+        await this.#peers.forget(this.name, reload.replaced.slice(start, start + PEER_FORGET_CHUNK));
+      }
     }
   }
 
