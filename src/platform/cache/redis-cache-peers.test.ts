@@ -111,7 +111,8 @@ describe.skipIf(!REDIS_URL)("cache peers over Redis pub/sub", () => {
     const ghost = createClient({ url: server.url });
     await ghost.connect();
     const pinging = setInterval(() => {
-      void ghost.publish(`${namespace}:cache-peers`, JSON.stringify({ p: "ghost", i: 1 }));
+      // A publish still in flight when the ghost is destroyed fails: that is expected.
+      ghost.publish(`${namespace}:cache-peers`, JSON.stringify({ p: "ghost", i: 1 })).catch(() => {});
     }, LEASE_MS / 5);
     try {
       await settled(a);
