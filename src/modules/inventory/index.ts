@@ -61,7 +61,9 @@ export function mountInventory(platform: Platform): MountedModule {
       router.service(StockService, stockService);
     },
     start: async () => {
-      invalidation = await invalidateOnProductEvents(bus, cache, log);
+      invalidation = await invalidateOnProductEvents(bus, cache, log, {
+        withPeers: platform.cachePeers !== undefined,
+      });
       relay.start();
       expiry = startReservationExpiry({
         expired: (now, limit) => reservations.expired(now, limit),

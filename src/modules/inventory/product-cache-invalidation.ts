@@ -2,7 +2,9 @@
  * Keeps every process's product cache fresh after a change, in two subscriptions to the product
  * events: every inventory process forgets the product in its own memory (L1), and one process per
  * event (durable group `product-cache-l2`) tombstones it in Redis, the repair for a writer that
- * could not. docs/cache-protocol.md, "(c) Product events reach every process".
+ * could not. With the freshness lease (peers) the first is not made: the writer's forget dropped
+ * every copy before it answered, and the group's invalidate tells every peer too.
+ * docs/cache-protocol.md, "(c) Product events reach every process".
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import {
@@ -36,32 +38,48 @@ export async function invalidateOnProductEvents(
   bus: EventBus,
   cache: LayeredCache<Product>,
   logger: Logger,
+  options: { withPeers: boolean } = { withPeers: false },
 ): Promise<Subscription> {
   const subjects = ["inventory.product.>", "inventory.stock.>"];
-  const onProduct = (forget: (productId: string) => unknown) => async (event: DeliveredEvent) => {
-    let productId: string | undefined;
+  const readable = (event: DeliveredEvent): string | undefined => {
     try {
-      productId = productIdOf(event);
+      return productIdOf(event);
     } catch (error) {
       // Nothing to invalidate from an event we cannot read; retrying would not help.
       logger.warn({ err: error, eventId: event.id }, "unreadable product event ignored by the cache");
-      return;
+      return undefined;
     }
+  };
+  const onProduct = (forget: (productId: string) => unknown) => async (event: DeliveredEvent) => {
+    const productId = readable(event);
     if (productId) await forget(productId);
   };
-  const local = await bus.subscribe({ subjects, handler: onProduct((id) => cache.forgetLocally(id)) });
+  // Without peers, the only way a write made elsewhere leaves this process's memory.
+  const local = options.withPeers
+    ? undefined
+    : await bus.subscribe({ subjects, handler: onProduct((id) => cache.forgetLocally(id)) });
   const shared = await bus.subscribe({
     subjects,
     durableName: "product-cache-l2",
     startAt: "now",
     handler: onProduct((id) => cache.invalidate(id)),
+    // Events that queued up meanwhile: each product once (a popular one changes with every
+    // order), their tombstones sent together and their forgets in one message.
+    batchHandler: async (events) => {
+      const productIds = new Set<string>();
+      for (const event of events) {
+        const productId = readable(event);
+        if (productId) productIds.add(productId);
+      }
+      await Promise.all([...productIds].map((id) => cache.invalidate(id)));
+    },
   });
   return {
     async stop() {
-      await Promise.all([local.stop(), shared.stop()]);
+      await Promise.all([local?.stop(), shared.stop()]);
     },
     async pending() {
-      return (await local.pending()) + (await shared.pending());
+      return (local === undefined ? 0 : await local.pending()) + (await shared.pending());
     },
   };
 }

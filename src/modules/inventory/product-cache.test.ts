@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { MemoryPeerNetwork } from "../../../test/support/cache-test-support.js";
 import { MemorySecondLevelStore } from "../../platform/cache/second-level-store.js";
 import { type Database, openDatabase } from "../../platform/db/database.js";
+import type { EventBus, SubscribeOptions } from "../../platform/events/event-bus.js";
 import { createInProcessBus } from "../../platform/events/in-process-bus.js";
 import { createLogger } from "../../platform/logger.js";
 import { createProductCache, reloadProductCache } from "./product-cache.js";
@@ -24,12 +26,17 @@ afterAll(async () => {
 const newProduct = (name: string, priceCents: bigint, stock: number) =>
   store.create({ name, description: "", category: "", priceCents, stock });
 
-/** Caches of `count` processes (sharing `l2` when given), each following the product events on one bus. */
-async function replicasOn(count: number, l2: MemorySecondLevelStore | undefined) {
-  const caches = Array.from({ length: count }, () => createProductCache({ store, l2 }));
+/**
+ * Caches of `count` processes (sharing `l2` when given, and told of each other's writes through
+ * `peers` when given), each following the product events on one bus.
+ */
+async function replicasOn(count: number, l2: MemorySecondLevelStore | undefined, peers?: MemoryPeerNetwork) {
+  const caches = Array.from({ length: count }, () => createProductCache({ store, l2, peers: peers?.peer() }));
   const bus = createInProcessBus();
   const subscriptions = await Promise.all(
-    caches.map((cache) => invalidateOnProductEvents(bus, cache, createLogger("silent"))),
+    caches.map((cache) =>
+      invalidateOnProductEvents(bus, cache, createLogger("silent"), { withPeers: peers !== undefined }),
+    ),
   );
   return {
     caches,
@@ -161,5 +168,55 @@ describe("product cache over the real store, replicas racing a write", () => {
     await reader.flushWrites();
     expect((await writer.get(product.id))?.priceCents).toBe(1100n);
     expect((await reader.get(product.id))?.priceCents).toBe(1100n);
+  });
+
+  it("with peers, a writer that died between its commit and its forget: the group's invalidate alone drops every replica's copy", async () => {
+    const product = await newProduct("Jug", 3000n, 9);
+    const network = new MemoryPeerNetwork();
+    const {
+      caches: replicas,
+      stockChanged,
+      stop,
+    } = await replicasOn(2, new MemorySecondLevelStore(), network);
+    for (const cache of replicas) expect((await cache.get(product.id))?.stock).toBe(9);
+    // Under the lease, each answers from its own memory.
+    for (const cache of replicas) expect(cache.getIfPresent(product.id)?.stock).toBe(9);
+    const local = replicas.map((cache) => vi.spyOn(cache, "forgetLocally"));
+    await store.update(product.id, { stock: 2 });
+    await stockChanged(product.id, -7);
+    // One forget to every peer, from the one replica of the group that took the event.
+    expect(network.published).toEqual([{ name: "products", keys: [product.id] }]);
+    for (const cache of replicas) expect((await cache.get(product.id))?.stock).toBe(2);
+    // No every-process subscription: nothing was forgotten locally.
+    for (const spy of local) expect(spy).not.toHaveBeenCalled();
+    await stop();
+  });
+
+  it("a batch of events the group took while busy invalidates each product once", async () => {
+    const cache = createProductCache({ store, l2: undefined });
+    const invalidated = vi.spyOn(cache, "invalidate");
+    const subscribed: SubscribeOptions[] = [];
+    const bus = {
+      subscribe: async (options: SubscribeOptions) => {
+        subscribed.push(options);
+        return { stop: async () => {}, pending: async () => 0 };
+      },
+    } as unknown as EventBus;
+    await invalidateOnProductEvents(bus, cache, createLogger("silent"), { withPeers: true });
+    const group = subscribed.find((options) => options.durableName === "product-cache-l2");
+    const delivered = (productId: string) => {
+      const event = productStockChangedEvent(productId, -1, "order-1", new Date());
+      return {
+        ...event,
+        id: event.id as string,
+        occurredAt: new Date(),
+        redelivered: false,
+        deliveryCount: 1,
+      };
+    };
+    await group?.batchHandler?.([delivered("p-1"), delivered("p-2"), delivered("p-1"), delivered("p-1")]);
+    expect(invalidated.mock.calls.map(([id]) => id).sort()).toEqual(["p-1", "p-2"]);
+    // With peers, the group is the only subscription.
+    expect(subscribed).toHaveLength(1);
   });
 });
