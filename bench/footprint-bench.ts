@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runningServerPid } from "../src/platform/db/embedded-postgres.js";
+import { deleteStream } from "../test/support/deployment.js";
 import { createTestDatabase, uniqueNamespace } from "../test/support/test-database.js";
 import {
   BENCH_SECRET,
@@ -71,13 +72,14 @@ async function runProductionFootprint(): Promise<ProductionFootprint | undefined
   const { DATABASE_URL, NATS_URL, REDIS_URL } = process.env;
   if (!DATABASE_URL || !NATS_URL || !REDIS_URL) return undefined;
   const database = await createTestDatabase(DATABASE_URL);
+  const namespace = uniqueNamespace("footprint");
   const dataDir = mkdtempSync(path.join(tmpdir(), "footprint-production-"));
   try {
     const platform = await startCompiledPlatform(PORT, dataDir, {
       DATABASE_URL: database.url,
       NATS_URL,
       REDIS_URL,
-      NAMESPACE: uniqueNamespace("footprint"),
+      NAMESPACE: namespace,
       JWT_SECRET: BENCH_SECRET,
     });
     try {
@@ -98,6 +100,8 @@ async function runProductionFootprint(): Promise<ProductionFootprint | undefined
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
     await database.drop();
+    // Its JetStream stream would outlive it on the shared NATS.
+    await deleteStream(NATS_URL, namespace);
   }
 }
 

@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { mintToken } from "../src/platform/auth/mint-token.js";
-import { createTestDatabase } from "../test/support/test-database.js";
+import { deleteStream } from "../test/support/deployment.js";
+import { createTestDatabase, uniqueNamespace } from "../test/support/test-database.js";
 import {
   BENCH_SECRET,
   customerRotation,
@@ -48,7 +49,12 @@ export async function runOrderCreateBench(durationSeconds = 10): Promise<OrderCr
   if (!serverUrl) return undefined;
   const database = await createTestDatabase(serverUrl);
   const dataDir = mkdtempSync(path.join(tmpdir(), "bench-orders-"));
-  const app = await startPlatform(APP_PORT, { DATA_DIR: dataDir, DATABASE_URL: database.url });
+  const namespace = uniqueNamespace("bench");
+  const app = await startPlatform(APP_PORT, {
+    DATA_DIR: dataDir,
+    DATABASE_URL: database.url,
+    NAMESPACE: namespace,
+  });
   const baseline = await startNodeProcess(
     "bench/baseline-order-server.ts",
     [String(BASELINE_PORT), database.url],
@@ -158,6 +164,8 @@ export async function runOrderCreateBench(durationSeconds = 10): Promise<OrderCr
     await stopProcess(baseline);
     rmSync(dataDir, { recursive: true, force: true });
     await database.drop();
+    // Its JetStream stream would outlive it on the shared NATS.
+    if (process.env.NATS_URL) await deleteStream(process.env.NATS_URL, namespace);
   }
 }
 

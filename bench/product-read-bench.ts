@@ -10,6 +10,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { deleteStream } from "../test/support/deployment.js";
 import { createTestDatabase, uniqueNamespace } from "../test/support/test-database.js";
 import {
   createBenchProduct,
@@ -46,11 +47,12 @@ export async function runProductReadBench(durationSeconds = 10): Promise<Product
   // A fresh database on the machine's PostgreSQL when there is one (as in production), else the embedded one.
   const database = process.env.DATABASE_URL ? await createTestDatabase(process.env.DATABASE_URL) : undefined;
   const { NATS_URL, REDIS_URL } = process.env;
+  const namespace = uniqueNamespace("bench");
   const { child: app, adminToken } = await startAsUserDoes(APP_PORT, dataDir, {
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...(NATS_URL ? { NATS_URL } : {}),
     ...(REDIS_URL ? { REDIS_URL } : {}),
-    NAMESPACE: uniqueNamespace("bench"),
+    NAMESPACE: namespace,
   });
   const baseline = await startNodeProcess(
     "bench/baseline-map-server.ts",
@@ -102,6 +104,8 @@ export async function runProductReadBench(durationSeconds = 10): Promise<Product
     await stopProcess(baseline);
     rmSync(dataDir, { recursive: true, force: true });
     await database?.drop();
+    // Its JetStream stream would outlive it on the shared NATS.
+    if (NATS_URL) await deleteStream(NATS_URL, namespace);
   }
 }
 
