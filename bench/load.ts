@@ -25,12 +25,15 @@ export async function runLoad(options: {
   makeBody?: () => string;
   /** Headers added to every request, chosen afresh each time (e.g. another customer's token). */
   makeHeaders?: () => Record<string, string>;
+  /** The path of every request, chosen afresh each time (e.g. another product of a catalog). */
+  makePath?: () => string;
 }): Promise<LoadResult> {
-  const { makeBody, makeHeaders } = options;
+  const { makeBody, makeHeaders, makePath } = options;
   const setupRequest = (request: { headers?: Record<string, string> }) => ({
     ...request,
     ...(makeBody && { body: makeBody() }),
     ...(makeHeaders && { headers: { ...request.headers, ...makeHeaders() } }),
+    ...(makePath && { path: makePath() }),
   });
   const result = await autocannon({
     url: options.url,
@@ -39,7 +42,7 @@ export async function runLoad(options: {
     method: options.method ?? "GET",
     headers: options.headers,
     body: options.body,
-    ...(makeBody || makeHeaders ? { requests: [{ setupRequest }] } : {}),
+    ...(makeBody || makeHeaders || makePath ? { requests: [{ setupRequest }] } : {}),
   });
   return {
     requestsPerSecond: result.requests.average,

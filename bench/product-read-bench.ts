@@ -5,13 +5,15 @@
  * the default log level, its generated secret and printed admin token): with nothing configured
  * (the embedded PostgreSQL), or with DATABASE_URL, and NATS_URL and REDIS_URL when the bench's
  * environment sets them (the production configuration). Targets: ≥ 0.8 × the baseline's
- * requests/s in every pair of rounds, p99 ≤ 2 × the baseline's.
+ * requests/s in every pair of rounds, p99 ≤ 2 × the baseline's. BENCH_CATALOG=n reads n products
+ * in turn on both sides instead of one (a catalog, as a shop's readers spread over it).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { deleteStream } from "../test/support/deployment.js";
 import { createTestDatabase, uniqueNamespace } from "../test/support/test-database.js";
+import { catalogIds } from "./baseline-catalog.js";
 import {
   createBenchProduct,
   type LoadResult,
@@ -40,6 +42,8 @@ export interface ProductReadFigures {
   database: "postgres" | "embedded";
   /** What the platform ran on. */
   services: string;
+  /** How many products the reads were spread over. */
+  catalog: number;
 }
 
 export async function runProductReadBench(durationSeconds = 10): Promise<ProductReadFigures> {
@@ -54,19 +58,44 @@ export async function runProductReadBench(durationSeconds = 10): Promise<Product
     ...(REDIS_URL ? { REDIS_URL } : {}),
     NAMESPACE: namespace,
   });
+  const catalog = Math.max(1, Number(process.env.BENCH_CATALOG ?? 1));
   const baseline = await startNodeProcess(
     "bench/baseline-map-server.ts",
-    [String(BASELINE_PORT)],
+    [String(BASELINE_PORT), String(catalog)],
     {},
     /ready/,
   );
   try {
-    const ourUrl = await createBenchProduct(`http://127.0.0.1:${APP_PORT}`, adminToken);
-    const baselineUrl = `http://127.0.0.1:${BASELINE_PORT}/products/0190c0de-0000-7000-8000-000000000001`;
+    const ourUrls: string[] = [];
+    while (ourUrls.length < catalog) {
+      const batch = Math.min(20, catalog - ourUrls.length);
+      ourUrls.push(
+        ...(await Promise.all(
+          Array.from({ length: batch }, () => createBenchProduct(`http://127.0.0.1:${APP_PORT}`, adminToken)),
+        )),
+      );
+    }
+    const ourUrl = ourUrls[0] as string;
+    const baselineUrl = `http://127.0.0.1:${BASELINE_PORT}/products/${catalogIds(1)[0]}`;
+    // Each request reads the next product of the catalog (the same one when there is one).
+    const inTurn = (paths: string[]) => {
+      let next = 0;
+      return () => paths[next++ % paths.length] as string;
+    };
+    const ourPaths = ourUrls.map((url) => new URL(url).pathname);
+    const baselinePaths = catalogIds(catalog).map((id) => `/products/${id}`);
+    const ourLoad = (seconds: number) =>
+      runLoad({ url: ourUrl, durationSeconds: seconds, ...(catalog > 1 && { makePath: inTurn(ourPaths) }) });
+    const baselineLoad = (seconds: number) =>
+      runLoad({
+        url: baselineUrl,
+        durationSeconds: seconds,
+        ...(catalog > 1 && { makePath: inTurn(baselinePaths) }),
+      });
 
     // Warm both (JIT, cache) before measuring.
-    await runLoad({ url: ourUrl, durationSeconds: 3 });
-    await runLoad({ url: baselineUrl, durationSeconds: 3 });
+    await ourLoad(3);
+    await baselineLoad(3);
 
     let rssUnderLoadMiB = 0;
     const sampler = setInterval(() => {
@@ -79,8 +108,8 @@ export async function runProductReadBench(durationSeconds = 10): Promise<Product
     const ourRounds: LoadResult[] = [];
     const baseRounds: LoadResult[] = [];
     for (let round = 0; round < rounds; round++) {
-      ourRounds.push(await runLoad({ url: ourUrl, durationSeconds: roundSeconds }));
-      baseRounds.push(await runLoad({ url: baselineUrl, durationSeconds: roundSeconds }));
+      ourRounds.push(await ourLoad(roundSeconds));
+      baseRounds.push(await baselineLoad(roundSeconds));
     }
     clearInterval(sampler);
     const ours = combine(ourRounds);
@@ -98,6 +127,7 @@ export async function runProductReadBench(durationSeconds = 10): Promise<Product
       rssUnderLoadMiB,
       database: database ? "postgres" : "embedded",
       services: servicesLabel(database ? "postgres" : "embedded"),
+      catalog,
     };
   } finally {
     await stopProcess(app);
@@ -131,7 +161,8 @@ function combine(results: LoadResult[]): LoadResult {
 export function printProductReadFigures(figures: ProductReadFigures): void {
   const row = (name: string, result: LoadResult) =>
     `| ${name} | ${Math.round(result.requestsPerSecond)} | ${result.p50Ms} | ${result.p99Ms} | ${result.non2xx + result.errors} |`;
-  console.log(`\nGET /products/:id, warm cache, 50 connections (platform on ${figures.services})`);
+  const what = figures.catalog === 1 ? "one product" : `${figures.catalog} products in turn`;
+  console.log(`\nGET /products/:id, warm cache, ${what}, 50 connections (platform on ${figures.services})`);
   console.log("| server | req/s | p50 ms | p99 ms | non-2xx+errors |");
   console.log("|---|---|---|---|---|");
   console.log(
