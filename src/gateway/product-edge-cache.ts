@@ -18,6 +18,7 @@ import type { Product } from "../gen/ecommerce/inventory/v1/product_pb.js";
 import { type CachePeers, LayeredCache } from "../platform/cache/index.js";
 import type { Logger } from "../platform/logger.js";
 import type { Registry } from "../platform/metrics.js";
+import { oncePer } from "../platform/once-per.js";
 
 /** The name inventory's product cache goes by, whose forgets this copy follows. */
 const PRODUCT_CACHE = "products";
@@ -47,16 +48,11 @@ export function withProductEdgeCache(
     logger: options.logger,
   });
   // Each copy's response is built once, as inventory does for its own.
-  const responses = new WeakMap<Product, GetProductResponse>();
-  const respond = (product: Product | undefined): GetProductResponse => {
-    if (product === undefined) return create(GetProductResponseSchema, {});
-    let response = responses.get(product);
-    if (response === undefined) {
-      response = create(GetProductResponseSchema, { product });
-      responses.set(product, response);
-    }
-    return response;
-  };
+  const responseOf = oncePer(
+    (product: Product): GetProductResponse => create(GetProductResponseSchema, { product }),
+  );
+  const respond = (product: Product | undefined): GetProductResponse =>
+    product === undefined ? create(GetProductResponseSchema, {}) : responseOf(product);
   const getProduct: Client<typeof InventoryService>["getProduct"] = (request, callOptions) => {
     // A sent token must be checked by inventory (callOptions carry no other header here).
     if (callOptions?.headers !== undefined) return inventory.getProduct(request, callOptions);

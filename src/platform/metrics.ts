@@ -3,6 +3,7 @@
  * the registry it is given, so tests can use a fresh one and the process exposes one at /metrics.
  */
 import { collectDefaultMetrics, Registry } from "prom-client";
+import { oncePer } from "./once-per.js";
 
 export { Counter, Gauge, Histogram, Registry } from "prom-client";
 
@@ -18,13 +19,5 @@ export function createMetricsRegistry(options: { defaultMetrics: boolean }): Reg
  * time one of them needs them.
  */
 export function perRegistry<T>(create: (registry: Registry) => T): (registry: Registry) => T {
-  const byRegistry = new WeakMap<Registry, T>();
-  return (registry) => {
-    let instruments = byRegistry.get(registry);
-    if (instruments === undefined) {
-      instruments = create(registry);
-      byRegistry.set(registry, instruments);
-    }
-    return instruments;
-  };
+  return oncePer(create);
 }

@@ -18,6 +18,7 @@ import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
 import type { Authenticator } from "../../platform/auth/index.js";
 import type { LayeredCache } from "../../platform/cache/index.js";
 import { isUuid } from "../../platform/ids.js";
+import { oncePer } from "../../platform/once-per.js";
 import {
   decodePageToken,
   encodePageToken,
@@ -43,15 +44,9 @@ export interface InventoryServiceDeps {
  * Cached products are immutable and reused, so each one's response message is built once: on a
  * warm read this saves a reflective create() per call.
  */
-const responses = new WeakMap<Product, GetProductResponse>();
-function getProductResponse(product: Product): GetProductResponse {
-  let response = responses.get(product);
-  if (response === undefined) {
-    response = create(GetProductResponseSchema, { product });
-    responses.set(product, response);
-  }
-  return response;
-}
+const getProductResponse = oncePer(
+  (product: Product): GetProductResponse => create(GetProductResponseSchema, { product }),
+);
 
 export function createInventoryService(deps: InventoryServiceDeps): ServiceImpl<typeof InventoryService> {
   return {

@@ -157,6 +157,23 @@ describe.skipIf(!REDIS_URL)("cache peers over Redis pub/sub", () => {
     expect(toB.slice(heardBefore)).toContain(undefined);
   });
 
+  it("a forget Redis could not take is published again once Redis is back", async () => {
+    const namespace = uniqueNamespace();
+    const [a, b] = [peers(namespace), peers(namespace)];
+    const toB = heard(b);
+    await settled(a, b);
+    await server.kill();
+    await waitFor("leases lost", () => !a.inSync() && !b.inSync(), 5_000);
+    // Not taken: the writer answers after a lease, and keeps the keys to send again.
+    await a.forget("items", ["lost-while-down"]);
+    await server.start();
+    await waitFor(
+      "the forget arrives after all",
+      () => toB.some((keys) => keys?.includes("lost-while-down")),
+      10_000,
+    );
+  });
+
   it("a restarted Redis: a process that lost its subscription drops everything once it is back", async () => {
     const namespace = uniqueNamespace();
     const a = peers(namespace);

@@ -35,7 +35,8 @@ import { CallDeadline } from "../transport/call-deadline.js";
 import { serializationOf, webHeaders } from "../transport/http-unary-exchange.js";
 import { InProcessRouter, type UnaryRoute } from "../transport/in-process-router.js";
 import { runServerInterceptors } from "../transport/invoke-unary-handler.js";
-import { LazyAbortController, WithLazySignal } from "../transport/lazy-abort-controller.js";
+import { LazyAbortController } from "../transport/lazy-abort-controller.js";
+import { LazyHandlerContext, timeLeftUntil } from "../transport/lazy-handler-context.js";
 import { readBody, TOO_LARGE } from "./read-body.js";
 import type { AnyRequest, AnyResponse, RequestListener } from "./request-listener.js";
 
@@ -217,15 +218,13 @@ function writeAnswer(response: AnyResponse, status: number, context: ServedConte
  * are made at once: nearly every handler reads them (the caller's token). Own fields for
  * everything a spread copy must keep (mergeRequest in invoke-unary-handler.ts).
  */
-class ServedContext extends WithLazySignal implements HandlerContext {
+class ServedContext extends LazyHandlerContext implements HandlerContext {
   readonly service: HandlerContext["service"];
   readonly timeoutMs: () => number | undefined;
   readonly requestMethod = "POST";
   readonly requestHeader: Headers;
   readonly protocolName = "connect";
   readonly url: string;
-  #responseHeader: Headers | undefined;
-  #responseTrailer: Headers | undefined;
 
   constructor(
     request: AnyRequest,
@@ -236,36 +235,12 @@ class ServedContext extends WithLazySignal implements HandlerContext {
   ) {
     super(abort);
     this.service = method.parent;
-    if (timeoutMs === undefined) {
-      this.timeoutMs = noTimeout;
-    } else {
-      const deadline = Date.now() + timeoutMs;
-      this.timeoutMs = () => deadline - Date.now();
-    }
+    this.timeoutMs = timeLeftUntil(timeoutMs === undefined ? undefined : Date.now() + timeoutMs);
     this.requestHeader = webHeaders(request.headers);
     const authority = "authority" in request ? request.authority : request.headers.host;
     const encrypted = "encrypted" in request.socket && request.socket.encrypted === true;
     this.url = `${encrypted ? "https" : "http"}://${authority}${request.url}`;
   }
-
-  get responseHeader(): Headers {
-    this.#responseHeader ??= new Headers();
-    return this.#responseHeader;
-  }
-
-  get responseTrailer(): Headers {
-    this.#responseTrailer ??= new Headers();
-    return this.#responseTrailer;
-  }
-
-  /** The response headers and trailers the call set, undefined for those it never touched. */
-  setHeaders(): { header: Headers | undefined; trailer: Headers | undefined } {
-    return { header: this.#responseHeader, trailer: this.#responseTrailer };
-  }
-}
-
-function noTimeout(): undefined {
-  return undefined;
 }
 
 function noop(): void {}

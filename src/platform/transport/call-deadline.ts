@@ -14,6 +14,11 @@ import type { LazyAbortController } from "./lazy-abort-controller.js";
 const DEADLINE_SLACK_MS = 50;
 const deadlines = new DeadlineWheel(DEADLINE_SLACK_MS);
 
+/** A caller's timeout as Connect transports read it: one of 0 or less is no timeout. */
+export function callTimeout(timeoutMs: number | undefined): number | undefined {
+  return timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined;
+}
+
 export class CallDeadline extends Expiring {
   readonly #timer: NodeJS.Timeout | undefined;
 

@@ -17,6 +17,7 @@ import {
 } from "@connectrpc/connect";
 import { createUniversalHandlerClient } from "@connectrpc/connect/protocol";
 import { createTransport } from "@connectrpc/connect/protocol-connect";
+import { callTimeout } from "./call-deadline.js";
 import { callFailed, unimplemented } from "./call-failure.js";
 import { COARSE_DEADLINE_MIN_MS, callUnaryWithDeadline } from "./deadline-unary-call.js";
 import { callUnaryDirectly } from "./direct-unary-call.js";
@@ -166,8 +167,7 @@ function callUnary(
   input: MessageInitShape<DescMessage>,
   contextValues: ContextValues | undefined,
 ): Promise<UnaryResponse> {
-  // Connect transports treat a timeout <= 0 as no timeout.
-  const timeout = timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined;
+  const timeout = callTimeout(timeoutMs);
   const abort = new LazyAbortController();
   const unguarded = settings.interceptors.length === 0 && signal === undefined;
   let request: UnaryRequest;

@@ -18,7 +18,8 @@ import { REQUEST_CONTEXT, requestContextValues } from "../observability/request-
 import { applyInterceptors } from "./apply-interceptors.js";
 import { deepFreeze } from "./deep-freeze.js";
 import type { UnaryRoute } from "./in-process-router.js";
-import { defineLazySignal, LazyAbortController, WithLazySignal } from "./lazy-abort-controller.js";
+import { defineLazySignal, LazyAbortController } from "./lazy-abort-controller.js";
+import { LazyHandlerContext, timeLeftUntil } from "./lazy-handler-context.js";
 import { toClientError } from "./to-client-error.js";
 
 /** How invokeUnaryHandler treats one call. */
@@ -54,7 +55,7 @@ export async function invokeUnaryHandler(
     {
       method: spec.method,
       service: spec.method.parent,
-      timeoutMs: deadline === undefined ? noTimeout : remainingUntil(deadline),
+      timeoutMs: timeLeftUntil(deadline),
       requestMethod: req.requestMethod,
       // The server's own headers, as it gets them off the wire (a copy unless nobody else holds
       // the client's); Connect's protocol headers
@@ -169,24 +170,14 @@ function copyHeaders(from: Headers, to: Headers): void {
   });
 }
 
-function remainingUntil(deadline: number): () => number {
-  return () => deadline - Date.now();
-}
-
-function noTimeout(): undefined {
-  return undefined;
-}
-
 function noop(): void {}
 
 /**
- * The HandlerContext a handler gets (see WithLazySignal). Its response headers and trailers are
- * made when first used: most handlers set none, and each Headers object (undici's, with its
- * argument checks) cost the cached product read ~0.2 µs (BENCHMARKS.md, "Request logs, metrics
- * and tracing"). A spread copy of it has no `signal`, `responseHeader` or `responseTrailer`; the
- * one place that copies a context (mergeRequest) sets them.
+ * The HandlerContext a handler gets, its signal and response metadata made only when used
+ * (LazyHandlerContext). A spread copy of it has no `signal`, `responseHeader` or
+ * `responseTrailer`; the one place that copies a context (mergeRequest) sets them.
  */
-class InProcessHandlerContext extends WithLazySignal implements HandlerContext {
+class InProcessHandlerContext extends LazyHandlerContext implements HandlerContext {
   readonly method: HandlerContext["method"];
   readonly service: HandlerContext["service"];
   readonly timeoutMs: HandlerContext["timeoutMs"];
@@ -195,9 +186,6 @@ class InProcessHandlerContext extends WithLazySignal implements HandlerContext {
   readonly protocolName: string;
   readonly values: HandlerContext["values"];
   readonly url: string;
-  #responseHeader: Headers | undefined;
-  #responseTrailer: Headers | undefined;
-
   constructor(
     fields: Omit<HandlerContext, "signal" | "responseHeader" | "responseTrailer">,
     abort: LazyAbortController,
@@ -211,16 +199,6 @@ class InProcessHandlerContext extends WithLazySignal implements HandlerContext {
     this.protocolName = fields.protocolName;
     this.values = fields.values;
     this.url = fields.url;
-  }
-
-  get responseHeader(): Headers {
-    this.#responseHeader ??= new Headers();
-    return this.#responseHeader;
-  }
-
-  get responseTrailer(): Headers {
-    this.#responseTrailer ??= new Headers();
-    return this.#responseTrailer;
   }
 }
 

@@ -2,13 +2,13 @@
  * The transport of a module client whose module runs in another process (its *_URL is set):
  * unary calls speak the Connect protocol over node:http with a keep-alive agent
  * (http-unary-exchange.ts), streams go through connect-node's transport over HTTP/2. Why unary
- * calls do not go through connect-node: one of its calls cost 7–13 times the CPU of a bare
- * node:http exchange of the same bytes (HTTP/2, HTTP/1.1), most of it per-call machinery rather than the wire (AbortSignals and a
- * DOMException per call, async iterables around one body, Headers conversions); this path keeps
- * Connect's semantics with the in-process transport's cheaper pieces (a lazy abort signal, shared
- * deadline timers), and a standard Connect server reads its requests. Streams (WatchOrders) are
- * long-lived and few: connect-node's HTTP/2 session suits them and they are not worth a path of
- * their own.
+ * calls do not go through connect-node: one of its calls cost 5–13 times the CPU of a bare
+ * node:http exchange of the same bytes (HTTP/2, HTTP/1.1; BENCHMARKS.md, "Split without the
+ * slowdown"), most of it per-call machinery rather than the wire (AbortSignals and a DOMException
+ * per call, async iterables around one body, Headers conversions); this path keeps Connect's
+ * semantics with the in-process transport's cheaper pieces (a lazy abort signal, shared deadline
+ * timers), and a standard Connect server reads its requests. Streams (WatchOrders) are long-lived
+ * and few: connect-node's HTTP/2 session suits them and they are not worth a path of their own.
  */
 import type http from "node:http";
 import type { DescMessage, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
@@ -24,7 +24,7 @@ import {
 import { requestHeader } from "@connectrpc/connect/protocol-connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { applyInterceptors } from "./apply-interceptors.js";
-import { CallDeadline } from "./call-deadline.js";
+import { CallDeadline, callTimeout } from "./call-deadline.js";
 import { callFailed } from "./call-failure.js";
 import { exchangeUnary, type HttpEndpoint, httpEndpoint } from "./http-unary-exchange.js";
 import { defineLazySignal, LazyAbortController } from "./lazy-abort-controller.js";
@@ -92,8 +92,7 @@ async function callUnary(
   input: MessageInitShape<DescMessage>,
   contextValues: ContextValues | undefined,
 ): Promise<UnaryResponse> {
-  // Connect transports treat a timeout <= 0 as no timeout.
-  const timeout = timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined;
+  const timeout = callTimeout(timeoutMs);
   const abort = new LazyAbortController();
   const request: UnaryRequest = defineLazySignal(
     {
