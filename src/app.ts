@@ -14,6 +14,7 @@ import {
 } from "./composition/platform-steps.js";
 import { httpStep, modulesStep } from "./composition/serving-steps.js";
 import { Authenticator, resolveJwtSecret, ServiceCredential, TokenVerifier } from "./platform/auth/index.js";
+import { InProcessCachePeers } from "./platform/cache/index.js";
 import type { Config } from "./platform/config.js";
 import { Lifecycle, type StopOptions, type StopReport } from "./platform/lifecycle.js";
 import type { Logger } from "./platform/logger.js";
@@ -59,9 +60,12 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     if (config.tracing !== undefined) await life.run(tracingStep(config.tracing, logger));
     // First: its lease takes a lease's time to be trusted (writes wait until then), which passes
     // while the rest starts (docs/cache-protocol.md, "(e)").
-    const cachePeers =
-      config.redisUrl && keepsProductCopies(config)
+    const cachePeers = config.redisUrl
+      ? keepsProductCopies(config)
         ? await life.run(cachePeersStep(context, config.redisUrl))
+        : undefined
+      : keepsTwoProductCopiesHere(config)
+        ? new InProcessCachePeers()
         : undefined;
     const database = hostsDataModule(config) ? await life.run(databaseStep(context)) : undefined;
     const bus = await life.run(eventBusStep(context));
@@ -104,6 +108,11 @@ function keepsProductCopies(config: Config): boolean {
   return (
     config.modules.has("inventory") || (config.modules.has("gateway") && config.inventoryUrl !== undefined)
   );
+}
+
+/** Whether the gateway's edge copy sits beside inventory's cache in this process. */
+function keepsTwoProductCopiesHere(config: Config): boolean {
+  return config.modules.has("inventory") && config.modules.has("gateway");
 }
 
 /** Whether this process hosts a module that keeps data (and so needs the database). */

@@ -38,7 +38,10 @@ export interface HostedServices {
 export interface HostingOptions extends StepContext {
   /** The platform the modules run on; undefined when this process hosts no module with data. */
   readonly platform: Platform | undefined;
-  /** The freshness lease of in-memory product copies (with Redis), for a gateway's edge copy. */
+  /**
+   * What keeps in-memory product copies fresh (the lease over Redis, or in-process peers beside
+   * inventory), for a gateway's edge copy; undefined when this process keeps none.
+   */
   readonly cachePeers: CachePeers | undefined;
   /** Aborted the moment the process starts stopping. */
   readonly stopping: AbortSignal;
@@ -84,9 +87,11 @@ export function hostServices(options: HostingOptions): HostedServices {
     forwarded.push((router) => forwardService(router, OrderService, clients.orders, forwarding));
   if (config.statisticsUrl !== undefined)
     forwarded.push((router) => forwardService(router, StatisticsService, clients.statistics, forwarding));
+  const productCopy = productEdgeCopy(clients.inventory, options);
   const rest = createGatewayListener({
     ...edge,
-    clients: { ...clients, inventory: productReads(clients.inventory, options) },
+    clients: { ...clients, inventory: productCopy?.client ?? clients.inventory },
+    cachedProduct: productCopy?.cached,
     stopping: options.stopping,
     storeCurrency: config.storeCurrency,
   });
@@ -94,12 +99,13 @@ export function hostServices(options: HostingOptions): HostedServices {
 }
 
 /**
- * The inventory client of the REST routes: with inventory in another process and Redis, anonymous
- * product reads are answered from the gateway's edge copy (product-edge-cache.ts).
+ * The gateway's edge copy of products (product-edge-cache.ts), wherever peers keep it fresh —
+ * inventory in this process, or in another with Redis: the REST routes' inventory client answers
+ * anonymous product reads from it.
  */
-function productReads(inventory: Client<typeof InventoryService>, options: HostingOptions) {
-  const { config, cachePeers } = options;
-  if (config.inventoryUrl === undefined || cachePeers === undefined) return inventory;
+function productEdgeCopy(inventory: Client<typeof InventoryService>, options: HostingOptions) {
+  const { cachePeers } = options;
+  if (cachePeers === undefined) return undefined;
   return withProductEdgeCache(inventory, {
     peers: cachePeers,
     metrics: options.metrics,

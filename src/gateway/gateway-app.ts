@@ -9,6 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { registerAdminRoutes } from "../admin/admin-routes.js";
 import type { InventoryService } from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
+import type { Product } from "../gen/ecommerce/inventory/v1/product_pb.js";
 import type { OrderService } from "../gen/ecommerce/orders/v1/order_service_pb.js";
 import type { StatisticsService } from "../gen/ecommerce/statistics/v1/statistics_service_pb.js";
 import type { Logger } from "../platform/logger.js";
@@ -47,6 +48,11 @@ export interface EdgeOptions {
 
 export interface GatewayOptions extends EdgeOptions {
   clients: GatewayClients;
+  /**
+   * The edge copy of a product that may answer an anonymous read now (product-edge-cache.ts), when
+   * the gateway keeps one; `clients.inventory` answers from the same copy.
+   */
+  cachedProduct?: (id: string) => Product | undefined;
   /** STORE_CURRENCY, for the admin UI's amounts. */
   storeCurrency: string;
   /** Aborted when the process starts stopping: open event streams end then (GET /orders/events). */
@@ -68,7 +74,7 @@ export function createGatewayListener(options: GatewayOptions): RestSide {
   return {
     listener: restListener(app, {
       maxBodyBytes: options.maxBodyBytes,
-      shortcut: productReadShortcut(options.clients.inventory, options.logger),
+      shortcut: productReadShortcut(options.clients.inventory, options.logger, options.cachedProduct),
     }),
     routeOf: (method, url) =>
       shortcutProductId(method, url) === undefined ? routeTemplate(app, method, url) : PRODUCT_READ_ROUTE,

@@ -35,8 +35,8 @@ function edge() {
   const inventory = inventoryStandIn();
   const network = new MemoryPeerNetwork();
   const peer = network.peer();
-  const client = withProductEdgeCache(inventory.client, { peers: peer });
-  return { ...inventory, network, peer, edge: client };
+  const copy = withProductEdgeCache(inventory.client, { peers: peer });
+  return { ...inventory, network, peer, edge: copy.client, cached: copy.cached };
 }
 
 describe("the gateway's edge copy of products", () => {

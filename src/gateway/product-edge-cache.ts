@@ -1,11 +1,13 @@
 /**
- * A gateway whose inventory runs in another process answers anonymous product reads from its own
- * copy of each product instead of a network call per read. The copy is kept as fresh as an
- * inventory replica's own: it takes part in the same freshness lease under the same cache name, so
- * every write inventory answers has first made this copy forget the product, and while the lease
- * does not hold, every read goes to inventory (docs/cache-protocol.md, "(e) L1 under a freshness
- * lease"). Reads that carry a token go to inventory, which checks it; so do failures (a product
- * that does not exist is never kept).
+ * The gateway answers anonymous product reads from its own copy of each product instead of a call
+ * per read: over the network when inventory runs in another process, and through the Connect
+ * client, handler and inventory's cache when it runs in this one (most of a cached read's CPU).
+ * The copy is kept as fresh as inventory's own: it takes part in the same peers under the same
+ * cache name, so every write inventory answers has first made this copy forget the product — over
+ * the freshness lease with Redis, at once in this process without it — and while a lease does not
+ * hold, every read goes to inventory (docs/cache-protocol.md, "(e) L1 under a freshness lease").
+ * Reads that carry a token go to inventory, which checks it; so do failures (a product that does
+ * not exist is never kept).
  */
 import { create } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
@@ -30,15 +32,26 @@ export interface ProductEdgeCacheOptions {
   logger?: Logger;
 }
 
-/** `inventory` with GetProduct answered from the edge copy when no token is sent. */
+export interface ProductEdgeCache {
+  /** `inventory` with GetProduct answered from the copy when no token is sent. */
+  readonly client: Client<typeof InventoryService>;
+  /**
+   * The copy of a product, synchronously, when it may answer an anonymous read now: what lets the
+   * hottest read be answered without a promise (product-read-shortcut.ts).
+   */
+  readonly cached: (id: string) => Product | undefined;
+}
+
 export function withProductEdgeCache(
   inventory: Client<typeof InventoryService>,
   options: ProductEdgeCacheOptions,
-): Client<typeof InventoryService> {
+): ProductEdgeCache {
   const cache = new LayeredCache<Product>({
     name: PRODUCT_CACHE,
     maxEntries: options.maxEntries ?? 50_000,
     peers: options.peers,
+    // Inventory's cache counts every read that reaches it; this copy, those it answered.
+    countsAsCopy: true,
     load: async (id) => {
       const { product } = await inventory.getProduct({ id });
       if (product === undefined) throw new ConnectError("GetProduct returned no product", Code.Internal);
@@ -61,5 +74,5 @@ export function withProductEdgeCache(
     if (cached !== undefined) return Promise.resolve(respond(cached));
     return cache.get(id).then(respond);
   };
-  return { ...inventory, getProduct };
+  return { client: { ...inventory, getProduct }, cached: (id) => cache.getIfPresent(id) };
 }

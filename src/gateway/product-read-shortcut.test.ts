@@ -5,10 +5,12 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capturedLog } from "../../test/support/captured-log.js";
 import { InventoryService } from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
+import { ProductSchema } from "../gen/ecommerce/inventory/v1/product_pb.js";
 import { createMetricsRegistry } from "../platform/metrics.js";
 import { observeRequests } from "../platform/observability/index.js";
 import type { RequestListener } from "../platform/server/request-listener.js";
@@ -19,10 +21,14 @@ import { restListener } from "./rest-listener.js";
 
 const FOUND = "0190c0de-0000-7000-8000-000000000001";
 
+/** GetProduct calls that reached the stand-in inventory. */
+let inventoryCalls = 0;
+
 /** GetProduct with one outcome per id, and an "admin-only" token refused as unauthenticated. */
 function routes(router: ConnectRouter): void {
   router.service(InventoryService, {
     getProduct(request, context) {
+      inventoryCalls++;
       if (context.requestHeader.get("authorization") === "Bearer stolen") {
         throw new ConnectError("invalid token", Code.Unauthenticated);
       }
@@ -56,6 +62,12 @@ const app = createGatewayApp({
   storeCurrency: "USD",
 });
 const shortcut = productReadShortcut(inventory, shortcutLog.logger);
+/** The gateway's edge copy, holding the found product (as inventory answers it). */
+const copied = create(ProductSchema, { id: FOUND, name: "Espresso cup", priceCents: 1299n, stock: 25 });
+const withCopy = productReadShortcut(inventory, shortcutLog.logger, (id) =>
+  id === FOUND ? copied : undefined,
+);
+let copyUrl: string;
 const servers: Server[] = [];
 let baseUrl: string;
 /** The same app's REST listener without the shortcut: the Hono route as the one port serves it. */
@@ -77,6 +89,9 @@ beforeAll(async () => {
     if (!shortcut(request, response)) response.writeHead(599).end();
   });
   honoUrl = await serve(restListener(app, { maxBodyBytes: 1024 }));
+  copyUrl = await serve((request, response) => {
+    if (!withCopy(request, response)) response.writeHead(599).end();
+  });
 });
 afterAll(() =>
   Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))),
@@ -117,6 +132,29 @@ describe("product read shortcut", () => {
     expect(ours.status).not.toBe(599);
     expect(ours).toEqual(hono);
     expect(ours.requestId).toBe("same-request");
+  });
+
+  it("answers an anonymous read of a copied product from the copy, exactly as the Hono route does", async () => {
+    const headers = { "x-request-id": "copied-1" };
+    const before = inventoryCalls;
+    const ours = await answerOf(await fetch(`${copyUrl}/products/${FOUND}`, { headers }));
+    expect(inventoryCalls).toBe(before);
+    const hono = await answerOf(await fetch(`${honoUrl}/products/${FOUND}`, { headers }));
+    expect(ours).toEqual(hono);
+    expect(ours.requestId).toBe("copied-1");
+  });
+
+  it("with a copy, still asks inventory for a read with a token and for what the copy lacks", async () => {
+    const before = inventoryCalls;
+    const refused = await fetch(`${copyUrl}/products/${FOUND}`, {
+      headers: { authorization: "Bearer stolen" },
+    });
+    expect(refused.status).toBe(401);
+    await refused.arrayBuffer();
+    const missing = await fetch(`${copyUrl}/products/0190c0de-0000-7000-8000-00000000dead`);
+    expect(missing.status).toBe(404);
+    await missing.arrayBuffer();
+    expect(inventoryCalls).toBe(before + 2);
   });
 
   it("logs an internal failure once, with the request id, and sends nothing of it", async () => {

@@ -19,7 +19,10 @@ export interface Platform {
   bus: EventBus;
   /** Redis as the second cache layer, when configured. */
   cacheStore: SecondLevelStore | undefined;
-  /** The processes caching the same keys, told of every write (with Redis). */
+  /**
+   * The copies of the same keys, told of every write: in every process over Redis, or inventory's
+   * and the gateway's edge copy in this one without it.
+   */
   cachePeers: CachePeers | undefined;
   auth: Authenticator;
   /** What modules present when they call each other's internal services (role `service`). */

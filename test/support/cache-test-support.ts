@@ -4,7 +4,7 @@
  * the suites prove: docs/cache-protocol.md, "Where it is proven".
  */
 import { vi } from "vitest";
-import type { CachePeers } from "../../src/platform/cache/cache-peers.js";
+import { type CachePeers, ForgetListeners } from "../../src/platform/cache/cache-peers.js";
 import { LayeredCache, type LayeredCacheOptions } from "../../src/platform/cache/layered-cache.js";
 import {
   MemorySecondLevelStore,
@@ -137,7 +137,9 @@ export class MemoryPeerNetwork {
   peer(): CachePeers & { synced: boolean; lapse(): void } {
     const network = this;
     const own = new Set<() => void>();
+    const ownByName = new ForgetListeners();
     return {
+      spansProcesses: true,
       synced: true,
       inSync() {
         return this.synced;
@@ -146,6 +148,9 @@ export class MemoryPeerNetwork {
         network.published.push({ name, keys });
         for (const listener of network.#listeners.get(name) ?? []) listener(keys);
         await network.forgetGate?.promise;
+      },
+      forgetHere(name, keys) {
+        ownByName.tell(name, keys);
       },
       listen(name, listener) {
         let listeners = network.#listeners.get(name);
@@ -156,6 +161,7 @@ export class MemoryPeerNetwork {
         listeners.add(listener);
         const stop = () => listeners.delete(listener);
         own.add(() => listener(undefined));
+        ownByName.add(name, listener);
         return stop;
       },
       /** The lease ran out and came back: this process's listeners are told to drop everything. */

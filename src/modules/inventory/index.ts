@@ -62,7 +62,7 @@ export function mountInventory(platform: Platform): MountedModule {
     },
     start: async () => {
       invalidation = await invalidateOnProductEvents(bus, cache, log, {
-        withPeers: platform.cachePeers !== undefined,
+        withPeers: platform.cachePeers?.spansProcesses === true,
       });
       relay.start();
       expiry = startReservationExpiry({

@@ -11,6 +11,12 @@ export type ForgetListener = (keys: readonly string[] | undefined) => void;
 
 export interface CachePeers {
   /**
+   * Whether the copies live in several processes (over Redis), or only in this one (a gateway's
+   * edge copy beside inventory's cache: in-process-cache-peers.ts). Only copies in other processes
+   * need sealed flights, and only they spare inventory its own subscription to product events.
+   */
+  readonly spansProcesses: boolean;
+  /**
    * Whether this process's L1 may answer now: every forget published by any process up to a
    * moment less than the lease ago has reached this process's listeners.
    */
@@ -22,9 +28,41 @@ export interface CachePeers {
    */
   forget(name: string, keys: readonly string[]): Promise<void>;
   /**
+   * Makes every copy of cache `name` in this process drop `keys` now, telling no other process:
+   * for a write made elsewhere that this process learned of by other means (an event).
+   */
+  forgetHere(name: string, keys: readonly string[]): void;
+  /**
    * Listens to the forgets of cache `name`, from every process, in the order they were
    * published; `undefined` after this process may have missed some (it drops everything).
    * Returns the function that stops listening.
    */
   listen(name: string, listener: ForgetListener): () => void;
+}
+
+/** The listeners of one process, by cache name: what every CachePeers keeps. */
+export class ForgetListeners {
+  readonly #byName = new Map<string, Set<ForgetListener>>();
+
+  add(name: string, listener: ForgetListener): () => void {
+    let listeners = this.#byName.get(name);
+    if (listeners === undefined) {
+      listeners = new Set();
+      this.#byName.set(name, listeners);
+    }
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
+  /** Tells every listener of `name` to drop `keys`. */
+  tell(name: string, keys: readonly string[]): void {
+    const listeners = this.#byName.get(name);
+    if (listeners === undefined) return;
+    for (const listener of listeners) listener(keys);
+  }
+
+  /** Tells every listener of every name to drop everything. */
+  tellAllToDropEverything(): void {
+    for (const listeners of this.#byName.values()) for (const listener of listeners) listener(undefined);
+  }
 }

@@ -41,6 +41,7 @@ export class FullReload<T> {
   /**
    * Keys whose L2 entry held something other than the reloaded value (tombstoned) or a token
    * (filled again): copies held elsewhere (a split gateway's) may be as old, and must be dropped.
+   * Without an L2 nothing tells which values changed: every key L1 held or the reload brought.
    */
   readonly replaced: string[] = [];
 
@@ -85,6 +86,11 @@ export class FullReload<T> {
       if (l2 !== undefined) forL2.set(key, value);
     }
     if (l1 === undefined) return forL2;
+    if (l2 === undefined) {
+      const replaced = new Set(l1.keys());
+      for (const key of fresh.keys()) replaced.add(key);
+      for (const key of replaced) if (!this.#touched.has(key)) this.replaced.push(key);
+    }
     // Keys written since the reload started keep what L1 holds for them now.
     for (const key of this.#touched) {
       const current = l1.peek(key);

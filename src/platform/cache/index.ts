@@ -6,6 +6,7 @@
  * (a dependency-cruiser rule); files inside the platform import each other directly.
  */
 export type { CachePeers } from "./cache-peers.js";
+export { InProcessCachePeers } from "./in-process-cache-peers.js";
 export { LayeredCache } from "./layered-cache.js";
 export { createRedisCachePeers, type RedisCachePeers } from "./redis-cache-peers.js";
 export { createRedisStore } from "./redis-store.js";

@@ -49,12 +49,17 @@ const instrumentsFor = perRegistry((registry): Instruments => {
   };
 });
 
-/** The counters of the cache named `cache` in `registry`; no-ops without a registry. */
-export function cacheMetrics(registry: Registry | undefined, cache: string): CacheMetrics {
-  if (registry === undefined) {
-    const noop = (): void => {};
-    return { l1Hit: noop, l2Hit: noop, miss: noop, load: noop, l2Error: noop };
-  }
+/**
+ * The counters of the cache named `cache` in `registry`; no-ops without a registry. A `copy` of a
+ * cache it reads through counts only its L1 hits (LayeredCacheOptions.countsAsCopy).
+ */
+export function cacheMetrics(
+  registry: Registry | undefined,
+  cache: string,
+  { copy }: { copy: boolean } = { copy: false },
+): CacheMetrics {
+  const noop = (): void => {};
+  if (registry === undefined) return { l1Hit: noop, l2Hit: noop, miss: noop, load: noop, l2Error: noop };
   const instruments = instrumentsFor(registry);
   const l1 = instruments.hits.labels({ cache, layer: "l1" });
   let l1Pending = 0;
@@ -62,14 +67,16 @@ export function cacheMetrics(registry: Registry | undefined, cache: string): Cac
     if (l1Pending > 0) l1.inc(l1Pending);
     l1Pending = 0;
   });
+  const l1Hit = () => {
+    l1Pending++;
+  };
+  if (copy) return { l1Hit, l2Hit: noop, miss: noop, load: noop, l2Error: noop };
   const l2 = instruments.hits.labels({ cache, layer: "l2" });
   const misses = instruments.misses.labels({ cache });
   const loads = instruments.loads.labels({ cache });
   const l2Errors = instruments.l2Errors.labels({ cache });
   return {
-    l1Hit: () => {
-      l1Pending++;
-    },
+    l1Hit,
     l2Hit: (count) => {
       if (count > 0) l2.inc(count);
     },

@@ -50,6 +50,12 @@ export interface LayeredCacheOptions<T> {
    * (docs/cache-protocol.md, "(e) L1 under a freshness lease").
    */
   peers?: CachePeers;
+  /**
+   * A copy of a cache of the same name that it reads through (a gateway's edge copy of inventory's
+   * products): it counts only the reads its L1 answered, as the cache below counts every read that
+   * reaches it; its loads are reads of that cache, not of the source.
+   */
+  countsAsCopy?: boolean;
   metrics?: Registry;
   logger?: Logger;
 }
@@ -69,12 +75,21 @@ export class LayeredCache<T> {
   readonly #load: (key: string) => Promise<T | undefined>;
   /** True when every get reads L2 (see readThroughL2) while L1 does not answer. */
   readonly #readThroughL2: boolean;
-  /** Whether a flight is sealed once it starts reading (see Flight.sealed): readThroughL2 or peers. */
+  /**
+   * Whether a flight is sealed once it starts reading (see Flight.sealed): readThroughL2, or peers
+   * in other processes (a write in this process marks its flights stale itself).
+   */
   readonly #sealFlights: boolean;
   readonly #peers: CachePeers | undefined;
   readonly #metrics: CacheMetrics;
   readonly #flights = new Flights<T>((key, flight) => this.#fly(key, flight));
   readonly #reloads = new Set<FullReload<T>>();
+  /**
+   * Raised while this cache tells its peers to forget: peers in this process call every listener,
+   * this cache's own among them, before `forget` returns, and this cache has already done what its
+   * listener would (and may have put a new value since).
+   */
+  #tellingPeers = false;
   /** L2 fills not awaited by their get (see flushWrites). */
   readonly #backgroundWrites = new Set<Promise<void>>();
 
@@ -91,10 +106,10 @@ export class LayeredCache<T> {
     this.name = options.name;
     this.#maxEntries = options.maxEntries;
     this.#load = options.load;
-    this.#metrics = cacheMetrics(options.metrics, options.name);
+    this.#metrics = cacheMetrics(options.metrics, options.name, { copy: options.countsAsCopy === true });
     this.#readThroughL2 = options.readThroughL2 === true && options.l2 !== undefined;
     this.#peers = options.peers;
-    this.#sealFlights = this.#readThroughL2 || this.#peers !== undefined;
+    this.#sealFlights = this.#readThroughL2 || this.#peers?.spansProcesses === true;
     // With peers, L1 answers under the lease; with readThroughL2 alone it never would.
     this.#l1 = this.#readThroughL2 && this.#peers === undefined ? undefined : new LruMap(options.maxEntries);
     const codec = options.codec;
@@ -116,6 +131,7 @@ export class LayeredCache<T> {
             decodedEntries: this.#l1 === undefined ? options.maxEntries : 0,
           });
     this.#peers?.listen(this.name, (keys) => {
+      if (this.#tellingPeers) return;
       if (keys === undefined) this.clear();
       else for (const key of keys) this.#forget(key);
     });
@@ -160,16 +176,18 @@ export class LayeredCache<T> {
       this.#forget(key);
     }
     // After the tombstone: a peer that forgets and reads again must find it.
-    await this.#peers?.forget(this.name, [key]);
+    await this.#tellPeers([key]);
   }
 
   /**
-   * Forgets `key` in this process only: drops it from L1 and keeps every read or reload in
-   * progress here from filling it (L1 or L2). Writes nothing to L2: for a write made by another
-   * process, which invalidates L2 itself (docs/cache-protocol.md, "(c)").
+   * Forgets `key` in this process only: drops it from L1 (and from every copy in this process the
+   * peers know) and keeps every read or reload in progress here from filling it (L1 or L2). Writes
+   * nothing to L2: for a write made by another process, which invalidates L2 itself
+   * (docs/cache-protocol.md, "(c)").
    */
   forgetLocally(key: string): void {
     this.#forget(key);
+    this.#telling((peers) => peers.forgetHere(this.name, [key]));
   }
 
   /** Write-through after a known write: `value` replaces whatever L1 and L2 held for `key`. */
@@ -182,7 +200,7 @@ export class LayeredCache<T> {
       if (text === undefined) await this.#l2.invalidate(key);
       else await this.#l2.set(key, text);
     }
-    await this.#peers?.forget(this.name, [key]);
+    await this.#tellPeers([key]);
   }
 
   /**
@@ -240,8 +258,24 @@ export class LayeredCache<T> {
     // own L1 was just replaced; another process hosting the module runs its own reload).
     if (this.#peers !== undefined) {
       for (let start = 0; start < reload.replaced.length; start += PEER_FORGET_CHUNK) {
-        await this.#peers.forget(this.name, reload.replaced.slice(start, start + PEER_FORGET_CHUNK));
+        await this.#tellPeers(reload.replaced.slice(start, start + PEER_FORGET_CHUNK));
       }
+    }
+  }
+
+  /** Has every peer forget `keys`; this cache has already done what its own listener would. */
+  async #tellPeers(keys: readonly string[]): Promise<void> {
+    await this.#telling((peers) => peers.forget(this.name, keys));
+  }
+
+  /** Runs `tell` on the peers with this cache's own listener deaf to what it tells at once. */
+  #telling<R>(tell: (peers: CachePeers) => R): R | undefined {
+    if (this.#peers === undefined) return undefined;
+    this.#tellingPeers = true;
+    try {
+      return tell(this.#peers);
+    } finally {
+      this.#tellingPeers = false;
     }
   }
 

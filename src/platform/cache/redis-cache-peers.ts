@@ -12,7 +12,7 @@ import type { RedisClientType } from "@keyv/redis";
 import type { Logger } from "../logger.js";
 import { Counter, perRegistry, type Registry } from "../metrics.js";
 import { errorMessage, rateLimitedWarn } from "../rate-limited-log.js";
-import type { CachePeers, ForgetListener } from "./cache-peers.js";
+import { type CachePeers, type ForgetListener, ForgetListeners } from "./cache-peers.js";
 import { createCacheRedisClient } from "./redis-client.js";
 
 export interface RedisCachePeersOptions {
@@ -96,7 +96,7 @@ class RedisPubSubPeers implements RedisCachePeers {
   #pingSeq = 0;
   /** Every other process seen pinging, and when it was last seen. */
   readonly #seen = new Map<string, number>();
-  readonly #listeners = new Map<string, Set<ForgetListener>>();
+  readonly #listeners = new ForgetListeners();
 
   /** Keys to forget, by cache, gathered for the next message, and who waits for it. */
   #queued = new Map<string, Set<string>>();
@@ -154,18 +154,18 @@ class RedisPubSubPeers implements RedisCachePeers {
     );
   }
 
+  readonly spansProcesses = true;
+
   inSync(): boolean {
     return performance.now() < this.#leaseUntil;
   }
 
+  forgetHere(name: string, keys: readonly string[]): void {
+    this.#listeners.tell(name, keys);
+  }
+
   listen(name: string, listener: ForgetListener): () => void {
-    let listeners = this.#listeners.get(name);
-    if (listeners === undefined) {
-      listeners = new Set();
-      this.#listeners.set(name, listeners);
-    }
-    listeners.add(listener);
-    return () => listeners.delete(listener);
+    return this.#listeners.add(name, listener);
   }
 
   forget(name: string, keys: readonly string[]): Promise<void> {
@@ -293,7 +293,7 @@ class RedisPubSubPeers implements RedisCachePeers {
       if (message.p === this.id) this.#renew(message.i, now);
       else this.#seen.set(message.p, now);
     } else if ("w" in message) {
-      for (const [name, keys] of Object.entries(message.f)) this.#tell(name, keys);
+      for (const [name, keys] of Object.entries(message.f)) this.#listeners.tell(name, keys);
       if (message.w === this.id) this.#waitFor(message.i, now);
       else this.#acknowledge(message.w, message.i);
     } else if ("b" in message) {
@@ -312,17 +312,11 @@ class RedisPubSubPeers implements RedisCachePeers {
     if (this.#lapsed || now >= this.#leaseUntil) {
       // Forgets may have been missed since the lease ran out: nothing held from before is trusted.
       this.#lapsed = false;
-      for (const listeners of this.#listeners.values()) for (const listener of listeners) listener(undefined);
+      this.#listeners.tellAllToDropEverything();
     }
     // Pings seen from now on include every process's that could hold a lease a lease from now.
     if (this.#trustedFrom === Number.POSITIVE_INFINITY) this.#trustedFrom = now + this.#leaseMs;
     this.#leaseUntil = Math.max(this.#leaseUntil, sentAt + this.#leaseMs);
-  }
-
-  #tell(name: string, keys: readonly string[]): void {
-    const listeners = this.#listeners.get(name);
-    if (listeners === undefined) return;
-    for (const listener of listeners) listener(keys);
   }
 
   /**
