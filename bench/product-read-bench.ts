@@ -1,7 +1,7 @@
 /**
- * GET /products/:id on a warm cache through the whole stack (REST gateway → Connect client →
- * in-process transport → inventory module → L1), against a bare Hono route reading a Map, in the
- * same run. The platform is started as a user's `npm start` starts it (built, `node dist/main.js`,
+ * GET /products/:id on a warm cache through the whole stack (the one port's request handling, the
+ * REST gateway, its edge copy of the product: an anonymous warm read calls no module), against a
+ * bare Hono route reading a Map, in the same run. The platform is started as a user's `npm start` starts it (built, `node dist/main.js`,
  * the default log level, its generated secret and printed admin token): with nothing configured
  * (the embedded PostgreSQL), or with DATABASE_URL, and NATS_URL and REDIS_URL when the bench's
  * environment sets them (the production configuration). Targets: ≥ 0.8 × the baseline's
@@ -165,9 +165,7 @@ export function printProductReadFigures(figures: ProductReadFigures): void {
   console.log(`\nGET /products/:id, warm cache, ${what}, 50 connections (platform on ${figures.services})`);
   console.log("| server | req/s | p50 ms | p99 ms | non-2xx+errors |");
   console.log("|---|---|---|---|---|");
-  console.log(
-    row("platform as npm start runs it (gateway → client → in-process → inventory → L1)", figures.ours),
-  );
+  console.log(row("platform as npm start runs it (gateway → its edge copy, L1)", figures.ours));
   console.log(row("baseline (bare Hono + Map)", figures.baseline));
   console.log(
     `throughput ratio ${ratio(figures.ours.requestsPerSecond, figures.baseline.requestsPerSecond)} (target ≥ 0.8), ` +
