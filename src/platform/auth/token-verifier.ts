@@ -2,9 +2,10 @@
  * Verifies HS256 bearer tokens. Verified tokens are remembered (bounded, until they expire) so a
  * client that sends the same token on every request pays for the HMAC once.
  */
+import { createSecretKey, type KeyObject } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { errors, jwtVerify } from "jose";
 import { isMalformedText } from "../rpc/malformed-text.js";
+import { verifyHs256Jwt } from "./hs256-jwt.js";
 import { type Principal, ROLES, type Role } from "./principal.js";
 
 const MAX_REMEMBERED = 10_000;
@@ -18,11 +19,11 @@ interface Remembered {
 }
 
 export class TokenVerifier {
-  private readonly key: Uint8Array;
+  private readonly key: KeyObject;
   private readonly remembered = new Map<string, Remembered>();
 
   constructor(secret: string) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = createSecretKey(new TextEncoder().encode(secret));
   }
 
   /** Resolves to the token's principal; rejects with `unauthenticated` for any invalid token. */
@@ -32,14 +33,12 @@ export class TokenVerifier {
       if (Date.now() < known.expiresAt) return known.principal;
       this.remembered.delete(token);
     }
-    let payload: Awaited<ReturnType<typeof jwtVerify>>["payload"];
-    try {
-      ({ payload } = await jwtVerify(token, this.key, { algorithms: ["HS256"] }));
-    } catch (error) {
-      const reason = error instanceof errors.JWTExpired ? "token has expired" : "token is not valid";
+    const outcome = verifyHs256Jwt(token, this.key, Math.floor(Date.now() / 1000));
+    if ("refused" in outcome) {
+      const reason = outcome.refused === "expired" ? "token has expired" : "token is not valid";
       throw new ConnectError(reason, Code.Unauthenticated);
     }
-    const { sub, role, exp } = payload;
+    const { sub, role, exp } = outcome.claims;
     if (typeof sub !== "string" || sub === "") {
       throw new ConnectError("token has no subject (sub)", Code.Unauthenticated);
     }
