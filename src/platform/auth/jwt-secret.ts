@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { MIN_SECRET_BYTES } from "../config.js";
 
 export interface ResolvedSecret {
   secret: string;
@@ -22,13 +23,25 @@ export function resolveJwtSecret(configured: string | undefined, dataDir: string
   return { secret, generated: true };
 }
 
-/** The secret generated earlier and kept in `dataDir`, without making one; undefined if none. */
+/**
+ * The secret generated earlier and kept in `dataDir`, without making one; undefined if none.
+ * Throws when the file holds a key too short to sign with (empty after a crash mid-write, or
+ * edited by hand): HMAC takes any key, even an empty one, and tokens signed with it would be
+ * anyone's to forge.
+ */
 export function keptJwtSecret(dataDir: string): string | undefined {
+  let kept: string;
   try {
-    return readFileSync(secretFile(dataDir), "utf8").trim();
+    kept = readFileSync(secretFile(dataDir), "utf8").trim();
   } catch {
     return undefined;
   }
+  if (Buffer.byteLength(kept) < MIN_SECRET_BYTES) {
+    throw new Error(
+      `${secretFile(dataDir)} holds a key shorter than ${MIN_SECRET_BYTES} bytes: delete it to have a new one generated, or set JWT_SECRET`,
+    );
+  }
+  return kept;
 }
 
 function secretFile(dataDir: string): string {
