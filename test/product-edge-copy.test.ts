@@ -69,6 +69,20 @@ describe.each(setups)("the gateway's copy of products (%s)", (setup) => {
     expect(await getProductCalls()).toBe(before + 2);
   });
 
+  it("a product read by its id in upper case shows a change in the next read, in either case", async () => {
+    const product = await createProduct({ price_cents: 700 });
+    const upper = product.id.toUpperCase();
+    expect(((await read(upper)).body as ProductJson).price_cents).toBe(700);
+    expect(((await read(upper)).body as ProductJson).price_cents).toBe(700);
+    const patched = await call("PATCH", `/products/${product.id}`, {
+      token: app.adminToken,
+      json: { price_cents: 710 },
+    });
+    expect(patched.status, patched.text).toBe(200);
+    expect(((await read(upper)).body as ProductJson).price_cents).toBe(710);
+    expect(((await read(product.id)).body as ProductJson).price_cents).toBe(710);
+  });
+
   it("a change inventory answered shows in the next read: a PATCH, an order's stock, a DELETE", async () => {
     const product = await createProduct({ price_cents: 500, stock: 5 });
     expect((await read(product.id)).status).toBe(200);

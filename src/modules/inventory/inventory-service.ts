@@ -74,7 +74,9 @@ function createProductHandlers(deps: InventoryServiceDeps): ProductHandlers {
   ): Promise<GetProductResponse> {
     // Reads are public, but a token that is sent must still be valid.
     if (context.requestHeader.has("authorization")) await auth.identify(context);
-    const product = wellFormed ? await cache.get(id) : undefined;
+    // PostgreSQL matches a UUID whatever its case, and writes invalidate the id as stored (lower
+    // case): a key in any other case would never be invalidated.
+    const product = wellFormed ? await cache.get(id.toLowerCase()) : undefined;
     if (product === undefined) throw notFound("product", id);
     return getProductResponse(product);
   }

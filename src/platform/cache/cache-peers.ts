@@ -28,10 +28,11 @@ export interface CachePeers {
    */
   forget(name: string, keys: readonly string[]): Promise<void>;
   /**
-   * Makes every copy of cache `name` in this process drop `keys` now, telling no other process:
-   * for a write made elsewhere that this process learned of by other means (an event).
+   * Makes every copy of cache `name` in this process drop `keys` (everything, when undefined)
+   * now, telling no other process: for a write made elsewhere that this process learned of by
+   * other means (an event), or a full reload that cannot tell which values changed.
    */
-  forgetHere(name: string, keys: readonly string[]): void;
+  forgetHere(name: string, keys: readonly string[] | undefined): void;
   /**
    * Listens to the forgets of cache `name`, from every process, in the order they were
    * published; `undefined` after this process may have missed some (it drops everything).
@@ -54,8 +55,8 @@ export class ForgetListeners {
     return () => listeners.delete(listener);
   }
 
-  /** Tells every listener of `name` to drop `keys`. */
-  tell(name: string, keys: readonly string[]): void {
+  /** Tells every listener of `name` to drop `keys` (everything, when undefined). */
+  tell(name: string, keys: readonly string[] | undefined): void {
     const listeners = this.#byName.get(name);
     if (listeners === undefined) return;
     for (const listener of listeners) listener(keys);

@@ -16,6 +16,9 @@ describe("InProcessCachePeers", () => {
     expect(heard).toEqual(["a:1,2", "b:1,2"]);
     peers.forgetHere("products", ["3"]);
     expect(heard).toEqual(["a:1,2", "b:1,2", "a:3", "b:3"]);
+    // undefined: everything.
+    peers.forgetHere("products", undefined);
+    expect(heard).toEqual(["a:1,2", "b:1,2", "a:3", "b:3", "a:undefined", "b:undefined"]);
     return expect(forgotten).resolves.toBeUndefined();
   });
 

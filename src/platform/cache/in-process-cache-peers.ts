@@ -22,8 +22,8 @@ export class InProcessCachePeers implements CachePeers {
     return Promise.resolve();
   }
 
-  forgetHere(name: string, keys: readonly string[]): void {
-    if (keys.length > 0) this.#listeners.tell(name, keys);
+  forgetHere(name: string, keys: readonly string[] | undefined): void {
+    if (keys === undefined || keys.length > 0) this.#listeners.tell(name, keys);
   }
 
   listen(name: string, listener: ForgetListener): () => void {

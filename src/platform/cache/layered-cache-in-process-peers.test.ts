@@ -86,6 +86,26 @@ describe("LayeredCache with peers in this process", () => {
     expect(await copy.get("gone")).toBeUndefined();
   });
 
+  it("a full reload without L2 empties the copy, keys the reloading cache had evicted included", async () => {
+    const peers = new InProcessCachePeers();
+    const { rows, load } = source();
+    // Inventory's L1 holds one product: the copy's hits never refresh it, so it evicts what the
+    // copy serves most.
+    const inventory = cache({ load, peers, maxEntries: 1 });
+    const copy = cache({ load: (key) => inventory.get(key), peers });
+    for (const id of ["popular", "other"]) rows.set(id, { id, version: 1 });
+    await copy.get("popular");
+    await copy.get("other");
+    expect(inventory.getIfPresent("popular")).toBeUndefined();
+    // Deleted behind the caches' backs: the reload neither holds nor brings it.
+    rows.delete("popular");
+    await inventory.reloadAll(async () => [...rows.entries()]);
+    expect(copy.getIfPresent("popular")).toBeUndefined();
+    expect(copy.size).toBe(0);
+    expect(await copy.get("popular")).toBeUndefined();
+    expect(inventory.getIfPresent("other")?.version).toBe(1);
+  });
+
   it("a read in flight when the key is invalidated fills neither cache", async () => {
     const peers = new InProcessCachePeers();
     const gated = gatedSource();

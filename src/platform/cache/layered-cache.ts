@@ -257,6 +257,9 @@ export class LayeredCache<T> {
     // The peers' copies of what the reload found changed behind the cache's back (this process's
     // own L1 was just replaced; another process hosting the module runs its own reload).
     if (this.#peers !== undefined) {
+      // Without L2 nothing tells which values changed, nor which keys a copy here holds (its hits
+      // never refresh this L1, which may have evicted them): every other copy here starts afresh.
+      if (this.#l2 === undefined) this.#telling((peers) => peers.forgetHere(this.name, undefined));
       for (let start = 0; start < reload.replaced.length; start += PEER_FORGET_CHUNK) {
         await this.#tellPeers(reload.replaced.slice(start, start + PEER_FORGET_CHUNK));
       }

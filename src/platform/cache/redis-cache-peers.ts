@@ -160,7 +160,7 @@ class RedisPubSubPeers implements RedisCachePeers {
     return performance.now() < this.#leaseUntil;
   }
 
-  forgetHere(name: string, keys: readonly string[]): void {
+  forgetHere(name: string, keys: readonly string[] | undefined): void {
     this.#listeners.tell(name, keys);
   }
 
