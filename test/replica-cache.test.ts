@@ -1,18 +1,27 @@
 /**
  * Two replicas of the whole platform on the same PostgreSQL, NATS and Redis: a product changed
- * through one is served fresh by the other within a second, although the other had it cached.
+ * through one is served fresh by the other within a second, although the other had it cached. The
+ * same without Redis (PostgreSQL and NATS only): there the product events drop the other
+ * replica's copies — inventory's cache and the gateway's copy beside it (forgetLocally reaching
+ * the copy through InProcessCachePeers.forgetHere; docs/cache-protocol.md, "(c)" and "(e)").
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasServiceUrls } from "./support/deployment.js";
 import { startTestApp, type TestApp } from "./support/test-app.js";
 
-describe.skipIf(!hasServiceUrls())("product cache across replicas", () => {
+const variants = [
+  { name: "PostgreSQL, NATS and Redis", env: {} },
+  { name: "PostgreSQL and NATS, no Redis", env: { REDIS_URL: "" } },
+];
+
+describe.skipIf(!hasServiceUrls()).each(variants)("product cache across replicas ($name)", ({ env }) => {
   let first: TestApp;
   let second: TestApp;
 
   beforeAll(async () => {
-    first = await startTestApp("services");
+    first = await startTestApp("services", env);
     second = await startTestApp("services", {
+      ...env,
       DATABASE_URL: first.databaseUrl as string,
       NAMESPACE: first.namespace,
     });
