@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasServiceUrls } from "./support/deployment.js";
 import { startTestApp, type TestApp } from "./support/test-app.js";
 
-const variants = [
+const variants: { name: string; env: Record<string, string> }[] = [
   { name: "PostgreSQL, NATS and Redis", env: {} },
   { name: "PostgreSQL and NATS, no Redis", env: { REDIS_URL: "" } },
 ];
