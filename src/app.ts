@@ -14,7 +14,7 @@ import {
 } from "./composition/platform-steps.js";
 import { httpStep, modulesStep } from "./composition/serving-steps.js";
 import { Authenticator, resolveJwtSecret, ServiceCredential, TokenVerifier } from "./platform/auth/index.js";
-import { InProcessCachePeers } from "./platform/cache/index.js";
+import { type CachePeers, InProcessCachePeers } from "./platform/cache/index.js";
 import type { Config } from "./platform/config.js";
 import { Lifecycle, type StopOptions, type StopReport } from "./platform/lifecycle.js";
 import type { Logger } from "./platform/logger.js";
@@ -60,13 +60,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     if (config.tracing !== undefined) await life.run(tracingStep(config.tracing, logger));
     // First: its lease takes a lease's time to be trusted (writes wait until then), which passes
     // while the rest starts (docs/cache-protocol.md, "(e)").
-    const cachePeers = config.redisUrl
-      ? keepsProductCopies(config)
-        ? await life.run(cachePeersStep(context, config.redisUrl))
-        : undefined
-      : keepsTwoProductCopiesHere(config)
-        ? new InProcessCachePeers()
-        : undefined;
+    const cachePeers = await productCopyPeers(life, context);
     const database = hostsDataModule(config) ? await life.run(databaseStep(context)) : undefined;
     const bus = await life.run(eventBusStep(context));
     const cacheStore = config.redisUrl ? await life.run(redisStep(context, config.redisUrl)) : undefined;
@@ -110,9 +104,18 @@ function keepsProductCopies(config: Config): boolean {
   );
 }
 
-/** Whether the gateway's edge copy sits beside inventory's cache in this process. */
-function keepsTwoProductCopiesHere(config: Config): boolean {
-  return config.modules.has("inventory") && config.modules.has("gateway");
+/**
+ * What keeps this process's in-memory product copies fresh, when it keeps any: the lease over
+ * Redis, or, without Redis, in-process peers for the gateway's edge copy beside inventory's cache
+ * (docs/cache-protocol.md, "(e)").
+ */
+async function productCopyPeers(life: Lifecycle, context: StepContext): Promise<CachePeers | undefined> {
+  const { config } = context;
+  if (config.redisUrl !== undefined)
+    return keepsProductCopies(config) ? life.run(cachePeersStep(context, config.redisUrl)) : undefined;
+  return config.modules.has("inventory") && config.modules.has("gateway")
+    ? new InProcessCachePeers()
+    : undefined;
 }
 
 /** Whether this process hosts a module that keeps data (and so needs the database). */

@@ -128,7 +128,7 @@ export function heldCatalog(rows: Map<string, Item>) {
  * acknowledged); the test says which processes are in sync and can hold forgets back.
  */
 export class MemoryPeerNetwork {
-  readonly #listeners = new Map<string, Set<(keys: readonly string[] | undefined) => void>>();
+  readonly #listeners = new ForgetListeners();
   /** While set, forgets have reached every listener but do not resolve until it is released. */
   forgetGate: Deferred<void> | undefined;
   /** Every forget published, in order. */
@@ -136,8 +136,8 @@ export class MemoryPeerNetwork {
 
   peer(): CachePeers & { synced: boolean; lapse(): void } {
     const network = this;
-    const own = new Set<() => void>();
-    const ownByName = new ForgetListeners();
+    /** This process's listeners. */
+    const own = new ForgetListeners();
     return {
       spansProcesses: true,
       synced: true,
@@ -146,27 +146,23 @@ export class MemoryPeerNetwork {
       },
       async forget(name, keys) {
         network.published.push({ name, keys });
-        for (const listener of network.#listeners.get(name) ?? []) listener(keys);
+        network.#listeners.tell(name, keys);
         await network.forgetGate?.promise;
       },
       forgetHere(name, keys) {
-        ownByName.tell(name, keys);
+        own.tell(name, keys);
       },
       listen(name, listener) {
-        let listeners = network.#listeners.get(name);
-        if (listeners === undefined) {
-          listeners = new Set();
-          network.#listeners.set(name, listeners);
-        }
-        listeners.add(listener);
-        const stop = () => listeners.delete(listener);
-        own.add(() => listener(undefined));
-        ownByName.add(name, listener);
-        return stop;
+        const stopHere = own.add(name, listener);
+        const stopEverywhere = network.#listeners.add(name, listener);
+        return () => {
+          stopHere();
+          stopEverywhere();
+        };
       },
       /** The lease ran out and came back: this process's listeners are told to drop everything. */
       lapse() {
-        for (const dropAll of own) dropAll();
+        own.tellAllToDropEverything();
       },
     };
   }

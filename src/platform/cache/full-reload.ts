@@ -41,8 +41,8 @@ export class FullReload<T> {
   /**
    * Keys whose L2 entry held something other than the reloaded value (tombstoned) or a token
    * (filled again): copies held elsewhere (a split gateway's) may be as old, and must be dropped.
-   * Without an L2 nothing tells which values changed: every key L1 held or the reload brought
-   * (copies in this process are told to drop everything: LayeredCache's reload).
+   * Without an L2 it stays empty: nothing tells which values changed (LayeredCache's reload has
+   * the copies drop everything instead).
    */
   readonly replaced: string[] = [];
 
@@ -81,20 +81,12 @@ export class FullReload<T> {
     const { maxEntries, l1, l2 } = this.#target;
     const fresh = new Map<string, T>();
     const forL2 = new Map<string, T>();
-    // Without L2, every key brought is reported (`replaced`).
-    const brought = l2 === undefined ? new Set<string>() : undefined;
     for (const [key, value] of entries) {
       if (value === undefined || this.#touched.has(key)) continue;
-      brought?.add(key);
       if (fresh.size < maxEntries || fresh.has(key)) fresh.set(key, value);
       if (l2 !== undefined) forL2.set(key, value);
     }
     if (l1 === undefined) return forL2;
-    if (l2 === undefined) {
-      const replaced = new Set(l1.keys());
-      for (const key of brought ?? []) replaced.add(key);
-      for (const key of replaced) if (!this.#touched.has(key)) this.replaced.push(key);
-    }
     // Keys written since the reload started keep what L1 holds for them now.
     for (const key of this.#touched) {
       const current = l1.peek(key);

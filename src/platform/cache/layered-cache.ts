@@ -257,8 +257,9 @@ export class LayeredCache<T> {
     // The peers' copies of what the reload found changed behind the cache's back (this process's
     // own L1 was just replaced; another process hosting the module runs its own reload).
     if (this.#peers !== undefined) {
-      // Without L2 nothing tells which values changed, nor which keys a copy here holds (its hits
-      // never refresh this L1, which may have evicted them): every other copy here starts afresh.
+      // Without L2 nothing tells which values changed, nor which keys a copy holds (its hits never
+      // refresh this L1, which may have evicted them): every other copy starts afresh. Only copies
+      // in this process are without an L2 (with Redis, inventory's cache always has one).
       if (this.#l2 === undefined) this.#telling((peers) => peers.forgetHere(this.name, undefined));
       for (let start = 0; start < reload.replaced.length; start += PEER_FORGET_CHUNK) {
         await this.#tellPeers(reload.replaced.slice(start, start + PEER_FORGET_CHUNK));

@@ -31,11 +31,6 @@ export class LruMap<V> {
     return this.#entries.get(key);
   }
 
-  /** Every key, least recently used first. */
-  keys(): IterableIterator<string> {
-    return this.#entries.keys();
-  }
-
   /** Stores `value` as the most recently used entry, evicting the least recently used beyond the bound. */
   put(key: string, value: V): void {
     this.#entries.delete(key);
