@@ -76,9 +76,9 @@ export class GatedStore implements SecondLevelStore {
   async fill(key: string, value: string, observed: Observed, ttlMs?: number): Promise<boolean> {
     return this.inner.fill(key, value, observed, ttlMs);
   }
-  async invalidate(key: string, tombstoneTtlMs: number): Promise<void> {
+  async invalidate(key: string, tombstoneTtlMs: number): Promise<boolean> {
     await this.invalidateGate?.promise;
-    await this.inner.invalidate(key, tombstoneTtlMs);
+    return this.inner.invalidate(key, tombstoneTtlMs);
   }
   async delete(key: string): Promise<void> {
     await this.inner.delete(key);

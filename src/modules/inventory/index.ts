@@ -5,6 +5,7 @@ import { scheduleRefresh } from "../../platform/cache/index.js";
 import { OutboxRelay } from "../../platform/events/index.js";
 import type { MountedModule, Platform } from "../../platform/module.js";
 import { DiscountStore } from "./discount-store.js";
+import { InvalidatedHere } from "./invalidated-here.js";
 import { createInventoryService } from "./inventory-service.js";
 import { createProductCache, reloadProductCache } from "./product-cache.js";
 import { invalidateOnProductEvents } from "./product-cache-invalidation.js";
@@ -42,12 +43,14 @@ export function mountInventory(platform: Platform): MountedModule {
     onEventsCommitted: () => relay.wake(),
   });
   const reservations = new ReservationStore(database.db);
+  const invalidatedHere = new InvalidatedHere();
   const stockDeps = {
     reservations,
     cache,
     auth: platform.auth,
     reservationTimeoutMs: config.reservationTimeoutMs,
     onEventsCommitted: () => relay.wake(),
+    invalidatedHere,
   };
   const stockService = createStockService(stockDeps);
   let refresh: { stop(): void } | undefined;
@@ -63,12 +66,13 @@ export function mountInventory(platform: Platform): MountedModule {
     start: async () => {
       invalidation = await invalidateOnProductEvents(bus, cache, log, {
         withPeers: platform.cachePeers?.spansProcesses === true,
+        invalidatedHere,
       });
       relay.start();
       expiry = startReservationExpiry({
         expired: (now, limit) => reservations.expired(now, limit),
         release: async (orderId) =>
-          afterStockChange(stockDeps, (await reservations.release(orderId, new Date(), true)).changed),
+          afterStockChange(stockDeps, (await reservations.release(orderId, new Date(), true)).changes),
         logger: log,
         // Check several times per timeout, so stock comes back soon after its reservation expires.
         intervalMs: Math.min(5000, Math.max(250, config.reservationTimeoutMs / 4)),

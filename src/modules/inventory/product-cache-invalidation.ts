@@ -3,7 +3,8 @@
  * events: every inventory process forgets the product in its own memory (L1), and one process per
  * event (durable group `product-cache-l2`) tombstones it in Redis, the repair for a writer that
  * could not. With the freshness lease (peers) the first is not made: the writer's forget dropped
- * every copy before it answered, and the group's invalidate tells every peer too.
+ * every copy before it answered, and the group's invalidate tells every peer too. An event whose
+ * writer is this process, and whose invalidation tombstoned L2, needs no repair (invalidated-here.ts).
  * docs/cache-protocol.md, "(c) Product events reach every process".
  */
 import { fromBinary } from "@bufbuild/protobuf";
@@ -16,6 +17,7 @@ import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
 import type { LayeredCache } from "../../platform/cache/index.js";
 import type { DeliveredEvent, EventBus, Subscription } from "../../platform/events/index.js";
 import type { Logger } from "../../platform/logger.js";
+import type { InvalidatedHere } from "./invalidated-here.js";
 
 /**
  * The product whose cached copy an event makes stale, or undefined. A creation makes nothing
@@ -38,8 +40,9 @@ export async function invalidateOnProductEvents(
   bus: EventBus,
   cache: LayeredCache<Product>,
   logger: Logger,
-  options: { withPeers: boolean } = { withPeers: false },
+  options: { withPeers: boolean; invalidatedHere?: InvalidatedHere } = { withPeers: false },
 ): Promise<Subscription> {
+  const { invalidatedHere } = options;
   const subjects = ["inventory.product.>", "inventory.stock.>"];
   const readable = (event: DeliveredEvent): string | undefined => {
     try {
@@ -54,6 +57,11 @@ export async function invalidateOnProductEvents(
     const productId = readable(event);
     if (productId) await forget(productId);
   };
+  /** The product the group must still repair for `event`, if any. */
+  const toRepair = async (event: DeliveredEvent): Promise<string | undefined> => {
+    if (invalidatedHere !== undefined && (await invalidatedHere.take(event.id))) return undefined;
+    return readable(event);
+  };
   // Without peers, the only way a write made elsewhere leaves this process's memory.
   const local = options.withPeers
     ? undefined
@@ -62,13 +70,15 @@ export async function invalidateOnProductEvents(
     subjects,
     durableName: "product-cache-l2",
     startAt: "now",
-    handler: onProduct((id) => cache.invalidate(id)),
+    handler: async (event) => {
+      const productId = await toRepair(event);
+      if (productId) await cache.invalidate(productId);
+    },
     // Events that queued up meanwhile: each product once (a popular one changes with every
     // order), their tombstones sent together and their forgets in one message.
     batchHandler: async (events) => {
       const productIds = new Set<string>();
-      for (const event of events) {
-        const productId = readable(event);
+      for (const productId of await Promise.all(events.map(toRepair))) {
         if (productId) productIds.add(productId);
       }
       await Promise.all([...productIds].map((id) => cache.invalidate(id)));

@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { MemoryPeerNetwork } from "../../../test/support/cache-test-support.js";
+import { deferred, GatedStore, MemoryPeerNetwork } from "../../../test/support/cache-test-support.js";
 import { MemorySecondLevelStore } from "../../platform/cache/second-level-store.js";
 import { type Database, openDatabase } from "../../platform/db/database.js";
 import type { EventBus, SubscribeOptions } from "../../platform/events/event-bus.js";
 import { createInProcessBus } from "../../platform/events/in-process-bus.js";
 import { createLogger } from "../../platform/logger.js";
+import { InvalidatedHere } from "./invalidated-here.js";
 import { createProductCache, reloadProductCache } from "./product-cache.js";
 import { invalidateOnProductEvents } from "./product-cache-invalidation.js";
 import { productStockChangedEvent } from "./product-events.js";
 import { ProductStore } from "./product-store.js";
+import { afterStockChange } from "./stock-service.js";
 
 // One embedded database for the file (PGlite takes seconds to start); every test makes its own products.
 let database: Database;
@@ -47,6 +49,26 @@ async function replicasOn(count: number, l2: MemorySecondLevelStore | undefined,
     },
     stop: () => Promise.all(subscriptions.map((subscription) => subscription.stop())),
   };
+}
+
+/**
+ * invalidateOnProductEvents on a bus that only records the subscriptions, so that a test hands the
+ * group `product-cache-l2` one event (`handler`) or a batch (`batchHandler`) as JetStream would.
+ */
+async function subscribedGroup(
+  cache: ReturnType<typeof createProductCache>,
+  options: Parameters<typeof invalidateOnProductEvents>[3],
+) {
+  const subscribed: SubscribeOptions[] = [];
+  const bus = {
+    subscribe: async (subscription: SubscribeOptions) => {
+      subscribed.push(subscription);
+      return { stop: async () => {}, pending: async () => 0 };
+    },
+  } as unknown as EventBus;
+  await invalidateOnProductEvents(bus, cache, createLogger("silent"), options);
+  const group = subscribed.find((subscription) => subscription.durableName === "product-cache-l2");
+  return { group: group as SubscribeOptions, subscribed };
 }
 
 describe("product cache over the real store", () => {
@@ -195,15 +217,7 @@ describe("product cache over the real store, replicas racing a write", () => {
   it("a batch of events the group took while busy invalidates each product once", async () => {
     const cache = createProductCache({ store, l2: undefined });
     const invalidated = vi.spyOn(cache, "invalidate");
-    const subscribed: SubscribeOptions[] = [];
-    const bus = {
-      subscribe: async (options: SubscribeOptions) => {
-        subscribed.push(options);
-        return { stop: async () => {}, pending: async () => 0 };
-      },
-    } as unknown as EventBus;
-    await invalidateOnProductEvents(bus, cache, createLogger("silent"), { withPeers: true });
-    const group = subscribed.find((options) => options.durableName === "product-cache-l2");
+    const { group, subscribed } = await subscribedGroup(cache, { withPeers: true });
     const delivered = (productId: string) => {
       const event = productStockChangedEvent(productId, -1, "order-1", new Date());
       return {
@@ -218,5 +232,99 @@ describe("product cache over the real store, replicas racing a write", () => {
     expect(invalidated.mock.calls.map(([id]) => id).sort()).toEqual(["p-1", "p-2"]);
     // With peers, the group is the only subscription.
     expect(subscribed).toHaveLength(1);
+  });
+});
+
+/** An L2 whose next `failures` tombstones do not reach it (Redis down: RedisStore answers false). */
+class FailingTombstones extends MemorySecondLevelStore {
+  failures = 0;
+  override async invalidate(key: string, tombstoneTtlMs: number): Promise<boolean> {
+    if (this.failures > 0) {
+      this.failures--;
+      return false;
+    }
+    return super.invalidate(key, tombstoneTtlMs);
+  }
+}
+
+describe("the group's repair in the process that wrote the change", () => {
+  /**
+   * One inventory process: its stock writes (afterStockChange, tracking into `invalidatedHere`)
+   * and its member of the group (subscribedGroup).
+   */
+  async function writerAndGroup(l2: MemorySecondLevelStore | GatedStore) {
+    const cache = createProductCache({ store, l2 });
+    const invalidatedHere = new InvalidatedHere();
+    const { group } = await subscribedGroup(cache, { withPeers: true, invalidatedHere });
+    /** This process changes `productId`'s stock: the change, its event, its invalidation. */
+    const write = async (productId: string, stock: number) => {
+      await store.update(productId, { stock });
+      const event = productStockChangedEvent(productId, -1, "order-1", new Date());
+      const invalidation = afterStockChange({ cache, onEventsCommitted: () => {}, invalidatedHere }, [
+        { productId, eventId: event.id },
+      ]);
+      return { event: delivered(event), invalidation };
+    };
+    return { cache, group, write, delivered };
+  }
+  const delivered = (event: ReturnType<typeof productStockChangedEvent>) => ({
+    ...event,
+    occurredAt: new Date(),
+    redelivered: false,
+    deliveryCount: 1,
+  });
+
+  it("an event this process wrote and tombstoned is not tombstoned again, alone or in a batch", async () => {
+    const [a, b] = await Promise.all([newProduct("Lamp", 100n, 5), newProduct("Rug", 200n, 5)]);
+    const l2 = new MemorySecondLevelStore();
+    const { cache, group, write } = await writerAndGroup(l2);
+    const first = await write(a.id, 4);
+    await first.invalidation;
+    const before = l2.counts.invalidate;
+    const groupInvalidates = vi.spyOn(cache, "invalidate");
+    await group.handler(first.event);
+    const [second, third] = [await write(a.id, 3), await write(b.id, 4)];
+    await Promise.all([second.invalidation, third.invalidation]);
+    groupInvalidates.mockClear();
+    await group.batchHandler?.([second.event, third.event]);
+    expect(groupInvalidates).not.toHaveBeenCalled();
+    expect(l2.counts.invalidate - before).toBe(2); // the writer's two, none of the group's
+  });
+
+  it("repairs when the writer's tombstone did not reach L2, and a redelivered event", async () => {
+    const product = await newProduct("Stool", 300n, 5);
+    const l2 = new FailingTombstones();
+    const { cache, group, write } = await writerAndGroup(l2);
+    expect((await cache.get(product.id))?.stock).toBe(5);
+    await cache.flushWrites();
+    l2.failures = 1;
+    const { event, invalidation } = await write(product.id, 4);
+    await invalidation;
+    expect(l2.peek(`products:${product.id}`)).toBeDefined(); // the old value is still in L2
+    await group.handler(event);
+    expect(l2.counts.invalidate).toBe(1); // the group's: the writer's never reached L2
+    expect((await createProductCache({ store, l2 }).get(product.id))?.stock).toBe(4);
+    // Delivered again (the ack was lost): repaired again, as any event the process did not write.
+    await group.handler({ ...event, redelivered: true, deliveryCount: 2 });
+    expect(l2.counts.invalidate).toBe(2);
+  });
+
+  it("an event handed over while the writer's invalidation still runs waits for it, then needs no repair", async () => {
+    const product = await newProduct("Shelf", 400n, 5);
+    const l2 = new GatedStore();
+    const { cache, group, write } = await writerAndGroup(l2);
+    l2.invalidateGate = deferred<void>();
+    const { event, invalidation } = await write(product.id, 4);
+    const groupInvalidates = vi.spyOn(cache, "invalidate");
+    let handled = false;
+    const handling = group.handler(event).then(() => {
+      handled = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(handled).toBe(false);
+    l2.invalidateGate.resolve();
+    await Promise.all([invalidation, handling]);
+    expect(groupInvalidates).not.toHaveBeenCalled();
+    expect(l2.inner.counts.invalidate).toBe(1);
   });
 });

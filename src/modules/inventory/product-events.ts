@@ -59,7 +59,7 @@ export function productStockChangedEvent(
   delta: number,
   orderId: string,
   changedAt: Date,
-): NewOutboxEvent {
+): NewOutboxEvent & { id: string } {
   return {
     id: uuidv7(),
     type: ProductStockChangedSchema.typeName,

@@ -38,10 +38,16 @@ export interface Reservation {
   expiresAt: Date;
 }
 
+/** A product whose stock a call changed, and the id of the event announcing it. */
+export interface StockChange {
+  productId: string;
+  eventId: string;
+}
+
 export interface ReleaseResult {
   released: boolean;
-  /** Ids of the products whose stock changed, for cache invalidation. */
-  changed: string[];
+  /** The products whose stock changed, for cache invalidation. */
+  changes: StockChange[];
 }
 
 export interface ConfirmResult {
@@ -56,29 +62,37 @@ export class ReservationStore {
 
   /**
    * Takes stock for every line or for none, in one statement (reserve-statement.ts). Resolves with
-   * the reservation (the first one, for a repeated order id) and the ids of the products whose
-   * stock changed.
+   * the reservation (the first one, for a repeated order id) and the products whose stock changed.
    */
   async reserve(
     orderId: string,
     lines: StockRequestLine[],
     ttlMs: number,
     now = new Date(),
-  ): Promise<{ reservation: Reservation; changed: string[] }> {
+  ): Promise<{ reservation: Reservation; changes: StockChange[] }> {
     const merged = mergeLines(lines);
     const expiresAt = new Date(now.getTime() + ttlMs);
-    const rows = await rawRows<ReserveRow>(this.db, reserveStatement(orderId, merged, expiresAt, now));
+    const events = merged.map((line) =>
+      productStockChangedEvent(line.productId, -line.quantity, orderId, now),
+    );
+    const rows = await rawRows<ReserveRow>(
+      this.db,
+      reserveStatement(orderId, merged, expiresAt, now, events),
+    );
     const first = rows[0];
     if (first?.claimed) {
       return {
         reservation: { orderId, lines: rows.map(reservedLine), expiresAt },
-        changed: merged.map((line) => line.productId),
+        changes: events.map((event, index) => ({
+          productId: (merged[index] as StockRequestLine).productId,
+          eventId: event.id,
+        })),
       };
     }
     const servable = rows.every((row) => row.found && (row.stock as number) >= row.quantity);
     // The order id already holds a reservation (committed before, or concurrently): answer it.
     if (first?.existed || servable)
-      return { reservation: await readReservation(this.db, orderId), changed: [] };
+      return { reservation: await readReservation(this.db, orderId), changes: [] };
     throw explainRefusal(rows);
   }
 
@@ -125,7 +139,7 @@ export class ReservationStore {
         .set({ status: "released", updatedAt: now })
         .where(and(eq(reservations.orderId, orderId), inArray(reservations.status, releasable)))
         .returning({ orderId: reservations.orderId });
-      if (updated.length === 0) return { released: false, changed: [] };
+      if (updated.length === 0) return { released: false, changes: [] };
       const lines = await tx
         .select()
         .from(reservationLines)
@@ -142,12 +156,14 @@ export class ReservationStore {
         if (row !== undefined) changed.push(row.id);
       }
       const quantities = new Map(lines.map((line) => [line.productId, line.quantity]));
-      await appendToOutbox(
-        tx,
-        inventoryOutbox,
-        changed.map((id) => productStockChangedEvent(id, quantities.get(id) as number, orderId, now)),
+      const events = changed.map((id) =>
+        productStockChangedEvent(id, quantities.get(id) as number, orderId, now),
       );
-      return { released: true, changed };
+      await appendToOutbox(tx, inventoryOutbox, events);
+      return {
+        released: true,
+        changes: events.map((event, index) => ({ productId: changed[index] as string, eventId: event.id })),
+      };
     });
   }
 

@@ -7,9 +7,8 @@
  * repeat.
  */
 import { type SQL, sql } from "drizzle-orm";
-import { outboxValues } from "../../platform/events/index.js";
+import { type NewOutboxEvent, outboxValues } from "../../platform/events/index.js";
 import { discountProducts, discounts } from "./discount-schema.js";
-import { productStockChangedEvent } from "./product-events.js";
 import { reservationLines, reservations } from "./reservation-schema.js";
 import { inventoryOutbox, products } from "./schema.js";
 
@@ -31,8 +30,17 @@ interface WantedLine {
   quantity: number;
 }
 
-/** @param wanted one line per product, in product id order (mergeLines). */
-export function reserveStatement(orderId: string, wanted: WantedLine[], expiresAt: Date, now: Date): SQL {
+/**
+ * @param wanted one line per product, in product id order (mergeLines).
+ * @param events the stock events the reservation appends to the outbox (one per line).
+ */
+export function reserveStatement(
+  orderId: string,
+  wanted: WantedLine[],
+  expiresAt: Date,
+  now: Date,
+  events: NewOutboxEvent[],
+): SQL {
   const at = now.toISOString();
   const values = sql.join(
     wanted.map((line) => sql`(${line.productId}::uuid, ${line.quantity}::int)`),
@@ -46,7 +54,7 @@ export function reserveStatement(orderId: string, wanted: WantedLine[], expiresA
       ${takeStock(at)},
       ${priceLines(at)},
       ${recordLines()},
-      ${announceStockChanges(orderId, wanted, now)}
+      ${announceStockChanges(events)}
       ${answer(orderId)}`;
 }
 
@@ -113,8 +121,7 @@ function recordLines(): SQL {
 }
 
 /** The stock events, in the outbox, in the same commit as the stock they announce. */
-function announceStockChanges(orderId: string, wanted: WantedLine[], now: Date): SQL {
-  const events = wanted.map((line) => productStockChangedEvent(line.productId, -line.quantity, orderId, now));
+function announceStockChanges(events: NewOutboxEvent[]): SQL {
   return sql`announced as (
         insert into ${inventoryOutbox} (id, type, subject, payload, trace_context)
         select e.id, e.type, e.subject, e.payload, e.trace_context

@@ -17,7 +17,8 @@ import type { Authenticator } from "../../platform/auth/index.js";
 import type { LayeredCache } from "../../platform/cache/index.js";
 import { isUuid } from "../../platform/ids.js";
 import { notFound, Violations } from "../../platform/rpc/index.js";
-import type { ReservationStore, StockRequestLine } from "./reservation-store.js";
+import type { InvalidatedHere } from "./invalidated-here.js";
+import type { ReservationStore, StockChange, StockRequestLine } from "./reservation-store.js";
 
 export const MAX_LINES = 100;
 export const MAX_QUANTITY = 1000;
@@ -30,20 +31,28 @@ export interface StockServiceDeps {
   auth: Authenticator;
   reservationTimeoutMs: number;
   onEventsCommitted: () => void;
+  /** Where the group's repair learns which stock events this process has invalidated itself. */
+  invalidatedHere: InvalidatedHere;
 }
 
 /** After stock changed: drop the cached products before answering, and wake the event relay. */
 export async function afterStockChange(
-  deps: Pick<StockServiceDeps, "cache" | "onEventsCommitted">,
-  changed: readonly string[],
+  deps: Pick<StockServiceDeps, "cache" | "onEventsCommitted" | "invalidatedHere">,
+  changes: readonly StockChange[],
 ): Promise<void> {
-  await Promise.all(changed.map((productId) => deps.cache.invalidate(productId)));
-  if (changed.length > 0) deps.onEventsCommitted();
+  await Promise.all(
+    changes.map(({ productId, eventId }) => {
+      const invalidation = deps.cache.invalidate(productId);
+      deps.invalidatedHere.track(eventId, invalidation);
+      return invalidation;
+    }),
+  );
+  if (changes.length > 0) deps.onEventsCommitted();
 }
 
 export function createStockService(deps: StockServiceDeps): ServiceImpl<typeof StockService> {
   const { reservations, auth } = deps;
-  const invalidate = (changed: readonly string[]) => afterStockChange(deps, changed);
+  const invalidate = (changes: readonly StockChange[]) => afterStockChange(deps, changes);
 
   return {
     async reserveStock(request, context) {
@@ -64,12 +73,12 @@ export function createStockService(deps: StockServiceDeps): ServiceImpl<typeof S
         productId,
         quantity,
       }));
-      const { reservation, changed } = await reservations.reserve(
+      const { reservation, changes } = await reservations.reserve(
         request.orderId,
         lines,
         deps.reservationTimeoutMs,
       );
-      await invalidate(changed);
+      await invalidate(changes);
       return create(ReserveStockResponseSchema, {
         lines: reservation.lines,
         expiresAt: timestampFromDate(reservation.expiresAt),
@@ -98,8 +107,8 @@ export function createStockService(deps: StockServiceDeps): ServiceImpl<typeof S
       const violations = new Violations();
       checkOrderId(violations, request.orderId);
       violations.throwIfAny();
-      const { released, changed } = await reservations.release(request.orderId);
-      await invalidate(changed);
+      const { released, changes } = await reservations.release(request.orderId);
+      await invalidate(changes);
       return create(ReleaseReservationResponseSchema, { released });
     },
   };

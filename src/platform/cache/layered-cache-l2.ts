@@ -130,11 +130,13 @@ export class LayeredCacheL2<T> {
     }
   }
 
-  async invalidate(key: string): Promise<void> {
+  /** Resolves whether the store took the tombstone. */
+  async invalidate(key: string): Promise<boolean> {
     try {
-      await this.#store.invalidate(this.#key(key), this.#tombstoneTtlMs);
+      return await this.#store.invalidate(this.#key(key), this.#tombstoneTtlMs);
     } catch (error) {
       this.#failed("invalidate", key, error);
+      return false;
     }
   }
 

@@ -76,7 +76,7 @@ describe("LayeredCache: reading through L2", () => {
     // Another process changes the row and invalidates; the next reads see version 2, decoded once.
     const other = cache({ load, l2, readThroughL2: true });
     rows.set("a", { id: "a", version: 2 });
-    await other.invalidate("a");
+    expect(await other.invalidate("a")).toBe(true);
     await c.get("a"); // the tombstone: loaded, and filled
     await c.flushWrites();
     const third = await c.get("a");
@@ -191,7 +191,7 @@ describe("LayeredCache: what is not cached, and L2 trouble", () => {
     const c = cache({ load, l2: broken, metrics });
     expect((await c.get("a"))?.version).toBe(1);
     await c.flushWrites();
-    await c.invalidate("a");
+    expect(await c.invalidate("a")).toBe(false); // its caller learns the tombstone is not there
     await c.set("a", { id: "a", version: 2 });
     // read, invalidate, set; no fill is attempted after a read that could not tell what L2 held.
     const text = await metrics.getSingleMetricAsString("cache_l2_errors_total");

@@ -165,18 +165,21 @@ export class LayeredCache<T> {
    * Forgets `key` in L1, tombstones it in L2, then has every peer forget it. Once this resolves,
    * no get (here; with readThroughL2 or peers, in any process sharing L2 or a peer) returns the
    * value from before, and no read that started before fills either layer (stale marks here and
-   * in the peers; elsewhere the tombstone).
+   * in the peers; elsewhere the tombstone). Resolves true when L2 took the tombstone (or there is
+   * no L2), false when it could not (the store replays it later, unless this process dies first).
    */
-  async invalidate(key: string): Promise<void> {
+  async invalidate(key: string): Promise<boolean> {
     this.#forget(key);
+    let tombstoned = true;
     if (this.#l2 !== undefined) {
-      await this.#l2.invalidate(key);
+      tombstoned = await this.#l2.invalidate(key);
       // A get that started while the tombstone write was in flight may have read the old value
       // from a store that does not order a read after a pending write: drop whatever it put in L1.
       this.#forget(key);
     }
     // After the tombstone: a peer that forgets and reads again must find it.
     await this.#tellPeers([key]);
+    return tombstoned;
   }
 
   /**

@@ -182,7 +182,7 @@ function scriptsAndBreaker(): void {
       await vi.waitFor(() => own.ping(), { timeout: 5_000, interval: 50 });
       await raw.connect();
       const full = `${own.prefix}:k`;
-      let first: Promise<void> | undefined;
+      let first: Promise<boolean> | undefined;
       server.pause();
       try {
         const failing = [own.get("f1"), own.get("f2")]; // time out after 400 ms: the breaker opens
@@ -190,11 +190,12 @@ function scriptsAndBreaker(): void {
         first = own.invalidate("k", 60_000); // a first write's invalidation, slow but answered
         await Promise.all(failing);
         expect(own.breakerOpen).toBe(true);
-        await own.invalidate("k", 60_000); // a second write's: skipped at once (lost)
+        // A second write's: skipped at once (lost), and its caller is told so.
+        expect(await own.invalidate("k", 60_000)).toBe(false);
       } finally {
         server.resume();
       }
-      await first; // answered within its timeout, after the second was lost
+      expect(await first).toBe(true); // answered within its timeout, after the second was lost
       const firstTombstone = await raw.get(full);
       expect(isTombstone(firstTombstone ?? "")).toBe(true);
       // The second invalidation is still owed: it is written once the breaker lets it through.

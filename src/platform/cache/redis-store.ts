@@ -171,8 +171,8 @@ class KeyvRedisStore implements RedisStore {
    * Not done, it is replayed as a delete (Redis may still hold an older value: a miss, then a
    * load); done, the new value replaces an entry whose invalidation by an earlier call was lost.
    */
-  set(key: string, value: string, ttlMs?: number): Promise<void> {
-    return this.#invalidating("set", key, "delete", () => this.#adapter.set(key, value, positive(ttlMs)));
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    await this.#invalidating("set", key, "delete", () => this.#adapter.set(key, value, positive(ttlMs)));
   }
 
   async fill(key: string, value: string, observed: Observed, ttlMs?: number): Promise<boolean> {
@@ -183,15 +183,15 @@ class KeyvRedisStore implements RedisStore {
     return result === 1;
   }
 
-  invalidate(key: string, tombstoneTtlMs: number): Promise<void> {
+  invalidate(key: string, tombstoneTtlMs: number): Promise<boolean> {
     const ttl = Math.max(1, Math.ceil(tombstoneTtlMs));
     return this.#invalidating("invalidate", key, { tombstoneTtlMs: ttl }, () =>
       this.#adapter.set(key, newTombstone(), ttl),
     );
   }
 
-  delete(key: string): Promise<void> {
-    return this.#invalidating("delete", key, "delete", () => this.#adapter.delete(key));
+  async delete(key: string): Promise<void> {
+    await this.#invalidating("delete", key, "delete", () => this.#adapter.delete(key));
   }
 
   async ping(): Promise<void> {
@@ -214,17 +214,22 @@ class KeyvRedisStore implements RedisStore {
   /**
    * Runs an invalidate, delete or set of `key` as a numbered call: when it does not reach Redis,
    * `lostAs` is remembered for replay; when it does, it covers the losses of earlier calls.
+   * Resolves whether it reached Redis.
    */
   async #invalidating(
     op: string,
     key: string,
     lostAs: LostInvalidation,
     run: () => Promise<unknown>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const seq = this.#lost.nextCall();
     const result = await this.#operations.run(op, key, run);
-    if (result === SKIPPED) this.#rememberLost(key, lostAs, seq);
-    else this.#lost.succeeded(key, seq);
+    if (result === SKIPPED) {
+      this.#rememberLost(key, lostAs, seq);
+      return false;
+    }
+    this.#lost.succeeded(key, seq);
+    return true;
   }
 
   /** Runs `script` on `key` (as Redis names it: what the adapter builds, `${prefix}:${key}`). */

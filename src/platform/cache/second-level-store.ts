@@ -51,8 +51,12 @@ export interface SecondLevelStore {
    * stored, false when refused (or not done).
    */
   fill(key: string, value: string, observed: Observed, ttlMs?: number): Promise<boolean>;
-  /** Replaces the key's entry with a new tombstone that expires after `tombstoneTtlMs`. */
-  invalidate(key: string, tombstoneTtlMs: number): Promise<void>;
+  /**
+   * Replaces the key's entry with a new tombstone that expires after `tombstoneTtlMs`. Resolves
+   * true once the store holds it, false when it could not be written (a store that remembers the
+   * loss replays it later).
+   */
+  invalidate(key: string, tombstoneTtlMs: number): Promise<boolean>;
   /** Removes the key's entry (a fill is refused afterwards too: it compares against a token). */
   delete(key: string): Promise<void>;
   /** Resolves when the store is reachable now, rejects otherwise (readiness probes). */
@@ -125,9 +129,10 @@ export class MemorySecondLevelStore implements SecondLevelStore {
     return true;
   }
 
-  async invalidate(key: string, tombstoneTtlMs: number): Promise<void> {
+  async invalidate(key: string, tombstoneTtlMs: number): Promise<boolean> {
     this.counts.invalidate++;
     this.#put(key, newTombstone(), tombstoneTtlMs);
+    return true;
   }
 
   async delete(key: string): Promise<void> {
