@@ -41,6 +41,7 @@ export function databaseStep({ config, logger, readiness }: StepContext): Step<D
         url: config.databaseUrl,
         dataDir: config.dataDir,
         logger,
+        maxConnections: config.databasePoolSize,
         requestLimits: requestStatementLimits(config.rpcTimeoutMs),
         backgroundLimits: BACKGROUND_STATEMENT_LIMITS,
       });

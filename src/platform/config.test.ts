@@ -13,6 +13,7 @@ describe("loadConfig accepting a configuration", () => {
       host: "0.0.0.0",
       namespace: "ecommerce",
       reservationTimeoutMs: 60_000,
+      databasePoolSize: 5,
       maxBodyBytes: 1_048_576,
       rpcTimeoutMs: 10_000,
       pendingOrderTtlMs: 1_800_000,
@@ -87,6 +88,8 @@ describe("loadConfig refusing a configuration", () => {
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
     [{ LOG_FORMAT: "xml" }, "LOG_FORMAT"],
     [{ RESERVATION_TIMEOUT_SECONDS: "0" }, "RESERVATION_TIMEOUT_SECONDS"],
+    [{ DATABASE_POOL_SIZE: "0" }, "DATABASE_POOL_SIZE"],
+    [{ DATABASE_POOL_SIZE: "ten" }, "DATABASE_POOL_SIZE"],
   ])("refuses %j naming %s", (env, variable) => {
     expect(configRefusal(env).variable).toBe(variable);
   });

@@ -10,6 +10,13 @@ import { readTracingConfig, type TracingConfig } from "./tracing-config.js";
 export const ALL_MODULES = ["inventory", "orders", "statistics", "gateway"] as const;
 export type ModuleName = (typeof ALL_MODULES)[number];
 
+/**
+ * Few connections by default: concurrent orders on the same products wait on each other's row locks
+ * inside PostgreSQL, where every wait costs a sleep and a wake-up; queued in the process instead,
+ * they cost nothing (docs/operations.md, "PostgreSQL connections", measured there).
+ */
+export const DEFAULT_DATABASE_POOL_SIZE = 5;
+
 export interface Config {
   port: number;
   host: string;
@@ -36,6 +43,11 @@ export interface Config {
   storeCurrency: string;
   /** How long taken stock waits for its order to be confirmed before it is released. */
   reservationTimeoutMs: number;
+  /**
+   * PostgreSQL connections this process's requests use at most (background work has a pool of its
+   * own). docs/operations.md, "PostgreSQL connections".
+   */
+  databasePoolSize: number;
   /** Largest request body on every protocol, counted after decompression. */
   maxBodyBytes: number;
   /** Deadline of every gateway → module call, and the longest deadline a module accepts. */
@@ -113,6 +125,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     "seconds",
   );
   const maxPendingOrders = read.wholeNumber("MAX_PENDING_ORDERS", 20, 1, 100_000, "orders");
+  const databasePoolSize = read.wholeNumber(
+    "DATABASE_POOL_SIZE",
+    DEFAULT_DATABASE_POOL_SIZE,
+    1,
+    1000,
+    "connections",
+  );
   const http = ["http:", "https:"];
   const moduleUrls: Record<Exclude<ModuleName, "gateway">, string | undefined> = {
     inventory: read.url("INVENTORY_URL", http),
@@ -142,6 +161,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     tracing: readTracingConfig(read, modules),
     storeCurrency,
     reservationTimeoutMs: reservationTimeoutSeconds * 1000,
+    databasePoolSize,
     maxBodyBytes,
     rpcTimeoutMs,
     pendingOrderTtlMs: pendingOrderTtlSeconds * 1000,
