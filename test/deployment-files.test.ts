@@ -3,10 +3,12 @@
  * app service's environment is a configuration the platform accepts, the split profile is the
  * four-process topology of docs/api.md, and the image starts the platform the way `npm start` does.
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadConfig } from "../src/platform/config.js";
+import { SPLIT_NODE_OPTIONS } from "./support/topologies.js";
 
 interface ComposeService {
   image?: string;
@@ -84,6 +86,19 @@ describe("docker-compose.yml split profile", () => {
     expect(healthy("orders")).toEqual(["inventory", "postgres"]);
     expect(healthy("gateway")).toEqual(["inventory", "orders", "postgres", "statistics"]);
     expect(healthy("inventory")).toEqual(["postgres"]);
+  });
+
+  it("gives each of the four processes one V8 background thread, as the split test topology does", () => {
+    const split = appServices.filter(([, service]) => service.profiles?.includes("split"));
+    for (const [, service] of split) expect(service.environment?.NODE_OPTIONS).toBe(SPLIT_NODE_OPTIONS);
+    expect(compose.services.app?.environment?.NODE_OPTIONS).toBeUndefined();
+    // Node refuses an option NODE_OPTIONS may not carry, so this one is taken as it is written.
+    const run = spawnSync(process.execPath, ["-e", "0"], {
+      env: { ...process.env, NODE_OPTIONS: SPLIT_NODE_OPTIONS },
+      encoding: "utf8",
+    });
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
   });
 });
 

@@ -47,6 +47,9 @@ export interface ReplicaTopology {
 
 const local = (port: number | string) => `http://127.0.0.1:${port}`;
 
+/** What docker-compose.yml's split profile gives each process (docs/operations.md). */
+export const SPLIT_NODE_OPTIONS = "--v8-pool-size=1";
+
 function processEnv(deployment: ServiceDeployment, env: Record<string, string>): Record<string, string> {
   return {
     ...deployment.env,
@@ -103,7 +106,9 @@ export async function startOneProcess(env: Record<string, string> = {}): Promise
 export async function startSplitTopology(env: Record<string, string> = {}): Promise<SplitTopology> {
   const deployment = await createServiceDeployment();
   const [inventoryPort, ordersPort, statisticsPort] = (await freePorts(3)) as [number, number, number];
-  const common = processEnv(deployment, env);
+  // As docker-compose.yml's split profile runs them: four processes sharing one host's cores.
+  const nodeOptions = [process.env.NODE_OPTIONS, SPLIT_NODE_OPTIONS].filter(Boolean).join(" ");
+  const common = processEnv(deployment, { NODE_OPTIONS: nodeOptions, ...env });
   const envs: Record<SplitModule, Record<string, string>> = {
     inventory: { ...common, MODULES: "inventory", PORT: String(inventoryPort) },
     orders: {
