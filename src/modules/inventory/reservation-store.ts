@@ -10,7 +10,7 @@
  */
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
-import { type Db, rawRows } from "../../platform/db/index.js";
+import { anyOf, type Db, rawRows } from "../../platform/db/index.js";
 import { appendToOutbox } from "../../platform/events/index.js";
 import { businessError, notFound } from "../../platform/rpc/index.js";
 import { unitDiscountCents } from "./discount-price.js";
@@ -106,7 +106,7 @@ export class ReservationStore {
     const confirmed = await this.db
       .update(reservations)
       .set({ status: "confirmed", updatedAt: now })
-      .where(and(inArray(reservations.orderId, [...orderIds]), eq(reservations.status, "reserved")))
+      .where(and(anyOf(reservations.orderId, orderIds), eq(reservations.status, "reserved")))
       .returning({ orderId: reservations.orderId });
     if (confirmed.length === orderIds.length) return result;
     const done = new Set(confirmed.map((row) => row.orderId));
@@ -116,7 +116,7 @@ export class ReservationStore {
         await this.db
           .select({ orderId: reservations.orderId, status: reservations.status })
           .from(reservations)
-          .where(inArray(reservations.orderId, rest))
+          .where(anyOf(reservations.orderId, rest))
       ).map((row) => [row.orderId, row.status]),
     );
     for (const id of rest) {

@@ -2,9 +2,9 @@
  * Order persistence. Creating an order and changing its status each record their event in the
  * module's outbox in the same transaction.
  */
-import { and, desc, eq, inArray, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Order } from "../../gen/ecommerce/orders/v1/order_pb.js";
-import { type Db, rawRows } from "../../platform/db/index.js";
+import { anyOf, type Db, rawRows } from "../../platform/db/index.js";
 import { appendToOutbox, outboxValues } from "../../platform/events/index.js";
 import { orderCreatedEvent, orderStatusChangedEvent } from "./order-events.js";
 import { type OrderItemRow, type OrderRow, orderFromRows } from "./order-mapper.js";
@@ -126,7 +126,7 @@ export class OrderStore {
       .select()
       .from(orderItems)
       .where(
-        inArray(
+        anyOf(
           orderItems.orderId,
           rows.map((row) => row.id),
         ),

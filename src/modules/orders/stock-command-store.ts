@@ -2,8 +2,8 @@
  * The commands this module owes inventory (see `stockCommands`): written with the order change,
  * claimed by the settlement job when due, deleted once inventory has carried them out.
  */
-import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
-import { type Db, rawRows, type Tx } from "../../platform/db/index.js";
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import { anyOf, type Db, rawRows, type Tx } from "../../platform/db/index.js";
 import { type StockCommandAction, stockCommands } from "./schema.js";
 
 export interface StockCommand {
@@ -56,7 +56,7 @@ export class StockCommandStore {
     await this.db
       .update(stockCommands)
       .set({ dueAt })
-      .where(and(eq(stockCommands.action, action), inArray(stockCommands.orderId, [...orderIds])));
+      .where(and(eq(stockCommands.action, action), anyOf(stockCommands.orderId, orderIds)));
   }
 
   /** Forgets commands inventory has carried out. */
@@ -64,6 +64,6 @@ export class StockCommandStore {
     if (orderIds.length === 0) return;
     await this.db
       .delete(stockCommands)
-      .where(and(eq(stockCommands.action, action), inArray(stockCommands.orderId, [...orderIds])));
+      .where(and(eq(stockCommands.action, action), anyOf(stockCommands.orderId, orderIds)));
   }
 }

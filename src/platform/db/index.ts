@@ -7,6 +7,7 @@
  * (a dependency-cruiser rule); files inside the platform import each other directly.
  */
 
+export { anyOf } from "./any-of.js";
 export {
   BACKGROUND_STATEMENT_LIMITS,
   type Database,

@@ -6,6 +6,7 @@
  */
 import { asc, count, inArray, isNull, lt, sql } from "drizzle-orm";
 import { backoffDelay } from "../backoff.js";
+import { anyOf } from "../db/any-of.js";
 import type { Db, Tx } from "../db/database.js";
 import { InterruptibleSleep } from "../interruptible-sleep.js";
 import type { Logger } from "../logger.js";
@@ -203,10 +204,7 @@ export class OutboxRelay {
 
   private async markPublished(db: Db | Tx, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await db
-      .update(this.table)
-      .set({ publishedAt: sql`now()` })
-      .where(inArray(this.table.id, [...ids]));
+    await db.update(this.table).set({ publishedAt: sql`now()` }).where(anyOf(this.table.id, ids));
   }
 
   private async run(): Promise<void> {
