@@ -7,7 +7,11 @@
  */
 import { type Column, Param, type SQL, sql } from "drizzle-orm";
 
-/** True for rows whose `column` is one of `values` (never for an empty list). */
+/**
+ * True for rows whose `column` is one of `values` (never for an empty list). The values go to the
+ * driver as they are, without the column's encoder: for text and uuid columns, not for columns
+ * whose values drizzle converts (dates, JSON).
+ */
 export function anyOf(column: Column, values: readonly unknown[]): SQL {
   return sql`${column} = any(${new Param([...values])})`;
 }
