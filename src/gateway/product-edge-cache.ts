@@ -18,7 +18,7 @@ import {
 } from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import type { Product } from "../gen/ecommerce/inventory/v1/product_pb.js";
 import { type CachePeers, LayeredCache } from "../platform/cache/index.js";
-import { isUuid } from "../platform/ids.js";
+import { uuidKey } from "../platform/ids.js";
 import type { Logger } from "../platform/logger.js";
 import type { Registry } from "../platform/metrics.js";
 import { oncePer } from "../platform/once-per.js";
@@ -73,11 +73,10 @@ export function withProductEdgeCache(
     const id = request.id ?? "";
     const cached = cache.getIfPresent(id);
     if (cached !== undefined) return Promise.resolve(respond(cached));
-    // Only a UUID names a product. PostgreSQL matches one whatever its case, and writes forget
-    // the id as stored (lower case): the copy keeps lower-case keys only, or a write would miss
-    // the key an upper-case read filled.
-    if (!isUuid(id)) return inventory.getProduct(request, callOptions);
-    return cache.get(id.toLowerCase()).then(respond);
+    // Only a UUID names a product; the copy keeps the key writes forget (uuidKey).
+    const key = uuidKey(id);
+    if (key === undefined) return inventory.getProduct(request, callOptions);
+    return cache.get(key).then(respond);
   };
   return { client: { ...inventory, getProduct }, cached: (id) => cache.getIfPresent(id) };
 }

@@ -74,6 +74,11 @@ export class ConfigError extends Error {
 /** HS256 keys shorter than the hash (32 bytes) weaken it (RFC 7518 §3.2). */
 export const MIN_SECRET_BYTES = 32;
 
+/** Whether `secret` is too short to sign HS256 tokens with (HMAC itself takes any key, even ""). */
+export function secretTooShort(secret: string): boolean {
+  return Buffer.byteLength(secret) < MIN_SECRET_BYTES;
+}
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
@@ -261,7 +266,7 @@ function parseModules(list: string): ReadonlySet<ModuleName> {
 
 function readJwtSecret(read: EnvironmentReader): string | undefined {
   const jwtSecret = read.text("JWT_SECRET");
-  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < MIN_SECRET_BYTES) {
+  if (jwtSecret !== undefined && secretTooShort(jwtSecret)) {
     throw new ConfigError(
       "JWT_SECRET",
       `must be at least ${MIN_SECRET_BYTES} bytes (HS256 needs a key as long as its hash); e.g. openssl rand -base64 48`,

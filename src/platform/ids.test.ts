@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isUuid, uuidv7 } from "./ids.js";
+import { isUuid, uuidKey, uuidv7 } from "./ids.js";
 
 const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -33,5 +33,15 @@ describe("uuidv7", () => {
     // The random part is spread over every hex digit, not stuck at a pool boundary.
     const lastDigits = new Set([...ids].map((id) => id.slice(-1)));
     expect(lastDigits.size).toBe(16);
+  });
+});
+
+describe("uuidKey", () => {
+  it("keys a UUID in lower case, whatever case it came in, and names nothing else", () => {
+    const id = uuidv7();
+    expect(uuidKey(id)).toBe(id);
+    expect(uuidKey(id.toUpperCase())).toBe(id);
+    for (const other of ["", "not-a-uuid", `${id}x`, id.replaceAll("-", "")])
+      expect(uuidKey(other)).toBeUndefined();
   });
 });

@@ -50,3 +50,12 @@ export function uuidv7(now = Date.now()): string {
 export function isUuid(value: string): boolean {
   return UUID_PATTERN.test(value);
 }
+
+/**
+ * The key a cache keeps a row named by `id` under: the UUID in lower case, as PostgreSQL stores and
+ * returns it (it matches a UUID whatever its case, and writes invalidate the id as stored, so a key
+ * in another case would never be invalidated); undefined for anything else, which names no row.
+ */
+export function uuidKey(id: string): string | undefined {
+  return UUID_PATTERN.test(id) ? id.toLowerCase() : undefined;
+}

@@ -17,7 +17,7 @@ import {
 import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
 import type { Authenticator } from "../../platform/auth/index.js";
 import type { LayeredCache } from "../../platform/cache/index.js";
-import { isUuid } from "../../platform/ids.js";
+import { isUuid, uuidKey } from "../../platform/ids.js";
 import { oncePer } from "../../platform/once-per.js";
 import {
   decodePageToken,
@@ -64,19 +64,17 @@ function createProductHandlers(deps: InventoryServiceDeps): ProductHandlers {
   const { store, cache, auth, onEventsCommitted } = deps;
 
   /**
-   * The general read: validates a sent token, then goes through every cache layer. `wellFormed`:
-   * whether `id` is a UUID at all (the caller checked; no other id can name a product).
+   * The general read: validates a sent token, then goes through every cache layer. `key`: the
+   * id's cache key (uuidKey), undefined when it is no UUID and so names no product.
    */
   async function readProduct(
     id: string,
-    wellFormed: boolean,
+    key: string | undefined,
     context: HandlerContext,
   ): Promise<GetProductResponse> {
     // Reads are public, but a token that is sent must still be valid.
     if (context.requestHeader.has("authorization")) await auth.identify(context);
-    // PostgreSQL matches a UUID whatever its case, and writes invalidate the id as stored (lower
-    // case): a key in any other case would never be invalidated.
-    const product = wellFormed ? await cache.get(id.toLowerCase()) : undefined;
+    const product = key === undefined ? undefined : await cache.get(key);
     if (product === undefined) throw notFound("product", id);
     return getProductResponse(product);
   }
@@ -91,11 +89,11 @@ function createProductHandlers(deps: InventoryServiceDeps): ProductHandlers {
 
     // Not async: a warm read with no token answers synchronously, with no promise in between.
     getProduct(request, context) {
-      const wellFormed = isUuid(request.id);
-      const cached = wellFormed ? cache.getIfPresent(request.id) : undefined;
+      const key = uuidKey(request.id);
+      const cached = key === undefined ? undefined : cache.getIfPresent(key);
       if (cached !== undefined && !context.requestHeader.has("authorization"))
         return getProductResponse(cached);
-      return readProduct(request.id, wellFormed, context);
+      return readProduct(request.id, key, context);
     },
 
     async listProducts(request, context) {

@@ -45,7 +45,7 @@ async function replicasOn(count: number, l2: MemorySecondLevelStore | undefined,
     /** What another process's stock change of `delta` on `productId` publishes. */
     stockChanged: async (productId: string, delta: number) => {
       const event = productStockChangedEvent(productId, delta, `order-${delta}`, new Date());
-      await bus.deliver({ ...event, id: event.id as string, occurredAt: new Date() });
+      await bus.deliver({ ...event, occurredAt: new Date() });
     },
     stop: () => Promise.all(subscriptions.map((subscription) => subscription.stop())),
   };
@@ -69,6 +69,11 @@ async function subscribedGroup(
   await invalidateOnProductEvents(bus, cache, createLogger("silent"), options);
   const group = subscribed.find((subscription) => subscription.durableName === "product-cache-l2");
   return { group: group as SubscribeOptions, subscribed };
+}
+
+/** A stock event as a subscriber gets it, on its first delivery. */
+function delivered(event: ReturnType<typeof productStockChangedEvent>) {
+  return { ...event, occurredAt: new Date(), redelivered: false, deliveryCount: 1 };
 }
 
 describe("product cache over the real store", () => {
@@ -218,17 +223,9 @@ describe("product cache over the real store, replicas racing a write", () => {
     const cache = createProductCache({ store, l2: undefined });
     const invalidated = vi.spyOn(cache, "invalidate");
     const { group, subscribed } = await subscribedGroup(cache, { withPeers: true });
-    const delivered = (productId: string) => {
-      const event = productStockChangedEvent(productId, -1, "order-1", new Date());
-      return {
-        ...event,
-        id: event.id as string,
-        occurredAt: new Date(),
-        redelivered: false,
-        deliveryCount: 1,
-      };
-    };
-    await group?.batchHandler?.([delivered("p-1"), delivered("p-2"), delivered("p-1"), delivered("p-1")]);
+    const taken = (productId: string) =>
+      delivered(productStockChangedEvent(productId, -1, "order-1", new Date()));
+    await group?.batchHandler?.([taken("p-1"), taken("p-2"), taken("p-1"), taken("p-1")]);
     expect(invalidated.mock.calls.map(([id]) => id).sort()).toEqual(["p-1", "p-2"]);
     // With peers, the group is the only subscription.
     expect(subscribed).toHaveLength(1);
@@ -265,14 +262,8 @@ describe("the group's repair in the process that wrote the change", () => {
       ]);
       return { event: delivered(event), invalidation };
     };
-    return { cache, group, write, delivered };
+    return { cache, group, write };
   }
-  const delivered = (event: ReturnType<typeof productStockChangedEvent>) => ({
-    ...event,
-    occurredAt: new Date(),
-    redelivered: false,
-    deliveryCount: 1,
-  });
 
   it("an event this process wrote and tombstoned is not tombstoned again, alone or in a batch", async () => {
     const [a, b] = await Promise.all([newProduct("Lamp", 100n, 5), newProduct("Rug", 200n, 5)]);

@@ -11,7 +11,7 @@
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
 import { anyOf, type Db, rawRows } from "../../platform/db/index.js";
-import { appendToOutbox } from "../../platform/events/index.js";
+import { appendToOutbox, type NewOutboxEvent } from "../../platform/events/index.js";
 import { businessError, notFound } from "../../platform/rpc/index.js";
 import { unitDiscountCents } from "./discount-price.js";
 import { productStockChangedEvent } from "./product-events.js";
@@ -72,8 +72,10 @@ export class ReservationStore {
   ): Promise<{ reservation: Reservation; changes: StockChange[] }> {
     const merged = mergeLines(lines);
     const expiresAt = new Date(now.getTime() + ttlMs);
-    const events = merged.map((line) =>
-      productStockChangedEvent(line.productId, -line.quantity, orderId, now),
+    const { events, changes } = stockChanges(
+      orderId,
+      merged.map((line) => ({ productId: line.productId, delta: -line.quantity })),
+      now,
     );
     const rows = await rawRows<ReserveRow>(
       this.db,
@@ -81,13 +83,7 @@ export class ReservationStore {
     );
     const first = rows[0];
     if (first?.claimed) {
-      return {
-        reservation: { orderId, lines: rows.map(reservedLine), expiresAt },
-        changes: events.map((event, index) => ({
-          productId: (merged[index] as StockRequestLine).productId,
-          eventId: event.id,
-        })),
-      };
+      return { reservation: { orderId, lines: rows.map(reservedLine), expiresAt }, changes };
     }
     const servable = rows.every((row) => row.found && (row.stock as number) >= row.quantity);
     // The order id already holds a reservation (committed before, or concurrently): answer it.
@@ -145,7 +141,7 @@ export class ReservationStore {
         .from(reservationLines)
         .where(eq(reservationLines.orderId, orderId))
         .orderBy(asc(reservationLines.productId));
-      const changed: string[] = [];
+      const returned: StockDelta[] = [];
       for (const line of lines) {
         // A product deleted since has nothing to return the stock to.
         const [row] = await tx
@@ -153,17 +149,11 @@ export class ReservationStore {
           .set({ stock: sql`${products.stock} + ${line.quantity}`, updatedAt: now })
           .where(eq(products.id, line.productId))
           .returning({ id: products.id });
-        if (row !== undefined) changed.push(row.id);
+        if (row !== undefined) returned.push({ productId: row.id, delta: line.quantity });
       }
-      const quantities = new Map(lines.map((line) => [line.productId, line.quantity]));
-      const events = changed.map((id) =>
-        productStockChangedEvent(id, quantities.get(id) as number, orderId, now),
-      );
+      const { events, changes } = stockChanges(orderId, returned, now);
       await appendToOutbox(tx, inventoryOutbox, events);
-      return {
-        released: true,
-        changes: events.map((event, index) => ({ productId: changed[index] as string, eventId: event.id })),
-      };
+      return { released: true, changes };
     });
   }
 
@@ -190,6 +180,27 @@ export class ReservationStore {
       .returning({ orderId: reservations.orderId });
     return rows.map((row) => row.orderId);
   }
+}
+
+interface StockDelta {
+  productId: string;
+  delta: number;
+}
+
+/** The stock events announcing `deltas` for an order, and the changes they announce. */
+function stockChanges(
+  orderId: string,
+  deltas: readonly StockDelta[],
+  now: Date,
+): { events: NewOutboxEvent[]; changes: StockChange[] } {
+  const events: NewOutboxEvent[] = [];
+  const changes: StockChange[] = [];
+  for (const { productId, delta } of deltas) {
+    const event = productStockChangedEvent(productId, delta, orderId, now);
+    events.push(event);
+    changes.push({ productId, eventId: event.id });
+  }
+  return { events, changes };
 }
 
 /** One line per product, quantities added, in product id order (the lock order). */

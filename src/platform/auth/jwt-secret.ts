@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { MIN_SECRET_BYTES } from "../config.js";
+import { MIN_SECRET_BYTES, secretTooShort } from "../config.js";
 
 export interface ResolvedSecret {
   secret: string;
@@ -36,7 +36,7 @@ export function keptJwtSecret(dataDir: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (Buffer.byteLength(kept) < MIN_SECRET_BYTES) {
+  if (secretTooShort(kept)) {
     throw new Error(
       `${secretFile(dataDir)} holds a key shorter than ${MIN_SECRET_BYTES} bytes: delete it to have a new one generated, or set JWT_SECRET`,
     );

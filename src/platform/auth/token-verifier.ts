@@ -4,7 +4,7 @@
  */
 import { createSecretKey, type KeyObject } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { MIN_SECRET_BYTES } from "../config.js";
+import { MIN_SECRET_BYTES, secretTooShort } from "../config.js";
 import { isMalformedText } from "../rpc/malformed-text.js";
 import { verifyHs256Jwt } from "./hs256-jwt.js";
 import { type Principal, ROLES, type Role } from "./principal.js";
@@ -24,12 +24,11 @@ export class TokenVerifier {
   private readonly remembered = new Map<string, Remembered>();
 
   constructor(secret: string) {
-    const bytes = new TextEncoder().encode(secret);
-    // HMAC takes any key, an empty one too; configuration refuses short ones, and so does this.
-    if (bytes.byteLength < MIN_SECRET_BYTES) {
+    // Configuration refuses short secrets, and so does this, wherever the secret came from.
+    if (secretTooShort(secret)) {
       throw new RangeError(`the token secret must be at least ${MIN_SECRET_BYTES} bytes`);
     }
-    this.key = createSecretKey(bytes);
+    this.key = createSecretKey(new TextEncoder().encode(secret));
   }
 
   /** Resolves to the token's principal; rejects with `unauthenticated` for any invalid token. */

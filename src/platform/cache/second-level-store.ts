@@ -132,7 +132,7 @@ export class MemorySecondLevelStore implements SecondLevelStore {
   async invalidate(key: string, tombstoneTtlMs: number): Promise<boolean> {
     this.counts.invalidate++;
     this.#put(key, newTombstone(), tombstoneTtlMs);
-    return true;
+    return !this.#closed;
   }
 
   async delete(key: string): Promise<void> {

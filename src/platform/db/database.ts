@@ -4,12 +4,14 @@
  * (embedded-postgres.ts). Pending migrations from drizzle/ are applied before anything else
  * touches it.
  */
+
 import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { DEFAULT_DATABASE_POOL_SIZE } from "../config.js";
 import type { Logger } from "../logger.js";
 import { activeTracer } from "../observability/tracing.js";
 import { startEmbeddedPostgres } from "./embedded-postgres.js";
@@ -44,7 +46,7 @@ export interface DatabaseOptions {
   url: string | undefined;
   dataDir: string;
   logger: Logger;
-  /** Connection pool size for PostgreSQL (requests). */
+  /** Connection pool size for PostgreSQL (requests); DATABASE_POOL_SIZE's default when not given. */
   maxConnections?: number;
   /** Connection pool size for PostgreSQL (background work, see {@link Database.backgroundDb}). */
   maxBackgroundConnections?: number;
@@ -88,7 +90,7 @@ const MIGRATION_LOCK_KEY = 7_316_542_019;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const postgresOptions = {
-    maxConnections: options.maxConnections ?? 10,
+    maxConnections: options.maxConnections ?? DEFAULT_DATABASE_POOL_SIZE,
     maxBackgroundConnections: options.maxBackgroundConnections ?? 3,
     requestLimits: options.requestLimits,
     backgroundLimits: options.backgroundLimits,
