@@ -85,10 +85,12 @@ export function writeJson(
   requestId: string,
   headers?: Record<string, string>,
 ): void {
+  // A literal name, not [REQUEST_ID_HEADER]: a computed key makes every call define the property
+  // through V8's runtime (~2 % of a cached read's CPU).
   const head = {
     "content-type": contentType,
     "content-length": Buffer.byteLength(text),
-    [REQUEST_ID_HEADER]: requestId,
+    "x-request-id": requestId,
   };
   (outgoing as ServerResponse).writeHead(status, headers === undefined ? head : { ...head, ...headers });
   outgoing.end(text);
