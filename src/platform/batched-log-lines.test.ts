@@ -2,7 +2,7 @@ import { mkdtempSync, openSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { BatchedLogLines, type LineWriter } from "./batched-log-lines.js";
+import { BATCH_BYTES, BatchedLogLines, type LineWriter } from "./batched-log-lines.js";
 
 /** A sonic-boom stand-in that records what it is handed; its fd is a file of its own. */
 class FakeTarget implements LineWriter {
@@ -15,8 +15,8 @@ class FakeTarget implements LineWriter {
   flush(callback: (error?: Error | null) => void): void {
     this.flushCallbacks.push(callback);
   }
-  write(text: string): boolean {
-    this.writes.push(text);
+  write(chunk: Buffer): boolean {
+    this.writes.push(chunk.toString("utf8"));
     return true;
   }
   flushSync(): void {
@@ -76,22 +76,48 @@ describe("BatchedLogLines", () => {
     expect(target.writes).toEqual(["a\nb\n", "c\n"]);
   });
 
-  it("writes synchronously once 16 KiB of characters have gathered; later lines start a new batch", () => {
+  it("hands a batch over once the next line would not fit in 64 KiB; that line starts the next", () => {
+    expect(BATCH_BYTES).toBe(64 * 1024);
     const target = new FakeTarget();
     const lines = new BatchedLogLines(target, target.fd);
-    const full = Array.from({ length: 16 }, (_, index) => lineOf(`line-${index}`, 1024));
-    for (const line of full.slice(0, 15)) lines.write(line);
-    // 15 KiB: still pending.
+    const full = Array.from({ length: 64 }, (_, index) => lineOf(`line-${index}`, 1024));
+    for (const line of full) lines.write(line);
+    // Exactly 64 KiB: it all fits, and waits.
     expect(target.writes).toEqual([]);
-    lines.write(full[15] as string);
-    // Exactly 16 KiB: handed over at once, in order, as one string.
-    expect(target.writes).toEqual([full.join("")]);
-    expect(target.writes[0]).toHaveLength(16 * 1024);
-
     lines.write("after\n");
-    expect(target.writes).toHaveLength(1);
+    // The next line does not fit: the batch is handed over at once, in order, as one chunk.
+    expect(target.writes).toEqual([full.join("")]);
+    expect(target.writes[0]).toHaveLength(64 * 1024);
     vi.advanceTimersByTime(100);
     expect(target.writes).toEqual([full.join(""), "after\n"]);
+  });
+
+  it("measures lines in bytes: multi-byte characters are kept whole and in order", () => {
+    const target = new FakeTarget();
+    const lines = new BatchedLogLines(target, target.fd);
+    // Leaves 10 bytes of room.
+    const filler = lineOf("filler", BATCH_BYTES - 10);
+    lines.write(filler);
+    const euros = "€€€\n"; // 4 characters, 10 bytes: fits exactly.
+    lines.write(euros);
+    expect(target.writes).toEqual([]);
+    lines.write("é\n"); // 2 characters, 3 bytes: no room left.
+    expect(target.writes).toEqual([filler + euros]);
+    expect(Buffer.byteLength(target.writes[0] as string)).toBe(BATCH_BYTES);
+    lines.flush();
+    expect(target.writes).toEqual([filler + euros, "é\n"]);
+  });
+
+  it("writes a line larger than a batch on its own, after what was pending", () => {
+    const target = new FakeTarget();
+    const lines = new BatchedLogLines(target, target.fd);
+    lines.write("before\n");
+    const huge = lineOf("huge", BATCH_BYTES + 1);
+    lines.write(huge);
+    expect(target.writes).toEqual(["before\n", huge]);
+    lines.write("after\n");
+    vi.advanceTimersByTime(100);
+    expect(target.writes).toEqual(["before\n", huge, "after\n"]);
   });
 
   it("the size write cancels the pending timer: the next batch waits its own 100 ms", () => {
@@ -99,10 +125,10 @@ describe("BatchedLogLines", () => {
     const lines = new BatchedLogLines(target, target.fd);
     lines.write("small\n");
     vi.advanceTimersByTime(50);
-    const big = lineOf("big", 16 * 1024);
+    const big = lineOf("big", BATCH_BYTES - 6);
     lines.write(big);
-    expect(target.writes).toEqual([`small\n${big}`]);
     lines.write("next\n");
+    expect(target.writes).toEqual([`small\n${big}`]);
     // When the first batch's timer would have fired.
     vi.advanceTimersByTime(50);
     expect(target.writes).toHaveLength(1);

@@ -4,7 +4,7 @@
  * traced request carries its `traceId` and `spanId`.
  */
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from "pino";
-import { BatchedLogLines } from "./batched-log-lines.js";
+import { BatchedLogLines, type LineWriter } from "./batched-log-lines.js";
 import { activeTracer, context, trace } from "./observability/tracing.js";
 
 export type { Logger };
@@ -32,7 +32,9 @@ export function createLogger(
   if (format === "pretty") return pino(options);
   // Asynchronous: a slow reader of stdout never blocks the event loop. Batched per turn of the
   // event loop (batched-log-lines.ts).
-  return pino(options, new BatchedLogLines(pino.destination({ dest: 1, sync: false }), 1));
+  // In buffer mode sonic-boom writes the Buffers it is handed (its types only know strings).
+  const stdout = pino.destination({ dest: 1, sync: false, contentMode: "buffer" }) as unknown as LineWriter;
+  return pino(options, new BatchedLogLines(stdout, 1));
 }
 
 /**
