@@ -143,6 +143,44 @@ describe("observeRequests: request ids, the request context and the access log",
     ]);
   });
 
+  it("records a response ended before the listener returned at once, one answered later on close", async () => {
+    const finished = new Set<string>();
+    const recordedBeforeFinish: Record<string, boolean> = {};
+    const completed: CompletedRequest[] = [];
+    const answer: RequestListener = (request, response) => {
+      ok(request, response);
+      response.on("finish", () => finished.add(request.url ?? ""));
+    };
+    server = createServer(
+      observeRequests(
+        (request, response) => {
+          if (request.url === "/now") answer(request, response);
+          else setTimeout(() => answer(request, response), 20);
+        },
+        {
+          logger: capturedLog().logger,
+          routeOf: (_method, url) => url,
+          onCompleted: (request) => {
+            recordedBeforeFinish[request.route] = !finished.has(request.route);
+            completed.push(request);
+          },
+        },
+      ),
+    );
+    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await (await fetch(`${url}/now`)).text();
+    await (await fetch(`${url}/later`)).text();
+    await until(() => completed.length === 2);
+    // Ended inside the listener: recorded as it returned, before Node even finished the response.
+    // Ended later: recorded when the response closed, after it finished.
+    expect(recordedBeforeFinish).toEqual({ "/now": true, "/later": false });
+    expect(completed.map(({ route, status, aborted }) => ({ route, status, aborted }))).toEqual([
+      { route: "/now", status: 200, aborted: false },
+      { route: "/later", status: 200, aborted: false },
+    ]);
+  });
+
   it("writes no access-log line below info, and still counts the request", async () => {
     const log = capturedLog("warn");
     const completed: CompletedRequest[] = [];

@@ -1,7 +1,7 @@
 /**
  * Every request the one port serves, REST and RPC alike, observed in one place: it gets its id
  * (answered in `x-request-id` and attached to the request for the code that passes it on), and
- * leaves one access-log line once its response is finished or abandoned (docs/operations.md,
+ * leaves one access-log line once its response is ended or abandoned (docs/operations.md,
  * "Logs").
  *
  * A wrapper around the Node listener rather than a Hono middleware or a Connect interceptor: it
@@ -11,22 +11,25 @@
  */
 import type { Logger } from "../logger.js";
 import { REQUEST_ID_HEADER, requestIdFrom } from "../rpc/request-id.js";
-import type { RequestListener } from "../server/request-listener.js";
+import type { AnyRequest, AnyResponse, RequestListener } from "../server/request-listener.js";
 import { AccessLog } from "./access-log.js";
-import { endHttpServerSpan, startHttpServerSpan } from "./http-server-span.js";
+import { endHttpServerSpan, type HttpServerSpan, startHttpServerSpan } from "./http-server-span.js";
 import { rawHeader } from "./raw-header.js";
 import { attachRequestContext, type RequestContext } from "./request-context.js";
 import { traceIdOf } from "./traceparent.js";
 import { activeTracer, context as otelContext } from "./tracing.js";
 
-/** One request, once its response is finished or abandoned. */
+/** One request, once its response is ended or abandoned. */
 export interface CompletedRequest {
   readonly method: string;
   /** The route template ("/products/:id"), the RPC's path, or "unmatched": never the raw URL. */
   readonly route: string;
   readonly status: number;
   readonly seconds: number;
-  /** True when the connection closed before the whole response was written. */
+  /**
+   * True when the connection closed before the whole response was written. A response ended
+   * before the listener returned is recorded then, and counts as written.
+   */
   readonly aborted: boolean;
   readonly context: RequestContext;
 }
@@ -52,6 +55,27 @@ export function observeRequests(
 ): RequestListener {
   const { routeOf, onCompleted, isRpc } = options;
   const accessLog = new AccessLog(options.logger);
+  const record = (
+    request: AnyRequest,
+    response: AnyResponse,
+    started: number,
+    context: RequestContext,
+    traced: HttpServerSpan | undefined,
+    aborted: boolean,
+  ) => {
+    const method = request.method ?? "";
+    const completed: CompletedRequest = {
+      method,
+      route: routeOf(method, request.url ?? "/"),
+      status: response.statusCode,
+      seconds: (performance.now() - started) / 1000,
+      aborted,
+      context,
+    };
+    if (traced !== undefined) endHttpServerSpan(traced, completed);
+    onCompleted?.(completed);
+    if (accessLog.enabled) accessLog.write(completed);
+  };
   return (request, response) => {
     const started = performance.now();
     const traceparent = rawHeader(request, "traceparent");
@@ -66,22 +90,18 @@ export function observeRequests(
     const traced =
       tracer === undefined || rpc === true ? undefined : startHttpServerSpan(tracer, request, traceparent);
     if (traced !== undefined) context.traceId = traced.traceId;
-    // `on`, not `once`: 'close' comes once, and `once` would allocate a wrapper per request.
-    response.on("close", () => {
-      const method = request.method ?? "";
-      const completed: CompletedRequest = {
-        method,
-        route: routeOf(method, request.url ?? "/"),
-        status: response.statusCode,
-        seconds: (performance.now() - started) / 1000,
-        aborted: !response.writableFinished,
-        context,
-      };
-      if (traced !== undefined) endHttpServerSpan(traced, completed);
-      onCompleted?.(completed);
-      if (accessLog.enabled) accessLog.write(completed);
-    });
     if (traced === undefined) listener(request, response);
     else otelContext.with(traced.context, () => listener(request, response));
+    if (response.writableEnded) {
+      // Answered before the listener returned (the cached read): the whole response is with the
+      // socket already, so it is recorded now rather than on 'close', a closure, a listener and an
+      // event less per request. Its duration ends when it was handed over.
+      record(request, response, started, context, traced, false);
+      return;
+    }
+    // `on`, not `once`: 'close' comes once, and `once` would allocate a wrapper per request.
+    response.on("close", () =>
+      record(request, response, started, context, traced, !response.writableFinished),
+    );
   };
 }
