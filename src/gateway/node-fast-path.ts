@@ -5,6 +5,7 @@
  * goes"). Each falls back to the ordinary way when the app does not run on @hono/node-server
  * (tests calling `app.request`).
  */
+import { Buffer } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { HttpBindings } from "@hono/node-server";

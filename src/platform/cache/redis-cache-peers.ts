@@ -7,7 +7,9 @@
  * for the lease: by then no process that missed the forget can still answer from L1.
  * The argument and its limits: docs/cache-protocol.md, "(e) L1 under a freshness lease".
  */
+
 import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import type { RedisClientType } from "@keyv/redis";
 import type { Logger } from "../logger.js";
 import { Counter, perRegistry, type Registry } from "../metrics.js";

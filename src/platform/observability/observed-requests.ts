@@ -9,6 +9,7 @@
  * Hono compose a chain for every request, which cost ~5 % of the cached read's throughput
  * (BENCHMARKS.md, "Platform structure (issue #11)").
  */
+import { performance } from "node:perf_hooks";
 import type { Logger } from "../logger.js";
 import { REQUEST_ID_HEADER, requestIdFrom } from "../rpc/request-id.js";
 import type { AnyRequest, AnyResponse, RequestListener } from "../server/request-listener.js";
