@@ -14,7 +14,7 @@
  * string pieces the garbage collector copies while it waits, and the batch was flattened, then
  * encoded again by the writer. Copied into a buffer at once, a line leaves nothing behind, and
  * one write per 64 KiB is shared by some 350 requests (BENCHMARKS.md, "Request logs, metrics and
- * tracing").
+ * tracing", and "A lighter request path").
  */
 import { writeSync } from "node:fs";
 import type { DestinationStream } from "pino";
