@@ -89,4 +89,26 @@ describe.skipIf(skip)("NatsConnection", () => {
     expect(conn.isClosed()).toBe(true);
     expect(() => live.connected()).toThrow(/closed/);
   });
+
+  it("does not capture each request's stack in advance (a JetStream publish is a request)", async () => {
+    const port = await freePort();
+    server = await startNatsServer(natsServer as string, port, storeDir);
+    connection = open(port);
+    const live = connection;
+    await waitFor("connected", () => live.current.kind === "connected", 10_000);
+    const { conn } = live.connected();
+    // A subscriber that never answers: the request times out.
+    conn.subscribe("nobody.answers");
+    async function aCallerWhoseNameWouldBeInAnAsyncTrace() {
+      return conn.request("nobody.answers", undefined, { timeout: 50 });
+    }
+    const failure = await aCallerWhoseNameWouldBeInAnAsyncTrace().then(
+      () => undefined,
+      (error: unknown) => error as Error & { code?: string },
+    );
+    expect(failure?.code).toBe("TIMEOUT");
+    // With nats.js's async traces the timeout's Error is built when the request is made, and its
+    // stack names the caller: three Errors with stacks for every request that does not time out.
+    expect(failure?.stack).not.toContain("aCallerWhoseNameWouldBeInAnAsyncTrace");
+  });
 });

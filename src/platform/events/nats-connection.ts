@@ -167,6 +167,10 @@ export class NatsConnection {
       timeout: 5_000,
       pingInterval: 5_000,
       maxPingOut: 3,
+      // Without it every request (each JetStream publish waits for its ack through one) builds
+      // three Errors with stack traces, in case it times out: ~3 % of an order's CPU
+      // (BENCHMARKS.md, "Where the CPU of an order goes"). Our own errors say what timed out.
+      noAsyncTraces: true,
     });
   }
 
