@@ -10,13 +10,13 @@
  */
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
-import { anyOf, type Db, rawRows } from "../../platform/db/index.js";
+import { anyOf, type Db } from "../../platform/db/index.js";
 import { appendToOutbox, type NewOutboxEvent } from "../../platform/events/index.js";
 import { businessError, notFound } from "../../platform/rpc/index.js";
 import { unitDiscountCents } from "./discount-price.js";
 import { productStockChangedEvent } from "./product-events.js";
 import { type ReservationStatus, reservationLines, reservations } from "./reservation-schema.js";
-import { type ReserveRow, reserveStatement } from "./reserve-statement.js";
+import { RESERVE_STATEMENT, type ReserveRow, reserveValues } from "./reserve-statement.js";
 import { inventoryOutbox, products } from "./schema.js";
 
 export interface StockRequestLine {
@@ -77,9 +77,10 @@ export class ReservationStore {
       merged.map((line) => ({ productId: line.productId, delta: -line.quantity })),
       now,
     );
-    const rows = await rawRows<ReserveRow>(
+    const rows = await RESERVE_STATEMENT.rows<ReserveRow>(
       this.db,
-      reserveStatement(orderId, merged, expiresAt, now, events),
+      merged.length,
+      reserveValues(orderId, merged, expiresAt, now, events),
     );
     const first = rows[0];
     if (first?.claimed) {

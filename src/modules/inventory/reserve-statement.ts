@@ -7,7 +7,12 @@
  * repeat.
  */
 import { type SQL, sql } from "drizzle-orm";
-import { type NewOutboxEvent, outboxValues } from "../../platform/events/index.js";
+import { ShapedStatement } from "../../platform/db/index.js";
+import {
+  type NewOutboxEvent,
+  outboxPlaceholders,
+  outboxPlaceholderValues,
+} from "../../platform/events/index.js";
 import { discountProducts, discounts } from "./discount-schema.js";
 import { reservationLines, reservations } from "./reservation-schema.js";
 import { inventoryOutbox, products } from "./schema.js";
@@ -31,32 +36,61 @@ interface WantedLine {
 }
 
 /**
+ * The statement for `lineCount` lines, built once per line count (ShapedStatement): its values are
+ * {@link reserveValues}'s.
+ */
+export const RESERVE_STATEMENT = new ShapedStatement<number>(reserveStatement, String);
+
+/**
  * @param wanted one line per product, in product id order (mergeLines).
  * @param events the stock events the reservation appends to the outbox (one per line).
  */
-export function reserveStatement(
+export function reserveValues(
   orderId: string,
   wanted: WantedLine[],
   expiresAt: Date,
   now: Date,
   events: NewOutboxEvent[],
-): SQL {
-  const at = now.toISOString();
+): Record<string, unknown> {
+  if (events.length !== wanted.length) throw new Error("one stock event per reserved line");
+  const values: Record<string, unknown> = {
+    orderId,
+    expiresAt: expiresAt.toISOString(),
+    at: now.toISOString(),
+    lineCount: wanted.length,
+  };
+  wanted.forEach((line, index) => {
+    values[`product${index}`] = line.productId;
+    values[`quantity${index}`] = line.quantity;
+  });
+  outboxPlaceholderValues(events, "event", values);
+  return values;
+}
+
+function reserveStatement(lineCount: number): SQL {
   const values = sql.join(
-    wanted.map((line) => sql`(${line.productId}::uuid, ${line.quantity}::int)`),
+    Array.from(
+      { length: lineCount },
+      (_, index) =>
+        sql`(${sql.placeholder(`product${index}`)}::uuid, ${sql.placeholder(`quantity${index}`)}::int)`,
+    ),
     sql`, `,
   );
   return sql`
       with wanted (product_id, quantity) as (values ${values}),
       ${lockProducts()},
-      ${judgeLines(wanted.length)},
-      ${claimOrderId(orderId, expiresAt, at)},
-      ${takeStock(at)},
-      ${priceLines(at)},
+      ${judgeLines()},
+      ${claimOrderId()},
+      ${takeStock()},
+      ${priceLines()},
       ${recordLines()},
-      ${announceStockChanges(events)}
-      ${answer(orderId)}`;
+      ${announceStockChanges(lineCount)}
+      ${answer()}`;
 }
+
+const ORDER_ID = sql.placeholder("orderId");
+/** The time of the reservation, as an ISO string. */
+const AT = sql.placeholder("at");
 
 /** Locks the wanted products in id order: the one lock order, so no deadlock. */
 function lockProducts(): SQL {
@@ -69,27 +103,27 @@ function lockProducts(): SQL {
 }
 
 /** Judged on the locked rows: every wanted product exists and has the stock. */
-function judgeLines(lineCount: number): SQL {
+function judgeLines(): SQL {
   return sql`verdict as (
-        select count(l.id) = ${lineCount} and coalesce(bool_and(l.stock >= w.quantity), false) as ok
+        select count(l.id) = ${sql.placeholder("lineCount")} and coalesce(bool_and(l.stock >= w.quantity), false) as ok
         from wanted w left join locked l on l.id = w.product_id
       )`;
 }
 
 /** The reservation row, on a yes and for a new order id only: every write after it is gated on it. */
-function claimOrderId(orderId: string, expiresAt: Date, at: string): SQL {
+function claimOrderId(): SQL {
   return sql`claimed as (
         insert into ${reservations} (order_id, status, expires_at, created_at, updated_at)
-        select ${orderId}, 'reserved', ${expiresAt.toISOString()}::timestamptz, ${at}::timestamptz, ${at}::timestamptz
+        select ${ORDER_ID}, 'reserved', ${sql.placeholder("expiresAt")}::timestamptz, ${AT}::timestamptz, ${AT}::timestamptz
         from verdict where ok
         on conflict (order_id) do nothing
         returning order_id
       )`;
 }
 
-function takeStock(at: string): SQL {
+function takeStock(): SQL {
   return sql`taken as (
-        update ${products} p set stock = p.stock - w.quantity, updated_at = ${at}::timestamptz
+        update ${products} p set stock = p.stock - w.quantity, updated_at = ${AT}::timestamptz
         from wanted w
         where p.id = w.product_id and exists (select 1 from claimed)
         returning p.id
@@ -97,13 +131,13 @@ function takeStock(at: string): SQL {
 }
 
 /** Each line's price, with the largest discount in force at `at`. */
-function priceLines(at: string): SQL {
+function priceLines(): SQL {
   return sql`priced as (
         select l.id as product_id, l.name, l.price_cents, w.quantity,
           coalesce((
             select max(d.percent_off) from ${discountProducts} dp
             join ${discounts} d on d.id = dp.discount_id
-            where dp.product_id = l.id and d.starts_at <= ${at}::timestamptz and d.ends_at > ${at}::timestamptz
+            where dp.product_id = l.id and d.starts_at <= ${AT}::timestamptz and d.ends_at > ${AT}::timestamptz
           ), 0) as percent_off
         from wanted w join locked l on l.id = w.product_id
       )`;
@@ -121,20 +155,20 @@ function recordLines(): SQL {
 }
 
 /** The stock events, in the outbox, in the same commit as the stock they announce. */
-function announceStockChanges(events: NewOutboxEvent[]): SQL {
+function announceStockChanges(eventCount: number): SQL {
   return sql`announced as (
         insert into ${inventoryOutbox} (id, type, subject, payload, trace_context)
         select e.id, e.type, e.subject, e.payload, e.trace_context
-        from (values ${outboxValues(events)}) e (id, type, subject, payload, trace_context), claimed
+        from (values ${outboxPlaceholders(eventCount, "event")}) e (id, type, subject, payload, trace_context), claimed
       )`;
 }
 
 /** The rows of ReserveRow: what was found and claimed, and whether the order id held a reservation already. */
-function answer(orderId: string): SQL {
+function answer(): SQL {
   return sql`select w.product_id::text, l.id is not null as found, l.name, l.price_cents::text, l.stock,
         w.quantity, p.percent_off,
         exists (select 1 from claimed) as claimed,
-        exists (select 1 from ${reservations} r where r.order_id = ${orderId}) as existed
+        exists (select 1 from ${reservations} r where r.order_id = ${ORDER_ID}) as existed
       from wanted w
       left join locked l on l.id = w.product_id
       left join priced p on p.product_id = w.product_id

@@ -4,8 +4,8 @@
  */
 import { and, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Order } from "../../gen/ecommerce/orders/v1/order_pb.js";
-import { anyOf, type Db, rawRows } from "../../platform/db/index.js";
-import { appendToOutbox, outboxValues } from "../../platform/events/index.js";
+import { anyOf, type Db, ShapedStatement } from "../../platform/db/index.js";
+import { appendToOutbox, outboxPlaceholders, outboxPlaceholderValues } from "../../platform/events/index.js";
 import { orderCreatedEvent, orderStatusChangedEvent } from "./order-events.js";
 import { type OrderItemRow, type OrderRow, orderFromRows } from "./order-mapper.js";
 import {
@@ -17,7 +17,7 @@ import {
   pendingCounts,
   stockCommands,
 } from "./schema.js";
-import { type StockCommandStore, stockCommandValues } from "./stock-command-store.js";
+import type { StockCommandStore } from "./stock-command-store.js";
 
 export interface NewOrderItem {
   productId: string;
@@ -68,9 +68,11 @@ export class OrderStore {
   ): Promise<Order | "too_many_pending" | "claim_lost"> {
     const { orderRow, itemRows } = pendingOrderRows(order, items);
     const confirmDueAt = new Date(order.createdAt.getTime() + this.commandGraceMs);
-    const rows = await rawRows<{ placed: number; claimed: number }>(
+    const shape = { items: itemRows.length, keyed: options.idempotency !== undefined };
+    const rows = await INSERT_STATEMENT.rows<{ placed: number; claimed: number }>(
       this.db,
-      insertStatement(orderRow, itemRows, confirmDueAt, options),
+      shape,
+      insertValues(orderRow, itemRows, confirmDueAt, options),
     );
     const result = rows[0];
     if (result?.claimed === 0) return "claim_lost";
@@ -197,73 +199,113 @@ function pendingOrderRows(
   return { orderRow, itemRows };
 }
 
+/** How an insert statement is made: its item count, and whether an Idempotency-Key claim is held. */
+interface InsertShape {
+  items: number;
+  keyed: boolean;
+}
+
 /**
- * OrderStore.insert's one statement. Every write happens only when the order was counted (under
- * the limit, claim held); `placed` and `claimed` say which of the two stopped it.
+ * OrderStore.insert's one statement, built once per shape (ShapedStatement). Every write happens
+ * only when the order was counted (under the limit, claim held); `placed` and `claimed` say which
+ * of the two stopped it. Its values are {@link insertValues}'s.
  */
-function insertStatement(
+const INSERT_STATEMENT = new ShapedStatement<InsertShape>(
+  insertStatement,
+  (shape) => `${shape.items}${shape.keyed ? "k" : ""}`,
+);
+
+/** A placeholder of the insert statement. */
+const value = (name: string) => sql.placeholder(name);
+
+function insertStatement(shape: InsertShape): SQL {
+  const claim = shape.keyed ? CLAIM_STEPS : undefined;
+  return sql`
+      with ${claim?.lock ?? sql``}
+      ${counted(claim?.held ?? sql``)},
+      ${orderWrites(shape.items)}${claim?.link ?? sql``}
+      select (select count(*) from counted)::int as placed, ${claim?.count ?? sql`1`} as claimed`;
+}
+
+function insertValues(
   orderRow: OrderRow,
   itemRows: OrderItemRow[],
   confirmDueAt: Date,
   options: { maxPending: number; idempotency?: IdempotencyClaim },
-): SQL {
-  const claim = options.idempotency && claimSteps(options.idempotency, orderRow.id);
-  return sql`
-      with ${claim?.lock ?? sql``}
-      ${counted(orderRow.userId, options.maxPending, claim?.held ?? sql``)},
-      ${orderWrites(orderRow, itemRows, confirmDueAt)}${claim?.link ?? sql``}
-      select (select count(*) from counted)::int as placed, ${claim?.count ?? sql`1`} as claimed`;
+): Record<string, unknown> {
+  const createdAt = orderRow.createdAt.toISOString();
+  const values: Record<string, unknown> = {
+    orderId: orderRow.id,
+    userId: orderRow.userId,
+    maxPending: options.maxPending,
+    subtotalCents: String(orderRow.subtotalCents),
+    discountCents: String(orderRow.discountCents),
+    totalCents: String(orderRow.totalCents),
+    createdAt,
+    confirmDueAt: confirmDueAt.toISOString(),
+  };
+  if (options.idempotency !== undefined) {
+    values.keyUserId = options.idempotency.userId;
+    values.key = options.idempotency.key;
+    values.claimId = options.idempotency.claimId;
+  }
+  itemRows.forEach((item, index) => {
+    values[`item${index}product`] = item.productId;
+    values[`item${index}name`] = item.productName;
+    values[`item${index}quantity`] = item.quantity;
+    values[`item${index}unitPrice`] = String(item.unitPriceCents);
+    values[`item${index}discount`] = String(item.discountCents);
+    values[`item${index}lineTotal`] = String(item.lineTotalCents);
+  });
+  outboxPlaceholderValues([orderCreatedEvent(orderRow, itemRows)], "event", values);
+  return values;
 }
 
 /**
  * The steps that tie an order to its Idempotency-Key claim. The claim is read with a row lock, so
  * an attempt that took the key over meanwhile is seen.
  */
-function claimSteps(key: IdempotencyClaim, orderId: string) {
-  return {
-    lock: sql`claim as (
+const CLAIM_STEPS = {
+  lock: sql`claim as (
           select 1 from ${idempotencyKeys}
-          where user_id = ${key.userId} and key = ${key.key} and claim_id = ${key.claimId}::uuid
+          where user_id = ${value("keyUserId")} and key = ${value("key")} and claim_id = ${value("claimId")}::uuid
             and order_id is null
           for update),`,
-    /** Counting the order (and so every write) waits on the claim being this attempt's. */
-    held: sql`where exists (select 1 from claim)`,
-    /** The key answers with this order from now on. */
-    link: sql`, keyed as (
-          update ${idempotencyKeys} set order_id = ${orderId}::uuid
-          where user_id = ${key.userId} and key = ${key.key} and exists (select 1 from counted))`,
-    count: sql`(select count(*) from claim)::int`,
-  };
-}
+  /** Counting the order (and so every write) waits on the claim being this attempt's. */
+  held: sql`where exists (select 1 from claim)`,
+  /** The key answers with this order from now on. */
+  link: sql`, keyed as (
+          update ${idempotencyKeys} set order_id = ${value("orderId")}::uuid
+          where user_id = ${value("keyUserId")} and key = ${value("key")} and exists (select 1 from counted))`,
+  count: sql`(select count(*) from claim)::int`,
+};
 
 /** Counts the order among its user's pending ones, unless they hold `maxPending` already. */
-function counted(userId: string, maxPending: number, claimHeld: SQL): SQL {
+function counted(claimHeld: SQL): SQL {
   return sql`counted as (
         insert into ${pendingCounts} (user_id, pending)
-        select ${userId}, 1 ${claimHeld}
+        select ${value("userId")}, 1 ${claimHeld}
         on conflict (user_id) do update set pending = ${pendingCounts.pending} + 1
-        where ${pendingCounts.pending} < ${maxPending}
+        where ${pendingCounts.pending} < ${value("maxPending")}
         returning 1
       )`;
 }
 
 /** The order, its items, the confirmation it owes inventory and its event, each only when counted. */
-function orderWrites(orderRow: OrderRow, itemRows: OrderItemRow[], confirmDueAt: Date): SQL {
-  const createdAt = orderRow.createdAt.toISOString();
+function orderWrites(itemCount: number): SQL {
   const itemValues = sql.join(
-    itemRows.map(
-      (item) =>
-        sql`(${item.orderId}::uuid, ${item.productId}::uuid, ${item.productName}, ${item.quantity}::int,
-          ${String(item.unitPriceCents)}::bigint, ${String(item.discountCents)}::bigint,
-          ${String(item.lineTotalCents)}::bigint)`,
-    ),
+    Array.from({ length: itemCount }, (_, index) => {
+      const item = (field: string) => value(`item${index}${field}`);
+      return sql`(${value("orderId")}::uuid, ${item("product")}::uuid, ${item("name")}, ${item("quantity")}::int,
+          ${item("unitPrice")}::bigint, ${item("discount")}::bigint, ${item("lineTotal")}::bigint)`;
+    }),
     sql`, `,
   );
   return sql`placed as (
         insert into ${orders} (id, user_id, status, subtotal_cents, discount_cents, total_cents, created_at, updated_at)
-        select ${orderRow.id}::uuid, ${orderRow.userId}, 'pending', ${String(orderRow.subtotalCents)}::bigint,
-          ${String(orderRow.discountCents)}::bigint, ${String(orderRow.totalCents)}::bigint,
-          ${createdAt}::timestamptz, ${createdAt}::timestamptz
+        select ${value("orderId")}::uuid, ${value("userId")}, 'pending', ${value("subtotalCents")}::bigint,
+          ${value("discountCents")}::bigint, ${value("totalCents")}::bigint,
+          ${value("createdAt")}::timestamptz, ${value("createdAt")}::timestamptz
         where exists (select 1 from counted)
       ),
       lined as (
@@ -273,12 +315,12 @@ function orderWrites(orderRow: OrderRow, itemRows: OrderItemRow[], confirmDueAt:
       ),
       owed as (
         insert into ${stockCommands} (order_id, action, due_at)
-        select * from (values ${stockCommandValues(orderRow.id, "confirm", confirmDueAt)}) as v
+        select * from (values (${value("orderId")}::uuid, 'confirm', ${value("confirmDueAt")}::timestamptz)) as v
         where exists (select 1 from counted)
       ),
       recorded as (
         insert into ${ordersOutbox} (id, type, subject, payload, trace_context)
-        select * from (values ${outboxValues([orderCreatedEvent(orderRow, itemRows)])}) as v
+        select * from (values ${outboxPlaceholders(1, "event")}) as v
         where exists (select 1 from counted)
       )`;
 }

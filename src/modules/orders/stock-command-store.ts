@@ -2,18 +2,13 @@
  * The commands this module owes inventory (see `stockCommands`): written with the order change,
  * claimed by the settlement job when due, deleted once inventory has carried them out.
  */
-import { and, eq, type SQL, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { anyOf, type Db, rawRows, type Tx } from "../../platform/db/index.js";
 import { type StockCommandAction, stockCommands } from "./schema.js";
 
 export interface StockCommand {
   orderId: string;
   action: StockCommandAction;
-}
-
-/** The VALUES row of one command, for a statement that writes it together with the order. */
-export function stockCommandValues(orderId: string, action: StockCommandAction, dueAt: Date): SQL {
-  return sql`(${orderId}::uuid, ${action}, ${dueAt.toISOString()}::timestamptz)`;
 }
 
 export class StockCommandStore {

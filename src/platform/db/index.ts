@@ -18,3 +18,4 @@ export {
 } from "./database.js";
 export { isTransientDatabaseError } from "./database-errors.js";
 export { rawRows } from "./raw-rows.js";
+export { ShapedStatement } from "./shaped-statement.js";

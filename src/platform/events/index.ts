@@ -8,6 +8,11 @@
 export type { DeliveredEvent, EventBus, Subscription } from "./event-bus.js";
 export { createInProcessBus } from "./in-process-bus.js";
 export { createJetStreamBus, resetDurableGroup } from "./jetstream-bus.js";
-export { appendToOutbox, type NewOutboxEvent, outboxValues } from "./outbox.js";
+export {
+  appendToOutbox,
+  type NewOutboxEvent,
+  outboxPlaceholders,
+  outboxPlaceholderValues,
+} from "./outbox.js";
 export { OutboxRelay } from "./outbox-relay.js";
 export { defineOutboxTable } from "./outbox-table.js";

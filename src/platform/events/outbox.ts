@@ -36,22 +36,37 @@ export async function appendToOutbox(
 }
 
 /**
- * `events` as a VALUES list of (id, type, subject, payload, trace_context), for statements that
- * append to an outbox inside a larger single statement: `insert into <outbox> (id, type, subject,
- * payload, trace_context) select … from (values …)`. The same checks as {@link appendToOutbox};
- * `events` must not be empty.
+ * `count` events as a VALUES list of (id, type, subject, payload, trace_context), for statements
+ * that append to an outbox inside a larger single statement built once per shape (ShapedStatement):
+ * `insert into <outbox> (id, type, subject, payload, trace_context) select … from (values …)`.
+ * Placeholders named `<prefix><index>id`, `…type`, `…subject`, `…payload`, `…trace`, whose values
+ * {@link outboxPlaceholderValues} gives.
  */
-export function outboxValues(events: readonly NewOutboxEvent[]): SQL {
-  if (events.length === 0) throw new Error("outboxValues needs at least one event");
+export function outboxPlaceholders(count: number, prefix: string): SQL {
+  if (count === 0) throw new Error("outboxPlaceholders needs at least one event");
   return sql.join(
-    events
-      .map(outboxRow)
-      .map(
-        (row) =>
-          sql`(${row.id}::uuid, ${row.type}, ${row.subject}, ${row.payload}::bytea, ${row.traceContext}::text)`,
-      ),
+    Array.from({ length: count }, (_, index) => {
+      const value = (field: string) => sql.placeholder(`${prefix}${index}${field}`);
+      return sql`(${value("id")}::uuid, ${value("type")}, ${value("subject")}, ${value("payload")}::bytea, ${value("trace")}::text)`;
+    }),
     sql`, `,
   );
+}
+
+/** The values of {@link outboxPlaceholders} for `events`, added to `values`; the same checks as {@link appendToOutbox}. */
+export function outboxPlaceholderValues(
+  events: readonly NewOutboxEvent[],
+  prefix: string,
+  values: Record<string, unknown>,
+): void {
+  events.forEach((event, index) => {
+    const row = outboxRow(event);
+    values[`${prefix}${index}id`] = row.id;
+    values[`${prefix}${index}type`] = row.type;
+    values[`${prefix}${index}subject`] = row.subject;
+    values[`${prefix}${index}payload`] = row.payload;
+    values[`${prefix}${index}trace`] = row.traceContext;
+  });
 }
 
 function outboxRow(event: NewOutboxEvent) {
