@@ -87,7 +87,7 @@ export function writeJson(
   headers?: Record<string, string>,
 ): void {
   // A literal name, not [REQUEST_ID_HEADER]: a computed key makes every call define the property
-  // through V8's runtime (~2 % of a cached read's CPU).
+  // through V8's runtime (its share of a cached read's samples: 6.9 % with it, 2.2 % without).
   const head = {
     "content-type": contentType,
     "content-length": Buffer.byteLength(text),

@@ -57,7 +57,6 @@ export function reserveValues(
     orderId,
     expiresAt: expiresAt.toISOString(),
     at: now.toISOString(),
-    lineCount: wanted.length,
   };
   wanted.forEach((line, index) => {
     values[`product${index}`] = line.productId;
@@ -79,7 +78,7 @@ function reserveStatement(lineCount: number): SQL {
   return sql`
       with wanted (product_id, quantity) as (values ${values}),
       ${lockProducts()},
-      ${judgeLines()},
+      ${judgeLines(lineCount)},
       ${claimOrderId()},
       ${takeStock()},
       ${priceLines()},
@@ -103,9 +102,9 @@ function lockProducts(): SQL {
 }
 
 /** Judged on the locked rows: every wanted product exists and has the stock. */
-function judgeLines(): SQL {
+function judgeLines(lineCount: number): SQL {
   return sql`verdict as (
-        select count(l.id) = ${sql.placeholder("lineCount")} and coalesce(bool_and(l.stock >= w.quantity), false) as ok
+        select count(l.id) = ${lineCount} and coalesce(bool_and(l.stock >= w.quantity), false) as ok
         from wanted w left join locked l on l.id = w.product_id
       )`;
 }

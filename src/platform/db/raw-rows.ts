@@ -9,6 +9,10 @@ import type { SQL } from "drizzle-orm";
 import type { Db, Tx } from "./database.js";
 
 export async function rawRows<Row>(db: Db | Tx, statement: SQL): Promise<Row[]> {
-  const result = (await db.execute(statement)) as unknown;
+  return rowsOf<Row>(await db.execute(statement));
+}
+
+/** The rows of what a statement answered, whichever driver answered it. */
+export function rowsOf<Row>(result: unknown): Row[] {
   return (Array.isArray(result) ? result : (result as { rows: Row[] }).rows) as Row[];
 }

@@ -1,21 +1,19 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../../test/support/test-database.js";
+import { useFreshDatabase } from "../../../test/support/database-test-setup.js";
 import { createLogger } from "../logger.js";
 import { type Database, openDatabase } from "./database.js";
 import { ShapedStatement } from "./shaped-statement.js";
 
-describe("ShapedStatement (real PostgreSQL)", () => {
-  let fresh: TestDatabase;
+describe.skipIf(!process.env.DATABASE_URL)("ShapedStatement on PostgreSQL", () => {
+  const fresh = useFreshDatabase();
   let database: Database;
 
   beforeAll(async () => {
-    fresh = await createTestDatabase(process.env.DATABASE_URL as string);
     database = await openDatabase({ url: fresh.url, dataDir: "unused", logger: createLogger("silent") });
   });
   afterAll(async () => {
     await database?.close();
-    await fresh?.drop();
   });
 
   /** `select` of `count` numbered values and a label; counts how often each shape is built. */

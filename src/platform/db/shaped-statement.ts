@@ -4,7 +4,7 @@
  * text is built through drizzle once per shape and database, as one of drizzle's own prepared
  * queries, and each run then passes only the values. Building the reservation's statement through
  * drizzle on every call cost ~35 µs of CPU (its nested fragments walked, its table names escaped),
- * a visible part of an order (BENCHMARKS.md, "Statements built once per shape").
+ * a visible part of an order (BENCHMARKS.md, "No async traces, statements built once per shape").
  *
  * For statements run on the database itself, not inside a transaction: a transaction has a
  * session of its own, so its statements would be built again for each one.
@@ -12,6 +12,7 @@
 import type { SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { Db } from "./database.js";
+import { rowsOf } from "./raw-rows.js";
 
 const dialect = new PgDialect();
 
@@ -44,8 +45,6 @@ export class ShapedStatement<Shape> {
       prepared = session.prepareQuery(dialect.sqlToQuery(this.build(shape)), undefined, undefined, false);
       byShape.set(key, prepared);
     }
-    const result = (await prepared.execute(values)) as unknown;
-    // postgres.js answers an array, PGlite `{ rows }` (raw-rows.ts).
-    return (Array.isArray(result) ? result : (result as { rows: Row[] }).rows) as Row[];
+    return rowsOf<Row>(await prepared.execute(values));
   }
 }
