@@ -12,14 +12,14 @@
  */
 export class InvalidatedHere {
   readonly #max: number;
-  /** Event id → the writer's invalidation of its product (true: L2 took the tombstone). */
+  /** Event id → the writer's invalidation of its products (true: L2 took every tombstone). */
   readonly #invalidations = new Map<string, Promise<boolean>>();
 
   constructor(max = 10_000) {
     this.#max = max;
   }
 
-  /** Records the invalidation this process runs for the product of event `eventId`. */
+  /** Records the invalidation this process runs for the products of event `eventId`. */
   track(eventId: string, invalidation: Promise<boolean>): void {
     this.#invalidations.set(eventId, invalidation);
     if (this.#invalidations.size > this.#max) {
@@ -29,7 +29,7 @@ export class InvalidatedHere {
   }
 
   /**
-   * Whether the product of event `eventId` was invalidated here, L2 included (waiting for an
+   * Whether the products of event `eventId` were invalidated here, L2 included (waiting for an
    * invalidation still running). Answers once per id: a redelivered event is repaired.
    */
   async take(eventId: string): Promise<boolean> {

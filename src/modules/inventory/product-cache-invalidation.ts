@@ -12,6 +12,7 @@ import {
   ProductDeletedSchema,
   ProductStockChangedSchema,
   ProductUpdatedSchema,
+  StockChangedSchema,
 } from "../../gen/ecommerce/inventory/v1/events_pb.js";
 import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
 import type { LayeredCache } from "../../platform/cache/index.js";
@@ -20,19 +21,24 @@ import type { Logger } from "../../platform/logger.js";
 import type { InvalidatedHere } from "./invalidated-here.js";
 
 /**
- * The product whose cached copy an event makes stale, or undefined. A creation makes nothing
- * stale (missing products are never cached), so it must not evict the copy a first read just made.
+ * The products whose cached copies an event makes stale (none for other events). A creation makes
+ * nothing stale (missing products are never cached), so it must not evict the copy a first read
+ * just made. ProductStockChanged is no longer published, but a stream may still hold some.
  */
-export function productIdOf(event: Pick<DeliveredEvent, "type" | "payload">): string | undefined {
+export function productIdsOf(event: Pick<DeliveredEvent, "type" | "payload">): string[] {
   switch (event.type) {
-    case ProductUpdatedSchema.typeName:
-      return fromBinary(ProductUpdatedSchema, event.payload).product?.id;
+    case StockChangedSchema.typeName:
+      return fromBinary(StockChangedSchema, event.payload).deltas.map((delta) => delta.productId);
+    case ProductUpdatedSchema.typeName: {
+      const id = fromBinary(ProductUpdatedSchema, event.payload).product?.id;
+      return id ? [id] : [];
+    }
     case ProductDeletedSchema.typeName:
-      return fromBinary(ProductDeletedSchema, event.payload).productId;
+      return [fromBinary(ProductDeletedSchema, event.payload).productId];
     case ProductStockChangedSchema.typeName:
-      return fromBinary(ProductStockChangedSchema, event.payload).productId;
+      return [fromBinary(ProductStockChangedSchema, event.payload).productId];
     default:
-      return undefined;
+      return [];
   }
 }
 
@@ -44,22 +50,21 @@ export async function invalidateOnProductEvents(
 ): Promise<Subscription> {
   const { invalidatedHere } = options;
   const subjects = ["inventory.product.>", "inventory.stock.>"];
-  const readable = (event: DeliveredEvent): string | undefined => {
+  const readable = (event: DeliveredEvent): string[] => {
     try {
-      return productIdOf(event);
+      return productIdsOf(event).filter(Boolean);
     } catch (error) {
       // Nothing to invalidate from an event we cannot read; retrying would not help.
       logger.warn({ err: error, eventId: event.id }, "unreadable product event ignored by the cache");
-      return undefined;
+      return [];
     }
   };
   const onProduct = (forget: (productId: string) => unknown) => async (event: DeliveredEvent) => {
-    const productId = readable(event);
-    if (productId) await forget(productId);
+    await Promise.all(readable(event).map(forget));
   };
-  /** The product the group must still repair for `event`, if any. */
-  const toRepair = async (event: DeliveredEvent): Promise<string | undefined> => {
-    if (invalidatedHere !== undefined && (await invalidatedHere.take(event.id))) return undefined;
+  /** The products the group must still repair for `event`. */
+  const toRepair = async (event: DeliveredEvent): Promise<string[]> => {
+    if (invalidatedHere !== undefined && (await invalidatedHere.take(event.id))) return [];
     return readable(event);
   };
   // Without peers, the only way a write made elsewhere leaves this process's memory.
@@ -71,16 +76,12 @@ export async function invalidateOnProductEvents(
     durableName: "product-cache-l2",
     startAt: "now",
     handler: async (event) => {
-      const productId = await toRepair(event);
-      if (productId) await cache.invalidate(productId);
+      await Promise.all((await toRepair(event)).map((id) => cache.invalidate(id)));
     },
     // Events that queued up meanwhile: each product once (a popular one changes with every
     // order), their tombstones sent together and their forgets in one message.
     batchHandler: async (events) => {
-      const productIds = new Set<string>();
-      for (const productId of await Promise.all(events.map(toRepair))) {
-        if (productId) productIds.add(productId);
-      }
+      const productIds = new Set((await Promise.all(events.map(toRepair))).flat());
       await Promise.all([...productIds].map((id) => cache.invalidate(id)));
     },
   });

@@ -1,5 +1,7 @@
+import { create, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { deferred, GatedStore, MemoryPeerNetwork } from "../../../test/support/cache-test-support.js";
+import { ProductStockChangedSchema } from "../../gen/ecommerce/inventory/v1/events_pb.js";
 import { MemorySecondLevelStore } from "../../platform/cache/second-level-store.js";
 import { type Database, openDatabase } from "../../platform/db/database.js";
 import type { EventBus, SubscribeOptions } from "../../platform/events/event-bus.js";
@@ -8,7 +10,7 @@ import { createLogger } from "../../platform/logger.js";
 import { InvalidatedHere } from "./invalidated-here.js";
 import { createProductCache, reloadProductCache } from "./product-cache.js";
 import { invalidateOnProductEvents } from "./product-cache-invalidation.js";
-import { productStockChangedEvent } from "./product-events.js";
+import { PRODUCT_SUBJECTS, stockChangedEvent } from "./product-events.js";
 import { ProductStore } from "./product-store.js";
 import { afterStockChange } from "./stock-service.js";
 
@@ -44,7 +46,7 @@ async function replicasOn(count: number, l2: MemorySecondLevelStore | undefined,
     caches,
     /** What another process's stock change of `delta` on `productId` publishes. */
     stockChanged: async (productId: string, delta: number) => {
-      const event = productStockChangedEvent(productId, delta, `order-${delta}`, new Date());
+      const event = stockChangedEvent(`order-${delta}`, [{ productId, delta }], new Date());
       await bus.deliver({ ...event, occurredAt: new Date() });
     },
     stop: () => Promise.all(subscriptions.map((subscription) => subscription.stop())),
@@ -72,7 +74,7 @@ async function subscribedGroup(
 }
 
 /** A stock event as a subscriber gets it, on its first delivery. */
-function delivered(event: ReturnType<typeof productStockChangedEvent>) {
+function delivered(event: ReturnType<typeof stockChangedEvent>) {
   return { ...event, occurredAt: new Date(), redelivered: false, deliveryCount: 1 };
 }
 
@@ -111,6 +113,42 @@ describe("product cache over the real store, following product events", () => {
     expect(cache.getIfPresent(product.id)).toBeUndefined();
     expect((await cache.get(product.id))?.stock).toBe(3);
     await stop();
+  });
+
+  it("one stock event drops every product of the order; one written before it (one per product) still drops its own", async () => {
+    const [cup, saucer, spoon] = await Promise.all([
+      newProduct("Cup", 10n, 5),
+      newProduct("Saucer", 10n, 5),
+      newProduct("Spoon", 10n, 5),
+    ]);
+    const bus = createInProcessBus();
+    const cache = createProductCache({ store, l2: undefined });
+    const subscription = await invalidateOnProductEvents(bus, cache, createLogger("silent"));
+    for (const product of [cup, saucer, spoon]) expect((await cache.get(product.id))?.stock).toBe(5);
+    const taken = stockChangedEvent(
+      "order-2",
+      [
+        { productId: cup.id, delta: -1 },
+        { productId: saucer.id, delta: -2 },
+      ],
+      new Date(),
+    );
+    await bus.deliver({ ...taken, occurredAt: new Date() });
+    expect(cache.getIfPresent(cup.id)).toBeUndefined();
+    expect(cache.getIfPresent(saucer.id)).toBeUndefined();
+    expect(cache.getIfPresent(spoon.id)).toBeDefined();
+    await bus.deliver({
+      id: "00000000-0000-7000-8000-000000000001",
+      type: ProductStockChangedSchema.typeName,
+      subject: PRODUCT_SUBJECTS.stockChanged,
+      payload: toBinary(
+        ProductStockChangedSchema,
+        create(ProductStockChangedSchema, { productId: spoon.id, delta: -1, orderId: "order-1" }),
+      ),
+      occurredAt: new Date(),
+    });
+    expect(cache.getIfPresent(spoon.id)).toBeUndefined();
+    await subscription.stop();
   });
 
   it("with replicas sharing L2, a product event drops every replica's own copy and one replica tombstones L2: two tombstones per change, not one per replica", async () => {
@@ -224,7 +262,7 @@ describe("product cache over the real store, replicas racing a write", () => {
     const invalidated = vi.spyOn(cache, "invalidate");
     const { group, subscribed } = await subscribedGroup(cache, { withPeers: true });
     const taken = (productId: string) =>
-      delivered(productStockChangedEvent(productId, -1, "order-1", new Date()));
+      delivered(stockChangedEvent("order-1", [{ productId, delta: -1 }], new Date()));
     await group?.batchHandler?.([taken("p-1"), taken("p-2"), taken("p-1"), taken("p-1")]);
     expect(invalidated.mock.calls.map(([id]) => id).sort()).toEqual(["p-1", "p-2"]);
     // With peers, the group is the only subscription.
@@ -256,9 +294,9 @@ describe("the group's repair in the process that wrote the change", () => {
     /** This process changes `productId`'s stock: the change, its event, its invalidation. */
     const write = async (productId: string, stock: number) => {
       await store.update(productId, { stock });
-      const event = productStockChangedEvent(productId, -1, "order-1", new Date());
+      const event = stockChangedEvent("order-1", [{ productId, delta: -1 }], new Date());
       const invalidation = afterStockChange({ cache, onEventsCommitted: () => {}, invalidatedHere }, [
-        { productId, eventId: event.id },
+        { productIds: [productId], eventId: event.id },
       ]);
       return { event: delivered(event), invalidation };
     };
@@ -298,6 +336,30 @@ describe("the group's repair in the process that wrote the change", () => {
     // Delivered again (the ack was lost): repaired again, as any event the process did not write.
     await group.handler({ ...event, redelivered: true, deliveryCount: 2 });
     expect(l2.counts.invalidate).toBe(2);
+  });
+
+  it("an event of two products is repaired, both of them, when one of the writer's tombstones did not reach L2", async () => {
+    const [a, b] = await Promise.all([newProduct("Chair", 100n, 5), newProduct("Desk", 200n, 5)]);
+    const l2 = new FailingTombstones();
+    const cache = createProductCache({ store, l2 });
+    const invalidatedHere = new InvalidatedHere();
+    const { group } = await subscribedGroup(cache, { withPeers: true, invalidatedHere });
+    const event = stockChangedEvent(
+      "order-3",
+      [
+        { productId: a.id, delta: -1 },
+        { productId: b.id, delta: -1 },
+      ],
+      new Date(),
+    );
+    l2.failures = 1;
+    await afterStockChange({ cache, onEventsCommitted: () => {}, invalidatedHere }, [
+      { productIds: [a.id, b.id], eventId: event.id },
+    ]);
+    expect(l2.counts.invalidate).toBe(1); // one of the writer's two reached L2
+    const groupInvalidates = vi.spyOn(cache, "invalidate");
+    await group.handler(delivered(event));
+    expect(groupInvalidates.mock.calls.map(([id]) => id).sort()).toEqual([a.id, b.id].sort());
   });
 
   it("an event handed over while the writer's invalidation still runs waits for it, then needs no repair", async () => {

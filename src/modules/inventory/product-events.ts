@@ -7,8 +7,8 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   ProductCreatedSchema,
   ProductDeletedSchema,
-  ProductStockChangedSchema,
   ProductUpdatedSchema,
+  StockChangedSchema,
 } from "../../gen/ecommerce/inventory/v1/events_pb.js";
 import type { Product } from "../../gen/ecommerce/inventory/v1/product_pb.js";
 import type { NewOutboxEvent } from "../../platform/events/index.js";
@@ -18,7 +18,7 @@ export const PRODUCT_SUBJECTS = {
   created: "inventory.product.created",
   updated: "inventory.product.updated",
   deleted: "inventory.product.deleted",
-  // Outside inventory.product.> on purpose: two per order, and the statistics' product consumer
+  // Outside inventory.product.> on purpose: one per order, and the statistics' product consumer
   // (which reads inventory.product.>) has no use for them.
   stockChanged: "inventory.stock.changed",
 } as const;
@@ -53,23 +53,30 @@ export function productDeletedEvent(productId: string, deletedAt: Date): NewOutb
   };
 }
 
-/** Stock taken (negative delta) or returned for an order; built before the statement that does it. */
-export function productStockChangedEvent(
-  productId: string,
-  delta: number,
+/** One product's stock taken (negative delta) or returned. */
+export interface StockDelta {
+  productId: string;
+  delta: number;
+}
+
+/**
+ * The stock an order took or returned, every product in one event (one message on the bus per
+ * change, however many lines the order has); built before the statement that changes the stock.
+ */
+export function stockChangedEvent(
   orderId: string,
+  deltas: readonly StockDelta[],
   changedAt: Date,
 ): NewOutboxEvent & { id: string } {
   return {
     id: uuidv7(),
-    type: ProductStockChangedSchema.typeName,
+    type: StockChangedSchema.typeName,
     subject: PRODUCT_SUBJECTS.stockChanged,
     payload: toBinary(
-      ProductStockChangedSchema,
-      create(ProductStockChangedSchema, {
-        productId,
-        delta,
+      StockChangedSchema,
+      create(StockChangedSchema, {
         orderId,
+        deltas: deltas.map(({ productId, delta }) => ({ productId, delta })),
         changedAt: timestampFromDate(changedAt),
       }),
     ),

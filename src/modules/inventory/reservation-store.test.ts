@@ -3,13 +3,17 @@
  * release, idempotent retries. Concurrency is proven on real PostgreSQL (PGlite runs one
  * transaction at a time).
  */
+import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/test-database.js";
+import { StockChangedSchema } from "../../gen/ecommerce/inventory/v1/events_pb.js";
 import { type Database, openDatabase } from "../../platform/db/database.js";
 import { createLogger } from "../../platform/logger.js";
 import { ProductStore } from "./product-store.js";
 import { mergeLines, ReservationStore } from "./reservation-store.js";
+import { inventoryOutbox } from "./schema.js";
 
 const logger = createLogger("silent");
 const TTL = 60_000;
@@ -23,6 +27,7 @@ async function codeOf(promise: Promise<unknown>): Promise<Code | "ok"> {
   }
 }
 
+let database: Database;
 let products: ProductStore;
 let reservations: ReservationStore;
 const newProduct = (stock: number, priceCents = 1000n) =>
@@ -32,7 +37,6 @@ const stockOf = async (id: string) => (await products.get(id))?.stock;
 /** Points the stores at a fresh database for the tests of the describe block it is called in. */
 function useFreshDatabase(): void {
   let fresh: TestDatabase;
-  let database: Database;
   beforeAll(async () => {
     fresh = await createTestDatabase(process.env.DATABASE_URL as string);
     database = await openDatabase({ url: fresh.url, dataDir: "unused", logger, maxConnections: 20 });
@@ -186,6 +190,54 @@ onPostgres("stock reservations on PostgreSQL: release, confirmation and expiry",
     expect(results.filter((result) => result.released)).toHaveLength(1);
     expect(await stockOf(product.id)).toBe(10);
     expect((await reservations.release(orderId)).released).toBe(false);
+  });
+
+  it("a reservation and its release each append one stock event with every product's change", async () => {
+    const [first, second] = (await Promise.all([newProduct(10), newProduct(10)])).sort((a, b) =>
+      a.id < b.id ? -1 : 1,
+    );
+    const orderId = `events-${first?.id}`;
+    const stockEvents = async () =>
+      (
+        await database.db
+          .select()
+          .from(inventoryOutbox)
+          .where(eq(inventoryOutbox.type, StockChangedSchema.typeName))
+      )
+        .map((row) => ({ id: row.id, ...fromBinary(StockChangedSchema, row.payload) }))
+        .filter((event) => event.orderId === orderId)
+        .map(({ id, deltas }) => ({
+          id,
+          deltas: deltas.map(({ productId, delta }) => ({ productId, delta })),
+        }));
+    const { changes: taken } = await reservations.reserve(
+      orderId,
+      [
+        { productId: second?.id as string, quantity: 2 },
+        { productId: first?.id as string, quantity: 1 },
+        { productId: second?.id as string, quantity: 1 },
+      ],
+      TTL,
+    );
+    const afterReserve = await stockEvents();
+    expect(afterReserve).toEqual([
+      {
+        id: taken[0]?.eventId,
+        deltas: [
+          { productId: first?.id, delta: -1 },
+          { productId: second?.id, delta: -3 },
+        ],
+      },
+    ]);
+    expect(taken).toEqual([{ eventId: afterReserve[0]?.id, productIds: [first?.id, second?.id] }]);
+    const { changes: returned } = await reservations.release(orderId);
+    const released = (await stockEvents()).find((event) => event.id !== afterReserve[0]?.id);
+    expect(released?.deltas).toEqual([
+      { productId: first?.id, delta: 1 },
+      { productId: second?.id, delta: 3 },
+    ]);
+    expect(returned).toEqual([{ eventId: released?.id, productIds: [first?.id, second?.id] }]);
+    expect(await stockEvents()).toHaveLength(2);
   });
 
   it("lists unconfirmed reservations past their expiry, and never confirmed ones", async () => {

@@ -14,7 +14,7 @@ import { anyOf, type Db } from "../../platform/db/index.js";
 import { appendToOutbox, type NewOutboxEvent } from "../../platform/events/index.js";
 import { businessError, notFound } from "../../platform/rpc/index.js";
 import { unitDiscountCents } from "./discount-price.js";
-import { productStockChangedEvent } from "./product-events.js";
+import { type StockDelta, stockChangedEvent } from "./product-events.js";
 import { type ReservationStatus, reservationLines, reservations } from "./reservation-schema.js";
 import { RESERVE_STATEMENT, type ReserveRow, reserveValues } from "./reserve-statement.js";
 import { inventoryOutbox, products } from "./schema.js";
@@ -38,15 +38,15 @@ export interface Reservation {
   expiresAt: Date;
 }
 
-/** A product whose stock a call changed, and the id of the event announcing it. */
+/** The products whose stock a call changed, and the id of the one event announcing them. */
 export interface StockChange {
-  productId: string;
+  productIds: string[];
   eventId: string;
 }
 
 export interface ReleaseResult {
   released: boolean;
-  /** The products whose stock changed, for cache invalidation. */
+  /** The stock change (none, or one), for cache invalidation. */
   changes: StockChange[];
 }
 
@@ -183,25 +183,18 @@ export class ReservationStore {
   }
 }
 
-interface StockDelta {
-  productId: string;
-  delta: number;
-}
-
-/** The stock events announcing `deltas` for an order, and the changes they announce. */
+/** The stock event announcing `deltas` for an order (none when nothing changed), and its change. */
 function stockChanges(
   orderId: string,
   deltas: readonly StockDelta[],
   now: Date,
 ): { events: NewOutboxEvent[]; changes: StockChange[] } {
-  const events: NewOutboxEvent[] = [];
-  const changes: StockChange[] = [];
-  for (const { productId, delta } of deltas) {
-    const event = productStockChangedEvent(productId, delta, orderId, now);
-    events.push(event);
-    changes.push({ productId, eventId: event.id });
-  }
-  return { events, changes };
+  if (deltas.length === 0) return { events: [], changes: [] };
+  const event = stockChangedEvent(orderId, deltas, now);
+  return {
+    events: [event],
+    changes: [{ productIds: deltas.map((delta) => delta.productId), eventId: event.id }],
+  };
 }
 
 /** One line per product, quantities added, in product id order (the lock order). */

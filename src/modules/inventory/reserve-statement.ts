@@ -2,7 +2,7 @@
  * The one statement ReservationStore.reserve runs (reservation-store.ts says what it guarantees),
  * step by step. One statement, so one round trip and one commit: it locks the products in id
  * order, decides whether every line can be served, and only then inserts the reservation, takes
- * the stock, records the priced lines and appends the stock events — each data-modifying step
+ * the stock, records the priced lines and appends the stock event — each data-modifying step
  * reads the previous one's output, so nothing is taken when any line fails or the order id is a
  * repeat.
  */
@@ -43,7 +43,7 @@ export const RESERVE_STATEMENT = new ShapedStatement<number>(reserveStatement, S
 
 /**
  * @param wanted one line per product, in product id order (mergeLines).
- * @param events the stock events the reservation appends to the outbox (one per line).
+ * @param events the stock event the reservation appends to the outbox (one, for every line).
  */
 export function reserveValues(
   orderId: string,
@@ -52,7 +52,7 @@ export function reserveValues(
   now: Date,
   events: NewOutboxEvent[],
 ): Record<string, unknown> {
-  if (events.length !== wanted.length) throw new Error("one stock event per reserved line");
+  if (events.length !== 1) throw new Error("one stock event per reservation");
   const values: Record<string, unknown> = {
     orderId,
     expiresAt: expiresAt.toISOString(),
@@ -83,7 +83,7 @@ function reserveStatement(lineCount: number): SQL {
       ${takeStock()},
       ${priceLines()},
       ${recordLines()},
-      ${announceStockChanges(lineCount)}
+      ${announceStockChange()}
       ${answer()}`;
 }
 
@@ -153,12 +153,12 @@ function recordLines(): SQL {
       )`;
 }
 
-/** The stock events, in the outbox, in the same commit as the stock they announce. */
-function announceStockChanges(eventCount: number): SQL {
+/** The stock event, in the outbox, in the same commit as the stock it announces. */
+function announceStockChange(): SQL {
   return sql`announced as (
         insert into ${inventoryOutbox} (id, type, subject, payload, trace_context)
         select e.id, e.type, e.subject, e.payload, e.trace_context
-        from (values ${outboxPlaceholders(eventCount, "event")}) e (id, type, subject, payload, trace_context), claimed
+        from (values ${outboxPlaceholders(1, "event")}) e (id, type, subject, payload, trace_context), claimed
       )`;
 }
 

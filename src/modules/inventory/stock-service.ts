@@ -41,8 +41,11 @@ export async function afterStockChange(
   changes: readonly StockChange[],
 ): Promise<void> {
   await Promise.all(
-    changes.map(({ productId, eventId }) => {
-      const invalidation = deps.cache.invalidate(productId);
+    changes.map(({ productIds, eventId }) => {
+      // The event is repaired unless every one of its products was tombstoned here.
+      const invalidation = Promise.all(productIds.map((id) => deps.cache.invalidate(id))).then((tombstoned) =>
+        tombstoned.every(Boolean),
+      );
       deps.invalidatedHere.track(eventId, invalidation);
       return invalidation;
     }),

@@ -11,6 +11,7 @@ import {
   ProductDeletedSchema,
   ProductStockChangedSchema,
   ProductUpdatedSchema,
+  StockChangedSchema,
 } from "../../gen/ecommerce/inventory/v1/events_pb.js";
 import { OrderCreatedSchema, OrderStatusChangedSchema } from "../../gen/ecommerce/orders/v1/events_pb.js";
 import { OrderStatus } from "../../gen/ecommerce/orders/v1/order_pb.js";
@@ -20,7 +21,11 @@ import type { Db, Tx } from "../../platform/db/index.js";
 export class PoisonEvent extends Error {}
 
 /** Types that exist but do not change statistics. */
-const IGNORED_TYPES = new Set<string>([ProductUpdatedSchema.typeName, ProductStockChangedSchema.typeName]);
+const IGNORED_TYPES = new Set<string>([
+  ProductUpdatedSchema.typeName,
+  StockChangedSchema.typeName,
+  ProductStockChangedSchema.typeName,
+]);
 
 /** Whether the event can change statistics at all. */
 export function affectsStatistics(type: string): boolean {

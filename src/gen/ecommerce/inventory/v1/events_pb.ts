@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ecommerce/inventory/v1/events.proto.
  */
 export const file_ecommerce_inventory_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("CiNlY29tbWVyY2UvaW52ZW50b3J5L3YxL2V2ZW50cy5wcm90bxIWZWNvbW1lcmNlLmludmVudG9yeS52MSJCCg5Qcm9kdWN0Q3JlYXRlZBIwCgdwcm9kdWN0GAEgASgLMh8uZWNvbW1lcmNlLmludmVudG9yeS52MS5Qcm9kdWN0IkIKDlByb2R1Y3RVcGRhdGVkEjAKB3Byb2R1Y3QYASABKAsyHy5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlByb2R1Y3QiVAoOUHJvZHVjdERlbGV0ZWQSEgoKcHJvZHVjdF9pZBgBIAEoCRIuCgpkZWxldGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ6ChNQcm9kdWN0U3RvY2tDaGFuZ2VkEhIKCnByb2R1Y3RfaWQYASABKAkSDQoFZGVsdGEYAiABKAUSEAoIb3JkZXJfaWQYAyABKAkSLgoKY2hhbmdlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_ecommerce_inventory_v1_product, file_google_protobuf_timestamp]);
+  fileDesc("CiNlY29tbWVyY2UvaW52ZW50b3J5L3YxL2V2ZW50cy5wcm90bxIWZWNvbW1lcmNlLmludmVudG9yeS52MSJCCg5Qcm9kdWN0Q3JlYXRlZBIwCgdwcm9kdWN0GAEgASgLMh8uZWNvbW1lcmNlLmludmVudG9yeS52MS5Qcm9kdWN0IkIKDlByb2R1Y3RVcGRhdGVkEjAKB3Byb2R1Y3QYASABKAsyHy5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlByb2R1Y3QiVAoOUHJvZHVjdERlbGV0ZWQSEgoKcHJvZHVjdF9pZBgBIAEoCRIuCgpkZWxldGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKEAQoMU3RvY2tDaGFuZ2VkEhAKCG9yZGVyX2lkGAEgASgJEjIKBmRlbHRhcxgCIAMoCzIiLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuU3RvY2tEZWx0YRIuCgpjaGFuZ2VkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIvCgpTdG9ja0RlbHRhEhIKCnByb2R1Y3RfaWQYASABKAkSDQoFZGVsdGEYAiABKAUiegoTUHJvZHVjdFN0b2NrQ2hhbmdlZBISCgpwcm9kdWN0X2lkGAEgASgJEg0KBWRlbHRhGAIgASgFEhAKCG9yZGVyX2lkGAMgASgJEi4KCmNoYW5nZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wYgZwcm90bzM", [file_ecommerce_inventory_v1_product, file_google_protobuf_timestamp]);
 
 /**
  * Published on <NAMESPACE>.inventory.product.created when a product is created.
@@ -87,9 +87,75 @@ export const ProductDeletedSchema: GenMessage<ProductDeleted> = /*@__PURE__*/
   messageDesc(file_ecommerce_inventory_v1_events, 2);
 
 /**
- * Published on <NAMESPACE>.inventory.stock.changed when orders take or return stock. It
- * carries the change rather than the product, so it is written in the same statement that takes
- * the stock; read the product for its new level.
+ * Published on <NAMESPACE>.inventory.stock.changed when an order takes or returns stock: one
+ * event for every product of that change (an order's reservation, its release), written in the
+ * same statement that changes the stock. It carries the changes rather than the products; read a
+ * product for its new level.
+ *
+ * @generated from message ecommerce.inventory.v1.StockChanged
+ */
+export type StockChanged = Message<"ecommerce.inventory.v1.StockChanged"> & {
+  /**
+   * The order that took or returned the stock.
+   *
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * One per product, in product id order.
+   *
+   * @generated from field: repeated ecommerce.inventory.v1.StockDelta deltas = 2;
+   */
+  deltas: StockDelta[];
+
+  /**
+   * When the stock changed.
+   *
+   * @generated from field: google.protobuf.Timestamp changed_at = 3;
+   */
+  changedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message ecommerce.inventory.v1.StockChanged.
+ * Use `create(StockChangedSchema)` to create a new message.
+ */
+export const StockChangedSchema: GenMessage<StockChanged> = /*@__PURE__*/
+  messageDesc(file_ecommerce_inventory_v1_events, 3);
+
+/**
+ * One product's part of a StockChanged.
+ *
+ * @generated from message ecommerce.inventory.v1.StockDelta
+ */
+export type StockDelta = Message<"ecommerce.inventory.v1.StockDelta"> & {
+  /**
+   * The product whose stock changed.
+   *
+   * @generated from field: string product_id = 1;
+   */
+  productId: string;
+
+  /**
+   * Units added (returned) or, when negative, taken.
+   *
+   * @generated from field: int32 delta = 2;
+   */
+  delta: number;
+};
+
+/**
+ * Describes the message ecommerce.inventory.v1.StockDelta.
+ * Use `create(StockDeltaSchema)` to create a new message.
+ */
+export const StockDeltaSchema: GenMessage<StockDelta> = /*@__PURE__*/
+  messageDesc(file_ecommerce_inventory_v1_events, 4);
+
+/**
+ * What <NAMESPACE>.inventory.stock.changed carried before StockChanged: one event per product.
+ * No longer published; still read (the product caches' invalidation), since a stream may hold
+ * events written before the change.
  *
  * @generated from message ecommerce.inventory.v1.ProductStockChanged
  */
@@ -128,5 +194,5 @@ export type ProductStockChanged = Message<"ecommerce.inventory.v1.ProductStockCh
  * Use `create(ProductStockChangedSchema)` to create a new message.
  */
 export const ProductStockChangedSchema: GenMessage<ProductStockChanged> = /*@__PURE__*/
-  messageDesc(file_ecommerce_inventory_v1_events, 3);
+  messageDesc(file_ecommerce_inventory_v1_events, 5);
 
