@@ -53,7 +53,10 @@ export async function runLoad(options: {
   };
 }
 
-/** Spawns `node --import tsx <script> …` and resolves once it prints a line matching `ready`. */
+/**
+ * Spawns `node --import tsx <script> …` (`node <script> …` for compiled JavaScript) and resolves
+ * once it prints a line matching `ready`.
+ */
 export async function startNodeProcess(
   script: string,
   args: string[],
@@ -61,7 +64,8 @@ export async function startNodeProcess(
   ready: RegExp,
   cwd?: string,
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+  const loader = script.endsWith(".js") ? [] : ["--import", "tsx"];
+  const child = spawn(process.execPath, [...loader, script, ...args], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -169,6 +173,28 @@ export function startPlatform(
     },
     /listening on/,
     checkout,
+  );
+}
+
+/**
+ * startPlatform as `npm start` runs it: built once (its prestart), then `node dist/main.js`, at
+ * the default log level (an access-log line per request on stdout, read and dropped as a log
+ * shipper would), with the bench's secret so that the bench can mint its customers' tokens.
+ */
+export function startBuiltPlatform(port: number, env: Record<string, string>): Promise<ChildProcess> {
+  buildOnce();
+  return startNodeProcess(
+    "dist/main.js",
+    [],
+    {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      JWT_SECRET: BENCH_SECRET,
+      NAMESPACE: uniqueNamespace("bench"),
+      LOG_LEVEL: "info",
+      ...env,
+    },
+    /listening on/,
   );
 }
 

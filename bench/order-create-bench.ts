@@ -19,7 +19,7 @@ import {
   runLoad,
   servicesLabel,
   startNodeProcess,
-  startPlatform,
+  startBuiltPlatform,
   stopProcess,
 } from "./load.js";
 
@@ -50,7 +50,7 @@ export async function runOrderCreateBench(durationSeconds = 10): Promise<OrderCr
   const database = await createTestDatabase(serverUrl);
   const dataDir = mkdtempSync(path.join(tmpdir(), "bench-orders-"));
   const namespace = uniqueNamespace("bench");
-  const app = await startPlatform(APP_PORT, {
+  const app = await startBuiltPlatform(APP_PORT, {
     DATA_DIR: dataDir,
     DATABASE_URL: database.url,
     NAMESPACE: namespace,
