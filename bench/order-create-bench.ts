@@ -18,8 +18,8 @@ import {
   type LoadResult,
   runLoad,
   servicesLabel,
-  startNodeProcess,
   startBuiltPlatform,
+  startNodeProcess,
   stopProcess,
 } from "./load.js";
 

@@ -6,12 +6,13 @@
  *
  * Two measurements, both without any test hook in the platform:
  *
- * - every order: from `occurred_at` of its `order.created` row in the orders outbox (PostgreSQL's
- *   `now()` in the statement that stored the order) to `applied_at` of that event id in the
- *   statistics inbox (PostgreSQL's `now()` in the one statement that applied the event, which
- *   commits right after). One clock; it counts the order statement's own milliseconds and misses
- *   the statistics statement's commit (about as long), so it is close to "commit → visible". The
- *   part until the outbox relay took the row (its `published_at`) is shown on its own;
+ * - every order: from the occurred-at of its `order.created` event (PostgreSQL's `now()` in the
+ *   statement that stored the order, read from the event on the stream) to `applied_at` of that
+ *   event id in the statistics inbox (PostgreSQL's `now()` in the one statement that applied the
+ *   event, which commits right after). One machine's clock; it counts the order statement's own
+ *   milliseconds and misses the statistics statement's commit (about as long), so it is close to
+ *   "commit → visible". The part until JetStream stored the event (the stream's own timestamp of
+ *   the message) is shown on its own;
  * - probes, as a client sees it: twice a second one of the scheduled orders is placed for a user of
  *   its own, and `GET /stats/user-orders/:user` is polled every 5 ms (every 100 ms after the first
  *   half second, and at most 4 probes at a time, so that a large lag does not turn the probes into
@@ -29,6 +30,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { connect } from "nats";
 import postgres from "postgres";
 import { Registry } from "prom-client";
 import { OrderCreatedSchema } from "../src/gen/ecommerce/orders/v1/events_pb.js";
@@ -37,6 +39,8 @@ import { StatisticsConsumer } from "../src/modules/statistics/statistics-consume
 import { mintToken } from "../src/platform/auth/mint-token.js";
 import { openDatabase } from "../src/platform/db/database.js";
 import { createJetStreamBus } from "../src/platform/events/jetstream-bus.js";
+import { EVENT_OCCURRED_AT_HEADER, MSG_ID_HEADER } from "../src/platform/events/jetstream-message.js";
+import { streamNameFor } from "../src/platform/events/jetstream-names.js";
 import { uuidv7 } from "../src/platform/ids.js";
 import { createLogger } from "../src/platform/logger.js";
 import { deleteStream } from "../test/support/deployment.js";
@@ -69,12 +73,9 @@ export interface LagFigures {
   /** POST /orders latency over the window. */
   orderP50Ms: number;
   orderP99Ms: number;
-  /** Outbox occurred_at → inbox applied_at, every order of the window. */
+  /** The event's occurred-at → inbox applied_at, every order of the window. */
   db: Percentiles;
-  /**
-   * Part of `db`: occurred_at → the outbox row marked published (`now()` of the relay transaction
-   * that published it, so a little before the broker had it).
-   */
+  /** Part of `db`: occurred-at → JetStream stored the event (the relay published it). */
   relay: Percentiles;
   /** 201 received → GET /stats/user-orders counts it, probe orders only. */
   api: Percentiles;
@@ -227,32 +228,62 @@ async function runThroughThePlatform(
     const run = await drive(durationSeconds, true);
     const windowEnd = await databaseNow();
 
-    // Wait for the statistics to have applied every order of the window.
+    // Wait for the relay to have published every order (the outbox keeps a row until then), then
+    // for the statistics to have applied every order of the window.
     const deadline = Date.now() + 120_000;
-    for (;;) {
-      const [row] = await sql<{ waiting: number }[]>`
-        select count(*)::int as waiting from orders.outbox o
-        where o.type = 'ecommerce.orders.v1.OrderCreated'
-          and not exists (select 1 from statistics.inbox i where i.event_id = o.id)`;
-      if (row?.waiting === 0) break;
-      if (Date.now() > deadline) throw new Error(`${row?.waiting} order events never reached the statistics`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    const lags = await sql<{ ms: number; relayMs: number }[]>`
-      select (extract(epoch from (i.applied_at - o.occurred_at)) * 1000)::float8 as ms,
-        (extract(epoch from (o.published_at - o.occurred_at)) * 1000)::float8 as "relayMs"
-      from orders.outbox o join statistics.inbox i on i.event_id = o.id
-      where o.type = 'ecommerce.orders.v1.OrderCreated'
-        and o.occurred_at >= ${windowStart} and o.occurred_at <= ${windowEnd}`;
+    const waitFor = async (what: string, waiting: () => Promise<number>) => {
+      for (;;) {
+        const left = await waiting();
+        if (left === 0) return;
+        if (Date.now() > deadline) throw new Error(`${left} order events never ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    };
+    await waitFor("left the outbox", async () => {
+      const [row] = await sql<{ n: number }[]>`
+        select count(*)::int as n from orders.outbox where type = 'ecommerce.orders.v1.OrderCreated'`;
+      return row?.n ?? 0;
+    });
+    const windowMs = [windowStart.getTime(), windowEnd.getTime()];
+    const created = (await orderCreatedOnStream(natsUrl, namespace)).filter(
+      (event) => event.occurredMs >= (windowMs[0] as number) && event.occurredMs <= (windowMs[1] as number),
+    );
+    const eventIds = created.map((event) => event.id);
+    await waitFor("reached the statistics", async () => {
+      const [row] = await sql<{ n: number }[]>`
+        select count(*)::int as n from statistics.inbox where event_id = any(${eventIds}::uuid[])`;
+      return eventIds.length - (row?.n ?? 0);
+    });
+    const appliedAt = new Map(
+      (
+        await sql<{ id: string; appliedAt: Date }[]>`
+          select event_id::text as id, applied_at as "appliedAt" from statistics.inbox
+          where event_id = any(${eventIds}::uuid[])`
+      ).map((row) => [row.id, row.appliedAt.getTime()]),
+    );
+    const lags = created.map((event) => ({
+      second: Math.floor(event.occurredMs / 1000),
+      ms: (appliedAt.get(event.id) as number) - event.occurredMs,
+      relayMs: event.storedMs - event.occurredMs,
+    }));
     if (process.env.BENCH_LAG_DEBUG) {
-      const perSecond = await sql`
-        select date_trunc('second', o.occurred_at) as second, count(*)::int as n,
-          round(avg(extract(epoch from (i.applied_at - o.occurred_at)) * 1000))::int as avg_ms,
-          round(avg(extract(epoch from (o.published_at - o.occurred_at)) * 1000))::int as relay_ms
-        from orders.outbox o join statistics.inbox i on i.event_id = o.id
-        where o.type = 'ecommerce.orders.v1.OrderCreated'
-        group by 1 order by 1`;
-      console.table(perSecond);
+      const perSecond = new Map<number, { n: number; ms: number; relayMs: number }>();
+      for (const lag of lags) {
+        const sums = perSecond.get(lag.second) ?? { n: 0, ms: 0, relayMs: 0 };
+        perSecond.set(lag.second, {
+          n: sums.n + 1,
+          ms: sums.ms + lag.ms,
+          relayMs: sums.relayMs + lag.relayMs,
+        });
+      }
+      console.table(
+        [...perSecond].map(([second, sums]) => ({
+          second: new Date(second * 1000).toISOString(),
+          n: sums.n,
+          avg_ms: Math.round(sums.ms / sums.n),
+          relay_ms: Math.round(sums.relayMs / sums.n),
+        })),
+      );
     }
     return {
       ratePerSecond,
@@ -274,6 +305,37 @@ async function runThroughThePlatform(
     rmSync(dataDir, { recursive: true, force: true });
     await database.drop();
     await deleteStream(natsUrl, namespace);
+  }
+}
+
+/**
+ * Every `order.created` event on the deployment's stream (headers only): its id, when its order
+ * committed (the event's occurred-at) and when JetStream stored it, in ms since the epoch.
+ */
+async function orderCreatedOnStream(
+  natsUrl: string,
+  namespace: string,
+): Promise<{ id: string; occurredMs: number; storedMs: number }[]> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const consumer = await nc.jetstream().consumers.get(streamNameFor(namespace), {
+      filterSubjects: `${namespace}.orders.order.created`,
+      headers_only: true,
+    });
+    const events: { id: string; occurredMs: number; storedMs: number }[] = [];
+    const messages = await consumer.consume();
+    for await (const msg of messages) {
+      events.push({
+        id: msg.headers?.get(MSG_ID_HEADER) ?? "",
+        occurredMs: Date.parse(msg.headers?.get(EVENT_OCCURRED_AT_HEADER) ?? ""),
+        storedMs: msg.info.timestampNanos / 1e6,
+      });
+      if (msg.info.pending === 0) break;
+    }
+    messages.stop();
+    return events;
+  } finally {
+    await nc.close();
   }
 }
 
@@ -383,7 +445,7 @@ export function printStatisticsLagFigures(figures: LagFigures | undefined): void
   console.log("|---|---|---|---|---|");
   for (const [name, value] of [
     ["order committed → applied (outbox occurred_at → inbox applied_at), every order", figures.db],
-    ["  of which: order committed → picked up by the outbox relay", figures.relay],
+    ["  of which: order committed → stored by JetStream (the relay published it)", figures.relay],
     ["201 received → visible in GET /stats/user-orders (polling), probes", figures.api],
     ["statistics consumer alone: published to JetStream → applied (no order traffic)", figures.consumerAlone],
   ] as const) {

@@ -64,13 +64,10 @@ describe("embedded event delivery (PGlite, in-process bus)", () => {
   const relayOn = (bus: ReturnType<typeof createInProcessBus>) =>
     new OutboxRelay({ db: database.db, table: ordersOutbox, bus, logger, name: "orders" });
 
-  const isMarked = async (eventId: string) => {
-    const [row] = await database.db
-      .select({ publishedAt: ordersOutbox.publishedAt })
-      .from(ordersOutbox)
-      .where(eq(ordersOutbox.id, eventId));
-    return row?.publishedAt !== null && row?.publishedAt !== undefined;
-  };
+  /** The relay deletes a row once every subscriber has handled its event. */
+  const outboxRow = async (eventId: string) =>
+    (await database.db.select().from(ordersOutbox).where(eq(ordersOutbox.id, eventId)))[0];
+  const isPublished = async (eventId: string) => (await outboxRow(eventId)) === undefined;
 
   const userStats = async (userId: string) => {
     const [row] = await database.db
@@ -102,7 +99,7 @@ describe("embedded event delivery (PGlite, in-process bus)", () => {
     const firstRun = relayOn(bus1).runOnce();
     for (let tries = 0; tries < 200 && !handlerStarted; tries++) await new Promise((r) => setTimeout(r, 5));
     expect(handlerStarted).toBe(true);
-    expect(await isMarked(eventId)).toBe(false);
+    expect(await isPublished(eventId)).toBe(false);
 
     // Process 2 starts on the same database with the real statistics consumer.
     const bus2 = createInProcessBus();
@@ -113,11 +110,11 @@ describe("embedded event delivery (PGlite, in-process bus)", () => {
       expect(result.error).toBeUndefined();
       expect(result.published).toBe(1);
       expect(await userStats("crash-user")).toEqual({ totalOrders: 1, totalSpentCents: 1500n });
-      expect(await isMarked(eventId)).toBe(true);
+      expect(await isPublished(eventId)).toBe(true);
     } finally {
       await consumer.stop();
       await bus2.close();
-      // Let process 1's abandoned run finish: its handler "died", so it marks nothing.
+      // Let process 1's abandoned run finish: its handler "died", so it deletes nothing.
       die(new Error("process 1 died"));
       const abandoned = await firstRun;
       expect(abandoned.published).toBe(0);
@@ -126,6 +123,9 @@ describe("embedded event delivery (PGlite, in-process bus)", () => {
 
   it("a handler that fails keeps the row for the next run; the repeat is applied once", async () => {
     const eventId = await commitOrderCreated(database, "retry-user", 700n);
+    const { seq: _seq, ...committed } = (await outboxRow(eventId)) as NonNullable<
+      Awaited<ReturnType<typeof outboxRow>>
+    >;
     const bus = createInProcessBus();
     const consumer = new StatisticsConsumer(database.db, bus, logger, new Registry());
     await consumer.start();
@@ -138,18 +138,18 @@ describe("embedded event delivery (PGlite, in-process bus)", () => {
       const failed = await relay.runOnce();
       expect(failed.error).toBeDefined();
       expect(failed.published).toBe(0);
-      expect(await isMarked(eventId)).toBe(false);
+      expect(await isPublished(eventId)).toBe(false);
       expect(await userStats("retry-user")).toBeUndefined();
 
       await database.db.execute(sql`alter table statistics.user_order_stats drop constraint refuse_writes`);
       const retried = await relay.runOnce();
       expect(retried.error).toBeUndefined();
       expect(retried.published).toBe(1);
-      expect(await isMarked(eventId)).toBe(true);
+      expect(await isPublished(eventId)).toBe(true);
       expect(await userStats("retry-user")).toEqual({ totalOrders: 1, totalSpentCents: 700n });
 
-      // A crash after the effect committed but before the row was marked: delivered again, counted once.
-      await database.db.update(ordersOutbox).set({ publishedAt: null }).where(eq(ordersOutbox.id, eventId));
+      // A crash after the effect committed but before the row was deleted: delivered again, counted once.
+      await database.db.insert(ordersOutbox).values(committed);
       const repeated = await relay.runOnce();
       expect(repeated.published).toBe(1);
       expect(await userStats("retry-user")).toEqual({ totalOrders: 1, totalSpentCents: 700n });
@@ -171,7 +171,7 @@ describe("embedded event delivery (PGlite, in-process bus)", () => {
     try {
       const result = await relayOn(bus).runOnce();
       expect(result.error).toBeDefined();
-      expect(await isMarked(eventId)).toBe(false);
+      expect(await isPublished(eventId)).toBe(false);
       await consumer.start();
       expect((await relayOn(bus).runOnce()).published).toBe(1);
       expect(await userStats("absent-user")).toEqual({ totalOrders: 1, totalSpentCents: 100n });
@@ -284,11 +284,8 @@ describe.skipIf(!process.env.DATABASE_URL)("stopping without NATS (PostgreSQL, i
       // up to a second away, so only the flush at stop can take it.
       const eventId = await commitOrderCreated(other, "stop-user", 700n);
       await app.stop();
-      const [row] = await other.db
-        .select({ publishedAt: ordersOutbox.publishedAt })
-        .from(ordersOutbox)
-        .where(eq(ordersOutbox.id, eventId));
-      expect(row?.publishedAt).not.toBeNull();
+      const [row] = await other.db.select().from(ordersOutbox).where(eq(ordersOutbox.id, eventId));
+      expect(row).toBeUndefined(); // published, so deleted
       const [stats] = await other.db
         .select()
         .from(userOrderStats)

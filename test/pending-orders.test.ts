@@ -13,6 +13,7 @@ import { createLogger } from "../src/platform/logger.js";
 import { type ChildApp, startChildApp } from "./support/child-app.js";
 import {
   createServiceDeployment,
+  eventsOnStream,
   type ServiceDeployment,
   serviceUrls,
   testToken,
@@ -23,6 +24,9 @@ import { expectProblem } from "./support/problem-assertions.js";
 import { availableSetups, type InProcessSetup, startTestApp, type TestApp } from "./support/test-app.js";
 
 const services = !Array.isArray(serviceUrls());
+/** The order.status_changed events a deployment published (the stream keeps one per event id). */
+const statusChanges = (deployment: ServiceDeployment) => () =>
+  eventsOnStream(deployment.env.NATS_URL as string, deployment.namespace, "orders.order.status_changed");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(
@@ -189,10 +193,7 @@ describe.skipIf(!services)("pending orders on the real services", () => {
         { status: "paid", n: 1 },
       ]);
       // One order.status_changed event per cancellation, whichever replica made it.
-      const [events] = await sql<{ n: number }[]>`
-        select count(*)::int as n from orders.outbox
-        where type = 'ecommerce.orders.v1.OrderStatusChanged'`;
-      expect(events?.n).toBe(59 + 1);
+      expect(await eventually(statusChanges(deployment), 59 + 1, 10_000)).toBe(59 + 1);
       const [held] = await sql<{ n: number }[]>`
         select count(*)::int as n from orders.pending_counts where pending <> 0`;
       expect(held?.n).toBe(0);
@@ -260,9 +261,7 @@ describe.skipIf(!services)("pending orders on the real services", () => {
       const [cancelled] = await sql<{ n: number }[]>`
         select count(*)::int as n from orders.orders where status = 'cancelled'`;
       expect(cancelled?.n).toBe(150);
-      const [events] = await sql<{ n: number }[]>`
-        select count(*)::int as n from orders.outbox where type = 'ecommerce.orders.v1.OrderStatusChanged'`;
-      expect(events?.n).toBe(150);
+      expect(await eventually(statusChanges(deployment), 150, 10_000)).toBe(150);
       console.log(
         `pending-order expiry killed after cancelling ${midway?.n} of 150; the survivor did the rest`,
       );

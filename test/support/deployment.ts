@@ -36,6 +36,22 @@ export async function deleteStream(natsUrl: string, namespace: string): Promise<
   }
 }
 
+/**
+ * How many events the deployment's stream holds on `subject` (relative to the namespace): one per
+ * event id, as the broker drops repeats. The outbox keeps a row only until it is published.
+ */
+export async function eventsOnStream(natsUrl: string, namespace: string, subject: string): Promise<number> {
+  const nc = await connect({ servers: natsUrl, timeout: 2000 });
+  try {
+    const jsm = await nc.jetstreamManager();
+    const full = `${namespace}.${subject}`;
+    const info = await jsm.streams.info(streamNameFor(namespace), { subjects_filter: full });
+    return info.state.subjects?.[full] ?? 0;
+  } finally {
+    await nc.close();
+  }
+}
+
 /** The real services this run was given, or the names of the variables that are missing. */
 export function serviceUrls(): { databaseUrl: string; natsUrl: string; redisUrl: string } | string[] {
   const { DATABASE_URL, NATS_URL, REDIS_URL } = process.env;

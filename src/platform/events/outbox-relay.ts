@@ -1,10 +1,10 @@
 /**
- * Publishes a module's outbox rows to the event bus and marks them published: batches in `seq`
- * order under `FOR UPDATE SKIP LOCKED`, stopping at the first refusal and retrying after a backoff;
- * to the in-process bus, row by row through `deliver`. Why that loses and doubles nothing:
+ * Publishes a module's outbox rows to the event bus and deletes them: batches in `seq` order under
+ * `FOR UPDATE SKIP LOCKED`, stopping at the first refusal and retrying after a backoff; to the
+ * in-process bus, row by row through `deliver`. Why that loses and doubles nothing:
  * docs/guarantees.md, "No lost or doubled events".
  */
-import { asc, count, inArray, isNull, lt, sql } from "drizzle-orm";
+import { asc, count } from "drizzle-orm";
 import { backoffDelay } from "../backoff.js";
 import { anyOf } from "../db/any-of.js";
 import type { Db, Tx } from "../db/database.js";
@@ -42,10 +42,6 @@ export interface OutboxRelayOptions {
   maxBackoffMs?: number;
   /** Where to register `outbox_backlog`, `outbox_published_total`, `outbox_publish_failures_total`. */
   metrics?: Registry;
-  /** Published rows older than this are deleted; `null` keeps them. Default one day. */
-  retainPublishedMs?: number | null;
-  /** How often to delete old published rows. Default 10 minutes. */
-  purgeIntervalMs?: number;
 }
 
 export interface RunResult {
@@ -65,8 +61,6 @@ export class OutboxRelay {
   private readonly batchWindowMs: number;
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
-  private readonly retainPublishedMs: number | null;
-  private readonly purgeIntervalMs: number;
   private readonly metrics: RelayMetrics | undefined;
 
   private running = false;
@@ -76,7 +70,6 @@ export class OutboxRelay {
   private readonly pause = new InterruptibleSleep();
   /** Whether the wait in progress is the idle poll (not a backoff or the batch window). */
   private idle = false;
-  private lastPurge = 0;
   /** Whether the last run of the loop failed (then stop() does not try a flush). */
   private lastRunFailed = false;
 
@@ -91,8 +84,6 @@ export class OutboxRelay {
     this.batchWindowMs = options.batchWindowMs ?? 10;
     this.minBackoffMs = options.minBackoffMs ?? 100;
     this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
-    this.retainPublishedMs = options.retainPublishedMs === undefined ? 86_400_000 : options.retainPublishedMs;
-    this.purgeIntervalMs = options.purgeIntervalMs ?? 10 * 60_000;
     this.metrics = options.metrics ? relayMetrics(options.metrics) : undefined;
   }
 
@@ -101,7 +92,6 @@ export class OutboxRelay {
     if (this.running) return;
     this.running = true;
     this.lastRunFailed = false;
-    this.lastPurge = Date.now();
     this.metrics?.relays.add(this);
     this.loop = this.run();
   }
@@ -148,14 +138,14 @@ export class OutboxRelay {
     if (this.idle) this.pause.interrupt();
   }
 
-  /** Number of rows not yet published. */
+  /** Number of rows not yet published: every row the table holds. */
   async backlog(): Promise<number> {
-    const [row] = await this.db.select({ n: count() }).from(this.table).where(isNull(this.table.publishedAt));
+    const [row] = await this.db.select({ n: count() }).from(this.table);
     return row?.n ?? 0;
   }
 
   /**
-   * One batch: publishes up to `batchSize` rows and marks them. Resolves with what happened; it
+   * One batch: publishes up to `batchSize` rows and deletes them. Resolves with what happened; it
    * does not throw. Exposed for tools and tests; the started relay calls it on its own.
    */
   async runOnce(): Promise<RunResult> {
@@ -164,23 +154,23 @@ export class OutboxRelay {
     try {
       if (deliver !== undefined) {
         // A bus whose `deliver` resolves only once every subscriber has handled the event: the
-        // rows are read and marked in statements of their own, with no transaction held while the
+        // rows are read and deleted in statements of their own, with no transaction held while the
         // handlers run (PGlite runs one transaction at a time, so a handler writing to the
-        // database would wait forever for the relay's), and marked only after their delivery. A
-        // crash in between leaves them unmarked, to be delivered again after the restart;
+        // database would wait forever for the relay's), and deleted only after their delivery. A
+        // crash in between leaves them in place, to be delivered again after the restart;
         // subscribers are idempotent. Without the row lock, relays of several processes on one
         // database may both deliver a row, each to its own process's subscribers: at least once,
         // as everywhere else.
-        sent = await deliverInTurn(await this.unpublished(this.db, false), deliver);
-        await this.markPublished(this.db, sent.done);
+        sent = await deliverInTurn(await this.oldest(this.db, false), deliver);
+        await this.deletePublished(this.db, sent.done);
       } else {
         await this.db.transaction(async (tx) => {
-          sent = await publishTogether(await this.unpublished(tx, true), this.bus);
-          await this.markPublished(tx, sent.done);
+          sent = await publishTogether(await this.oldest(tx, true), this.bus);
+          await this.deletePublished(tx, sent.done);
         });
       }
     } catch (error) {
-      // The database failed: nothing was marked, and whatever was sent is sent again later.
+      // The database failed: nothing was deleted, and whatever was sent is sent again later.
       this.metrics?.failures.inc({ outbox: this.name });
       return { published: 0, error };
     }
@@ -191,20 +181,19 @@ export class OutboxRelay {
     return { published, error: sent.error.reason };
   }
 
-  /** The next batch of unpublished rows in `seq` order; `lock`: FOR UPDATE SKIP LOCKED. */
-  private unpublished(db: Db | Tx, lock: boolean): Promise<OutboxRow[]> {
-    const query = db
-      .select()
-      .from(this.table)
-      .where(isNull(this.table.publishedAt))
-      .orderBy(asc(this.table.seq))
-      .limit(this.batchSize);
+  /** The next batch of rows in `seq` order; `lock`: FOR UPDATE SKIP LOCKED. */
+  private oldest(db: Db | Tx, lock: boolean): Promise<OutboxRow[]> {
+    const query = db.select().from(this.table).orderBy(asc(this.table.seq)).limit(this.batchSize);
     return lock ? query.for("update", { skipLocked: true }) : query;
   }
 
-  private async markPublished(db: Db | Tx, ids: readonly string[]): Promise<void> {
+  /**
+   * Published rows leave the table: a delete writes less than marking them (no new row version, no
+   * index entry), and the table keeps only what waits, so no statement on it grows with history.
+   */
+  private async deletePublished(db: Db | Tx, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await db.update(this.table).set({ publishedAt: sql`now()` }).where(anyOf(this.table.id, ids));
+    await db.delete(this.table).where(anyOf(this.table.id, ids));
   }
 
   private async run(): Promise<void> {
@@ -231,8 +220,6 @@ export class OutboxRelay {
       failures = 0;
       // A full batch means there is probably more; a wake during the run means new rows.
       if (result.published >= this.batchSize || this.wakeRequested) continue;
-      await this.purgeIfDue();
-      if (!this.running || this.wakeRequested) continue;
       await this.wait(this.pollIntervalMs, true);
     }
   }
@@ -243,27 +230,6 @@ export class OutboxRelay {
       await this.pause.sleep(ms);
     } finally {
       this.idle = false;
-    }
-  }
-
-  private async purgeIfDue(): Promise<void> {
-    if (this.retainPublishedMs === null || Date.now() - this.lastPurge < this.purgeIntervalMs) return;
-    this.lastPurge = Date.now();
-    const table = this.table;
-    const cutoff = new Date(Date.now() - this.retainPublishedMs);
-    try {
-      // In chunks, so a large backlog of old rows never becomes one long transaction.
-      for (let chunk = 0; chunk < 20 && this.running; chunk++) {
-        const old = this.db
-          .select({ id: table.id })
-          .from(table)
-          .where(lt(table.publishedAt, cutoff))
-          .limit(1_000);
-        const deleted = await this.db.delete(table).where(inArray(table.id, old)).returning({ id: table.id });
-        if (deleted.length < 1_000) break;
-      }
-    } catch (error) {
-      this.logger.warn({ err: error }, "could not delete old published outbox rows");
     }
   }
 }

@@ -2,9 +2,9 @@
  * The outbox table every event-emitting module owns in its own PostgreSQL schema. A module writes
  * its events here in the same transaction as the change they describe; an {@link OutboxRelay}
  * publishes them to the bus afterwards. drizzle-kit generates the migration from the module's
- * schema file that calls {@link defineOutboxTable}.
+ * schema file that calls {@link defineOutboxTable}. A row lives until the relay has published it:
+ * the relay deletes it in the transaction that saw the bus accept it.
  */
-import { sql } from "drizzle-orm";
 import { bigint, customType, index, type PgSchema, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 /**
@@ -55,12 +55,10 @@ export function defineOutboxTable(schema: PgSchema) {
       payload: bytea("payload").notNull(),
       traceContext: text("trace_context"),
       occurredAt: timestamp("occurred_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
-      publishedAt: timestamp("published_at", { withTimezone: true, mode: "date" }),
     },
-    (table) => [
-      // The relay's only query: unpublished rows in seq order. Stays tiny however big the table is.
-      index("outbox_unpublished_idx").on(table.seq).where(sql`${table.publishedAt} is null`),
-    ],
+    // The relay's query: the oldest rows, in seq order. Rows are deleted once published, so the
+    // table holds only what waits for the bus.
+    (table) => [index("outbox_seq_idx").on(table.seq)],
   );
 }
 
