@@ -161,8 +161,27 @@ export function startPlatform(
   env: Record<string, string>,
   checkout?: string,
 ): Promise<ChildProcess> {
+  return startPlatformScript("src/main.ts", port, env, checkout);
+}
+
+/**
+ * startPlatform as `npm start` runs it: built once (its prestart), then `node dist/main.js`, at
+ * the default log level (an access-log line per request on stdout, read and dropped as a log
+ * shipper would), with the bench's secret so that the bench can mint its customers' tokens.
+ */
+export function startBuiltPlatform(port: number, env: Record<string, string>): Promise<ChildProcess> {
+  buildOnce();
+  return startPlatformScript("dist/main.js", port, { LOG_LEVEL: "info", ...env });
+}
+
+function startPlatformScript(
+  script: string,
+  port: number,
+  env: Record<string, string>,
+  checkout?: string,
+): Promise<ChildProcess> {
   return startNodeProcess(
-    "src/main.ts",
+    script,
     [],
     {
       PORT: String(port),
@@ -173,28 +192,6 @@ export function startPlatform(
     },
     /listening on/,
     checkout,
-  );
-}
-
-/**
- * startPlatform as `npm start` runs it: built once (its prestart), then `node dist/main.js`, at
- * the default log level (an access-log line per request on stdout, read and dropped as a log
- * shipper would), with the bench's secret so that the bench can mint its customers' tokens.
- */
-export function startBuiltPlatform(port: number, env: Record<string, string>): Promise<ChildProcess> {
-  buildOnce();
-  return startNodeProcess(
-    "dist/main.js",
-    [],
-    {
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      JWT_SECRET: BENCH_SECRET,
-      NAMESPACE: uniqueNamespace("bench"),
-      LOG_LEVEL: "info",
-      ...env,
-    },
-    /listening on/,
   );
 }
 

@@ -244,9 +244,9 @@ async function runThroughThePlatform(
         select count(*)::int as n from orders.outbox where type = 'ecommerce.orders.v1.OrderCreated'`;
       return row?.n ?? 0;
     });
-    const windowMs = [windowStart.getTime(), windowEnd.getTime()];
+    const [from, to] = [windowStart.getTime(), windowEnd.getTime()];
     const created = (await orderCreatedOnStream(natsUrl, namespace)).filter(
-      (event) => event.occurredMs >= (windowMs[0] as number) && event.occurredMs <= (windowMs[1] as number),
+      (event) => event.occurredMs >= from && event.occurredMs <= to,
     );
     const eventIds = created.map((event) => event.id);
     await waitFor("reached the statistics", async () => {
@@ -444,7 +444,7 @@ export function printStatisticsLagFigures(figures: LagFigures | undefined): void
   console.log("| measure | samples | p50 ms | p99 ms | max ms |");
   console.log("|---|---|---|---|---|");
   for (const [name, value] of [
-    ["order committed → applied (outbox occurred_at → inbox applied_at), every order", figures.db],
+    ["order committed → applied (the event's occurred-at → inbox applied_at), every order", figures.db],
     ["  of which: order committed → stored by JetStream (the relay published it)", figures.relay],
     ["201 received → visible in GET /stats/user-orders (polling), probes", figures.api],
     ["statistics consumer alone: published to JetStream → applied (no order traffic)", figures.consumerAlone],

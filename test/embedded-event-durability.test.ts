@@ -123,9 +123,7 @@ describe("embedded event delivery (PGlite, in-process bus)", () => {
 
   it("a handler that fails keeps the row for the next run; the repeat is applied once", async () => {
     const eventId = await commitOrderCreated(database, "retry-user", 700n);
-    const { seq: _seq, ...committed } = (await outboxRow(eventId)) as NonNullable<
-      Awaited<ReturnType<typeof outboxRow>>
-    >;
+    const { seq: _seq, ...committed } = (await outboxRow(eventId)) as typeof ordersOutbox.$inferSelect;
     const bus = createInProcessBus();
     const consumer = new StatisticsConsumer(database.db, bus, logger, new Registry());
     await consumer.start();

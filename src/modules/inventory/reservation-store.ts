@@ -72,7 +72,7 @@ export class ReservationStore {
   ): Promise<{ reservation: Reservation; changes: StockChange[] }> {
     const merged = mergeLines(lines);
     const expiresAt = new Date(now.getTime() + ttlMs);
-    const { events, changes } = stockChanges(
+    const { event, change } = stockChange(
       orderId,
       merged.map((line) => ({ productId: line.productId, delta: -line.quantity })),
       now,
@@ -80,11 +80,11 @@ export class ReservationStore {
     const rows = await RESERVE_STATEMENT.rows<ReserveRow>(
       this.db,
       merged.length,
-      reserveValues(orderId, merged, expiresAt, now, events),
+      reserveValues(orderId, merged, expiresAt, now, event),
     );
     const first = rows[0];
     if (first?.claimed) {
-      return { reservation: { orderId, lines: rows.map(reservedLine), expiresAt }, changes };
+      return { reservation: { orderId, lines: rows.map(reservedLine), expiresAt }, changes: [change] };
     }
     const servable = rows.every((row) => row.found && (row.stock as number) >= row.quantity);
     // The order id already holds a reservation (committed before, or concurrently): answer it.
@@ -152,9 +152,11 @@ export class ReservationStore {
           .returning({ id: products.id });
         if (row !== undefined) returned.push({ productId: row.id, delta: line.quantity });
       }
-      const { events, changes } = stockChanges(orderId, returned, now);
-      await appendToOutbox(tx, inventoryOutbox, events);
-      return { released: true, changes };
+      // Every product deleted since: no stock returned, nothing to announce.
+      if (returned.length === 0) return { released: true, changes: [] };
+      const { event, change } = stockChange(orderId, returned, now);
+      await appendToOutbox(tx, inventoryOutbox, [event]);
+      return { released: true, changes: [change] };
     });
   }
 
@@ -183,18 +185,14 @@ export class ReservationStore {
   }
 }
 
-/** The stock event announcing `deltas` for an order (none when nothing changed), and its change. */
-function stockChanges(
+/** The one stock event announcing `deltas` for an order, and the change it announces. */
+function stockChange(
   orderId: string,
   deltas: readonly StockDelta[],
   now: Date,
-): { events: NewOutboxEvent[]; changes: StockChange[] } {
-  if (deltas.length === 0) return { events: [], changes: [] };
+): { event: NewOutboxEvent; change: StockChange } {
   const event = stockChangedEvent(orderId, deltas, now);
-  return {
-    events: [event],
-    changes: [{ productIds: deltas.map((delta) => delta.productId), eventId: event.id }],
-  };
+  return { event, change: { productIds: deltas.map((delta) => delta.productId), eventId: event.id } };
 }
 
 /** One line per product, quantities added, in product id order (the lock order). */

@@ -43,16 +43,15 @@ export const RESERVE_STATEMENT = new ShapedStatement<number>(reserveStatement, S
 
 /**
  * @param wanted one line per product, in product id order (mergeLines).
- * @param events the stock event the reservation appends to the outbox (one, for every line).
+ * @param event the stock event the reservation appends to the outbox (one, for every line).
  */
 export function reserveValues(
   orderId: string,
   wanted: WantedLine[],
   expiresAt: Date,
   now: Date,
-  events: NewOutboxEvent[],
+  event: NewOutboxEvent,
 ): Record<string, unknown> {
-  if (events.length !== 1) throw new Error("one stock event per reservation");
   const values: Record<string, unknown> = {
     orderId,
     expiresAt: expiresAt.toISOString(),
@@ -62,7 +61,7 @@ export function reserveValues(
     values[`product${index}`] = line.productId;
     values[`quantity${index}`] = line.quantity;
   });
-  outboxPlaceholderValues(events, "event", values);
+  outboxPlaceholderValues([event], "event", values);
   return values;
 }
 
