@@ -1,13 +1,18 @@
 /**
- * The cached product read of two checkouts of this repository, head to head: both platforms run at
- * once (with the services of the environment: DATABASE_URL, NATS_URL, REDIS_URL), each on a fresh
- * database and a namespace of its own, and are loaded in alternating rounds, so that the machine's
- * drift hits both alike. Prints B's throughput over A's, overall and per pair of rounds, and the
- * CPU each platform process spent per request (less sensitive to the machine's noise). For
- * "did this change cost the hot read anything", which two separate `npm run bench` runs on a noisy
- * machine cannot resolve below ~10 %.
+ * Two checkouts of this repository, head to head: both platforms run at once (with the services of
+ * the environment: DATABASE_URL, NATS_URL, REDIS_URL), each on a fresh database and a namespace of
+ * its own, and are loaded in alternating rounds, so that the machine's drift hits both alike.
+ * Prints B's throughput over A's, overall and per pair of rounds, and the CPU each platform process
+ * and its PostgreSQL backends spent per request (less sensitive to the machine's noise). For "did
+ * this change cost anything", which two separate `npm run bench` runs on a noisy machine cannot
+ * resolve below ~10 %. Both are first warmed in turns until steady (warmUp in load.ts).
  *
  *   npx tsx bench/compare-checkouts.ts <checkout A> <checkout B> [rounds=10] [seconds per round=3]
+ *
+ * COMPARE_WORKLOAD picks the load: `read` (default; the cached product read) or `orders` (POST
+ * /orders, two lines spread over 100 products, 5,000 customers, as the order-create bench).
+ * COMPARE_BUILT=1 runs each checkout as `npm start` does (built, `node dist/main.js`, log level
+ * info) rather than under tsx.
  *
  * The same checkout twice compares two settings: COMPARE_B_ENV='{"LOG_LEVEL":"warn"}' adds
  * variables to B's environment, and COMPARE_B_TRACED=1 starts B with tracing on, exporting to a
@@ -17,13 +22,25 @@
  * A checkout is a directory with node_modules (a `git worktree` with a symlink to this one's).
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createTestDatabase } from "../test/support/test-database.js";
-import { createBenchProduct, runLoad, startPlatform } from "./load.js";
+import { mintToken } from "../src/platform/auth/mint-token.js";
+import { deleteStream } from "../test/support/deployment.js";
+import { createTestDatabase, type TestDatabase, uniqueNamespace } from "../test/support/test-database.js";
+import {
+  BENCH_SECRET,
+  createBenchProduct,
+  customerRotation,
+  type LoadResult,
+  runLoad,
+  startBuiltPlatform,
+  startPlatform,
+  warmUp,
+  warmUpCurve,
+} from "./load.js";
 
 const [dirA, dirB, roundsText = "10", secondsText = "3"] = process.argv.slice(2);
 if (!dirA || !dirB || !process.env.DATABASE_URL) {
@@ -32,22 +49,80 @@ if (!dirA || !dirB || !process.env.DATABASE_URL) {
   );
   process.exit(2);
 }
-async function start(
-  checkout: string,
-  port: number,
-  namespace: string,
-  extraEnv: Record<string, string> = {},
-): Promise<{ child: ChildProcess; url: string }> {
+const workload = process.env.COMPARE_WORKLOAD ?? "read";
+if (workload !== "read" && workload !== "orders") {
+  console.error(`COMPARE_WORKLOAD is read or orders, not ${workload}`);
+  process.exit(2);
+}
+
+interface Side {
+  child: ChildProcess;
+  database: TestDatabase;
+  namespace: string;
+  /** Loads the side for `seconds`. */
+  load(seconds: number): Promise<LoadResult>;
+}
+
+async function start(checkout: string, port: number, extraEnv: Record<string, string> = {}): Promise<Side> {
   const database = await createTestDatabase(process.env.DATABASE_URL as string);
+  const namespace = uniqueNamespace("ab");
   const env = {
     DATABASE_URL: database.url,
     NAMESPACE: namespace,
     DATA_DIR: mkdtempSync(path.join(tmpdir(), "ab-")),
     ...extraEnv,
   };
-  const child = await startPlatform(port, env, checkout);
-  return { child, url: await createBenchProduct(`http://127.0.0.1:${port}`) };
+  const child =
+    process.env.COMPARE_BUILT === "1"
+      ? await startBuiltPlatform(port, env, checkout)
+      : await startPlatform(port, env, checkout);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const load = workload === "read" ? readLoad(await createBenchProduct(baseUrl)) : await orderLoad(baseUrl);
+  return { child, database, namespace, load };
 }
+
+function readLoad(url: string): Side["load"] {
+  return (seconds) => runLoad({ url, durationSeconds: seconds });
+}
+
+const nextCustomer = workload === "orders" ? await customerRotation(5_000) : () => ({});
+/** POST /orders with two distinct lines over 100 products of ample stock, as the order-create bench. */
+async function orderLoad(baseUrl: string): Promise<Side["load"]> {
+  const admin = await mintToken(BENCH_SECRET, { sub: "bench-admin", role: "admin" });
+  const ids: string[] = [];
+  for (let index = 0; index < 100; index++) {
+    const response = await fetch(`${baseUrl}/products`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: `Product ${index}`, price_cents: 1000 + index, stock: 1_000_000 }),
+    });
+    ids.push(((await response.json()) as { id: string }).id);
+  }
+  const makeBody = () => {
+    const first = Math.floor(Math.random() * ids.length);
+    const second = (first + 1 + Math.floor(Math.random() * (ids.length - 1))) % ids.length;
+    return JSON.stringify({
+      items: [
+        { product_id: ids[first], quantity: 1 },
+        { product_id: ids[second], quantity: 1 },
+      ],
+    });
+  };
+  return async (seconds) => {
+    const result = await runLoad({
+      url: `${baseUrl}/orders`,
+      method: "POST",
+      durationSeconds: seconds,
+      headers: { "content-type": "application/json" },
+      makeBody,
+      makeHeaders: nextCustomer,
+    });
+    if (result.errors + result.non2xx > 0)
+      console.error(`${baseUrl}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+    return result;
+  };
+}
+
 /** An OTLP endpoint that reads each export and answers 200, keeping nothing. */
 async function startTraceSink(): Promise<string> {
   const sink = createServer((request, response) => {
@@ -62,27 +137,46 @@ const envB: Record<string, string> = {
   ...(JSON.parse(process.env.COMPARE_B_ENV ?? "{}") as Record<string, string>),
   ...(process.env.COMPARE_B_TRACED === "1" ? { OTEL_EXPORTER_OTLP_ENDPOINT: await startTraceSink() } : {}),
 };
-const a = await start(dirA, 9160, "abA");
-const b = await start(dirB, 9161, "abB", envB);
-await runLoad({ url: a.url, durationSeconds: 3 });
-await runLoad({ url: b.url, durationSeconds: 3 });
+const a = await start(dirA, 9160);
+const b = await start(dirB, 9161, envB);
+const [curveA = [], curveB = []] = await warmUp([a.load, b.load]);
+console.log(`warm-up: A ${warmUpCurve(curveA)}, B ${warmUpCurve(curveB)}`);
+
+interface Tally {
+  requests: number;
+  platformMicros: number;
+  postgresMicros: number;
+  requestsPerSecond: number;
+  /** CPU per request of the last round: platform, PostgreSQL. */
+  last: [number, number];
+}
+const tally = {
+  a: { requests: 0, platformMicros: 0, postgresMicros: 0, requestsPerSecond: 0, last: [0, 0] } as Tally,
+  b: { requests: 0, platformMicros: 0, postgresMicros: 0, requestsPerSecond: 0, last: [0, 0] } as Tally,
+};
 const ratios: number[] = [];
-let sumA = 0,
-  sumB = 0;
-const cpu = { a: { micros: 0, requests: 0 }, b: { micros: 0, requests: 0 } };
-/** B's CPU per request minus A's, per pair of rounds. */
-const cpuDifferences: number[] = [];
-const lastPerRequest = { a: 0, b: 0 };
-/** Loads one side for a round; adds the CPU its platform process (all its threads) spent to `cpu`. */
-async function round(side: "a" | "b"): Promise<number> {
-  const platform = side === "a" ? a : b;
-  const before = cpuMicros(platform.child.pid as number);
+/** B's CPU per request minus A's, per pair of rounds: platform, PostgreSQL. */
+const differences: { platform: number[]; postgres: number[] } = { platform: [], postgres: [] };
+
+/** Loads one side for a round; adds the CPU its platform process and its backends spent. */
+async function round(name: "a" | "b"): Promise<number> {
+  const side = name === "a" ? a : b;
+  const pid = side.child.pid as number;
+  const backends = backendsOf(side.database);
+  const platformBefore = cpuMicros(pid);
+  const postgresBefore = sumCpu(backends);
   const seconds = Number(secondsText);
-  const { requestsPerSecond } = await runLoad({ url: platform.url, durationSeconds: seconds });
-  const micros = cpuMicros(platform.child.pid as number) - before;
-  cpu[side].micros += micros;
-  cpu[side].requests += requestsPerSecond * seconds;
-  lastPerRequest[side] = micros / (requestsPerSecond * seconds);
+  const { requestsPerSecond } = await side.load(seconds);
+  const requests = requestsPerSecond * seconds;
+  const platform = cpuMicros(pid) - platformBefore;
+  // Backends started during the round count from zero.
+  const postgres = sumCpu(backendsOf(side.database), backends) - postgresBefore;
+  const t = tally[name];
+  t.requests += requests;
+  t.platformMicros += platform;
+  t.postgresMicros += postgres;
+  t.requestsPerSecond += requestsPerSecond;
+  t.last = [platform / requests, postgres / requests];
   return requestsPerSecond;
 }
 for (let r = 0; r < Number(roundsText); r++) {
@@ -91,29 +185,63 @@ for (let r = 0; r < Number(roundsText); r++) {
   const y = await round(second);
   const ra = first === "a" ? x : y,
     rb = first === "a" ? y : x;
-  sumA += ra;
-  sumB += rb;
   ratios.push(rb / ra);
-  cpuDifferences.push(lastPerRequest.b - lastPerRequest.a);
+  differences.platform.push(tally.b.last[0] - tally.a.last[0]);
+  differences.postgres.push(tally.b.last[1] - tally.a.last[1]);
 }
-ratios.sort((p, q) => p - q);
-const median = ratios[Math.floor(ratios.length / 2)] ?? Number.NaN;
-const perRequest = (side: "a" | "b") => (cpu[side].micros / cpu[side].requests).toFixed(1);
+const median = (values: number[]) =>
+  [...values].sort((p, q) => p - q)[Math.floor(values.length / 2)] ?? Number.NaN;
+const meanRate = (t: Tally) => t.requestsPerSecond / ratios.length;
 console.log(
-  `A ${Math.round(sumA / ratios.length)} req/s, B ${Math.round(sumB / ratios.length)} req/s, B/A ${(sumB / sumA).toFixed(3)}, median pair ${median.toFixed(3)}, pairs ${ratios.map((v) => v.toFixed(2)).join(" ")}`,
+  `${workload}: A ${Math.round(meanRate(tally.a))} req/s, B ${Math.round(meanRate(tally.b))} req/s, B/A ${(tally.b.requestsPerSecond / tally.a.requestsPerSecond).toFixed(3)}, median pair ${median(ratios).toFixed(3)}, pairs ${ratios.map((v) => v.toFixed(2)).join(" ")}`,
 );
-cpuDifferences.sort((p, q) => p - q);
-const medianDifference = cpuDifferences[Math.floor(cpuDifferences.length / 2)] ?? Number.NaN;
-console.log(
-  `platform CPU per request: A ${perRequest("a")} µs, B ${perRequest("b")} µs; B − A median pair ${medianDifference.toFixed(1)} µs, pairs ${cpuDifferences.map((v) => v.toFixed(1)).join(" ")}`,
-);
-a.child.kill("SIGTERM");
-b.child.kill("SIGTERM");
-await Promise.all([new Promise((r) => a.child.once("exit", r)), new Promise((r) => b.child.once("exit", r))]);
+for (const [label, key, list] of [
+  ["platform", "platformMicros", differences.platform],
+  ["PostgreSQL", "postgresMicros", differences.postgres],
+] as const) {
+  const perRequest = (t: Tally) => (t[key] / t.requests).toFixed(1);
+  console.log(
+    `${label} CPU per request: A ${perRequest(tally.a)} µs, B ${perRequest(tally.b)} µs; B − A median pair ${median(list).toFixed(1)} µs, pairs ${list.map((v) => v.toFixed(1)).join(" ")}`,
+  );
+}
+for (const side of [a, b]) side.child.kill("SIGTERM");
+await Promise.all([a, b].map((side) => new Promise((r) => side.child.once("exit", r))));
+for (const side of [a, b]) {
+  await side.database.drop();
+  if (process.env.NATS_URL) await deleteStream(process.env.NATS_URL, side.namespace);
+}
 
-/** User + system CPU time of process `pid` (all its threads) in µs, from /proc. */
+/** User + system CPU time of process `pid` (all its threads) in µs, from /proc; 0 once gone. */
 function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return 0;
+  }
+  const fields = stat.split(") ")[1]?.split(" ") ?? [];
   // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/** The PostgreSQL backends serving `database` (a local server: their titles name it). */
+function backendsOf(database: TestDatabase): number[] {
+  const name = new URL(database.url).pathname.slice(1);
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let title: string;
+    try {
+      title = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+    } catch {
+      continue;
+    }
+    if (title.startsWith("postgres: ") && title.includes(` ${name} `)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** The CPU of `pids`, and of `also` where not already among them. */
+function sumCpu(pids: number[], also: number[] = []): number {
+  return [...new Set([...pids, ...also])].reduce((sum, pid) => sum + cpuMicros(pid), 0);
 }

@@ -2,7 +2,8 @@
  * POST /orders with two lines on real PostgreSQL, through the whole platform (gateway → orders
  * module → StockService → inventory → PostgreSQL, three transactions), against a bare Hono route
  * doing the minimal work by hand with postgres.js in one transaction, in the same run. Two
- * workloads: lines spread over 100 products, and every order on the same two products.
+ * workloads: lines spread over 100 products, and every order on the same two products. Each side
+ * is loaded until its throughput stops rising first (warmUp in load.ts), and the curve printed.
  * Targets: ≥ 0.5 × the baseline's orders/s in both, no oversell, no errors but 409.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,6 +22,8 @@ import {
   startBuiltPlatform,
   startNodeProcess,
   stopProcess,
+  warmUp,
+  warmUpCurve,
 } from "./load.js";
 
 const APP_PORT = 9103;
@@ -30,6 +33,8 @@ const STOCK = 1_000_000;
 
 export interface OrderWorkloadFigures {
   workload: string;
+  /** Each side's warm-up rounds before the measured ones (orders/s). */
+  warmUp: { ours: number[]; baseline: number[] };
   ours: LoadResult;
   baseline: LoadResult;
   ratio: number;
@@ -116,8 +121,12 @@ export async function runOrderCreateBench(durationSeconds = 10): Promise<OrderCr
           // The baseline ignores the header; both sides send the same requests.
           makeHeaders: nextCustomer,
         });
-      await load(APP_PORT, 2);
-      await load(BASELINE_PORT, 2);
+      // Both until steady: the platform's V8 compiles its hot code for tens of seconds.
+      const [oursCurve = [], baselineCurve = []] = await warmUp([
+        (seconds) => load(APP_PORT, seconds),
+        (seconds) => load(BASELINE_PORT, seconds),
+      ]);
+      const warmed = { ours: oursCurve, baseline: baselineCurve };
       const rounds = 2;
       const ours: LoadResult[] = [];
       const base: LoadResult[] = [];
@@ -137,6 +146,7 @@ export async function runOrderCreateBench(durationSeconds = 10): Promise<OrderCr
       const baseMean = mean(base);
       workloads.push({
         workload,
+        warmUp: warmed,
         ours: oursMean,
         baseline: baseMean,
         ratio: oursMean.requestsPerSecond / baseMean.requestsPerSecond,
@@ -186,6 +196,10 @@ export function printOrderCreateFigures(figures: OrderCreateFigures | undefined)
       `| ${workload} | ${Math.round(ours.requestsPerSecond)} | ${Math.round(baseline.requestsPerSecond)} | ${ratio.toFixed(2)} | ${ours.p99Ms} | ${baseline.p99Ms} | ${ours.non2xx + ours.errors} | ${baseline.non2xx + baseline.errors} |`,
     );
   }
+  for (const { workload, warmUp: curves } of figures.workloads)
+    console.log(
+      `warm-up, ${workload} (3 s rounds until steady): platform ${warmUpCurve(curves.ours)}, baseline ${warmUpCurve(curves.baseline)}`,
+    );
   console.log(
     `units ordered − stock taken: platform ${figures.oursStockMismatch}, baseline ${figures.baselineStockMismatch} (0 = no oversell, no leak); target ratio ≥ 0.5`,
   );

@@ -6,7 +6,9 @@
  * - GET /products/:id, warm, 50 connections;
  * - POST /orders, two lines spread over 100 products, 50 connections, a customer token.
  *
- * Rounds of the two topologies alternate (ABBA order) so that drift on a shared machine hits both.
+ * Each side is first loaded until its throughput stops rising (warmUp in load.ts: V8 compiles for
+ * tens of seconds, longest in four processes), and the warm-up curves are printed. Then rounds of
+ * the two topologies alternate (ABBA order) so that drift on a shared machine hits both.
  * Where the time goes: CPU time (user + sys from /proc/<pid>/stat) per completed request of every
  * process of each topology, of the PostgreSQL backends serving its database, of the shared Redis
  * and NATS servers and of the load generator (this process). CPU is read before a round, when its
@@ -39,7 +41,16 @@ import {
   testToken,
 } from "../test/support/deployment.js";
 import { type SplitTopology, startSplitTopology } from "../test/support/topologies.js";
-import { customerRotation, type LoadResult, ratio, runLoad, startPlatform, stopProcess } from "./load.js";
+import {
+  customerRotation,
+  type LoadResult,
+  ratio,
+  runLoad,
+  startPlatform,
+  stopProcess,
+  warmUp,
+  warmUpCurve,
+} from "./load.js";
 
 const PRODUCTS = 100;
 const STOCK = 1_000_000;
@@ -76,6 +87,8 @@ export interface SideFigures {
 
 export interface TopologyWorkloadFigures {
   workload: string;
+  /** Each side's warm-up rounds before the measured ones (req/s). */
+  warmUp: Record<Side, number[]>;
   split: SideFigures;
   single: SideFigures;
 }
@@ -515,11 +528,13 @@ export async function runTopologyBench(durationSeconds = 10): Promise<TopologyFi
     ];
 
     for (const { workload, load } of definitions) {
-      // Warm both (JIT, caches, connection pools, keep-alive sockets between the processes).
-      for (const side of SIDES) {
-        await load(deployed[side], 2);
-        await settle(side);
-      }
+      // Warm both until steady (JIT, caches, connection pools, keep-alive sockets between the
+      // processes): the split's four processes each compile the same code, and take longer.
+      const [splitCurve = [], singleCurve = []] = await warmUp(
+        SIDES.map((side) => (seconds: number) => load(deployed[side], seconds)),
+      );
+      for (const side of SIDES) await settle(side);
+      const warmed = { split: splitCurve, single: singleCurve };
       const tallies: Record<Side, Tally> = { split: new Tally(), single: new Tally() };
       for (let round = 0; round < ROUNDS; round++) {
         const order = round % 2 === 0 ? SIDES : [...SIDES].reverse();
@@ -548,6 +563,7 @@ export async function runTopologyBench(durationSeconds = 10): Promise<TopologyFi
       const generatorSource: CpuSource = { name: LOAD_GENERATOR, exclusive: true, pids: async () => [] };
       workloads.push({
         workload,
+        warmUp: warmed,
         split: tallies.split.figures([...sourcesOf("split"), generatorSource]),
         single: tallies.single.figures([...sourcesOf("single"), generatorSource]),
       });
@@ -610,6 +626,11 @@ export function printTopologyFigures(figures: TopologyFigures | undefined): void
         `${split.load.non2xx + split.load.errors} / ${single.load.non2xx + single.load.errors} |`,
     );
   }
+
+  for (const { workload, warmUp: curves } of figures.workloads)
+    console.log(
+      `warm-up, ${workload} (3 s rounds until steady): split ${warmUpCurve(curves.split)}, single ${warmUpCurve(curves.single)}`,
+    );
 
   for (const { workload, split, single } of figures.workloads) {
     console.log(
