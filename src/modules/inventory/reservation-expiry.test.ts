@@ -109,7 +109,7 @@ onPostgres("reservation expiry on PostgreSQL, several processes: claiming", () =
     });
     const orderIds = Array.from({ length: 80 }, (_, i) => `claim-${product.id}-${i}`);
     for (const orderId of orderIds)
-      await a.reservations.reserve(orderId, [{ productId: product.id, quantity: 1 }], 1000, past());
+      await a.reservations.reserve(orderId, [{ productId: product.id, quantity: 1 }], 1000, { now: past() });
     // A reservation that has not expired yet is never claimed.
     await a.reservations.reserve(`fresh-${product.id}`, [{ productId: product.id, quantity: 1 }], 60_000);
 
@@ -139,7 +139,7 @@ onPostgres("reservation expiry on PostgreSQL, several processes: claiming", () =
       stock: 10,
     });
     const orderId = `lease-${product.id}`;
-    await reservations.reserve(orderId, [{ productId: product.id, quantity: 1 }], 1000, past());
+    await reservations.reserve(orderId, [{ productId: product.id, quantity: 1 }], 1000, { now: past() });
     const now = new Date();
     expect(await reservations.expired(now, 100, 30_000)).toContain(orderId);
     expect(await reservations.expired(now, 100, 30_000)).not.toContain(orderId);
@@ -168,7 +168,7 @@ onPostgres("reservation expiry on PostgreSQL, several processes: releasing", () 
         productId: item?.id as string,
         quantity: 1 + (i % 2),
       }));
-      await a.reservations.reserve(orderId, lines, 1000, past());
+      await a.reservations.reserve(orderId, lines, 1000, { now: past() });
     }
     const calls = new Map<string, string[]>();
     const outcomes: boolean[] = [];

@@ -5,14 +5,16 @@
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/test-database.js";
 import { StockChangedSchema } from "../../gen/ecommerce/inventory/v1/events_pb.js";
 import { type Database, openDatabase } from "../../platform/db/database.js";
 import { createLogger } from "../../platform/logger.js";
+import { stockChangedEvent } from "./product-events.js";
 import { ProductStore } from "./product-store.js";
 import { mergeLines, ReservationStore } from "./reservation-store.js";
+import { RESERVE_STATEMENT, type ReserveRow, reserveValues } from "./reserve-statement.js";
 import { inventoryOutbox } from "./schema.js";
 
 const logger = createLogger("silent");
@@ -243,8 +245,12 @@ onPostgres("stock reservations on PostgreSQL: release, confirmation and expiry",
   it("lists unconfirmed reservations past their expiry, and never confirmed ones", async () => {
     const product = await newProduct(10);
     const past = new Date(Date.now() - 120_000);
-    await reservations.reserve(`expired-${product.id}`, [{ productId: product.id, quantity: 1 }], 1000, past);
-    await reservations.reserve(`kept-${product.id}`, [{ productId: product.id, quantity: 1 }], 1000, past);
+    await reservations.reserve(`expired-${product.id}`, [{ productId: product.id, quantity: 1 }], 1000, {
+      now: past,
+    });
+    await reservations.reserve(`kept-${product.id}`, [{ productId: product.id, quantity: 1 }], 1000, {
+      now: past,
+    });
     expect(await reservations.confirm([`kept-${product.id}`, `kept-${product.id}`])).toEqual({
       released: [],
       unknown: [],
@@ -263,12 +269,9 @@ onPostgres("stock reservations on PostgreSQL: release, confirmation and expiry",
   it("the expiry job's release leaves a reservation its order confirmed meanwhile", async () => {
     const product = await newProduct(10);
     const orderId = `late-confirm-${product.id}`;
-    await reservations.reserve(
-      orderId,
-      [{ productId: product.id, quantity: 2 }],
-      1000,
-      new Date(Date.now() - 120_000),
-    );
+    await reservations.reserve(orderId, [{ productId: product.id, quantity: 2 }], 1000, {
+      now: new Date(Date.now() - 120_000),
+    });
     expect(await reservations.expired(new Date(), 1000)).toContain(orderId);
     // The order confirms after the job claimed the reservation but before it released it.
     await reservations.confirm([orderId]);
@@ -289,5 +292,54 @@ describe("mergeLines", () => {
       { productId: "a", quantity: 2 },
       { productId: "b", quantity: 4 },
     ]);
+  });
+});
+
+onPostgres("a reservation's commit (docs/guarantees.md, \"A reservation's commit\")", () => {
+  let fresh: TestDatabase;
+  /** One connection, so that what a statement leaves on its session is what the next one sees. */
+  let single: Database;
+  beforeAll(async () => {
+    fresh = await createTestDatabase(process.env.DATABASE_URL as string);
+    single = await openDatabase({ url: fresh.url, dataDir: "unused", logger, maxConnections: 1 });
+  });
+  afterAll(async () => {
+    await single?.close();
+    await fresh?.drop();
+  });
+
+  /** Runs the reserve statement of `shape` for one unit of `productId`; its rows' commit mode. */
+  async function commitModeOf(productId: string, flushedByCaller: boolean): Promise<string[]> {
+    const now = new Date();
+    const orderId = `commit-${flushedByCaller}-${productId}`;
+    const event = stockChangedEvent(orderId, [{ productId, delta: -1 }], now);
+    const rows = await RESERVE_STATEMENT.rows<ReserveRow>(
+      single.db,
+      { lineCount: 1, flushedByCaller },
+      reserveValues(orderId, [{ productId, quantity: 1 }], new Date(now.getTime() + TTL), now, event),
+    );
+    expect(rows.map((row) => row.claimed)).toEqual([true]);
+    return rows.map((row) => row.synchronous_commit);
+  }
+  const sessionSetting = async () => {
+    const rows = (await single.db.execute(
+      sql`select current_setting('synchronous_commit') as mode`,
+    )) as unknown as { mode: string }[];
+    return rows[0]?.mode;
+  };
+
+  it("left to the caller: its own transaction commits without waiting for the disk, and only it", async () => {
+    const product = await new ProductStore(single.db).create({
+      name: "Item",
+      description: "",
+      category: "",
+      priceCents: 1000n,
+      stock: 5,
+    });
+    expect(await commitModeOf(product.id, true)).toEqual(["off"]);
+    // The same connection's next transaction commits as the server is set up to again.
+    expect(await sessionSetting()).toBe("on");
+    expect(await commitModeOf(product.id, false)).toEqual(["on"]);
+    expect((await new ProductStore(single.db).get(product.id))?.stock).toBe(3);
   });
 });

@@ -63,12 +63,15 @@ export class ReservationStore {
   /**
    * Takes stock for every line or for none, in one statement (reserve-statement.ts). Resolves with
    * the reservation (the first one, for a repeated order id) and the products whose stock changed.
+   * `flushedByCaller`: the caller commits to this same database after it (the order, from this
+   * process), so this commit need not wait for the disk (docs/guarantees.md, "A reservation's
+   * commit").
    */
   async reserve(
     orderId: string,
     lines: StockRequestLine[],
     ttlMs: number,
-    now = new Date(),
+    { now = new Date(), flushedByCaller = false }: { now?: Date; flushedByCaller?: boolean } = {},
   ): Promise<{ reservation: Reservation; changes: StockChange[] }> {
     const merged = mergeLines(lines);
     const expiresAt = new Date(now.getTime() + ttlMs);
@@ -79,7 +82,7 @@ export class ReservationStore {
     );
     const rows = await RESERVE_STATEMENT.rows<ReserveRow>(
       this.db,
-      merged.length,
+      { lineCount: merged.length, flushedByCaller },
       reserveValues(orderId, merged, expiresAt, now, event),
     );
     const first = rows[0];

@@ -28,6 +28,8 @@ export interface ReserveRow {
   percent_off: number | null;
   claimed: boolean;
   existed: boolean;
+  /** The setting the statement's commit ran with: "off" when left to the caller's commit. */
+  synchronous_commit: string;
 }
 
 interface WantedLine {
@@ -36,10 +38,20 @@ interface WantedLine {
 }
 
 /**
- * The statement for `lineCount` lines, built once per line count (ShapedStatement): its values are
- * {@link reserveValues}'s.
+ * The statement's shape: its number of lines, and whether its commit waits for the write-ahead log
+ * to reach the disk (`flushedByCaller: false`, PostgreSQL's synchronous_commit) or leaves that to
+ * the caller's own next commit on the same server (docs/guarantees.md, "A reservation's commit").
  */
-export const RESERVE_STATEMENT = new ShapedStatement<number>(reserveStatement, String);
+export interface ReserveShape {
+  lineCount: number;
+  flushedByCaller: boolean;
+}
+
+/** Built once per shape (ShapedStatement): its values are {@link reserveValues}'s. */
+export const RESERVE_STATEMENT = new ShapedStatement<ReserveShape>(
+  reserveStatement,
+  ({ lineCount, flushedByCaller }) => `${lineCount}${flushedByCaller ? " flushed by caller" : ""}`,
+);
 
 /**
  * @param wanted one line per product, in product id order (mergeLines).
@@ -65,7 +77,7 @@ export function reserveValues(
   return values;
 }
 
-function reserveStatement(lineCount: number): SQL {
+function reserveStatement({ lineCount, flushedByCaller }: ReserveShape): SQL {
   const values = sql.join(
     Array.from(
       { length: lineCount },
@@ -83,7 +95,7 @@ function reserveStatement(lineCount: number): SQL {
       ${priceLines()},
       ${recordLines()},
       ${announceStockChange()}
-      ${answer()}`;
+      ${answer(flushedByCaller)}`;
 }
 
 const ORDER_ID = sql.placeholder("orderId");
@@ -161,12 +173,21 @@ function announceStockChange(): SQL {
       )`;
 }
 
-/** The rows of ReserveRow: what was found and claimed, and whether the order id held a reservation already. */
-function answer(): SQL {
+/**
+ * The rows of ReserveRow: what was found and claimed, whether the order id held a reservation
+ * already, and the synchronous_commit its commit runs with. `flushedByCaller` turns it off for
+ * this statement's transaction alone (set_config's `true`; the statement is its own transaction):
+ * the commit then returns without waiting for the disk.
+ */
+function answer(flushedByCaller: boolean): SQL {
+  const commitMode = flushedByCaller
+    ? sql`set_config('synchronous_commit', 'off', true)`
+    : sql`current_setting('synchronous_commit')`;
   return sql`select w.product_id::text, l.id is not null as found, l.name, l.price_cents::text, l.stock,
         w.quantity, p.percent_off,
         exists (select 1 from claimed) as claimed,
-        exists (select 1 from ${reservations} r where r.order_id = ${ORDER_ID}) as existed
+        exists (select 1 from ${reservations} r where r.order_id = ${ORDER_ID}) as existed,
+        ${commitMode} as synchronous_commit
       from wanted w
       left join locked l on l.id = w.product_id
       left join priced p on p.product_id = w.product_id

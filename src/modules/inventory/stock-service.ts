@@ -17,6 +17,7 @@ import type { Authenticator } from "../../platform/auth/index.js";
 import type { LayeredCache } from "../../platform/cache/index.js";
 import { isUuid } from "../../platform/ids.js";
 import { notFound, Violations } from "../../platform/rpc/index.js";
+import { calledInProcess } from "../../platform/transport/index.js";
 import type { InvalidatedHere } from "./invalidated-here.js";
 import type { ReservationStore, StockChange, StockRequestLine } from "./reservation-store.js";
 
@@ -80,6 +81,9 @@ export function createStockService(deps: StockServiceDeps): ServiceImpl<typeof S
         request.orderId,
         lines,
         deps.reservationTimeoutMs,
+        // A caller in this process is this process's orders module, whose order commits to the
+        // same database after the reservation: that commit makes the reservation durable too.
+        { flushedByCaller: calledInProcess(context) },
       );
       await invalidate(changes);
       return create(ReserveStockResponseSchema, {

@@ -8,5 +8,6 @@
 export { connectionLossIsUnavailable } from "./connection-loss.js";
 export { withDefaultTimeout } from "./default-timeout.js";
 export { forwardService } from "./forwarding-service.js";
+export { calledInProcess } from "./in-process-call.js";
 export { createInProcessTransport } from "./in-process-transport.js";
 export { createNetworkTransport } from "./network-transport.js";

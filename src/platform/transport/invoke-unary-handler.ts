@@ -17,6 +17,7 @@ import {
 import { REQUEST_CONTEXT, requestContextValues } from "../observability/request-context.js";
 import { applyInterceptors } from "./apply-interceptors.js";
 import { deepFreeze } from "./deep-freeze.js";
+import { IN_PROCESS_CALL } from "./in-process-call.js";
 import type { UnaryRoute } from "./in-process-router.js";
 import { defineLazySignal, LazyAbortController } from "./lazy-abort-controller.js";
 import { LazyHandlerContext, timeLeftUntil } from "./lazy-handler-context.js";
@@ -67,6 +68,7 @@ export async function invokeUnaryHandler(
       // createRouterTransport or over the network either, and a handler that relied on them
       // would break the day its module moves to another process. The one exception is the request
       // the call serves, which crosses the network too (as x-request-id; platform/observability).
+      // The handler's side also learns that its caller is in this process (in-process-call.ts).
       values: handlerValues(req.contextValues),
       url: req.url,
     },
@@ -97,7 +99,7 @@ export async function invokeUnaryHandler(
 }
 
 function handlerValues(clientValues: ContextValues): ContextValues {
-  return requestContextValues(clientValues.get(REQUEST_CONTEXT));
+  return requestContextValues(clientValues.get(REQUEST_CONTEXT)).set(IN_PROCESS_CALL, true);
 }
 
 /**

@@ -35,6 +35,7 @@ import {
 } from "../../../test/support/transport-conformance-fixtures.js";
 import { InventoryService } from "../../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import { connectionLossIsUnavailable } from "./connection-loss.js";
+import { calledInProcess } from "./in-process-call.js";
 import { createNetworkTransport } from "./network-transport.js";
 
 afterEach(closeServers);
@@ -198,6 +199,17 @@ describe("network transport + fast path", () => {
   it("reports a process that is down as unavailable", async () => {
     const client = createClient(InventoryService, createNetworkTransport({ baseUrl: "http://127.0.0.1:1" }));
     expect(await settle(client.getProduct({ id: "p-1" }))).toMatchObject({ error: { code: "Unavailable" } });
+  });
+
+  it("never tells the handler its caller is in this process", async () => {
+    const seen: Seen = { calls: 0 };
+    const server = startServer((router) => router.service(InventoryService, fakeInventory(seen)), {
+      fastPath: true,
+    });
+    const client = createClient(InventoryService, createNetworkTransport({ baseUrl: await server.baseUrl }));
+    await client.getProduct({ id: "p-1" });
+    expect(seen.calls).toBe(1);
+    expect(seen.context && calledInProcess(seen.context)).toBe(false);
   });
 
   it("reuses a kept-alive connection for calls one after another", async () => {

@@ -21,6 +21,7 @@ import { reportHandlerFailure } from "../errors/public-error.js";
 import { createMetricsRegistry } from "../metrics.js";
 import { REQUEST_CONTEXT, type RequestContext } from "../observability/request-context.js";
 import { RpcMetrics } from "../observability/rpc-metrics.js";
+import { calledInProcess } from "./in-process-call.js";
 import { createInProcessTransport, type InProcessTransportOptions } from "./in-process-transport.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -73,6 +74,8 @@ describe("the request context across the in-process transport", () => {
       expect(seen.calls).toBe(1);
       expect(seen.values?.get(REQUEST_CONTEXT)).toBe(request);
       expect(seen.values?.get(tenantKey)).toBe("no-tenant");
+      // Set on the handler's side: the one thing it may learn about where its caller runs.
+      expect(seen.values && calledInProcess({ values: seen.values })).toBe(true);
     },
   );
 
