@@ -59,16 +59,24 @@ export async function runLoad(options: {
  * processes each compile the same libraries, so a split topology takes longest), and a shop's
  * processes serve for hours after that: the figures worth comparing are the steady ones. The
  * servers take rounds of `roundSeconds` in turn, as the measured rounds that follow do (a server
- * left idle while another warms starts its next round slower), until each has had two rounds in a
- * row no more than 5 % above its best round before them, at most `maxRounds` each.
+ * left idle while another warms starts its next round slower), at least `minRounds` each (a
+ * process may level off for a few rounds before it climbs again), until each has had two rounds in
+ * a row no more than 5 % above its best round before them, at most `maxRounds` each.
  */
 export async function warmUp(
   loads: readonly ((seconds: number) => Promise<LoadResult>)[],
-  { roundSeconds = 3, maxRounds = 10 }: { roundSeconds?: number; maxRounds?: number } = {},
+  {
+    roundSeconds = 3,
+    minRounds = 5,
+    maxRounds = 10,
+  }: { roundSeconds?: number; minRounds?: number; maxRounds?: number } = {},
 ): Promise<number[][]> {
   const rates = loads.map((): number[] => []);
   const flat = loads.map(() => 0);
-  const warming = (index: number) => (rates[index]?.length ?? 0) < maxRounds && (flat[index] ?? 0) < 2;
+  const warming = (index: number) => {
+    const done = rates[index]?.length ?? 0;
+    return done < minRounds || (done < maxRounds && (flat[index] ?? 0) < 2);
+  };
   while (loads.some((_, index) => warming(index))) {
     for (const [index, load] of loads.entries()) {
       const curve = rates[index] as number[];
