@@ -22,25 +22,29 @@
  * A checkout is a directory with node_modules (a `git worktree` with a symlink to this one's).
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import postgres from "postgres";
 import { mintToken } from "../src/platform/auth/mint-token.js";
 import { deleteStream } from "../test/support/deployment.js";
 import { createTestDatabase, type TestDatabase, uniqueNamespace } from "../test/support/test-database.js";
 import {
   BENCH_SECRET,
   createBenchProduct,
+  createOrderCatalog,
   customerRotation,
   type LoadResult,
   runLoad,
   startBuiltPlatform,
   startPlatform,
+  twoLinesOver,
   warmUp,
   warmUpCurve,
 } from "./load.js";
+import { backendsOf, cpuTicks, TICKS_PER_SECOND } from "./process-cpu.js";
 
 const [dirA, dirB, roundsText = "10", secondsText = "3"] = process.argv.slice(2);
 if (!dirA || !dirB || !process.env.DATABASE_URL) {
@@ -59,9 +63,14 @@ interface Side {
   child: ChildProcess;
   database: TestDatabase;
   namespace: string;
+  /** The PostgreSQL backends serving its database now. */
+  backends: () => Promise<number[]>;
   /** Loads the side for `seconds`. */
   load(seconds: number): Promise<LoadResult>;
 }
+
+/** Asked which backends serve each side's database. */
+const server = postgres(process.env.DATABASE_URL, { max: 1, onnotice: () => {} });
 
 async function start(checkout: string, port: number, extraEnv: Record<string, string> = {}): Promise<Side> {
   const database = await createTestDatabase(process.env.DATABASE_URL as string);
@@ -78,7 +87,7 @@ async function start(checkout: string, port: number, extraEnv: Record<string, st
       : await startPlatform(port, env, checkout);
   const baseUrl = `http://127.0.0.1:${port}`;
   const load = workload === "read" ? readLoad(await createBenchProduct(baseUrl)) : await orderLoad(baseUrl);
-  return { child, database, namespace, load };
+  return { child, database, namespace, backends: backendsOf(server, database.url), load };
 }
 
 function readLoad(url: string): Side["load"] {
@@ -89,25 +98,7 @@ const nextCustomer = workload === "orders" ? await customerRotation(5_000) : () 
 /** POST /orders with two distinct lines over 100 products of ample stock, as the order-create bench. */
 async function orderLoad(baseUrl: string): Promise<Side["load"]> {
   const admin = await mintToken(BENCH_SECRET, { sub: "bench-admin", role: "admin" });
-  const ids: string[] = [];
-  for (let index = 0; index < 100; index++) {
-    const response = await fetch(`${baseUrl}/products`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: `Product ${index}`, price_cents: 1000 + index, stock: 1_000_000 }),
-    });
-    ids.push(((await response.json()) as { id: string }).id);
-  }
-  const makeBody = () => {
-    const first = Math.floor(Math.random() * ids.length);
-    const second = (first + 1 + Math.floor(Math.random() * (ids.length - 1))) % ids.length;
-    return JSON.stringify({
-      items: [
-        { product_id: ids[first], quantity: 1 },
-        { product_id: ids[second], quantity: 1 },
-      ],
-    });
-  };
+  const makeBody = twoLinesOver(await createOrderCatalog(baseUrl, admin));
   return async (seconds) => {
     const result = await runLoad({
       url: `${baseUrl}/orders`,
@@ -162,21 +153,21 @@ const differences: { platform: number[]; postgres: number[] } = { platform: [], 
 async function round(name: "a" | "b"): Promise<number> {
   const side = name === "a" ? a : b;
   const pid = side.child.pid as number;
-  const backends = backendsOf(side.database);
-  const platformBefore = cpuMicros(pid);
-  const postgresBefore = sumCpu(backends);
+  const backends = await side.backends();
+  const platformBefore = cpuMicros([pid]);
+  const postgresBefore = cpuMicros(backends);
   const seconds = Number(secondsText);
   const { requestsPerSecond } = await side.load(seconds);
   const requests = requestsPerSecond * seconds;
-  const platform = cpuMicros(pid) - platformBefore;
+  const platform = cpuMicros([pid]) - platformBefore;
   // Backends started during the round count from zero.
-  const postgres = sumCpu(backendsOf(side.database), backends) - postgresBefore;
+  const backendCpu = cpuMicros([...new Set([...backends, ...(await side.backends())])]) - postgresBefore;
   const t = tally[name];
   t.requests += requests;
   t.platformMicros += platform;
-  t.postgresMicros += postgres;
+  t.postgresMicros += backendCpu;
   t.requestsPerSecond += requestsPerSecond;
-  t.last = [platform / requests, postgres / requests];
+  t.last = [platform / requests, backendCpu / requests];
   return requestsPerSecond;
 }
 for (let r = 0; r < Number(roundsText); r++) {
@@ -210,38 +201,9 @@ for (const side of [a, b]) {
   await side.database.drop();
   if (process.env.NATS_URL) await deleteStream(process.env.NATS_URL, side.namespace);
 }
+await server.end();
 
-/** User + system CPU time of process `pid` (all its threads) in µs, from /proc; 0 once gone. */
-function cpuMicros(pid: number): number {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return 0;
-  }
-  const fields = stat.split(") ")[1]?.split(" ") ?? [];
-  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
-/** The PostgreSQL backends serving `database` (a local server: their titles name it). */
-function backendsOf(database: TestDatabase): number[] {
-  const name = new URL(database.url).pathname.slice(1);
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let title: string;
-    try {
-      title = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-    } catch {
-      continue;
-    }
-    if (title.startsWith("postgres: ") && title.includes(` ${name} `)) pids.push(Number(entry));
-  }
-  return pids;
-}
-
-/** The CPU of `pids`, and of `also` where not already among them. */
-function sumCpu(pids: number[], also: number[] = []): number {
-  return [...new Set([...pids, ...also])].reduce((sum, pid) => sum + cpuMicros(pid), 0);
+/** User + system CPU time of `pids` (all their threads) in µs; nothing for one gone. */
+function cpuMicros(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + (cpuTicks(pid) ?? 0), 0) * (1e6 / TICKS_PER_SECOND);
 }

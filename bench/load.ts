@@ -71,23 +71,19 @@ export async function warmUp(
     maxRounds = 10,
   }: { roundSeconds?: number; minRounds?: number; maxRounds?: number } = {},
 ): Promise<number[][]> {
-  const rates = loads.map((): number[] => []);
-  const flat = loads.map(() => 0);
-  const warming = (index: number) => {
-    const done = rates[index]?.length ?? 0;
-    return done < minRounds || (done < maxRounds && (flat[index] ?? 0) < 2);
-  };
-  while (loads.some((_, index) => warming(index))) {
-    for (const [index, load] of loads.entries()) {
-      const curve = rates[index] as number[];
-      if (!warming(index)) continue;
-      const { requestsPerSecond } = await load(roundSeconds);
-      const best = Math.max(0, ...curve);
-      flat[index] = curve.length > 0 && requestsPerSecond <= best * 1.05 ? (flat[index] ?? 0) + 1 : 0;
-      curve.push(requestsPerSecond);
+  const sides = loads.map((load) => ({ load, rates: [] as number[], flatRounds: 0 }));
+  const warming = ({ rates, flatRounds }: (typeof sides)[number]) =>
+    rates.length < minRounds || (rates.length < maxRounds && flatRounds < 2);
+  while (sides.some(warming)) {
+    for (const side of sides) {
+      if (!warming(side)) continue;
+      const { requestsPerSecond } = await side.load(roundSeconds);
+      const best = Math.max(0, ...side.rates);
+      side.flatRounds = side.rates.length > 0 && requestsPerSecond <= best * 1.05 ? side.flatRounds + 1 : 0;
+      side.rates.push(requestsPerSecond);
     }
   }
-  return rates;
+  return sides.map((side) => side.rates);
 }
 
 /** Warm-up rates as printed: "193 → 304 → 439 req/s". */
@@ -239,6 +235,46 @@ function startPlatformScript(
     /listening on/,
     checkout,
   );
+}
+
+/** The stock of every product of {@link createOrderCatalog}: no bench run's orders exhaust it. */
+export const CATALOG_STOCK = 1_000_000;
+
+/**
+ * Creates the catalog the order benches order from, as an admin: `count` products ("Product i",
+ * 1000 + i cents, CATALOG_STOCK each). Resolves with their ids.
+ */
+export async function createOrderCatalog(
+  baseUrl: string,
+  adminToken: string,
+  count = 100,
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (let index = 0; index < count; index++) {
+    const response = await fetch(`${baseUrl}/products`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: `Product ${index}`, price_cents: 1000 + index, stock: CATALOG_STOCK }),
+    });
+    if (response.status !== 201)
+      throw new Error(`POST /products: ${response.status} ${await response.text()}`);
+    ids.push(((await response.json()) as { id: string }).id);
+  }
+  return ids;
+}
+
+/** POST /orders bodies of two distinct products of `ids`, one unit each, picked afresh each time. */
+export function twoLinesOver(ids: readonly string[]): () => string {
+  return () => {
+    const first = Math.floor(Math.random() * ids.length);
+    const second = (first + 1 + Math.floor(Math.random() * (ids.length - 1))) % ids.length;
+    return JSON.stringify({
+      items: [
+        { product_id: ids[first], quantity: 1 },
+        { product_id: ids[second], quantity: 1 },
+      ],
+    });
+  };
 }
 
 /** Creates the product the read benchmarks read, as an admin; resolves with its URL. */

@@ -15,6 +15,8 @@ import { deleteStream } from "../test/support/deployment.js";
 import { createTestDatabase, uniqueNamespace } from "../test/support/test-database.js";
 import {
   BENCH_SECRET,
+  CATALOG_STOCK,
+  createOrderCatalog,
   customerRotation,
   type LoadResult,
   runLoad,
@@ -22,14 +24,13 @@ import {
   startBuiltPlatform,
   startNodeProcess,
   stopProcess,
+  twoLinesOver,
   warmUp,
   warmUpCurve,
 } from "./load.js";
 
 const APP_PORT = 9103;
 const BASELINE_PORT = 9104;
-const PRODUCTS = 100;
-const STOCK = 1_000_000;
 
 export interface OrderWorkloadFigures {
   workload: string;
@@ -70,33 +71,16 @@ export async function runOrderCreateBench(durationSeconds = 10): Promise<OrderCr
     const admin = await mintToken(BENCH_SECRET, { sub: "bench-admin", role: "admin" });
     // 5,000 customers: every order of a run fits their pending-order limits several times over.
     const nextCustomer = await customerRotation(5_000);
-    const ids: string[] = [];
-    for (let index = 0; index < PRODUCTS; index++) {
-      const response = await fetch(`http://127.0.0.1:${APP_PORT}/products`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-        body: JSON.stringify({ name: `Product ${index}`, price_cents: 1000 + index, stock: STOCK }),
-      });
-      ids.push(((await response.json()) as { id: string }).id);
-    }
+    const ids = await createOrderCatalog(`http://127.0.0.1:${APP_PORT}`, admin);
     await fetch(`http://127.0.0.1:${BASELINE_PORT}/seed`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
-        products: ids.map((id, index) => ({ id, price_cents: 1000 + index, stock: STOCK })),
+        products: ids.map((id, index) => ({ id, price_cents: 1000 + index, stock: CATALOG_STOCK })),
       }),
     });
 
-    const spread = () => {
-      const first = Math.floor(Math.random() * PRODUCTS);
-      const second = (first + 1 + Math.floor(Math.random() * (PRODUCTS - 1))) % PRODUCTS;
-      return JSON.stringify({
-        items: [
-          { product_id: ids[first], quantity: 1 },
-          { product_id: ids[second], quantity: 1 },
-        ],
-      });
-    };
+    const spread = twoLinesOver(ids);
     const hot = () =>
       JSON.stringify({
         items: [
@@ -158,10 +142,10 @@ export async function runOrderCreateBench(durationSeconds = 10): Promise<OrderCr
     const sql = postgres(database.url, { max: 1, onnotice: () => {} });
     const [ourSide] = await sql`select
         (select coalesce(sum(quantity), 0) from orders.order_items)::bigint as ordered,
-        (select coalesce(sum(${STOCK} - stock), 0) from inventory.products)::bigint as taken`;
+        (select coalesce(sum(${CATALOG_STOCK} - stock), 0) from inventory.products)::bigint as taken`;
     const [baseSide] = await sql`select
         (select coalesce(sum(quantity), 0) from baseline.order_items)::bigint as ordered,
-        (select coalesce(sum(${STOCK} - stock), 0) from baseline.products)::bigint as taken`;
+        (select coalesce(sum(${CATALOG_STOCK} - stock), 0) from baseline.products)::bigint as taken`;
     await sql.end();
     return {
       workloads,

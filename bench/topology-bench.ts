@@ -17,7 +17,6 @@
  * of one hop alone: a GetProduct over connect-node (HTTP/1.1 and HTTP/2) and over the platform's
  * network transport and unary fast path, against a bare node:http request/response of the same size.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
@@ -42,21 +41,21 @@ import {
 } from "../test/support/deployment.js";
 import { type SplitTopology, startSplitTopology } from "../test/support/topologies.js";
 import {
+  CATALOG_STOCK,
+  createOrderCatalog,
   customerRotation,
   type LoadResult,
   ratio,
   runLoad,
   startPlatform,
   stopProcess,
+  twoLinesOver,
   warmUp,
   warmUpCurve,
 } from "./load.js";
+import { backendsOf, cpuTicks, pidsNamed, TICKS_PER_SECOND } from "./process-cpu.js";
 
-const PRODUCTS = 100;
-const STOCK = 1_000_000;
 const ROUNDS = 3;
-/** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux for every architecture we run). */
-const TICKS_PER_SECOND = 100;
 /** A topology is quiet once its processes used at most this many ticks in a {@link QUIET_WINDOW_MS}. */
 const QUIET_TICKS = 2;
 const QUIET_WINDOW_MS = 250;
@@ -111,33 +110,6 @@ export interface TopologyFigures {
   stockMismatch: Record<Side, number>;
   loadAverageBefore: number;
   loadAverageAfter: number;
-}
-
-/** user + sys ticks of a process (every thread), undefined once it is gone. */
-function cpuTicks(pid: number): number | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return undefined;
-  }
-  // The command name may hold spaces: fields are counted after its closing parenthesis.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-/** The pids of the processes whose command name is `name` (e.g. the shared redis-server). */
-function pidsNamed(name: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === name) pids.push(Number(entry));
-    } catch {
-      // Exited meanwhile.
-    }
-  }
-  return pids;
 }
 
 /** Something whose CPU we account: a set of pids that may change (PostgreSQL backends come and go). */
@@ -225,30 +197,6 @@ function combine(results: LoadResult[]): LoadResult {
     non2xx: sumOf(results.map((result) => result.non2xx)),
     errors: sumOf(results.map((result) => result.errors)),
   };
-}
-
-/** PostgreSQL backends connected to one database, asked of the server itself. */
-function backendsOf(sql: postgres.Sql, databaseUrl: string): () => Promise<number[]> {
-  const name = new URL(databaseUrl).pathname.slice(1);
-  return async () =>
-    (await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${name}`).map(
-      (row) => row.pid,
-    );
-}
-
-async function createProducts(baseUrl: string, admin: string): Promise<string[]> {
-  const ids: string[] = [];
-  for (let index = 0; index < PRODUCTS; index++) {
-    const response = await fetch(`${baseUrl}/products`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: `Product ${index}`, price_cents: 1000 + index, stock: STOCK }),
-    });
-    if (response.status !== 201)
-      throw new Error(`POST /products: ${response.status} ${await response.text()}`);
-    ids.push(((await response.json()) as { id: string }).id);
-  }
-  return ids;
 }
 
 const HOP_PRODUCT = create(GetProductResponseSchema, {
@@ -466,7 +414,7 @@ export async function runTopologyBench(durationSeconds = 10): Promise<TopologyFi
     ];
     const sourcesOf = (side: Side) => [...deployed[side].own, ...shared];
 
-    for (const side of SIDES) deployed[side].ids = await createProducts(deployed[side].baseUrl, admin);
+    for (const side of SIDES) deployed[side].ids = await createOrderCatalog(deployed[side].baseUrl, admin);
 
     /** Waits until the side's own processes use next to no CPU; returns how long that took. */
     const settle = async (side: Side): Promise<number> => {
@@ -513,16 +461,7 @@ export async function runTopologyBench(durationSeconds = 10): Promise<TopologyFi
             durationSeconds: seconds,
             headers: { "content-type": "application/json" },
             makeHeaders: nextCustomer,
-            makeBody: () => {
-              const first = Math.floor(Math.random() * PRODUCTS);
-              const second = (first + 1 + Math.floor(Math.random() * (PRODUCTS - 1))) % PRODUCTS;
-              return JSON.stringify({
-                items: [
-                  { product_id: target.ids[first], quantity: 1 },
-                  { product_id: target.ids[second], quantity: 1 },
-                ],
-              });
-            },
+            makeBody: twoLinesOver(target.ids),
           }),
       },
     ];
@@ -574,7 +513,7 @@ export async function runTopologyBench(durationSeconds = 10): Promise<TopologyFi
       try {
         const [row] = await sql`select
             (select coalesce(sum(quantity), 0) from orders.order_items)::bigint as ordered,
-            (select coalesce(sum(${STOCK} - stock), 0) from inventory.products)::bigint as taken`;
+            (select coalesce(sum(${CATALOG_STOCK} - stock), 0) from inventory.products)::bigint as taken`;
         return Number(row?.ordered) - Number(row?.taken);
       } finally {
         await sql.end();

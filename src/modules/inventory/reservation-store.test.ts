@@ -36,12 +36,15 @@ const newProduct = (stock: number, priceCents = 1000n) =>
   products.create({ name: "Item", description: "", category: "", priceCents, stock });
 const stockOf = async (id: string) => (await products.get(id))?.stock;
 
-/** Points the stores at a fresh database for the tests of the describe block it is called in. */
-function useFreshDatabase(): void {
+/**
+ * Points the stores at a fresh database for the tests of the describe block it is called in, over
+ * `maxConnections` connections.
+ */
+function useFreshDatabase(maxConnections = 20): void {
   let fresh: TestDatabase;
   beforeAll(async () => {
     fresh = await createTestDatabase(process.env.DATABASE_URL as string);
-    database = await openDatabase({ url: fresh.url, dataDir: "unused", logger, maxConnections: 20 });
+    database = await openDatabase({ url: fresh.url, dataDir: "unused", logger, maxConnections });
     products = new ProductStore(database.db);
     reservations = new ReservationStore(database.db);
   });
@@ -296,25 +299,16 @@ describe("mergeLines", () => {
 });
 
 onPostgres("a reservation's commit (docs/guarantees.md, \"A reservation's commit\")", () => {
-  let fresh: TestDatabase;
-  /** One connection, so that what a statement leaves on its session is what the next one sees. */
-  let single: Database;
-  beforeAll(async () => {
-    fresh = await createTestDatabase(process.env.DATABASE_URL as string);
-    single = await openDatabase({ url: fresh.url, dataDir: "unused", logger, maxConnections: 1 });
-  });
-  afterAll(async () => {
-    await single?.close();
-    await fresh?.drop();
-  });
+  // One connection, so that what a statement leaves on its session is what the next one sees.
+  useFreshDatabase(1);
 
-  /** Runs the reserve statement of `shape` for one unit of `productId`; its rows' commit mode. */
+  /** Runs the reserve statement for one unit of `productId`; the commit mode of its rows. */
   async function commitModeOf(productId: string, flushedByCaller: boolean): Promise<string[]> {
     const now = new Date();
     const orderId = `commit-${flushedByCaller}-${productId}`;
     const event = stockChangedEvent(orderId, [{ productId, delta: -1 }], now);
     const rows = await RESERVE_STATEMENT.rows<ReserveRow>(
-      single.db,
+      database.db,
       { lineCount: 1, flushedByCaller },
       reserveValues(orderId, [{ productId, quantity: 1 }], new Date(now.getTime() + TTL), now, event),
     );
@@ -322,24 +316,18 @@ onPostgres("a reservation's commit (docs/guarantees.md, \"A reservation's commit
     return rows.map((row) => row.synchronous_commit);
   }
   const sessionSetting = async () => {
-    const rows = (await single.db.execute(
+    const rows = (await database.db.execute(
       sql`select current_setting('synchronous_commit') as mode`,
     )) as unknown as { mode: string }[];
     return rows[0]?.mode;
   };
 
   it("left to the caller: its own transaction commits without waiting for the disk, and only it", async () => {
-    const product = await new ProductStore(single.db).create({
-      name: "Item",
-      description: "",
-      category: "",
-      priceCents: 1000n,
-      stock: 5,
-    });
+    const product = await newProduct(5);
     expect(await commitModeOf(product.id, true)).toEqual(["off"]);
     // The same connection's next transaction commits as the server is set up to again.
     expect(await sessionSetting()).toBe("on");
     expect(await commitModeOf(product.id, false)).toEqual(["on"]);
-    expect((await new ProductStore(single.db).get(product.id))?.stock).toBe(3);
+    expect(await stockOf(product.id)).toBe(3);
   });
 });
