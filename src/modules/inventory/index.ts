@@ -51,6 +51,7 @@ export function mountInventory(platform: Platform): MountedModule {
     reservationTimeoutMs: config.reservationTimeoutMs,
     onEventsCommitted: () => relay.wake(),
     invalidatedHere,
+    databaseServer: database.serverIdentity,
   };
   const stockService = createStockService(stockDeps);
   let refresh: { stop(): void } | undefined;

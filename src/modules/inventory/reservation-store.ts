@@ -63,9 +63,8 @@ export class ReservationStore {
   /**
    * Takes stock for every line or for none, in one statement (reserve-statement.ts). Resolves with
    * the reservation (the first one, for a repeated order id) and the products whose stock changed.
-   * `flushedByCaller`: the caller commits to this same database after it (the order, from this
-   * process), so this commit need not wait for the disk (docs/guarantees.md, "A reservation's
-   * commit").
+   * `flushedByCaller`: the caller commits to this same PostgreSQL server after it (the order), so
+   * this commit need not wait for the disk (docs/guarantees.md, "A reservation's commit").
    */
   async reserve(
     orderId: string,

@@ -25,6 +25,8 @@ export const MAX_LINES = 100;
 export const MAX_QUANTITY = 1000;
 export const MAX_CONFIRMATIONS = 1000;
 const ORDER_ID_MAX = 100;
+/** Longest caller_database_server: two numbers of at most 20 digits and a colon, with room to spare. */
+const SERVER_IDENTITY_MAX = 100;
 
 export interface StockServiceDeps {
   reservations: ReservationStore;
@@ -34,6 +36,8 @@ export interface StockServiceDeps {
   onEventsCommitted: () => void;
   /** Where the group's repair learns which stock events this process has invalidated itself. */
   invalidatedHere: InvalidatedHere;
+  /** The PostgreSQL server the reservations are stored on (Database.serverIdentity). */
+  databaseServer: string | undefined;
 }
 
 /** After stock changed: drop the cached products before answering, and wake the event relay. */
@@ -69,6 +73,9 @@ export function createStockService(deps: StockServiceDeps): ServiceImpl<typeof S
       request.lines.forEach((line, index) => {
         violations.range(`items[${index}].quantity`, line.quantity, 1, MAX_QUANTITY);
       });
+      violations.text("caller_database_server", request.callerDatabaseServer, SERVER_IDENTITY_MAX, {
+        required: false,
+      });
       violations.throwIfAny();
       // A malformed id cannot name a product: the same answer as an unknown one.
       const malformed = request.lines.find((line) => !isUuid(line.productId));
@@ -81,9 +88,13 @@ export function createStockService(deps: StockServiceDeps): ServiceImpl<typeof S
         request.orderId,
         lines,
         deps.reservationTimeoutMs,
-        // A caller in this process is this process's orders module, whose order commits to the
-        // same database after the reservation: that commit makes the reservation durable too.
-        { flushedByCaller: calledInProcess(context) },
+        // The caller's order commits to this same server after the reservation, so that commit
+        // makes the reservation durable too: a caller in this process (this process's orders
+        // module, on this process's database), or one that names this server as its own.
+        {
+          flushedByCaller:
+            calledInProcess(context) || isThisServer(deps.databaseServer, request.callerDatabaseServer),
+        },
       );
       await invalidate(changes);
       return create(ReserveStockResponseSchema, {
@@ -119,6 +130,11 @@ export function createStockService(deps: StockServiceDeps): ServiceImpl<typeof S
       return create(ReleaseReservationResponseSchema, { released });
     },
   };
+}
+
+/** Whether the caller named the server this process stores reservations on (never when unknown). */
+function isThisServer(own: string | undefined, callers: string): boolean {
+  return own !== undefined && own !== "" && callers === own;
 }
 
 function checkOrderId(violations: Violations, orderId: string): void {

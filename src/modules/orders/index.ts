@@ -63,7 +63,7 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
     logger: log,
     orders: new OrderStore(database.db, commands, commandGraceMs),
     commands,
-    stock: createStockCalls(dependencies.stock, platform.serviceCredential),
+    stock: createStockCalls(dependencies.stock, platform.serviceCredential, database.serverIdentity),
     idempotency,
     onEventsCommitted: () => relay.wake(),
   };

@@ -21,9 +21,16 @@ export interface StockCalls {
   release(orderId: string): Promise<void>;
 }
 
+/**
+ * @param databaseServer the PostgreSQL server this module stores its orders on
+ *   (Database.serverIdentity), named in every reservation: an order stored there after its
+ *   reservation makes the reservation durable too, when inventory stores it on the same server
+ *   (docs/guarantees.md, "A reservation's commit").
+ */
 export function createStockCalls(
   stock: Client<typeof StockService>,
   credential: Pick<ServiceCredential, "authorization">,
+  databaseServer: string | undefined,
 ): StockCalls {
   const internal = async (request?: ContextValues): Promise<CallOptions> => ({
     headers: { authorization: await credential.authorization() },
@@ -32,7 +39,10 @@ export function createStockCalls(
   });
   return {
     reserve: async (orderId, lines, request) =>
-      stock.reserveStock({ orderId, lines }, await internal(request)),
+      stock.reserveStock(
+        { orderId, lines, callerDatabaseServer: databaseServer ?? "" },
+        await internal(request),
+      ),
     confirm: async (orderIds) => {
       const response = await stock.confirmReservations({ orderIds }, await internal());
       const outcomes = new Map<string, Confirmation>(orderIds.map((id) => [id, "confirmed"]));

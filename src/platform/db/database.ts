@@ -14,6 +14,7 @@ import postgres from "postgres";
 import { DEFAULT_DATABASE_POOL_SIZE } from "../config.js";
 import type { Logger } from "../logger.js";
 import { activeTracer } from "../observability/tracing.js";
+import { readServerIdentity } from "./database-server-identity.js";
 import { startEmbeddedPostgres } from "./embedded-postgres.js";
 import { tracedStatement } from "./statement-spans.js";
 
@@ -33,6 +34,11 @@ export interface Database {
    */
   readonly backgroundDb: Db;
   readonly kind: "postgres" | "pglite";
+  /**
+   * The PostgreSQL server this is (database-server-identity.ts): equal in two processes only when
+   * both store their data on this very server. Undefined on PGlite.
+   */
+  readonly serverIdentity: string | undefined;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -160,10 +166,12 @@ async function openPostgres(
   // what it takes), under a session-level advisory lock, so processes starting together apply
   // them one after the other; the later ones then find nothing pending.
   const lock = postgres(url, { max: 1, onnotice: () => {} });
+  let serverIdentity: string | undefined;
   try {
     await lock`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
     await migratePostgres(drizzlePostgres({ client: lock }), { migrationsFolder: MIGRATIONS_FOLDER });
     await lock`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
+    serverIdentity = await readServerIdentity(lock);
   } finally {
     await lock.end();
   }
@@ -171,6 +179,7 @@ async function openPostgres(
     db,
     backgroundDb,
     kind: "postgres",
+    serverIdentity,
     ping: async () => {
       await client`select 1`;
     },
@@ -247,6 +256,7 @@ async function openPglite(): Promise<Database> {
     db,
     backgroundDb: db,
     kind: "pglite",
+    serverIdentity: undefined,
     ping: async () => {
       await db.execute(sql`select 1`);
     },
