@@ -602,6 +602,26 @@ const RPC: Record<string, RpcCase[]> = {
       expect(response.expiresAt).toBeDefined();
     },
   }),
+  "ecommerce.inventory.v1.StockService/ReserveStocks": rpc<typeof StockService.method.reserveStocks>({
+    row: SERVICE_ONLY,
+    request: ({ fx }) => ({
+      reservations: [1, 2].map((n) => ({
+        orderId: `matrix-${n}-${Math.random().toString(36).slice(2)}`,
+        lines: [{ productId: fx.product.id, quantity: 1 }],
+      })),
+    }),
+    check: (response, { fx }) => {
+      expect(response.outcomes).toHaveLength(2);
+      for (const { outcome } of response.outcomes) {
+        expect(outcome.case).toBe("reserved");
+        if (outcome.case === "reserved") {
+          expect(outcome.value.lines).toEqual([
+            expect.objectContaining({ productId: fx.product.id, quantity: 1, unitPriceCents: 1000n }),
+          ]);
+        }
+      }
+    },
+  }),
   "ecommerce.inventory.v1.StockService/ConfirmReservations": rpc<
     typeof StockService.method.confirmReservations
   >({

@@ -52,6 +52,7 @@ export function mountInventory(platform: Platform): MountedModule {
     onEventsCommitted: () => relay.wake(),
     invalidatedHere,
     databaseServer: database.serverIdentity,
+    logger: log,
   };
   const stockService = createStockService(stockDeps);
   let refresh: { stop(): void } | undefined;

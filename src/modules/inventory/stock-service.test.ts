@@ -8,6 +8,7 @@ import { Code, createClient, createContextValues, createHandlerContext } from "@
 import { describe, expect, it } from "vitest";
 import { StockService } from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
 import type { Authenticator } from "../../platform/auth/index.js";
+import { createLogger } from "../../platform/logger.js";
 import { createInProcessTransport } from "../../platform/transport/index.js";
 import { InvalidatedHere } from "./invalidated-here.js";
 import type { ReservationStore } from "./reservation-store.js";
@@ -36,6 +37,7 @@ function recordingService(
     onEventsCommitted: () => {},
     invalidatedHere: new InvalidatedHere(),
     databaseServer,
+    logger: createLogger("silent"),
   };
   return { options, service: createStockService(deps) };
 }

@@ -63,7 +63,10 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
     logger: log,
     orders: new OrderStore(database.db, commands, commandGraceMs),
     commands,
-    stock: createStockCalls(dependencies.stock, platform.serviceCredential, database.serverIdentity),
+    stock: createStockCalls(dependencies.stock, platform.serviceCredential, {
+      databaseServer: database.serverIdentity,
+      batchReservations: platform.config.inventoryUrl !== undefined,
+    }),
     idempotency,
     onEventsCommitted: () => relay.wake(),
   };

@@ -1,48 +1,104 @@
 /** The StockService calls the orders module makes: with its service token and a deadline of their own. */
-import type { CallOptions, Client, ContextValues } from "@connectrpc/connect";
-import type { StockService } from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
+import { create } from "@bufbuild/protobuf";
+import type { CallOptions, Client, ConnectError, ContextValues } from "@connectrpc/connect";
+import {
+  type ReserveStockRequest,
+  ReserveStockRequestSchema,
+  type ReserveStockResponse,
+  type StockService,
+} from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
 import type { ServiceCredential } from "../../platform/auth/index.js";
+import { CoalescingBatcher } from "../../platform/batching/index.js";
+import { outsideTraces } from "../../platform/observability/index.js";
+import { fromItemError } from "../../platform/rpc/index.js";
 import type { OrderLine } from "./order-validation.js";
 import type { Confirmation } from "./stock-settlement.js";
 
 /** Internal calls get a deadline of their own rather than the caller's. */
 const INTERNAL_CALL_TIMEOUT_MS = 10_000;
+/** The most reservations ReserveStocks takes in one call. */
+const MAX_RESERVATIONS_PER_CALL = 50;
 
 /** The StockService calls this module makes, with its service token and an internal deadline. */
 export interface StockCalls {
   /** `request`: the context values of the call being served, so the request's id goes along. */
-  reserve(
-    orderId: string,
-    lines: OrderLine[],
-    request?: ContextValues,
-  ): ReturnType<Client<typeof StockService>["reserveStock"]>;
+  reserve(orderId: string, lines: OrderLine[], request?: ContextValues): Promise<ReserveStockResponse>;
   /** One ConfirmReservations call for many orders: the outcome of each. */
   confirm(orderIds: string[]): Promise<Map<string, Confirmation>>;
   release(orderId: string): Promise<void>;
 }
 
-/**
- * @param databaseServer the PostgreSQL server this module stores its orders on
- *   (Database.serverIdentity), named in every reservation: an order stored there after its
- *   reservation makes the reservation durable too, when inventory stores it on the same server
- *   (docs/guarantees.md, "A reservation's commit").
- */
+export interface StockCallsOptions {
+  /**
+   * The PostgreSQL server this module stores its orders on (Database.serverIdentity), named in
+   * every reservation: an order stored there after its reservation makes the reservation durable
+   * too, when inventory stores it on the same server (docs/guarantees.md, "A reservation's commit").
+   */
+  databaseServer: string | undefined;
+  /**
+   * Whether reservations asked for while one is on its way go together in one ReserveStocks call
+   * (inventory in another process: a network call costs far more than its statement). In process,
+   * each goes on its own.
+   */
+  batchReservations: boolean;
+}
+
+/** One order's reservation waiting for its call. */
+interface PendingReservation {
+  request: ReserveStockRequest;
+  values: ContextValues | undefined;
+}
+
+type Reserved = { response: ReserveStockResponse } | { error: ConnectError };
+
 export function createStockCalls(
   stock: Client<typeof StockService>,
   credential: Pick<ServiceCredential, "authorization">,
-  databaseServer: string | undefined,
+  { databaseServer, batchReservations }: StockCallsOptions,
 ): StockCalls {
   const internal = async (request?: ContextValues): Promise<CallOptions> => ({
     headers: { authorization: await credential.authorization() },
     timeoutMs: INTERNAL_CALL_TIMEOUT_MS,
     contextValues: request,
   });
+  const reserveOne = async ({ request, values }: PendingReservation) =>
+    stock.reserveStock(request, await internal(values));
+  const batches = new CoalescingBatcher<PendingReservation, Reserved>(async (pending) => {
+    // A lone reservation (nothing else was waiting) goes as ReserveStock, with its request's id
+    // and in its trace: a failure of the call is that order's.
+    if (pending.length === 1) {
+      const [only] = pending as [PendingReservation];
+      return new Map([[only, { response: await reserveOne(only) }]]);
+    }
+    // Several orders' reservations: one call made for all of them, in none of their traces.
+    const { outcomes } = await outsideTraces(async () =>
+      stock.reserveStocks({ reservations: pending.map(({ request }) => request) }, await internal()),
+    );
+    const answers = new Map<PendingReservation, Reserved>();
+    pending.forEach((waiting, index) => {
+      const outcome = outcomes[index]?.outcome;
+      if (outcome?.case === "reserved") answers.set(waiting, { response: outcome.value });
+      else if (outcome?.case === "failed") answers.set(waiting, { error: fromItemError(outcome.value) });
+      // No outcome: the batcher fails that order as not known to be reserved (so it is released).
+    });
+    return answers;
+  }, MAX_RESERVATIONS_PER_CALL);
+
   return {
-    reserve: async (orderId, lines, request) =>
-      stock.reserveStock(
-        { orderId, lines, callerDatabaseServer: databaseServer ?? "" },
-        await internal(request),
-      ),
+    reserve: async (orderId, lines, values) => {
+      const pending = {
+        request: create(ReserveStockRequestSchema, {
+          orderId,
+          lines,
+          callerDatabaseServer: databaseServer ?? "",
+        }),
+        values,
+      };
+      if (!batchReservations) return reserveOne(pending);
+      const reserved = await batches.call(pending);
+      if ("error" in reserved) throw reserved.error;
+      return reserved.response;
+    },
     confirm: async (orderIds) => {
       const response = await stock.confirmReservations({ orderIds }, await internal());
       const outcomes = new Map<string, Confirmation>(orderIds.map((id) => [id, "confirmed"]));

@@ -4,13 +4,15 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Any } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_any } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file ecommerce/common/v1/error_details.proto.
  */
 export const file_ecommerce_common_v1_error_details: GenFile = /*@__PURE__*/
-  fileDesc("CidlY29tbWVyY2UvY29tbW9uL3YxL2Vycm9yX2RldGFpbHMucHJvdG8SE2Vjb21tZXJjZS5jb21tb24udjEiSgoPRmllbGRWaW9sYXRpb25zEjcKCnZpb2xhdGlvbnMYASADKAsyIy5lY29tbWVyY2UuY29tbW9uLnYxLkZpZWxkVmlvbGF0aW9uIjAKDkZpZWxkVmlvbGF0aW9uEg0KBWZpZWxkGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiHQoLRXJyb3JSZWFzb24SDgoGcmVhc29uGAEgASgJYgZwcm90bzM");
+  fileDesc("CidlY29tbWVyY2UvY29tbW9uL3YxL2Vycm9yX2RldGFpbHMucHJvdG8SE2Vjb21tZXJjZS5jb21tb24udjEiSgoPRmllbGRWaW9sYXRpb25zEjcKCnZpb2xhdGlvbnMYASADKAsyIy5lY29tbWVyY2UuY29tbW9uLnYxLkZpZWxkVmlvbGF0aW9uIjAKDkZpZWxkVmlvbGF0aW9uEg0KBWZpZWxkGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiHQoLRXJyb3JSZWFzb24SDgoGcmVhc29uGAEgASgJIlEKCUl0ZW1FcnJvchIMCgRjb2RlGAEgASgFEg8KB21lc3NhZ2UYAiABKAkSJQoHZGV0YWlscxgDIAMoCzIULmdvb2dsZS5wcm90b2J1Zi5BbnliBnByb3RvMw", [file_google_protobuf_any]);
 
 /**
  * Attached to an invalid_argument error: every request field that is wrong, and why.
@@ -81,4 +83,40 @@ export type ErrorReason = Message<"ecommerce.common.v1.ErrorReason"> & {
  */
 export const ErrorReasonSchema: GenMessage<ErrorReason> = /*@__PURE__*/
   messageDesc(file_ecommerce_common_v1_error_details, 2);
+
+/**
+ * One item's failure in a call that handles several items at once: the error a call for that item
+ * alone would have failed with.
+ *
+ * @generated from message ecommerce.common.v1.ItemError
+ */
+export type ItemError = Message<"ecommerce.common.v1.ItemError"> & {
+  /**
+   * The Connect code's number (3 invalid_argument, 5 not_found, 9 failed_precondition, …).
+   *
+   * @generated from field: int32 code = 1;
+   */
+  code: number;
+
+  /**
+   * The error's message, without the code.
+   *
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * The error's details (FieldViolations, ErrorReason, …).
+   *
+   * @generated from field: repeated google.protobuf.Any details = 3;
+   */
+  details: Any[];
+};
+
+/**
+ * Describes the message ecommerce.common.v1.ItemError.
+ * Use `create(ItemErrorSchema)` to create a new message.
+ */
+export const ItemErrorSchema: GenMessage<ItemError> = /*@__PURE__*/
+  messageDesc(file_ecommerce_common_v1_error_details, 3);
 

@@ -4,6 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { ItemError } from "../../common/v1/error_details_pb.js";
+import { file_ecommerce_common_v1_error_details } from "../../common/v1/error_details_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ecommerce/inventory/v1/stock_service.proto.
  */
 export const file_ecommerce_inventory_v1_stock_service: GenFile = /*@__PURE__*/
-  fileDesc("CiplY29tbWVyY2UvaW52ZW50b3J5L3YxL3N0b2NrX3NlcnZpY2UucHJvdG8SFmVjb21tZXJjZS5pbnZlbnRvcnkudjEiMQoJU3RvY2tMaW5lEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAUigQEKDFJlc2VydmVkTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhQKDHByb2R1Y3RfbmFtZRgCIAEoCRIQCghxdWFudGl0eRgDIAEoBRIYChB1bml0X3ByaWNlX2NlbnRzGAQgASgDEhsKE3VuaXRfZGlzY291bnRfY2VudHMYBSABKAMieQoTUmVzZXJ2ZVN0b2NrUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRIwCgVsaW5lcxgCIAMoCzIhLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuU3RvY2tMaW5lEh4KFmNhbGxlcl9kYXRhYmFzZV9zZXJ2ZXIYAyABKAkiewoUUmVzZXJ2ZVN0b2NrUmVzcG9uc2USMwoFbGluZXMYASADKAsyJC5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlJlc2VydmVkTGluZRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIvChpDb25maXJtUmVzZXJ2YXRpb25zUmVxdWVzdBIRCglvcmRlcl9pZHMYASADKAkiVAobQ29uZmlybVJlc2VydmF0aW9uc1Jlc3BvbnNlEhoKEnJlbGVhc2VkX29yZGVyX2lkcxgBIAMoCRIZChF1bmtub3duX29yZGVyX2lkcxgCIAMoCSItChlSZWxlYXNlUmVzZXJ2YXRpb25SZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJIi4KGlJlbGVhc2VSZXNlcnZhdGlvblJlc3BvbnNlEhAKCHJlbGVhc2VkGAEgASgIMvYCCgxTdG9ja1NlcnZpY2USaQoMUmVzZXJ2ZVN0b2NrEisuZWNvbW1lcmNlLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXF1ZXN0GiwuZWNvbW1lcmNlLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXNwb25zZRJ+ChNDb25maXJtUmVzZXJ2YXRpb25zEjIuZWNvbW1lcmNlLmludmVudG9yeS52MS5Db25maXJtUmVzZXJ2YXRpb25zUmVxdWVzdBozLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuQ29uZmlybVJlc2VydmF0aW9uc1Jlc3BvbnNlEnsKElJlbGVhc2VSZXNlcnZhdGlvbhIxLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuUmVsZWFzZVJlc2VydmF0aW9uUmVxdWVzdBoyLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuUmVsZWFzZVJlc2VydmF0aW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiplY29tbWVyY2UvaW52ZW50b3J5L3YxL3N0b2NrX3NlcnZpY2UucHJvdG8SFmVjb21tZXJjZS5pbnZlbnRvcnkudjEiMQoJU3RvY2tMaW5lEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAUigQEKDFJlc2VydmVkTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhQKDHByb2R1Y3RfbmFtZRgCIAEoCRIQCghxdWFudGl0eRgDIAEoBRIYChB1bml0X3ByaWNlX2NlbnRzGAQgASgDEhsKE3VuaXRfZGlzY291bnRfY2VudHMYBSABKAMieQoTUmVzZXJ2ZVN0b2NrUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRIwCgVsaW5lcxgCIAMoCzIhLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuU3RvY2tMaW5lEh4KFmNhbGxlcl9kYXRhYmFzZV9zZXJ2ZXIYAyABKAkiewoUUmVzZXJ2ZVN0b2NrUmVzcG9uc2USMwoFbGluZXMYASADKAsyJC5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlJlc2VydmVkTGluZRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJZChRSZXNlcnZlU3RvY2tzUmVxdWVzdBJBCgxyZXNlcnZhdGlvbnMYASADKAsyKy5lY29tbWVyY2UuaW52ZW50b3J5LnYxLlJlc2VydmVTdG9ja1JlcXVlc3QiVgoVUmVzZXJ2ZVN0b2Nrc1Jlc3BvbnNlEj0KCG91dGNvbWVzGAEgAygLMisuZWNvbW1lcmNlLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tPdXRjb21lIpQBChNSZXNlcnZlU3RvY2tPdXRjb21lEkAKCHJlc2VydmVkGAEgASgLMiwuZWNvbW1lcmNlLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXNwb25zZUgAEjAKBmZhaWxlZBgCIAEoCzIeLmVjb21tZXJjZS5jb21tb24udjEuSXRlbUVycm9ySABCCQoHb3V0Y29tZSIvChpDb25maXJtUmVzZXJ2YXRpb25zUmVxdWVzdBIRCglvcmRlcl9pZHMYASADKAkiVAobQ29uZmlybVJlc2VydmF0aW9uc1Jlc3BvbnNlEhoKEnJlbGVhc2VkX29yZGVyX2lkcxgBIAMoCRIZChF1bmtub3duX29yZGVyX2lkcxgCIAMoCSItChlSZWxlYXNlUmVzZXJ2YXRpb25SZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJIi4KGlJlbGVhc2VSZXNlcnZhdGlvblJlc3BvbnNlEhAKCHJlbGVhc2VkGAEgASgIMuQDCgxTdG9ja1NlcnZpY2USaQoMUmVzZXJ2ZVN0b2NrEisuZWNvbW1lcmNlLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXF1ZXN0GiwuZWNvbW1lcmNlLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXNwb25zZRJsCg1SZXNlcnZlU3RvY2tzEiwuZWNvbW1lcmNlLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tzUmVxdWVzdBotLmVjb21tZXJjZS5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2Nrc1Jlc3BvbnNlEn4KE0NvbmZpcm1SZXNlcnZhdGlvbnMSMi5lY29tbWVyY2UuaW52ZW50b3J5LnYxLkNvbmZpcm1SZXNlcnZhdGlvbnNSZXF1ZXN0GjMuZWNvbW1lcmNlLmludmVudG9yeS52MS5Db25maXJtUmVzZXJ2YXRpb25zUmVzcG9uc2USewoSUmVsZWFzZVJlc2VydmF0aW9uEjEuZWNvbW1lcmNlLmludmVudG9yeS52MS5SZWxlYXNlUmVzZXJ2YXRpb25SZXF1ZXN0GjIuZWNvbW1lcmNlLmludmVudG9yeS52MS5SZWxlYXNlUmVzZXJ2YXRpb25SZXNwb25zZWIGcHJvdG8z", [file_ecommerce_common_v1_error_details, file_google_protobuf_timestamp]);
 
 /**
  * One line to reserve.
@@ -158,6 +160,85 @@ export const ReserveStockResponseSchema: GenMessage<ReserveStockResponse> = /*@_
   messageDesc(file_ecommerce_inventory_v1_stock_service, 3);
 
 /**
+ * Input of ReserveStocks.
+ *
+ * @generated from message ecommerce.inventory.v1.ReserveStocksRequest
+ */
+export type ReserveStocksRequest = Message<"ecommerce.inventory.v1.ReserveStocksRequest"> & {
+  /**
+   * 1–50 reservations, each as ReserveStock takes it.
+   *
+   * @generated from field: repeated ecommerce.inventory.v1.ReserveStockRequest reservations = 1;
+   */
+  reservations: ReserveStockRequest[];
+};
+
+/**
+ * Describes the message ecommerce.inventory.v1.ReserveStocksRequest.
+ * Use `create(ReserveStocksRequestSchema)` to create a new message.
+ */
+export const ReserveStocksRequestSchema: GenMessage<ReserveStocksRequest> = /*@__PURE__*/
+  messageDesc(file_ecommerce_inventory_v1_stock_service, 4);
+
+/**
+ * Output of ReserveStocks.
+ *
+ * @generated from message ecommerce.inventory.v1.ReserveStocksResponse
+ */
+export type ReserveStocksResponse = Message<"ecommerce.inventory.v1.ReserveStocksResponse"> & {
+  /**
+   * One per reservation asked for, in the same order.
+   *
+   * @generated from field: repeated ecommerce.inventory.v1.ReserveStockOutcome outcomes = 1;
+   */
+  outcomes: ReserveStockOutcome[];
+};
+
+/**
+ * Describes the message ecommerce.inventory.v1.ReserveStocksResponse.
+ * Use `create(ReserveStocksResponseSchema)` to create a new message.
+ */
+export const ReserveStocksResponseSchema: GenMessage<ReserveStocksResponse> = /*@__PURE__*/
+  messageDesc(file_ecommerce_inventory_v1_stock_service, 5);
+
+/**
+ * What became of one reservation of a ReserveStocks call.
+ *
+ * @generated from message ecommerce.inventory.v1.ReserveStockOutcome
+ */
+export type ReserveStockOutcome = Message<"ecommerce.inventory.v1.ReserveStockOutcome"> & {
+  /**
+   * Exactly one is set.
+   *
+   * @generated from oneof ecommerce.inventory.v1.ReserveStockOutcome.outcome
+   */
+  outcome: {
+    /**
+     * Taken: what ReserveStock would have answered.
+     *
+     * @generated from field: ecommerce.inventory.v1.ReserveStockResponse reserved = 1;
+     */
+    value: ReserveStockResponse;
+    case: "reserved";
+  } | {
+    /**
+     * Not taken, or not known to be: the error ReserveStock would have failed with.
+     *
+     * @generated from field: ecommerce.common.v1.ItemError failed = 2;
+     */
+    value: ItemError;
+    case: "failed";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message ecommerce.inventory.v1.ReserveStockOutcome.
+ * Use `create(ReserveStockOutcomeSchema)` to create a new message.
+ */
+export const ReserveStockOutcomeSchema: GenMessage<ReserveStockOutcome> = /*@__PURE__*/
+  messageDesc(file_ecommerce_inventory_v1_stock_service, 6);
+
+/**
  * Input of ConfirmReservations.
  *
  * @generated from message ecommerce.inventory.v1.ConfirmReservationsRequest
@@ -176,7 +257,7 @@ export type ConfirmReservationsRequest = Message<"ecommerce.inventory.v1.Confirm
  * Use `create(ConfirmReservationsRequestSchema)` to create a new message.
  */
 export const ConfirmReservationsRequestSchema: GenMessage<ConfirmReservationsRequest> = /*@__PURE__*/
-  messageDesc(file_ecommerce_inventory_v1_stock_service, 4);
+  messageDesc(file_ecommerce_inventory_v1_stock_service, 7);
 
 /**
  * Output of ConfirmReservations: every order id not listed here is confirmed.
@@ -204,7 +285,7 @@ export type ConfirmReservationsResponse = Message<"ecommerce.inventory.v1.Confir
  * Use `create(ConfirmReservationsResponseSchema)` to create a new message.
  */
 export const ConfirmReservationsResponseSchema: GenMessage<ConfirmReservationsResponse> = /*@__PURE__*/
-  messageDesc(file_ecommerce_inventory_v1_stock_service, 5);
+  messageDesc(file_ecommerce_inventory_v1_stock_service, 8);
 
 /**
  * Input of ReleaseReservation.
@@ -225,7 +306,7 @@ export type ReleaseReservationRequest = Message<"ecommerce.inventory.v1.ReleaseR
  * Use `create(ReleaseReservationRequestSchema)` to create a new message.
  */
 export const ReleaseReservationRequestSchema: GenMessage<ReleaseReservationRequest> = /*@__PURE__*/
-  messageDesc(file_ecommerce_inventory_v1_stock_service, 6);
+  messageDesc(file_ecommerce_inventory_v1_stock_service, 9);
 
 /**
  * Output of ReleaseReservation.
@@ -246,7 +327,7 @@ export type ReleaseReservationResponse = Message<"ecommerce.inventory.v1.Release
  * Use `create(ReleaseReservationResponseSchema)` to create a new message.
  */
 export const ReleaseReservationResponseSchema: GenMessage<ReleaseReservationResponse> = /*@__PURE__*/
-  messageDesc(file_ecommerce_inventory_v1_stock_service, 7);
+  messageDesc(file_ecommerce_inventory_v1_stock_service, 10);
 
 /**
  * Internal: taking and returning stock for orders. Only modules call it; customer callers are
@@ -265,6 +346,18 @@ export const StockService: GenService<{
     methodKind: "unary";
     input: typeof ReserveStockRequestSchema;
     output: typeof ReserveStockResponseSchema;
+  },
+  /**
+   * ReserveStock for several orders in one call, each on its own: taken whole, or failed with the
+   * error ReserveStock would have given it, whatever becomes of the others. What a caller placing
+   * many orders at once sends: one call instead of one per order.
+   *
+   * @generated from rpc ecommerce.inventory.v1.StockService.ReserveStocks
+   */
+  reserveStocks: {
+    methodKind: "unary";
+    input: typeof ReserveStocksRequestSchema;
+    output: typeof ReserveStocksResponseSchema;
   },
   /**
    * Makes reservations permanent: their orders exist, so the expiry job must not release them.

@@ -1,0 +1,53 @@
+/** An item's error survives the trip through ItemError and the wire: code, message and details. */
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import {
+  ErrorReasonSchema,
+  FieldViolationsSchema,
+  ItemErrorSchema,
+} from "../../gen/ecommerce/common/v1/error_details_pb.js";
+import { businessError, invalidArgument } from "./errors.js";
+import { fromItemError, toItemError } from "./item-error.js";
+
+/** Through ItemError and its bytes, as one item of a batch answer travels. */
+const overTheWire = (error: ConnectError) =>
+  fromItemError(fromBinary(ItemErrorSchema, toBinary(ItemErrorSchema, toItemError(error))));
+
+describe("an item's error", () => {
+  it("keeps a business error's code, message and reason", () => {
+    const back = overTheWire(businessError(Code.FailedPrecondition, "OUT_OF_STOCK", "only 2 left"));
+    expect(back.code).toBe(Code.FailedPrecondition);
+    expect(back.rawMessage).toBe("only 2 left");
+    expect(back.findDetails(ErrorReasonSchema).map((detail) => detail.reason)).toEqual(["OUT_OF_STOCK"]);
+  });
+
+  it("keeps every field violation", () => {
+    const back = overTheWire(
+      invalidArgument([
+        { field: "items[0].quantity", message: "must be at least 1" },
+        { field: "order_id", message: "must not be empty" },
+      ]),
+    );
+    expect(back.code).toBe(Code.InvalidArgument);
+    expect(back.findDetails(FieldViolationsSchema)[0]?.violations.map((v) => v.field)).toEqual([
+      "items[0].quantity",
+      "order_id",
+    ]);
+  });
+
+  it("passes on details it received packed, without decoding them", () => {
+    const received = overTheWire(businessError(Code.NotFound, "PRODUCT_NOT_FOUND", "no such product"));
+    const again = overTheWire(received);
+    expect(again.findDetails(ErrorReasonSchema).map((detail) => detail.reason)).toEqual([
+      "PRODUCT_NOT_FOUND",
+    ]);
+  });
+
+  it("reads a code it does not know, or none, as unknown: still a failure", () => {
+    for (const code of [0, 99]) {
+      const back = fromItemError({ ...toItemError(new ConnectError("odd", Code.Internal)), code });
+      expect(back.code).toBe(Code.Unknown);
+    }
+  });
+});
