@@ -9,7 +9,7 @@ import {
 } from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
 import type { ServiceCredential } from "../../platform/auth/index.js";
 import { CoalescingBatcher } from "../../platform/batching/index.js";
-import { outsideTraces } from "../../platform/observability/index.js";
+import { linkToThisRequest, type RequestLink, workForMany } from "../../platform/observability/index.js";
 import { fromItemError } from "../../platform/rpc/index.js";
 import type { OrderLine } from "./order-validation.js";
 import type { Confirmation } from "./stock-settlement.js";
@@ -47,6 +47,8 @@ export interface StockCallsOptions {
 interface PendingReservation {
   request: ReserveStockRequest;
   values: ContextValues | undefined;
+  /** The order's span, which a batch it goes in links to. */
+  link: RequestLink | undefined;
 }
 
 type Reserved = { response: ReserveStockResponse } | { error: ConnectError };
@@ -70,9 +72,13 @@ export function createStockCalls(
       const [only] = pending as [PendingReservation];
       return new Map([[only, { response: await reserveOne(only) }]]);
     }
-    // Several orders' reservations: one call made for all of them, in none of their traces.
-    const { outcomes } = await outsideTraces(async () =>
-      stock.reserveStocks({ reservations: pending.map(({ request }) => request) }, await internal()),
+    // Several orders' reservations: one call made for all of them, traced on its own and linked
+    // to each order's span.
+    const { outcomes } = await workForMany(
+      "reserve stock for several orders",
+      pending.map(({ link }) => link),
+      async () =>
+        stock.reserveStocks({ reservations: pending.map(({ request }) => request) }, await internal()),
     );
     const answers = new Map<PendingReservation, Reserved>();
     pending.forEach((waiting, index) => {
@@ -93,6 +99,7 @@ export function createStockCalls(
           callerDatabaseServer: databaseServer ?? "",
         }),
         values,
+        link: batchReservations ? linkToThisRequest() : undefined,
       };
       if (!batchReservations) return reserveOne(pending);
       const reserved = await batches.call(pending);

@@ -17,4 +17,5 @@ export {
 export { handlerContextValues, sendRequestContext } from "./request-context-propagation.js";
 export { RpcMetrics } from "./rpc-metrics.js";
 export { traceInProcessCalls, traceRpcCalls, traceRpcHandlers } from "./rpc-spans.js";
-export { activeTracer, outsideTraces, startTracing, type Tracing } from "./tracing.js";
+export { activeTracer, startTracing, type Tracing } from "./tracing.js";
+export { linkToThisRequest, type RequestLink, workForMany } from "./work-for-many.js";

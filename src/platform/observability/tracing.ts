@@ -9,7 +9,6 @@ import {
   type Context,
   context,
   isSpanContextValid,
-  ROOT_CONTEXT,
   TraceFlags,
   type Tracer,
   trace,
@@ -31,14 +30,6 @@ export function activeTracer(): Tracer | undefined {
 /** Set by tracing-sdk.ts when tracing starts, cleared when it stops. */
 export function setActiveTracer(active: Tracer | undefined): void {
   tracer = active;
-}
-
-/**
- * Runs `fn` outside any trace: the calls it makes start traces of their own. For work done for
- * several requests at once, which would otherwise land in whichever request's trace started it.
- */
-export function outsideTraces<T>(fn: () => T): T {
-  return tracer === undefined ? fn() : context.with(ROOT_CONTEXT, fn);
 }
 
 /** `parent` (the active context by default) with the span of a W3C `traceparent` as its parent. */
