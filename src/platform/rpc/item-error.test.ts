@@ -1,5 +1,8 @@
-/** An item's error survives the trip through ItemError and the wire: code, message and details. */
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+/**
+ * An item's error survives the trip through ItemError and the wire, binary or JSON: code, message
+ * and the details the API attaches.
+ */
+import { fromBinary, fromJson, toBinary, toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import {
@@ -36,12 +39,21 @@ describe("an item's error", () => {
     ]);
   });
 
-  it("passes on details it received packed, without decoding them", () => {
+  it("survives being passed on again, as the orders process passes a refusal to the gateway", () => {
     const received = overTheWire(businessError(Code.NotFound, "PRODUCT_NOT_FOUND", "no such product"));
     const again = overTheWire(received);
     expect(again.findDetails(ErrorReasonSchema).map((detail) => detail.reason)).toEqual([
       "PRODUCT_NOT_FOUND",
     ]);
+  });
+
+  it("is JSON a caller reads without a type registry", () => {
+    const item = toItemError(businessError(Code.FailedPrecondition, "OUT_OF_STOCK", "only 2 left"));
+    const json = toJson(ItemErrorSchema, item);
+    expect(json).toEqual({ code: Code.FailedPrecondition, message: "only 2 left", reason: "OUT_OF_STOCK" });
+    expect(fromItemError(fromJson(ItemErrorSchema, json)).findDetails(ErrorReasonSchema)[0]?.reason).toBe(
+      "OUT_OF_STOCK",
+    );
   });
 
   it("reads a code it does not know, or none, as unknown: still a failure", () => {

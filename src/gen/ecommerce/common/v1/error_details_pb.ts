@@ -4,15 +4,13 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Any } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_any } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file ecommerce/common/v1/error_details.proto.
  */
 export const file_ecommerce_common_v1_error_details: GenFile = /*@__PURE__*/
-  fileDesc("CidlY29tbWVyY2UvY29tbW9uL3YxL2Vycm9yX2RldGFpbHMucHJvdG8SE2Vjb21tZXJjZS5jb21tb24udjEiSgoPRmllbGRWaW9sYXRpb25zEjcKCnZpb2xhdGlvbnMYASADKAsyIy5lY29tbWVyY2UuY29tbW9uLnYxLkZpZWxkVmlvbGF0aW9uIjAKDkZpZWxkVmlvbGF0aW9uEg0KBWZpZWxkGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiHQoLRXJyb3JSZWFzb24SDgoGcmVhc29uGAEgASgJIlEKCUl0ZW1FcnJvchIMCgRjb2RlGAEgASgFEg8KB21lc3NhZ2UYAiABKAkSJQoHZGV0YWlscxgDIAMoCzIULmdvb2dsZS5wcm90b2J1Zi5BbnliBnByb3RvMw", [file_google_protobuf_any]);
+  fileDesc("CidlY29tbWVyY2UvY29tbW9uL3YxL2Vycm9yX2RldGFpbHMucHJvdG8SE2Vjb21tZXJjZS5jb21tb24udjEiSgoPRmllbGRWaW9sYXRpb25zEjcKCnZpb2xhdGlvbnMYASADKAsyIy5lY29tbWVyY2UuY29tbW9uLnYxLkZpZWxkVmlvbGF0aW9uIjAKDkZpZWxkVmlvbGF0aW9uEg0KBWZpZWxkGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiHQoLRXJyb3JSZWFzb24SDgoGcmVhc29uGAEgASgJInkKCUl0ZW1FcnJvchIMCgRjb2RlGAEgASgFEg8KB21lc3NhZ2UYAiABKAkSDgoGcmVhc29uGAMgASgJEj0KEGZpZWxkX3Zpb2xhdGlvbnMYBCADKAsyIy5lY29tbWVyY2UuY29tbW9uLnYxLkZpZWxkVmlvbGF0aW9uYgZwcm90bzM");
 
 /**
  * Attached to an invalid_argument error: every request field that is wrong, and why.
@@ -86,7 +84,8 @@ export const ErrorReasonSchema: GenMessage<ErrorReason> = /*@__PURE__*/
 
 /**
  * One item's failure in a call that handles several items at once: the error a call for that item
- * alone would have failed with.
+ * alone would have failed with, its details as plain fields (readable in JSON without a type
+ * registry).
  *
  * @generated from message ecommerce.common.v1.ItemError
  */
@@ -106,11 +105,18 @@ export type ItemError = Message<"ecommerce.common.v1.ItemError"> & {
   message: string;
 
   /**
-   * The error's details (FieldViolations, ErrorReason, …).
+   * Its ErrorReason's reason, or empty.
    *
-   * @generated from field: repeated google.protobuf.Any details = 3;
+   * @generated from field: string reason = 3;
    */
-  details: Any[];
+  reason: string;
+
+  /**
+   * Its FieldViolations' violations, for an invalid_argument.
+   *
+   * @generated from field: repeated ecommerce.common.v1.FieldViolation field_violations = 4;
+   */
+  fieldViolations: FieldViolation[];
 };
 
 /**
