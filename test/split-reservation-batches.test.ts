@@ -5,7 +5,7 @@
  * given it — with no oversell. docs/architecture.md, "An order".
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { serviceUrls, testToken } from "./support/deployment.js";
 import { sampleValue } from "./support/prometheus-text.js";
 import { type SplitTopology, startSplitTopology } from "./support/topologies.js";
@@ -21,23 +21,24 @@ const RESERVE_STOCK_REFUSED = { ...RESERVE_STOCK, code: "failed_precondition" };
 describe.skipIf(Array.isArray(serviceUrls()))("split: concurrent orders' reservations", () => {
   let topology: SplitTopology;
 
-  beforeAll(async () => {
-    topology = await startSplitTopology();
-  }, 90_000);
-  afterAll(async () => {
-    await topology?.stop();
-  });
-
-  const inventoryMetrics = async () => (await fetch(`${topology.processes.inventory.url}/metrics`)).text();
   /** Calls inventory served, by method: single reservations (ok or refused) and batches. */
   const servedCalls = async () => {
-    const text = await inventoryMetrics();
+    const text = await (await fetch(`${topology.processes.inventory.url}/metrics`)).text();
     const count = (labels: Record<string, string>) =>
       sampleValue(text, "rpc_server_requests_total", labels) ?? 0;
     return { single: count(RESERVE_STOCK) + count(RESERVE_STOCK_REFUSED), batches: count(RESERVE_STOCKS) };
   };
 
   it("go in fewer calls than orders, each order answered on its own, no oversell", async () => {
+    topology = await startSplitTopology();
+    try {
+      await placeRacingOrders();
+    } finally {
+      await topology.stop();
+    }
+  }, 120_000);
+
+  async function placeRacingOrders(): Promise<void> {
     const admin = await testToken("batch-admin", "admin");
     const created = await fetch(`${topology.baseUrl}/products`, {
       method: "POST",
@@ -89,5 +90,5 @@ describe.skipIf(Array.isArray(serviceUrls()))("split: concurrent orders' reserva
     expect(batches).toBeGreaterThanOrEqual(1);
     // Every order's reservation went in one call or another, and far fewer calls than orders.
     expect(batches + single).toBeLessThan(results.length);
-  }, 60_000);
+  }
 });
