@@ -49,7 +49,9 @@ function batchService(options: { service?: boolean } = {}) {
   const deps: StockServiceDeps = {
     reservations,
     cache: {
+      // Recorded once done, a little later: an answer that did not wait for it would come first.
       invalidate: async (id: string) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
         invalidated.push(id);
         return true;
       },

@@ -14,15 +14,13 @@ import {
   ReserveStockResponseSchema,
   ReserveStocksResponseSchema,
   type StockService,
-  StockService as StockServiceDesc,
 } from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
 import type { Authenticator } from "../../platform/auth/index.js";
 import type { LayeredCache } from "../../platform/cache/index.js";
-import { reportFailure } from "../../platform/errors/index.js";
+import { reportHandlerFailure } from "../../platform/errors/index.js";
 import { isUuid } from "../../platform/ids.js";
 import type { Logger } from "../../platform/logger.js";
-import { requestIdOf } from "../../platform/observability/index.js";
-import { notFound, toItemError, Violations } from "../../platform/rpc/index.js";
+import { invalidArgument, notFound, toItemError, Violations } from "../../platform/rpc/index.js";
 import { calledInProcess } from "../../platform/transport/index.js";
 import type { InvalidatedHere } from "./invalidated-here.js";
 import type { ReservationStore, StockChange, StockRequestLine } from "./reservation-store.js";
@@ -32,7 +30,6 @@ export const MAX_QUANTITY = 1000;
 export const MAX_CONFIRMATIONS = 1000;
 /** Most reservations one ReserveStocks call may carry. */
 export const MAX_RESERVATIONS_PER_CALL = 50;
-const RESERVE_STOCKS = `/${StockServiceDesc.typeName}/${StockServiceDesc.method.reserveStocks.name}`;
 const ORDER_ID_MAX = 100;
 /** Longest caller_database_server: two numbers of at most 20 digits and a colon, with room to spare. */
 const SERVER_IDENTITY_MAX = 100;
@@ -125,16 +122,18 @@ export function createStockService(deps: StockServiceDeps): ServiceImpl<typeof S
       await auth.requireService(context);
       const count = request.reservations.length;
       if (count < 1 || count > MAX_RESERVATIONS_PER_CALL) {
-        const violations = new Violations();
-        violations.add("reservations", `must have between 1 and ${MAX_RESERVATIONS_PER_CALL} reservations`);
-        violations.throwIfAny();
+        throw invalidArgument([
+          {
+            field: "reservations",
+            message: `must have between 1 and ${MAX_RESERVATIONS_PER_CALL} reservations`,
+          },
+        ]);
       }
       const settled = await Promise.allSettled(request.reservations.map((item) => reserve(item, context)));
       // Every product whose stock changed is dropped before any order hears of its stock.
       await invalidate(
         settled.flatMap((result) => (result.status === "fulfilled" ? result.value.changes : [])),
       );
-      const requestId = requestIdOf(context);
       return create(ReserveStocksResponseSchema, {
         outcomes: settled.map((result) =>
           result.status === "fulfilled"
@@ -144,9 +143,7 @@ export function createStockService(deps: StockServiceDeps): ServiceImpl<typeof S
                   case: "failed" as const,
                   // What ReserveStock alone would have answered: a server failure logged here
                   // once and told without its cause, the caller's mistakes as they are.
-                  value: toItemError(
-                    reportFailure(deps.logger, result.reason, { operation: RESERVE_STOCKS, requestId }),
-                  ),
+                  value: toItemError(reportHandlerFailure(deps.logger, result.reason, context)),
                 },
               },
         ),

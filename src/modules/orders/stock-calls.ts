@@ -1,4 +1,7 @@
-/** The StockService calls the orders module makes: with its service token and a deadline of their own. */
+/**
+ * The StockService calls the orders module makes: with its service token and a deadline of their
+ * own; with inventory in another process, concurrent reservations go together (ReserveStocks).
+ */
 import { create } from "@bufbuild/protobuf";
 import type { CallOptions, Client, ConnectError, ContextValues } from "@connectrpc/connect";
 import {
@@ -16,7 +19,7 @@ import type { Confirmation } from "./stock-settlement.js";
 
 /** Internal calls get a deadline of their own rather than the caller's. */
 const INTERNAL_CALL_TIMEOUT_MS = 10_000;
-/** The most reservations ReserveStocks takes in one call. */
+/** The most reservations ReserveStocks takes in one call (its limit in stock_service.proto). */
 const MAX_RESERVATIONS_PER_CALL = 50;
 
 /** The StockService calls this module makes, with its service token and an internal deadline. */
