@@ -16,6 +16,7 @@ export {
 } from "./request-context.js";
 export { handlerContextValues, sendRequestContext } from "./request-context-propagation.js";
 export { RpcMetrics } from "./rpc-metrics.js";
-export { traceInProcessCalls, traceRpcCalls, traceRpcHandlers } from "./rpc-spans.js";
-export { activeTracer, startTracing, type Tracing } from "./tracing.js";
+export { traceBatchItem, traceInProcessCalls, traceRpcCalls, traceRpcHandlers } from "./rpc-spans.js";
+export { traceIdOf } from "./traceparent.js";
+export { activeTracer, startTracing, type Tracing, traceparentOf } from "./tracing.js";
 export { linkToThisRequest, type RequestLink, workForMany } from "./work-for-many.js";

@@ -25,6 +25,7 @@ import {
   SpanStatusCode,
   type Tracer,
 } from "@opentelemetry/api";
+import { endedWith } from "./span-end.js";
 import { onCallEnd } from "./stream-end.js";
 import { activeTracer, context, contextFromTraceparent, trace, traceparentOf } from "./tracing.js";
 
@@ -75,6 +76,26 @@ export const traceRpcHandlers: Interceptor = (next) => (request) => {
   );
 };
 
+/**
+ * The SERVER span of one item of a batch call (batch-item-context.ts in the transport subsystem),
+ * named for the method the item stands for and continuing its caller's trace (`traceparent`, sent
+ * in the item), so that a request's trace has the shape it has when its call goes alone. The
+ * batch call's own span, in a trace of its own, links to the callers' spans (work-for-many.ts).
+ */
+export function traceBatchItem<T>(
+  traceparent: string | undefined,
+  call: { service: { typeName: string }; method: { name: string } },
+  batch: { service: { typeName: string }; method: { name: string } },
+  work: () => Promise<T>,
+): Promise<T> {
+  const tracer = activeTracer();
+  if (tracer === undefined) return work();
+  const parent = contextFromTraceparent(traceparent, ROOT_CONTEXT);
+  const span = startRpcSpan(tracer, call, SpanKind.SERVER, parent);
+  span.setAttribute("rpc.batch", `${batch.service.typeName}/${batch.method.name}`);
+  return endedWith(span, context.with(trace.setSpan(parent, span), work), SERVER_FAILURE);
+}
+
 /** Ends the span with the call: a server stream's when its messages end, not when it starts. */
 async function endedWithCall<T extends UnaryResponse | StreamResponse>(
   span: Span,
@@ -105,7 +126,12 @@ const SERVER_FAULTS = new Set([
 const CLIENT_FAILURE = rpcFailure(() => true);
 const SERVER_FAILURE = rpcFailure((code) => SERVER_FAULTS.has(code));
 
-function startRpcSpan(tracer: Tracer, request: AnyRequest, kind: SpanKind, parent: Context): Span {
+function startRpcSpan(
+  tracer: Tracer,
+  request: { service: { typeName: string }; method: { name: string } },
+  kind: SpanKind,
+  parent: Context,
+): Span {
   return tracer.startSpan(
     `${request.service.typeName}/${request.method.name}`,
     {
