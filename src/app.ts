@@ -64,6 +64,9 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     const database = hostsDataModule(config) ? await life.run(databaseStep(context)) : undefined;
     const bus = await life.run(eventBusStep(context));
     const cacheStore = config.redisUrl ? await life.run(redisStep(context, config.redisUrl)) : undefined;
+    // What this process shows other processes' internal services (the orders module's stock calls,
+    // the gateway's batches of orders).
+    const serviceCredential = new ServiceCredential(secret, { caller: [...config.modules].join("+") });
     const platform: Platform | undefined = database && {
       config,
       database,
@@ -71,12 +74,18 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       cacheStore,
       cachePeers,
       auth: new Authenticator(new TokenVerifier(secret)),
-      serviceCredential: new ServiceCredential(secret, { caller: [...config.modules].join("+") }),
+      serviceCredential,
       logger,
       metrics,
       stopping: stopping.signal,
     };
-    const services = hostServices({ ...context, platform, cachePeers, stopping: stopping.signal });
+    const services = hostServices({
+      ...context,
+      platform,
+      cachePeers,
+      serviceCredential,
+      stopping: stopping.signal,
+    });
     await life.run(modulesStep(services.modules, logger));
     const onDraining = () => stopping.abort();
     const server = await life.run(httpStep({ config, logger, metrics, services, onDraining }));

@@ -11,8 +11,8 @@
  *   own reviews (another's: 403) and reads their own statistics (another's, or the store's: 403);
  * - an admin does everything on the public services, but edits no one else's review (docs/api.md:
  *   `PUT /reviews/:id (author)`, against `DELETE /reviews/:id (author or admin)`);
- * - StockService, internal, serves only the service credential: anonymous 401, customers and admins
- *   403; on the public services that credential grants nothing beyond what an anonymous caller
+ * - StockService and OrderBatchService, internal, serve only the service credential: anonymous 401,
+ *   customers and admins 403 (an order in a batch is then its own caller's); on the public services that credential grants nothing beyond what an anonymous caller
  *   may do: public reads work, anything needing a user is 403;
  * - no token where a user is needed: 401.
  *
@@ -28,6 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorReasonSchema } from "../src/gen/ecommerce/common/v1/error_details_pb.js";
 import { InventoryService } from "../src/gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import { StockService } from "../src/gen/ecommerce/inventory/v1/stock_service_pb.js";
+import { OrderBatchService } from "../src/gen/ecommerce/orders/v1/order_batch_service_pb.js";
 import { OrderStatus } from "../src/gen/ecommerce/orders/v1/order_pb.js";
 import { OrderService } from "../src/gen/ecommerce/orders/v1/order_service_pb.js";
 import { StatisticsService } from "../src/gen/ecommerce/statistics/v1/statistics_service_pb.js";
@@ -64,7 +65,13 @@ function expectEveryHour(buckets: readonly { hour: number }[]): void {
 }
 
 /** The services whose every method the table must name. */
-const SERVICES: DescService[] = [InventoryService, StockService, OrderService, StatisticsService];
+const SERVICES: DescService[] = [
+  InventoryService,
+  StockService,
+  OrderService,
+  OrderBatchService,
+  StatisticsService,
+];
 
 /**
  * Routes docs/api.md names that the OpenAPI document does not describe: the document itself and its
@@ -102,7 +109,7 @@ const ADMIN_ONLY = row(U, D, D, ok, D);
 const ANY_USER = row(U, ok, ok, ok, D);
 /** The owner's order: another customer is told it does not exist. */
 const OWNERS_ORDER = row(U, ok, N, ok, D);
-/** The internal StockService. */
+/** The internal StockService and OrderBatchService. */
 const SERVICE_ONLY = row(U, D, D, D, ok);
 
 // ---------------------------------------------------------------------------------------------
@@ -638,6 +645,26 @@ const RPC: Record<string, RpcCase[]> = {
     request: async ({ fx }) => ({ orderId: await fx.freshReservation() }),
     check: (response) => {
       expect(response.released).toBe(true);
+    },
+  }),
+
+  "ecommerce.orders.v1.OrderBatchService/CreateOrders": rpc<typeof OrderBatchService.method.createOrders>({
+    row: SERVICE_ONLY,
+    // The batch carries the owner's own call: the owner's order is created, whoever sent the batch.
+    request: ({ app, fx }) => ({
+      orders: [
+        {
+          request: { items: [{ productId: fx.product.id, quantity: 1 }] },
+          authorization: `Bearer ${app.customerToken}`,
+        },
+      ],
+    }),
+    check: (response, { fx }) => {
+      expect(response.outcomes).toHaveLength(1);
+      const [only] = response.outcomes;
+      expect(only?.outcome.case).toBe("created");
+      if (only?.outcome.case === "created")
+        expect(only.outcome.value.order).toMatchObject({ userId: fx.ownerId, status: OrderStatus.PENDING });
     },
   }),
 

@@ -17,6 +17,7 @@ import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InventoryService } from "../src/gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import { StockService } from "../src/gen/ecommerce/inventory/v1/stock_service_pb.js";
+import { OrderBatchService } from "../src/gen/ecommerce/orders/v1/order_batch_service_pb.js";
 import { OrderService } from "../src/gen/ecommerce/orders/v1/order_service_pb.js";
 import { StatisticsService } from "../src/gen/ecommerce/statistics/v1/statistics_service_pb.js";
 import type { HostileFixtures } from "./support/hostile-fixtures.js";
@@ -143,6 +144,7 @@ describe.each(inProcessSetups())("hostile input (%s)", (setup) => {
         { service: InventoryService, internal: false },
         { service: StockService, internal: true },
         { service: OrderService, internal: false },
+        { service: OrderBatchService, internal: true },
         { service: StatisticsService, internal: false },
       ],
       fixtures,
@@ -216,7 +218,13 @@ describe.each(inProcessSetups())("hostile input (%s)", (setup) => {
       if (!covered("grpc", operation, /./)) missing.push(`grpc ${operation}`);
     }
     expect(missing).toEqual([]);
-    for (const service of [InventoryService, StockService, OrderService, StatisticsService]) {
+    for (const service of [
+      InventoryService,
+      StockService,
+      OrderService,
+      OrderBatchService,
+      StatisticsService,
+    ]) {
       for (const method of service.methods)
         expect(rpcOperations).toContain(`${service.typeName}/${method.name}`);
     }

@@ -544,6 +544,59 @@ describe.skipIf(Array.isArray(serviceUrls()))("tracing", () => {
       expectOrderChain(trace, services, "");
     }, 40_000);
 
+    it("orders sent together keep each its own trace: CreateOrder under its REST span, linked to the batch", async () => {
+      const topology = split as SplitTopology;
+      const admin = await shopAt(topology.baseUrl);
+      const product = await createProduct(admin);
+      // Twenty customers at once: the gateway sends the ones placed while a call is on its way in
+      // one CreateOrders call.
+      const callers = await Promise.all(Array.from({ length: 20 }, () => shopAt(topology.baseUrl)));
+      const traceIds = callers.map(() => randomTraceId());
+      await Promise.all(
+        callers.map((shop, index) =>
+          placeOrder(shop, product.id, traceparentOf(traceIds[index] as string, randomSpanId())),
+        ),
+      );
+
+      // Every order's trace holds its REST span and its CreateOrder server span in orders.
+      const createOrderServerOf = (spans: readonly ReceivedSpan[], traceId: string) =>
+        inTrace(spans, traceId).find(named(CREATE_ORDER, SPAN_KIND.server, services.orders));
+      await splitReceiver.waitFor(
+        (spans) => traceIds.every((traceId) => createOrderServerOf(spans, traceId) !== undefined),
+        EXPORT_WAIT_MS,
+      );
+      const spans = [...splitReceiver.spans];
+      const batched = traceIds.filter(
+        (traceId) => createOrderServerOf(spans, traceId)?.attributes["rpc.batch"] !== undefined,
+      );
+      expect(batched.length, "orders that went in a CreateOrders call").toBeGreaterThan(0);
+      for (const traceId of batched) {
+        const trace = inTrace(spans, traceId);
+        const rest = theSpan(trace, "REST span", named("POST /orders", SPAN_KIND.server, services.gateway));
+        const server = createOrderServerOf(spans, traceId) as ReceivedSpan;
+        // The order's work continues its request's trace, as a call of its own would.
+        expect(server.parentSpanId).toBe(rest.spanId);
+        expect(server.attributes).toMatchObject({
+          "rpc.system": "connect_rpc",
+          "rpc.service": "ecommerce.orders.v1.OrderService",
+          "rpc.method": "CreateOrder",
+          "rpc.batch": "ecommerce.orders.v1.OrderBatchService/CreateOrders",
+        });
+        expect(
+          trace.some((span) => span.attributes["db.system"] === "postgresql" && isUnder(trace, span, server)),
+        ).toBe(true);
+        // The call made for several orders: a trace of its own, linked to this order's REST span.
+        const batch = spans.find(
+          (span) =>
+            span.name === "create orders for several callers" &&
+            span.links.some((link) => link.traceId === traceId && link.spanId === rest.spanId),
+        );
+        expect(batch, `the batch linked to ${traceId}`).toBeDefined();
+        expect(batch?.service).toBe(services.gateway);
+        expect(batch?.traceId).not.toBe(traceId);
+      }
+    }, 60_000);
+
     it("every process exports as its own service, over OTLP/protobuf", () => {
       expect(new Set(splitReceiver.contentTypes)).toEqual(new Set(["application/x-protobuf"]));
       expect(new Set(splitReceiver.spans.map((span) => span.service))).toEqual(

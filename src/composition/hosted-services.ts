@@ -10,11 +10,13 @@ import { createGatewayListener, createOperationsListener, type RestSide } from "
 import { withProductEdgeCache } from "../gateway/product-edge-cache.js";
 import { InventoryService } from "../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import { StockService } from "../gen/ecommerce/inventory/v1/stock_service_pb.js";
+import { OrderBatchService } from "../gen/ecommerce/orders/v1/order_batch_service_pb.js";
 import { OrderService } from "../gen/ecommerce/orders/v1/order_service_pb.js";
 import { StatisticsService } from "../gen/ecommerce/statistics/v1/statistics_service_pb.js";
 import { mountInventory } from "../modules/inventory/index.js";
 import { mountOrders } from "../modules/orders/index.js";
 import { mountStatistics } from "../modules/statistics/index.js";
+import type { ServiceCredential } from "../platform/auth/index.js";
 import type { CachePeers } from "../platform/cache/index.js";
 import type { MountedModule, Platform } from "../platform/module.js";
 import { RpcMetrics } from "../platform/observability/index.js";
@@ -43,6 +45,8 @@ export interface HostingOptions extends StepContext {
    * inventory), for a gateway's edge copy; undefined when this process keeps none.
    */
   readonly cachePeers: CachePeers | undefined;
+  /** What this process shows other processes' internal services. */
+  readonly serviceCredential: Pick<ServiceCredential, "authorization">;
   /** Aborted the moment the process starts stopping. */
   readonly stopping: AbortSignal;
 }
@@ -92,6 +96,15 @@ export function hostServices(options: HostingOptions): HostedServices {
     ...edge,
     clients: { ...clients, inventory: productCopy?.client ?? clients.inventory },
     cachedProduct: productCopy?.cached,
+    // Orders in another process: concurrent orders go to it together (order-placement.ts).
+    orderBatching:
+      config.ordersUrl === undefined
+        ? undefined
+        : {
+            client: createClient(OrderBatchService, gatewayTransport(config.ordersUrl)),
+            credential: () => options.serviceCredential.authorization(),
+            timeoutMs: config.rpcTimeoutMs,
+          },
     stopping: options.stopping,
     storeCurrency: config.storeCurrency,
   });

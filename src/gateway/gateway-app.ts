@@ -20,6 +20,7 @@ import { failureAnswer } from "./failure-answer.js";
 import { requestContext } from "./node-fast-path.js";
 import { type ReadinessCheck, registerOperationsRoutes } from "./operations-routes.js";
 import { registerOrderEventsRoute } from "./order-events-route.js";
+import { type OrderBatching, orderPlacement } from "./order-placement.js";
 import { registerOrderRoutes } from "./orders-routes.js";
 import { type Problem, problem, validationProblem } from "./problem.js";
 import { PRODUCT_READ_ROUTE, productReadShortcut, shortcutProductId } from "./product-read-shortcut.js";
@@ -53,6 +54,8 @@ export interface GatewayOptions extends EdgeOptions {
    * the gateway keeps one; `clients.inventory` answers from the same copy.
    */
   cachedProduct?: (id: string) => Product | undefined;
+  /** Set when orders runs in another process: concurrent orders go in one call (order-placement.ts). */
+  orderBatching?: OrderBatching;
   /** STORE_CURRENCY, for the admin UI's amounts. */
   storeCurrency: string;
   /** Aborted when the process starts stopping: open event streams end then (GET /orders/events). */
@@ -97,7 +100,11 @@ export function createGatewayApp(options: GatewayOptions): OpenAPIHono {
     stopping: options.stopping,
     logger: options.logger,
   });
-  registerOrderRoutes(app, options.clients.orders);
+  registerOrderRoutes(
+    app,
+    options.clients.orders,
+    orderPlacement(options.clients.orders, options.orderBatching),
+  );
   registerReviewRoutes(app, options.clients.orders);
   registerStatisticsRoutes(app, options.clients.statistics);
   registerDiscountRoutes(app, options.clients.inventory);

@@ -3,7 +3,9 @@ import type { Client } from "@connectrpc/connect";
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { OrderService } from "../gen/ecommerce/orders/v1/order_service_pb.js";
 import { callOptions } from "./call-options.js";
+import { authorizationHeader, requestContext } from "./node-fast-path.js";
 import { orderJson, orderStatusFromName } from "./order-json.js";
+import type { PlaceOrder } from "./order-placement.js";
 import {
   CreateOrderBody,
   CreateOrderHeaders,
@@ -67,16 +69,21 @@ const updateOrderStatusRoutes = (["put", "patch"] as const).map((method) =>
   }),
 );
 
-export function registerOrderRoutes(app: OpenAPIHono, orders: Client<typeof OrderService>): void {
+/** `placeOrder` places a new order (order-placement.ts); `orders` serves the rest. */
+export function registerOrderRoutes(
+  app: OpenAPIHono,
+  orders: Client<typeof OrderService>,
+  placeOrder: PlaceOrder,
+): void {
   app.openapi(createOrderRoute, async (c) => {
     const body = c.req.valid("json");
-    const { order } = await orders.createOrder(
+    const { order } = await placeOrder(
       {
         items: body.items.map((item) => ({ productId: item.product_id, quantity: item.quantity })),
         userId: body.user_id ?? "",
         idempotencyKey: c.req.valid("header")["idempotency-key"] ?? "",
       },
-      callOptions(c),
+      { authorization: authorizationHeader(c), context: requestContext(c) },
     );
     if (order === undefined) throw new Error("CreateOrder returned no order");
     c.header("Location", `/orders/${encodeURIComponent(order.id)}`);

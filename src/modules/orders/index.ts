@@ -2,6 +2,7 @@
 import type { Client } from "@connectrpc/connect";
 import type { InventoryService } from "../../gen/ecommerce/inventory/v1/inventory_service_pb.js";
 import type { StockService } from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
+import { OrderBatchService } from "../../gen/ecommerce/orders/v1/order_batch_service_pb.js";
 import { OrderService } from "../../gen/ecommerce/orders/v1/order_service_pb.js";
 import { OutboxRelay } from "../../platform/events/index.js";
 import { type IntervalJob, startIntervalJob } from "../../platform/jobs/index.js";
@@ -9,6 +10,7 @@ import type { Logger } from "../../platform/logger.js";
 import { Gauge } from "../../platform/metrics.js";
 import type { MountedModule, Platform } from "../../platform/module.js";
 import { IdempotencyStore } from "./idempotency-store.js";
+import { createOrdersHandler } from "./order-batch-handler.js";
 import { createOrderHandlers } from "./order-service.js";
 import { OrderStore } from "./order-store.js";
 import { OrderWatch } from "./order-watch.js";
@@ -100,6 +102,9 @@ export function mountOrders(platform: Platform, dependencies: OrdersDependencies
     name: "orders",
     routes: (router) => {
       router.service(OrderService, { ...orderHandlers, ...reviewHandlers });
+      router.service(OrderBatchService, {
+        createOrders: createOrdersHandler({ auth: platform.auth, logger: log }, orderHandlers.createOrder),
+      });
     },
     start: async () => {
       relay.start();

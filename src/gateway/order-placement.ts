@@ -1,0 +1,133 @@
+/**
+ * How the REST side places an order: a CreateOrder call of its own, or, when orders runs in
+ * another process, in one OrderBatchService.CreateOrders call with the orders other callers placed
+ * while the previous call was on its way (a call between processes costs far more CPU than the
+ * order's own work: docs/architecture.md, "An order"). A lone order goes at once as CreateOrder.
+ * In a batch, each order keeps what its call would have carried — its caller's Authorization,
+ * request id, deadline (from the moment it was placed) and trace — and gets the answer or the
+ * ConnectError its own call would have got, so its REST answer is the same.
+ */
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import type { Client, ConnectError } from "@connectrpc/connect";
+import type { OrderBatchService } from "../gen/ecommerce/orders/v1/order_batch_service_pb.js";
+import {
+  type CreateOrderRequest,
+  CreateOrderRequestSchema,
+  type CreateOrderResponse,
+  type OrderService,
+} from "../gen/ecommerce/orders/v1/order_service_pb.js";
+import { CoalescingBatcher } from "../platform/batching/index.js";
+import {
+  linkToThisRequest,
+  type RequestContext,
+  type RequestLink,
+  traceparentOf,
+  workForMany,
+} from "../platform/observability/index.js";
+import { fromItemError } from "../platform/rpc/index.js";
+import { answerByDeadline } from "../platform/transport/index.js";
+import { callOptionsFor } from "./call-options.js";
+
+/** The most orders one CreateOrders call takes (its limit in order_batch_service.proto). */
+const MAX_ORDERS_PER_CALL = 50;
+
+/** Who places an order: what their own call would carry. */
+export interface OrderCaller {
+  /** Their Authorization header, passed on unchanged. */
+  authorization: string | undefined;
+  context: RequestContext;
+}
+
+export type PlaceOrder = (
+  request: MessageInitShape<typeof CreateOrderRequestSchema>,
+  caller: OrderCaller,
+) => Promise<CreateOrderResponse>;
+
+export interface OrderBatching {
+  client: Client<typeof OrderBatchService>;
+  /** The Authorization header of this process's service credential (CreateOrders is internal). */
+  credential: () => Promise<string>;
+  /** How long a caller waits for their order (RPC_TIMEOUT_MS), from the moment it is placed. */
+  timeoutMs: number;
+}
+
+/** One order waiting for its call. */
+interface PendingOrder {
+  request: CreateOrderRequest;
+  caller: OrderCaller;
+  /** Date.now() by which its caller gives up. */
+  deadline: number;
+  traceparent: string | undefined;
+  /** The caller's span, which a batch the order goes in links to. */
+  link: RequestLink | undefined;
+}
+
+type Placed = { response: CreateOrderResponse } | { error: ConnectError };
+
+/** Orders one at a time (`batching` undefined: orders runs in this process), or batched. */
+export function orderPlacement(orders: Client<typeof OrderService>, batching?: OrderBatching): PlaceOrder {
+  if (batching === undefined)
+    return (request, caller) =>
+      orders.createOrder(request, callOptionsFor(caller.authorization, caller.context));
+  const { client, credential, timeoutMs } = batching;
+
+  const alone = async ({ request, caller, deadline }: PendingOrder): Promise<Placed> => ({
+    response: await orders.createOrder(request, {
+      ...callOptionsFor(caller.authorization, caller.context),
+      timeoutMs: deadline - Date.now(),
+    }),
+  });
+  const together = async (pending: PendingOrder[]): Promise<Map<PendingOrder, Placed>> => {
+    const now = Date.now();
+    const left = pending.map(({ deadline }) => Math.max(1, deadline - now));
+    const { outcomes } = await workForMany(
+      "create orders for several callers",
+      pending.map(({ link }) => link),
+      async () =>
+        client.createOrders(
+          {
+            orders: pending.map(({ request, caller, traceparent }, index) => ({
+              request,
+              authorization: caller.authorization ?? "",
+              requestId: caller.context.requestId,
+              timeoutMs: left[index],
+              traceparent: traceparent ?? "",
+            })),
+          },
+          { headers: { authorization: await credential() }, timeoutMs: Math.max(...left) },
+        ),
+    );
+    const answers = new Map<PendingOrder, Placed>();
+    pending.forEach((waiting, index) => {
+      const outcome = outcomes[index]?.outcome;
+      if (outcome?.case === "created") answers.set(waiting, { response: outcome.value });
+      else if (outcome?.case === "failed") answers.set(waiting, { error: fromItemError(outcome.value) });
+      // No outcome: the batcher fails that caller (not known to be created, as after a lost call).
+    });
+    return answers;
+  };
+  const batches = new CoalescingBatcher<PendingOrder, Placed>(
+    async (pending) =>
+      pending.length === 1
+        ? new Map([[pending[0] as PendingOrder, await alone(pending[0] as PendingOrder)]])
+        : together(pending),
+    MAX_ORDERS_PER_CALL,
+  );
+
+  return async (request, caller) => {
+    const link = linkToThisRequest();
+    const placed = await answerByDeadline(
+      batches.call({
+        request: create(CreateOrderRequestSchema, request),
+        caller,
+        deadline: Date.now() + timeoutMs,
+        // Traced requests only: the span `link` names continues in the order's work.
+        traceparent: link === undefined ? undefined : traceparentOf(),
+        link,
+      }),
+      timeoutMs,
+    );
+    if ("error" in placed) throw placed.error;
+    return placed.response;
+  };
+}
