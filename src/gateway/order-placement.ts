@@ -8,7 +8,7 @@
  * ConnectError its own call would have got, so its REST answer is the same.
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import type { Client, ConnectError } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import type { OrderBatchService } from "../gen/ecommerce/orders/v1/order_batch_service_pb.js";
 import {
   type CreateOrderRequest,
@@ -24,7 +24,7 @@ import {
   traceparentOf,
   workForMany,
 } from "../platform/observability/index.js";
-import { fromItemError } from "../platform/rpc/index.js";
+import { type ItemAnswer, itemAnswers } from "../platform/rpc/index.js";
 import { answerByDeadline } from "../platform/transport/index.js";
 import { callOptionsFor } from "./call-options.js";
 
@@ -62,7 +62,7 @@ interface PendingOrder {
   link: RequestLink | undefined;
 }
 
-type Placed = { response: CreateOrderResponse } | { error: ConnectError };
+type Placed = ItemAnswer<CreateOrderResponse>;
 
 /** Orders one at a time (`batching` undefined: orders runs in this process), or batched. */
 export function orderPlacement(orders: Client<typeof OrderService>, batching?: OrderBatching): PlaceOrder {
@@ -97,14 +97,8 @@ export function orderPlacement(orders: Client<typeof OrderService>, batching?: O
           { headers: { authorization: await credential() }, timeoutMs: Math.max(...left) },
         ),
     );
-    const answers = new Map<PendingOrder, Placed>();
-    pending.forEach((waiting, index) => {
-      const outcome = outcomes[index]?.outcome;
-      if (outcome?.case === "created") answers.set(waiting, { response: outcome.value });
-      else if (outcome?.case === "failed") answers.set(waiting, { error: fromItemError(outcome.value) });
-      // No outcome: the batcher fails that caller (not known to be created, as after a lost call).
-    });
-    return answers;
+    // An order without an outcome fails: not known to be created, as after a lost call.
+    return itemAnswers<PendingOrder, CreateOrderResponse>(pending, outcomes, "created");
   };
   const batches = new CoalescingBatcher<PendingOrder, Placed>(
     async (pending) =>

@@ -3,7 +3,7 @@
  * own; with inventory in another process, concurrent reservations go together (ReserveStocks).
  */
 import { create } from "@bufbuild/protobuf";
-import type { CallOptions, Client, ConnectError, ContextValues } from "@connectrpc/connect";
+import type { CallOptions, Client, ContextValues } from "@connectrpc/connect";
 import {
   type ReserveStockRequest,
   ReserveStockRequestSchema,
@@ -13,7 +13,7 @@ import {
 import type { ServiceCredential } from "../../platform/auth/index.js";
 import { CoalescingBatcher } from "../../platform/batching/index.js";
 import { linkToThisRequest, type RequestLink, workForMany } from "../../platform/observability/index.js";
-import { fromItemError } from "../../platform/rpc/index.js";
+import { type ItemAnswer, itemAnswers } from "../../platform/rpc/index.js";
 import type { OrderLine } from "./order-validation.js";
 import type { Confirmation } from "./stock-settlement.js";
 
@@ -54,7 +54,7 @@ interface PendingReservation {
   link: RequestLink | undefined;
 }
 
-type Reserved = { response: ReserveStockResponse } | { error: ConnectError };
+type Reserved = ItemAnswer<ReserveStockResponse>;
 
 export function createStockCalls(
   stock: Client<typeof StockService>,
@@ -83,14 +83,8 @@ export function createStockCalls(
       async () =>
         stock.reserveStocks({ reservations: pending.map(({ request }) => request) }, await internal()),
     );
-    const answers = new Map<PendingReservation, Reserved>();
-    pending.forEach((waiting, index) => {
-      const outcome = outcomes[index]?.outcome;
-      if (outcome?.case === "reserved") answers.set(waiting, { response: outcome.value });
-      else if (outcome?.case === "failed") answers.set(waiting, { error: fromItemError(outcome.value) });
-      // No outcome: the batcher fails that order as not known to be reserved (so it is released).
-    });
-    return answers;
+    // An order without an outcome fails as not known to be reserved (so it is released).
+    return itemAnswers<PendingReservation, ReserveStockResponse>(pending, outcomes, "reserved");
   }, MAX_RESERVATIONS_PER_CALL);
 
   return {

@@ -6,7 +6,7 @@
  * (a dependency-cruiser rule); files inside the platform import each other directly.
  */
 export { businessError, echo, invalidArgument, notFound } from "./errors.js";
-export { fromItemError, toItemError } from "./item-error.js";
+export { fromItemError, type ItemAnswer, itemAnswers, toItemError } from "./item-error.js";
 export { decodePageToken, encodePageToken, fetchPage, resolvePageSize } from "./page-token.js";
 export { REQUEST_ID_HEADER, requestIdFrom } from "./request-id.js";
 export { LONGEST_STREAM_MS } from "./stream-deadline.js";

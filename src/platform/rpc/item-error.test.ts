@@ -11,7 +11,7 @@ import {
   ItemErrorSchema,
 } from "../../gen/ecommerce/common/v1/error_details_pb.js";
 import { businessError, invalidArgument } from "./errors.js";
-import { fromItemError, toItemError } from "./item-error.js";
+import { fromItemError, itemAnswers, toItemError } from "./item-error.js";
 
 /** Through ItemError and its bytes, as one item of a batch answer travels. */
 const overTheWire = (error: ConnectError) =>
@@ -61,5 +61,28 @@ describe("an item's error", () => {
       const back = fromItemError({ ...toItemError(new ConnectError("odd", Code.Internal)), code });
       expect(back.code).toBe(Code.Unknown);
     }
+  });
+});
+
+describe("itemAnswers", () => {
+  it("answers each item from its outcome, in request order, and leaves one without an outcome out", () => {
+    const refused = toItemError(businessError(Code.FailedPrecondition, "OUT_OF_STOCK", "only 2 left"));
+    const answers = itemAnswers<string, string>(
+      ["a", "b", "c", "d"],
+      [
+        { outcome: { case: "reserved", value: "A" } },
+        { outcome: { case: "failed", value: refused } },
+        { outcome: { case: undefined } },
+      ],
+      "reserved",
+    );
+    expect(answers.get("a")).toEqual({ response: "A" });
+    const b = answers.get("b");
+    const error = b !== undefined && "error" in b ? b.error : undefined;
+    expect(error?.code).toBe(Code.FailedPrecondition);
+    expect(error?.findDetails(ErrorReasonSchema)[0]?.reason).toBe("OUT_OF_STOCK");
+    // An empty outcome, or none at all: no answer, never a made-up one.
+    expect(answers.has("c")).toBe(false);
+    expect(answers.has("d")).toBe(false);
   });
 });

@@ -34,3 +34,27 @@ export function fromItemError(item: ItemError): ConnectError {
       : [{ desc: FieldViolationsSchema, value: { violations: item.fieldViolations } }]),
   ]);
 }
+
+/** What one item of a batch call came to: its own response, or the error its own call would get. */
+export type ItemAnswer<R> = { response: R } | { error: ConnectError };
+
+/**
+ * Each item's answer from a batch call's outcomes — one per item, in request order, a oneof
+ * `outcome` that is `answered` (the item's response) or `failed` (its ItemError). An item the
+ * outcomes miss gets no answer, so that its caller fails as after a lost call, never with a
+ * response made up.
+ */
+export function itemAnswers<K, R>(
+  items: readonly K[],
+  outcomes: readonly { outcome: { case: string | undefined; value?: unknown } }[],
+  answered: string,
+): Map<K, ItemAnswer<R>> {
+  const answers = new Map<K, ItemAnswer<R>>();
+  items.forEach((item, index) => {
+    const outcome = outcomes[index]?.outcome;
+    if (outcome?.case === answered) answers.set(item, { response: outcome.value as R });
+    else if (outcome?.case === "failed")
+      answers.set(item, { error: fromItemError(outcome.value as ItemError) });
+  });
+  return answers;
+}
