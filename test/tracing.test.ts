@@ -561,10 +561,30 @@ describe.skipIf(Array.isArray(serviceUrls()))("tracing", () => {
       // Every order's trace holds its REST span and its CreateOrder server span in orders.
       const createOrderServerOf = (spans: readonly ReceivedSpan[], traceId: string) =>
         inTrace(spans, traceId).find(named(CREATE_ORDER, SPAN_KIND.server, services.orders));
-      await splitReceiver.waitFor(
-        (spans) => traceIds.every((traceId) => createOrderServerOf(spans, traceId) !== undefined),
-        EXPORT_WAIT_MS,
-      );
+      // Each process exports on its own schedule: wait for the REST span and the CreateOrder
+      // server span of every order, and for the batch spans linked to them.
+      const traceComplete = (spans: readonly ReceivedSpan[], traceId: string) => {
+        const server = createOrderServerOf(spans, traceId);
+        const rest = inTrace(spans, traceId).find(named("POST /orders", SPAN_KIND.server, services.gateway));
+        return (
+          server !== undefined &&
+          rest !== undefined &&
+          (server.attributes["rpc.batch"] === undefined ||
+            spans.some((span) => span.links.some((link) => link.spanId === rest.spanId)))
+        );
+      };
+      const complete = (spans: readonly ReceivedSpan[]) =>
+        traceIds.every((traceId) => traceComplete(spans, traceId));
+      await splitReceiver.waitFor(complete, 2 * EXPORT_WAIT_MS).catch((error: Error) => {
+        const spans = splitReceiver.spans;
+        const missing = traceIds.filter(
+          (traceId) => !complete(spans.filter((span) => span.traceId === traceId || span.links.length > 0)),
+        );
+        const items = spans.filter((span) => span.attributes["rpc.batch"] !== undefined);
+        throw new Error(
+          `${error.message.slice(0, 200)}\nincomplete traces: ${missing.map((traceId) => inTrace(spans, traceId).map(describeSpan).join("; ")).join("\n")}\nbatched CreateOrder spans: ${items.map(describeSpan).join("\n")}`,
+        );
+      });
       const spans = [...splitReceiver.spans];
       const batched = traceIds.filter(
         (traceId) => createOrderServerOf(spans, traceId)?.attributes["rpc.batch"] !== undefined,
