@@ -86,6 +86,8 @@ export interface SideFigures {
 
 export interface TopologyWorkloadFigures {
   workload: string;
+  /** Measured rounds per side. */
+  rounds: number;
   /** Each side's warm-up rounds before the measured ones (req/s). */
   warmUp: Record<Side, number[]>;
   split: SideFigures;
@@ -445,6 +447,9 @@ export async function runTopologyBench(durationSeconds = 10): Promise<TopologyFi
     const definitions: {
       workload: string;
       load: (target: Deployed, seconds: number) => Promise<LoadResult>;
+      /** Warm-up rounds at least (warmUp's default otherwise), and measured rounds. */
+      minWarmRounds?: number;
+      rounds?: number;
     }[] = [
       {
         workload: "GET /products/:id, warm",
@@ -463,19 +468,25 @@ export async function runTopologyBench(durationSeconds = 10): Promise<TopologyFi
             makeHeaders: nextCustomer,
             makeBody: twoLinesOver(target.ids),
           }),
+        // Throughput levels off before V8 does: after 5 rounds, compilation was still 9–16 % of
+        // each split process's CPU samples, 2–6 % a minute later (BENCHMARKS.md, "The gateway's
+        // orders in one call"). And a round of orders varies by ±15 %, so more rounds are averaged.
+        minWarmRounds: 10,
+        rounds: 5,
       },
     ];
 
-    for (const { workload, load } of definitions) {
+    for (const { workload, load, minWarmRounds, rounds = ROUNDS } of definitions) {
       // Warm both until steady (JIT, caches, connection pools, keep-alive sockets between the
       // processes): the split's four processes each compile the same code, and take longer.
       const [splitCurve = [], singleCurve = []] = await warmUp(
         SIDES.map((side) => (seconds: number) => load(deployed[side], seconds)),
+        minWarmRounds === undefined ? {} : { minRounds: minWarmRounds, maxRounds: minWarmRounds + 5 },
       );
       for (const side of SIDES) await settle(side);
       const warmed = { split: splitCurve, single: singleCurve };
       const tallies: Record<Side, Tally> = { split: new Tally(), single: new Tally() };
-      for (let round = 0; round < ROUNDS; round++) {
+      for (let round = 0; round < rounds; round++) {
         const order = round % 2 === 0 ? SIDES : [...SIDES].reverse();
         for (const side of order) {
           const sources = sourcesOf(side);
@@ -502,6 +513,7 @@ export async function runTopologyBench(durationSeconds = 10): Promise<TopologyFi
       const generatorSource: CpuSource = { name: LOAD_GENERATOR, exclusive: true, pids: async () => [] };
       workloads.push({
         workload,
+        rounds,
         warmUp: warmed,
         split: tallies.split.figures([...sourcesOf("split"), generatorSource]),
         single: tallies.single.figures([...sourcesOf("single"), generatorSource]),
@@ -550,7 +562,8 @@ export function printTopologyFigures(figures: TopologyFigures | undefined): void
   }
   console.log(
     `\nFour processes (split) against one (single), PostgreSQL + NATS + Redis, 50 connections, ` +
-      `${ROUNDS} alternating rounds of ${figures.roundSeconds} s per side ` +
+      `alternating rounds of ${figures.roundSeconds} s per side ` +
+      `(${figures.workloads.map(({ workload, rounds }) => `${rounds} for ${workload.split(",")[0]}`).join(", ")}) ` +
       `(load average ${figures.loadAverageBefore.toFixed(1)} before, ${figures.loadAverageAfter.toFixed(1)} after)`,
   );
   console.log(
