@@ -7,6 +7,9 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { type CallOptions, Code, ConnectError } from "@connectrpc/connect";
+import { context, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { TracerProvider } from "@opentelemetry/sdk-trace";
 import { describe, expect, it } from "vitest";
 import {
   ErrorReasonSchema,
@@ -20,6 +23,7 @@ import {
   CreateOrderResponseSchema,
 } from "../gen/ecommerce/orders/v1/order_service_pb.js";
 import { REQUEST_CONTEXT } from "../platform/observability/index.js";
+import { setActiveTracer } from "../platform/observability/tracing.js";
 import { type OrderCaller, orderPlacement } from "./order-placement.js";
 
 const TIMEOUT_MS = 10_000;
@@ -229,5 +233,47 @@ describe("orderPlacement", () => {
     });
     const error = await place(request("p"), caller("alice")).catch((thrown: unknown) => thrown);
     expect(ConnectError.from(error).code).toBe(Code.DeadlineExceeded);
+  });
+
+  it("sends a lone order that waited behind another in its own trace, not the other's", async () => {
+    const contextManager = new AsyncLocalStorageContextManager();
+    context.setGlobalContextManager(contextManager.enable());
+    const tracer = new TracerProvider().getTracer("test");
+    setActiveTracer(tracer);
+    try {
+      const held = deferred<void>();
+      /** The span active where each order's CreateOrder was called, by product. */
+      const calledIn = new Map<string, string | undefined>();
+      const place = orderPlacement(
+        {
+          createOrder: async (message: CreateOrderRequest) => {
+            calledIn.set(message.items[0]?.productId ?? "", trace.getSpanContext(context.active())?.spanId);
+            if (message.items[0]?.productId === "first") await held.promise;
+            return orderOf("alone");
+          },
+        } as never,
+        { client: {} as never, credential: async () => "Bearer service-credential", timeoutMs: TIMEOUT_MS },
+      );
+      const inSpan = (name: string) => {
+        const span = tracer.startSpan(name);
+        return {
+          span: span.spanContext().spanId,
+          placed: context.with(trace.setSpan(context.active(), span), () =>
+            place(request(name), caller(name)),
+          ),
+        };
+      };
+      const first = inSpan("first");
+      await new Promise((resolve) => setImmediate(resolve));
+      // Placed while the first is on its way: sent alone from the batcher's loop once it returns.
+      const second = inSpan("second");
+      held.resolve();
+      await Promise.all([first.placed, second.placed]);
+      expect(calledIn.get("first")).toBe(first.span);
+      expect(calledIn.get("second")).toBe(second.span);
+    } finally {
+      setActiveTracer(undefined);
+      context.disable();
+    }
   });
 });

@@ -18,9 +18,10 @@ import {
 } from "../gen/ecommerce/orders/v1/order_service_pb.js";
 import { CoalescingBatcher } from "../platform/batching/index.js";
 import {
-  linkToThisRequest,
+  inRequestsTrace,
   type RequestContext,
-  type RequestLink,
+  type RequestTrace,
+  thisRequestsTrace,
   traceparentOf,
   workForMany,
 } from "../platform/observability/index.js";
@@ -57,9 +58,8 @@ interface PendingOrder {
   caller: OrderCaller;
   /** Date.now() by which its caller gives up. */
   deadline: number;
-  traceparent: string | undefined;
-  /** The caller's span, which a batch the order goes in links to. */
-  link: RequestLink | undefined;
+  /** The caller's trace: a lone call continues it; in a batch, orders continues it, linked. */
+  trace: RequestTrace | undefined;
 }
 
 type Placed = ItemAnswer<CreateOrderResponse>;
@@ -71,27 +71,30 @@ export function orderPlacement(orders: Client<typeof OrderService>, batching?: O
       orders.createOrder(request, callOptionsFor(caller.authorization, caller.context));
   const { client, credential, timeoutMs } = batching;
 
-  const alone = async ({ request, caller, deadline }: PendingOrder): Promise<Placed> => ({
-    response: await orders.createOrder(request, {
-      ...callOptionsFor(caller.authorization, caller.context),
-      timeoutMs: deadline - Date.now(),
-    }),
+  // The batcher's loop may send a lone order in another caller's context: it goes in its own.
+  const alone = async ({ request, caller, deadline, trace }: PendingOrder): Promise<Placed> => ({
+    response: await inRequestsTrace(trace, () =>
+      orders.createOrder(request, {
+        ...callOptionsFor(caller.authorization, caller.context),
+        timeoutMs: Math.max(1, deadline - Date.now()),
+      }),
+    ),
   });
   const together = async (pending: PendingOrder[]): Promise<Map<PendingOrder, Placed>> => {
     const now = Date.now();
     const left = pending.map(({ deadline }) => Math.max(1, deadline - now));
     const { outcomes } = await workForMany(
       "create orders for several callers",
-      pending.map(({ link }) => link),
+      pending.map(({ trace }) => trace),
       async () =>
         client.createOrders(
           {
-            orders: pending.map(({ request, caller, traceparent }, index) => ({
+            orders: pending.map(({ request, caller, trace }, index) => ({
               request,
               authorization: caller.authorization ?? "",
               requestId: caller.context.requestId,
               timeoutMs: left[index],
-              traceparent: traceparent ?? "",
+              traceparent: (trace && traceparentOf(trace.context)) ?? "",
             })),
           },
           { headers: { authorization: await credential() }, timeoutMs: Math.max(...left) },
@@ -109,15 +112,12 @@ export function orderPlacement(orders: Client<typeof OrderService>, batching?: O
   );
 
   return async (request, caller) => {
-    const link = linkToThisRequest();
     const placed = await answerByDeadline(
       batches.call({
         request: create(CreateOrderRequestSchema, request),
         caller,
         deadline: Date.now() + timeoutMs,
-        // Traced requests only: the span `link` names continues in the order's work.
-        traceparent: link === undefined ? undefined : traceparentOf(),
-        link,
+        trace: thisRequestsTrace(),
       }),
       timeoutMs,
     );

@@ -12,7 +12,12 @@ import {
 } from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
 import type { ServiceCredential } from "../../platform/auth/index.js";
 import { CoalescingBatcher } from "../../platform/batching/index.js";
-import { linkToThisRequest, type RequestLink, workForMany } from "../../platform/observability/index.js";
+import {
+  inRequestsTrace,
+  type RequestTrace,
+  thisRequestsTrace,
+  workForMany,
+} from "../../platform/observability/index.js";
 import { type ItemAnswer, itemAnswers } from "../../platform/rpc/index.js";
 import type { OrderLine } from "./order-validation.js";
 import type { Confirmation } from "./stock-settlement.js";
@@ -50,8 +55,8 @@ export interface StockCallsOptions {
 interface PendingReservation {
   request: ReserveStockRequest;
   values: ContextValues | undefined;
-  /** The order's span, which a batch it goes in links to. */
-  link: RequestLink | undefined;
+  /** The order's trace: a lone call continues it, a batch links to it. */
+  trace: RequestTrace | undefined;
 }
 
 type Reserved = ItemAnswer<ReserveStockResponse>;
@@ -73,13 +78,14 @@ export function createStockCalls(
     // and in its trace: a failure of the call is that order's.
     if (pending.length === 1) {
       const [only] = pending as [PendingReservation];
-      return new Map([[only, { response: await reserveOne(only) }]]);
+      // The batcher's loop may send it in another order's context: it goes in its own.
+      return new Map([[only, { response: await inRequestsTrace(only.trace, () => reserveOne(only)) }]]);
     }
     // Several orders' reservations: one call made for all of them, traced on its own and linked
     // to each order's span.
     const { outcomes } = await workForMany(
       "reserve stock for several orders",
-      pending.map(({ link }) => link),
+      pending.map(({ trace }) => trace),
       async () =>
         stock.reserveStocks({ reservations: pending.map(({ request }) => request) }, await internal()),
     );
@@ -96,7 +102,7 @@ export function createStockCalls(
           callerDatabaseServer: databaseServer ?? "",
         }),
         values,
-        link: batchReservations ? linkToThisRequest() : undefined,
+        trace: batchReservations ? thisRequestsTrace() : undefined,
       };
       if (!batchReservations) return reserveOne(pending);
       const reserved = await batches.call(pending);

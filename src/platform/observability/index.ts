@@ -19,4 +19,9 @@ export { RpcMetrics } from "./rpc-metrics.js";
 export { traceBatchItem, traceInProcessCalls, traceRpcCalls, traceRpcHandlers } from "./rpc-spans.js";
 export { traceIdOf } from "./traceparent.js";
 export { activeTracer, startTracing, type Tracing, traceparentOf } from "./tracing.js";
-export { linkToThisRequest, type RequestLink, workForMany } from "./work-for-many.js";
+export {
+  inRequestsTrace,
+  type RequestTrace,
+  thisRequestsTrace,
+  workForMany,
+} from "./work-for-many.js";

@@ -8,7 +8,7 @@ import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-ho
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { setActiveTracer } from "./tracing.js";
-import { linkToThisRequest, workForMany } from "./work-for-many.js";
+import { inRequestsTrace, thisRequestsTrace, workForMany } from "./work-for-many.js";
 
 describe("work done for several requests", () => {
   const exporter = new InMemorySpanExporter();
@@ -36,7 +36,7 @@ describe("work done for several requests", () => {
 
   it("is a trace of its own whose span links to each request it serves", async () => {
     const links = await Promise.all(
-      ["order a", "order b"].map((name) => inRequest(name, async () => linkToThisRequest())),
+      ["order a", "order b"].map((name) => inRequest(name, async () => thisRequestsTrace())),
     );
     // Started from inside a third request, as a batcher's loop is.
     const { ids: starter } = await inRequest("order c", () =>
@@ -62,6 +62,17 @@ describe("work done for several requests", () => {
     expect(call?.spanContext().traceId).toBe(batch?.spanContext().traceId);
   });
 
+  it("runs work done later for one request alone in that request's trace, wherever it is sent from", async () => {
+    const { result: captured, ids: request } = await inRequest("order a", async () => thisRequestsTrace());
+    // Sent from inside another request, as a batcher's loop sends a lone item.
+    await inRequest("order b", async () =>
+      inRequestsTrace(captured, () => tracer.startActiveSpan("call", (span) => span.end())),
+    );
+    const call = exporter.getFinishedSpans().find((span) => span.name === "call");
+    expect(call?.spanContext().traceId).toBe(request.traceId);
+    expect(call?.parentSpanContext?.spanId).toBe(request.spanId);
+  });
+
   it("marks its span failed when the work fails, and passes the failure on", async () => {
     await expect(
       workForMany("failing", [undefined], async () => {
@@ -74,7 +85,7 @@ describe("work done for several requests", () => {
 
   it("makes nothing when tracing is off: no link, and the work just runs", async () => {
     setActiveTracer(undefined);
-    const link = await inRequest("order", async () => linkToThisRequest());
+    const link = await inRequest("order", async () => thisRequestsTrace());
     expect(link.result).toBeUndefined();
     expect(await workForMany("batch", [undefined], async () => 42)).toBe(42);
     expect(exporter.getFinishedSpans().map((span) => span.name)).toEqual(["order"]);

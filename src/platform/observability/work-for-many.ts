@@ -4,27 +4,46 @@
  * to each of them — rather than landing in whichever request's trace happened to start it. With
  * tracing off, nothing is made (docs/operations.md, "Tracing").
  */
-import { type Link, ROOT_CONTEXT, SpanKind } from "@opentelemetry/api";
+import { type Context, type Link, ROOT_CONTEXT, SpanKind } from "@opentelemetry/api";
 import { endedWith } from "./span-end.js";
 import { activeTracer, context, trace } from "./tracing.js";
 
 /** A request's span, as the work that later serves it links to it. */
 export type RequestLink = Link;
 
-/** The span active now (the request being served), to link to later; undefined when there is none. */
-export function linkToThisRequest(): RequestLink | undefined {
+/**
+ * The request being served now, as work done later for it continues its trace: alone, in its
+ * context (inRequestsTrace); for several, under a span linked to it (workForMany).
+ */
+export interface RequestTrace {
+  readonly context: Context;
+  readonly link: RequestLink;
+}
+
+/** The trace of the request being served now; undefined with tracing off or no span active. */
+export function thisRequestsTrace(): RequestTrace | undefined {
   if (activeTracer() === undefined) return undefined;
-  const spanContext = trace.getSpanContext(context.active());
-  return spanContext === undefined ? undefined : { context: spanContext };
+  const active = context.active();
+  const spanContext = trace.getSpanContext(active);
+  return spanContext === undefined ? undefined : { context: active, link: { context: spanContext } };
 }
 
 /**
- * Runs `work` in a trace of its own, under a span `name` linked to each of `links` (one per
+ * Runs `work` in `request`'s trace: a call made later for that request alone (a batcher sending
+ * a lone item from its loop, which runs in whichever request's context started it) is then part
+ * of its own request's trace. Without a trace, just runs it.
+ */
+export function inRequestsTrace<T>(request: RequestTrace | undefined, work: () => T): T {
+  return request === undefined ? work() : context.with(request.context, work);
+}
+
+/**
+ * Runs `work` in a trace of its own, under a span `name` linked to each of `requests` (one per
  * request served; undefined ones skipped); with tracing off, just runs it.
  */
 export function workForMany<T>(
   name: string,
-  links: readonly (RequestLink | undefined)[],
+  requests: readonly (RequestTrace | undefined)[],
   work: () => Promise<T>,
 ): Promise<T> {
   const tracer = activeTracer();
@@ -33,8 +52,8 @@ export function workForMany<T>(
     name,
     {
       kind: SpanKind.INTERNAL,
-      links: links.filter((link): link is RequestLink => link !== undefined),
-      attributes: { "batch.size": links.length },
+      links: requests.flatMap((request) => (request === undefined ? [] : [request.link])),
+      attributes: { "batch.size": requests.length },
     },
     ROOT_CONTEXT,
   );
