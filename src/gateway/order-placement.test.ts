@@ -224,6 +224,27 @@ describe("orderPlacement", () => {
     ).toEqual([Code.Unavailable, Code.Unavailable]);
   });
 
+  it("sends each order on its own when orders does not know CreateOrders (a rolling upgrade)", async () => {
+    const fake = fakeOrders({ hold: true });
+    fake.answerBatchWith(async () => {
+      throw new ConnectError(
+        "ecommerce.orders.v1.OrderBatchService.CreateOrders is not implemented",
+        Code.Unimplemented,
+      );
+    });
+    const results = await placeWhileOneIsOnItsWay(fake, ["alice", "bob"]);
+    expect(results.map((result) => result.status === "fulfilled" && result.value.order?.userId)).toEqual([
+      "alone",
+      "alone",
+    ]);
+    expect(fake.batches).toHaveLength(1);
+    expect(fake.single.map((call) => new Headers(call.options?.headers).get("authorization"))).toEqual([
+      "Bearer first",
+      "Bearer alice",
+      "Bearer bob",
+    ]);
+  });
+
   it("gives up on an order at its own deadline, whatever its batch is doing", async () => {
     const never = new Promise<never>(() => {});
     const place = orderPlacement({ createOrder: () => never } as never, {

@@ -8,7 +8,7 @@
  * ConnectError its own call would have got, so its REST answer is the same.
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import type { Client } from "@connectrpc/connect";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import type { OrderBatchService } from "../gen/ecommerce/orders/v1/order_batch_service_pb.js";
 import {
   type CreateOrderRequest,
@@ -80,7 +80,28 @@ export function orderPlacement(orders: Client<typeof OrderService>, batching?: O
       }),
     ),
   });
+  const eachAlone = async (pending: PendingOrder[]): Promise<Map<PendingOrder, Placed>> =>
+    new Map(
+      await Promise.all(
+        pending.map(async (waiting) => {
+          const placed = await alone(waiting).catch((error: unknown) => ({
+            error: ConnectError.from(error),
+          }));
+          return [waiting, placed] as const;
+        }),
+      ),
+    );
   const together = async (pending: PendingOrder[]): Promise<Map<PendingOrder, Placed>> => {
+    try {
+      return await sendTogether(pending);
+    } catch (error) {
+      // An orders process of a version before CreateOrders (during a rolling upgrade): each order
+      // goes on its own, and the next batch tries again.
+      if (ConnectError.from(error).code === Code.Unimplemented) return eachAlone(pending);
+      throw error;
+    }
+  };
+  const sendTogether = async (pending: PendingOrder[]): Promise<Map<PendingOrder, Placed>> => {
     const now = Date.now();
     const left = pending.map(({ deadline }) => Math.max(1, deadline - now));
     const { outcomes } = await workForMany(
