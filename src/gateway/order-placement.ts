@@ -8,7 +8,7 @@
  * ConnectError its own call would have got, so its REST answer is the same.
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import type { OrderBatchService } from "../gen/ecommerce/orders/v1/order_batch_service_pb.js";
 import {
   type CreateOrderRequest,
@@ -16,16 +16,14 @@ import {
   type CreateOrderResponse,
   type OrderService,
 } from "../gen/ecommerce/orders/v1/order_service_pb.js";
-import { CoalescingBatcher } from "../platform/batching/index.js";
+import { loneOrTogether } from "../platform/batching/index.js";
 import {
-  inRequestsTrace,
   type RequestContext,
   type RequestTrace,
   thisRequestsTrace,
   traceparentOf,
-  workForMany,
 } from "../platform/observability/index.js";
-import { type ItemAnswer, itemAnswers } from "../platform/rpc/index.js";
+import { itemAnswers } from "../platform/rpc/index.js";
 import { answerByDeadline } from "../platform/transport/index.js";
 import { callOptionsFor } from "./call-options.js";
 
@@ -62,8 +60,6 @@ interface PendingOrder {
   trace: RequestTrace | undefined;
 }
 
-type Placed = ItemAnswer<CreateOrderResponse>;
-
 /** Orders one at a time (`batching` undefined: orders runs in this process), or batched. */
 export function orderPlacement(orders: Client<typeof OrderService>, batching?: OrderBatching): PlaceOrder {
   if (batching === undefined)
@@ -71,70 +67,37 @@ export function orderPlacement(orders: Client<typeof OrderService>, batching?: O
       orders.createOrder(request, callOptionsFor(caller.authorization, caller.context));
   const { client, credential, timeoutMs } = batching;
 
-  // The batcher's loop may send a lone order in another caller's context: it goes in its own.
-  const alone = async ({ request, caller, deadline, trace }: PendingOrder): Promise<Placed> => ({
-    response: await inRequestsTrace(trace, () =>
+  const place = loneOrTogether<PendingOrder, CreateOrderResponse>({
+    alone: ({ request, caller, deadline }) =>
       orders.createOrder(request, {
         ...callOptionsFor(caller.authorization, caller.context),
         timeoutMs: Math.max(1, deadline - Date.now()),
       }),
-    ),
+    together: async (pending) => {
+      const now = Date.now();
+      const left = pending.map(({ deadline }) => Math.max(1, deadline - now));
+      const { outcomes } = await client.createOrders(
+        {
+          orders: pending.map(({ request, caller, trace }, index) => ({
+            request,
+            authorization: caller.authorization ?? "",
+            requestId: caller.context.requestId,
+            timeoutMs: left[index],
+            traceparent: (trace && traceparentOf(trace.context)) ?? "",
+          })),
+        },
+        { headers: { authorization: await credential() }, timeoutMs: Math.max(...left) },
+      );
+      // An order without an outcome fails: not known to be created, as after a lost call.
+      return itemAnswers(pending, outcomes, "created");
+    },
+    spanName: "create orders for several callers",
+    maxBatch: MAX_ORDERS_PER_CALL,
   });
-  const eachAlone = async (pending: PendingOrder[]): Promise<Map<PendingOrder, Placed>> =>
-    new Map(
-      await Promise.all(
-        pending.map(async (waiting) => {
-          const placed = await alone(waiting).catch((error: unknown) => ({
-            error: ConnectError.from(error),
-          }));
-          return [waiting, placed] as const;
-        }),
-      ),
-    );
-  const together = async (pending: PendingOrder[]): Promise<Map<PendingOrder, Placed>> => {
-    try {
-      return await sendTogether(pending);
-    } catch (error) {
-      // An orders process of a version before CreateOrders (during a rolling upgrade): each order
-      // goes on its own, and the next batch tries again.
-      if (ConnectError.from(error).code === Code.Unimplemented) return eachAlone(pending);
-      throw error;
-    }
-  };
-  const sendTogether = async (pending: PendingOrder[]): Promise<Map<PendingOrder, Placed>> => {
-    const now = Date.now();
-    const left = pending.map(({ deadline }) => Math.max(1, deadline - now));
-    const { outcomes } = await workForMany(
-      "create orders for several callers",
-      pending.map(({ trace }) => trace),
-      async () =>
-        client.createOrders(
-          {
-            orders: pending.map(({ request, caller, trace }, index) => ({
-              request,
-              authorization: caller.authorization ?? "",
-              requestId: caller.context.requestId,
-              timeoutMs: left[index],
-              traceparent: (trace && traceparentOf(trace.context)) ?? "",
-            })),
-          },
-          { headers: { authorization: await credential() }, timeoutMs: Math.max(...left) },
-        ),
-    );
-    // An order without an outcome fails: not known to be created, as after a lost call.
-    return itemAnswers<PendingOrder, CreateOrderResponse>(pending, outcomes, "created");
-  };
-  const batches = new CoalescingBatcher<PendingOrder, Placed>(
-    async (pending) =>
-      pending.length === 1
-        ? new Map([[pending[0] as PendingOrder, await alone(pending[0] as PendingOrder)]])
-        : together(pending),
-    MAX_ORDERS_PER_CALL,
-  );
 
-  return async (request, caller) => {
-    const placed = await answerByDeadline(
-      batches.call({
+  return (request, caller) =>
+    answerByDeadline(
+      place({
         request: create(CreateOrderRequestSchema, request),
         caller,
         deadline: Date.now() + timeoutMs,
@@ -142,7 +105,4 @@ export function orderPlacement(orders: Client<typeof OrderService>, batching?: O
       }),
       timeoutMs,
     );
-    if ("error" in placed) throw placed.error;
-    return placed.response;
-  };
 }

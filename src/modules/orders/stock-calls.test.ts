@@ -38,7 +38,12 @@ const outOfStock = () => businessError(Code.FailedPrecondition, "OUT_OF_STOCK", 
  * the batches with the order ids they carried. Order ids starting "short-" fail as out of stock,
  * "lost-" get no outcome at all.
  */
-function recordingCalls(options: { databaseServer?: string; batchReservations: boolean }) {
+function recordingCalls(options: {
+  databaseServer?: string;
+  batchReservations: boolean;
+  /** An inventory of the version before ReserveStocks: the method is unimplemented. */
+  withoutBatches?: boolean;
+}) {
   const single: { request: ReserveStockRequest; requestId: string | undefined }[] = [];
   const batches: string[][] = [];
   const transport = createInProcessTransport((router) =>
@@ -51,6 +56,7 @@ function recordingCalls(options: { databaseServer?: string; batchReservations: b
         return answerFor(request);
       },
       async reserveStocks(request) {
+        if (options.withoutBatches) throw new ConnectError("not implemented", Code.Unimplemented);
         batches.push(request.reservations.map((reservation) => reservation.orderId));
         return create(ReserveStocksResponseSchema, {
           outcomes: request.reservations
@@ -99,6 +105,22 @@ describe("reservations with inventory in another process", () => {
     // The first went alone, at once; the five asked for meanwhile, in one call.
     expect(single.map((call) => call.request.orderId)).toEqual(["order-0"]);
     expect(batches).toEqual([["order-1", "order-2", "order-3", "order-4", "order-5"]]);
+  });
+
+  it("go one ReserveStock each to an inventory that lacks ReserveStocks (a rolling upgrade)", async () => {
+    const { single, batches, calls } = recordingCalls({
+      databaseServer: SERVER,
+      batchReservations: true,
+      withoutBatches: true,
+    });
+    const ids = ["order-0", "order-1", "short-2"];
+    const results = await Promise.allSettled(ids.map((id) => reserve(calls, id)));
+    expect(results.map((result) => result.status)).toEqual(["fulfilled", "fulfilled", "rejected"]);
+    expect(ConnectError.from((results[2] as PromiseRejectedResult).reason).code).toBe(
+      Code.FailedPrecondition,
+    );
+    expect(single.map((call) => call.request.orderId)).toEqual(ids);
+    expect(batches).toEqual([]);
   });
 
   it("send a lone one as ReserveStock, with its request's id", async () => {

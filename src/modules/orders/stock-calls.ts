@@ -11,14 +11,9 @@ import {
   type StockService,
 } from "../../gen/ecommerce/inventory/v1/stock_service_pb.js";
 import type { ServiceCredential } from "../../platform/auth/index.js";
-import { CoalescingBatcher } from "../../platform/batching/index.js";
-import {
-  inRequestsTrace,
-  type RequestTrace,
-  thisRequestsTrace,
-  workForMany,
-} from "../../platform/observability/index.js";
-import { type ItemAnswer, itemAnswers } from "../../platform/rpc/index.js";
+import { loneOrTogether } from "../../platform/batching/index.js";
+import { type RequestTrace, thisRequestsTrace } from "../../platform/observability/index.js";
+import { itemAnswers } from "../../platform/rpc/index.js";
 import type { OrderLine } from "./order-validation.js";
 import type { Confirmation } from "./stock-settlement.js";
 
@@ -59,8 +54,6 @@ interface PendingReservation {
   trace: RequestTrace | undefined;
 }
 
-type Reserved = ItemAnswer<ReserveStockResponse>;
-
 export function createStockCalls(
   stock: Client<typeof StockService>,
   credential: Pick<ServiceCredential, "authorization">,
@@ -73,25 +66,19 @@ export function createStockCalls(
   });
   const reserveOne = async ({ request, values }: PendingReservation) =>
     stock.reserveStock(request, await internal(values));
-  const batches = new CoalescingBatcher<PendingReservation, Reserved>(async (pending) => {
-    // A lone reservation (nothing else was waiting) goes as ReserveStock, with its request's id
-    // and in its trace: a failure of the call is that order's.
-    if (pending.length === 1) {
-      const [only] = pending as [PendingReservation];
-      // The batcher's loop may send it in another order's context: it goes in its own.
-      return new Map([[only, { response: await inRequestsTrace(only.trace, () => reserveOne(only)) }]]);
-    }
-    // Several orders' reservations: one call made for all of them, traced on its own and linked
-    // to each order's span.
-    const { outcomes } = await workForMany(
-      "reserve stock for several orders",
-      pending.map(({ trace }) => trace),
-      async () =>
-        stock.reserveStocks({ reservations: pending.map(({ request }) => request) }, await internal()),
-    );
-    // An order without an outcome fails as not known to be reserved (so it is released).
-    return itemAnswers<PendingReservation, ReserveStockResponse>(pending, outcomes, "reserved");
-  }, MAX_RESERVATIONS_PER_CALL);
+  // With inventory elsewhere: a lone reservation as ReserveStock, with its request's id (a failure
+  // of the call is that order's); the ones asked for meanwhile in one ReserveStocks.
+  const reserveBatched = loneOrTogether<PendingReservation, ReserveStockResponse>({
+    alone: reserveOne,
+    together: async (pending) => {
+      const reservations = pending.map(({ request }) => request);
+      const { outcomes } = await stock.reserveStocks({ reservations }, await internal());
+      // An order without an outcome fails as not known to be reserved (so it is released).
+      return itemAnswers(pending, outcomes, "reserved");
+    },
+    spanName: "reserve stock for several orders",
+    maxBatch: MAX_RESERVATIONS_PER_CALL,
+  });
 
   return {
     reserve: async (orderId, lines, values) => {
@@ -104,10 +91,7 @@ export function createStockCalls(
         values,
         trace: batchReservations ? thisRequestsTrace() : undefined,
       };
-      if (!batchReservations) return reserveOne(pending);
-      const reserved = await batches.call(pending);
-      if ("error" in reserved) throw reserved.error;
-      return reserved.response;
+      return batchReservations ? reserveBatched(pending) : reserveOne(pending);
     },
     confirm: async (orderIds) => {
       const response = await stock.confirmReservations({ orderIds }, await internal());

@@ -5,3 +5,4 @@
  * (a dependency-cruiser rule); files inside the platform import each other directly.
  */
 export { CoalescingBatcher } from "./coalescing-batcher.js";
+export { loneOrTogether } from "./lone-or-together.js";

@@ -9,7 +9,7 @@ import type { DescMethodUnary } from "@bufbuild/protobuf";
 import type { ContextValues, HandlerContext } from "@connectrpc/connect";
 import { CallDeadline } from "./call-deadline.js";
 import { LazyAbortController } from "./lazy-abort-controller.js";
-import { LazyHandlerContext, timeLeftUntil } from "./lazy-handler-context.js";
+import { FieldsHandlerContext, timeLeftUntil } from "./lazy-handler-context.js";
 
 export interface BatchItem {
   /** The method the item is a call of (e.g. CreateOrder for an item of CreateOrders). */
@@ -34,7 +34,20 @@ export function batchItemCall(batch: HandlerContext, item: BatchItem): BatchItem
   const own = item.timeoutMs !== undefined && item.timeoutMs > 0 ? item.timeoutMs : undefined;
   const timeoutMs = own !== undefined && (batchLeft === undefined || own < batchLeft) ? own : batchLeft;
   const deadline = timeoutMs === undefined ? undefined : new CallDeadline(abort, Math.max(0, timeoutMs));
-  const context = new BatchItemContext(batch, item, timeoutMs, abort);
+  const context = new FieldsHandlerContext(
+    {
+      method: item.method,
+      service: item.method.parent,
+      timeoutMs: timeLeftUntil(timeoutMs === undefined ? undefined : Date.now() + timeoutMs),
+      requestMethod: batch.requestMethod,
+      requestHeader: item.requestHeader,
+      protocolName: batch.protocolName,
+      values: item.values,
+      // The batch call's: the item's method is in `method`.
+      url: batch.url,
+    },
+    abort,
+  );
   return {
     context,
     end: () => {
@@ -43,33 +56,4 @@ export function batchItemCall(batch: HandlerContext, item: BatchItem): BatchItem
       abort.abort();
     },
   };
-}
-
-class BatchItemContext extends LazyHandlerContext implements HandlerContext {
-  readonly method: DescMethodUnary;
-  readonly service: HandlerContext["service"];
-  readonly timeoutMs: HandlerContext["timeoutMs"];
-  readonly requestMethod: string;
-  readonly requestHeader: Headers;
-  readonly protocolName: string;
-  readonly values: ContextValues;
-  readonly url: string;
-
-  constructor(
-    batch: HandlerContext,
-    item: BatchItem,
-    timeoutMs: number | undefined,
-    abort: LazyAbortController,
-  ) {
-    super(abort);
-    this.method = item.method;
-    this.service = item.method.parent;
-    this.timeoutMs = timeLeftUntil(timeoutMs === undefined ? undefined : Date.now() + timeoutMs);
-    this.requestMethod = batch.requestMethod;
-    this.requestHeader = item.requestHeader;
-    this.protocolName = batch.protocolName;
-    this.values = item.values;
-    // The batch call's: the item's method is in `method`.
-    this.url = batch.url;
-  }
 }

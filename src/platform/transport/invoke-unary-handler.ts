@@ -20,7 +20,7 @@ import { deepFreeze } from "./deep-freeze.js";
 import { IN_PROCESS_CALL } from "./in-process-call.js";
 import type { UnaryRoute } from "./in-process-router.js";
 import { defineLazySignal, LazyAbortController } from "./lazy-abort-controller.js";
-import { LazyHandlerContext, timeLeftUntil } from "./lazy-handler-context.js";
+import { FieldsHandlerContext, timeLeftUntil } from "./lazy-handler-context.js";
 import { toClientError } from "./to-client-error.js";
 
 /** How invokeUnaryHandler treats one call. */
@@ -52,7 +52,7 @@ export async function invokeUnaryHandler(
   abort.follow(callAbort);
   const unfollowShutdown = route.shutdownSignal === undefined ? noop : abort.follow(route.shutdownSignal);
   const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
-  const context = new InProcessHandlerContext(
+  const context = new FieldsHandlerContext(
     {
       method: spec.method,
       service: spec.method.parent,
@@ -175,36 +175,6 @@ function copyHeaders(from: Headers, to: Headers): void {
 function noop(): void {}
 
 /**
- * The HandlerContext a handler gets, its signal and response metadata made only when used
- * (LazyHandlerContext). A spread copy of it has no `signal`, `responseHeader` or
- * `responseTrailer`; the one place that copies a context (mergeRequest) sets them.
- */
-class InProcessHandlerContext extends LazyHandlerContext implements HandlerContext {
-  readonly method: HandlerContext["method"];
-  readonly service: HandlerContext["service"];
-  readonly timeoutMs: HandlerContext["timeoutMs"];
-  readonly requestMethod: string;
-  readonly requestHeader: Headers;
-  readonly protocolName: string;
-  readonly values: HandlerContext["values"];
-  readonly url: string;
-  constructor(
-    fields: Omit<HandlerContext, "signal" | "responseHeader" | "responseTrailer">,
-    abort: LazyAbortController,
-  ) {
-    super(abort);
-    this.method = fields.method;
-    this.service = fields.service;
-    this.timeoutMs = fields.timeoutMs;
-    this.requestMethod = fields.requestMethod;
-    this.requestHeader = fields.requestHeader;
-    this.protocolName = fields.protocolName;
-    this.values = fields.values;
-    this.url = fields.url;
-  }
-}
-
-/**
  * What the caller gets: the handler's message, and its response headers and trailers, handed over
  * rather than copied (the handler is done with them) and made only if someone reads them.
  */
@@ -215,7 +185,7 @@ class InProcessUnaryResponse implements UnaryResponse {
 
   constructor(
     req: UnaryRequest,
-    private readonly context: InProcessHandlerContext,
+    private readonly context: FieldsHandlerContext,
     readonly message: UnaryResponse["message"],
   ) {
     this.service = req.service;
